@@ -1,0 +1,33 @@
+//! Secretariat Desk core: the domain (organisations, contacts, projects, meetings and their
+//! parts, documents), validation, and the local replica — one encrypted SQLite file with a
+//! field-level change log and full-text search.
+//!
+//! What it is not: it knows nothing of HTTP, the OS keychain, Tauri, terminals or PDF. Front
+//! ends (the `desk` CLI, the desktop shell) and the sync engine call it; it never talks to a
+//! user. Every mutation goes through [`Replica`] in one transaction and records its field
+//! changes ([`Change`]) with a hybrid logical clock ([`hlc`]).
+
+pub mod demo;
+pub mod error;
+pub mod hlc;
+mod migrations;
+mod replica;
+pub mod schema;
+mod search;
+pub mod text;
+mod validate;
+
+pub use error::{Error, ErrorKind, Result};
+pub use migrations::SCHEMA_VERSION;
+pub use replica::{
+    display_value, Change, Fields, Key, ListQuery, Progress, Record, Replica, Summary,
+};
+pub use schema::{Entity, EntityDesc, Field, FieldKind};
+pub use search::SearchHit;
+
+impl Replica {
+    /// Searches contacts, organisations, projects and meetings; see [`search`](crate::search).
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        search::search(self.reader(), query, limit)
+    }
+}

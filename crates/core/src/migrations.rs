@@ -1,0 +1,145 @@
+//! Versioned schema migrations. Each entry is applied once, in order, in its own transaction,
+//! and `PRAGMA user_version` records how far a replica has come. Never edit a released entry:
+//! add a new one. A test checks that every field of every descriptor has its column.
+
+/// Columns every record table carries besides its fields:
+/// - `id`: UUIDv7 made offline;
+/// - `_hlc`, `_dev`: the version (clock, device) of the create, and the default version of
+///   every field not listed in `_fv`;
+/// - `_fv`: JSON object `{field: [hlc, device]}` for fields written after the create;
+/// - `_updated`: the highest clock applied to the row;
+/// - `_deleted`: the tombstone (itself a versioned field; tombstones never expire).
+macro_rules! record_table {
+    ($name:literal, $cols:literal) => {
+        concat!(
+            "CREATE TABLE ",
+            $name,
+            " (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, \
+             _hlc INTEGER NOT NULL, _dev TEXT NOT NULL, _fv TEXT, _updated INTEGER NOT NULL, \
+             _deleted INTEGER NOT NULL DEFAULT 0, ",
+            $cols,
+            ");\n"
+        )
+    };
+}
+
+const V1: &str = concat!(
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;\n",
+    // The change log: every field change, local or applied from elsewhere, in local order.
+    // (device, dev_seq) is the op id; base_hlc is the field version the editor had seen.
+    "CREATE TABLE change_log (seq INTEGER PRIMARY KEY, device TEXT NOT NULL, dev_seq INTEGER NOT NULL, \
+     tx INTEGER NOT NULL, entity TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, \
+     value TEXT NOT NULL, hlc INTEGER NOT NULL, base_hlc INTEGER NOT NULL, \
+     schema_version INTEGER NOT NULL, UNIQUE (device, dev_seq));\n",
+    "CREATE INDEX change_log_record ON change_log (record);\n",
+    record_table!(
+        "organisation",
+        "name TEXT, acronym TEXT, native_name TEXT, kind TEXT, country TEXT, \
+         parent TEXT REFERENCES organisation(id) DEFERRABLE INITIALLY DEFERRED, website TEXT, \
+         notes TEXT, classification TEXT, scope TEXT"
+    ),
+    "CREATE INDEX organisation_acronym ON organisation (acronym COLLATE NOCASE);\n",
+    record_table!(
+        "contact",
+        "name TEXT, native_name TEXT, honorific TEXT, given_name TEXT, family_name TEXT, title TEXT, \
+         org TEXT REFERENCES organisation(id) DEFERRABLE INITIALLY DEFERRED, country TEXT, email TEXT, \
+         phone TEXT, languages TEXT, precedence INTEGER, tags TEXT, notes TEXT, classification TEXT, \
+         scope TEXT"
+    ),
+    "CREATE INDEX contact_name ON contact (name COLLATE NOCASE);\n",
+    "CREATE INDEX contact_org ON contact (org);\n",
+    record_table!(
+        "project",
+        "code TEXT, title TEXT, pillar TEXT, sector TEXT, status TEXT, lead_country TEXT, \
+         countries TEXT, agencies TEXT, partners TEXT, budget REAL, currency TEXT, \
+         funding_secured REAL, start_date TEXT, end_date TEXT, summary TEXT, classification TEXT, \
+         scope TEXT"
+    ),
+    "CREATE INDEX project_code ON project (code COLLATE NOCASE);\n",
+    record_table!(
+        "milestone",
+        "project TEXT REFERENCES project(id) DEFERRABLE INITIALLY DEFERRED, title TEXT, \
+         due_date TEXT, completed_date TEXT, status TEXT"
+    ),
+    "CREATE INDEX milestone_project ON milestone (project);\n",
+    record_table!(
+        "indicator",
+        "project TEXT REFERENCES project(id) DEFERRABLE INITIALLY DEFERRED, name TEXT, unit TEXT, \
+         baseline REAL, target REAL, actual REAL, as_of TEXT, position INTEGER"
+    ),
+    "CREATE INDEX indicator_project ON indicator (project);\n",
+    record_table!(
+        "project_update",
+        "project TEXT REFERENCES project(id) DEFERRABLE INITIALLY DEFERRED, period_end TEXT, \
+         rag TEXT, narrative TEXT, risks TEXT"
+    ),
+    "CREATE INDEX project_update_project ON project_update (project);\n",
+    record_table!(
+        "meeting",
+        "title TEXT, short_title TEXT, kind TEXT, framework TEXT, start_date TEXT, end_date TEXT, \
+         timezone TEXT, venue TEXT, city TEXT, host_country TEXT, \
+         chair TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED, status TEXT, notes TEXT, \
+         classification TEXT, scope TEXT"
+    ),
+    "CREATE INDEX meeting_start ON meeting (start_date DESC, title);\n",
+    record_table!(
+        "agenda_item",
+        "meeting TEXT REFERENCES meeting(id) DEFERRABLE INITIALLY DEFERRED, number TEXT, title TEXT, \
+         position INTEGER, annotation TEXT, purpose TEXT, action_requested TEXT, lead_country TEXT, \
+         presenter TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED, projects TEXT, \
+         objectives TEXT, points_to_make TEXT, their_objectives TEXT, our_response TEXT, \
+         press_line TEXT, background TEXT"
+    ),
+    "CREATE INDEX agenda_item_meeting ON agenda_item (meeting);\n",
+    record_table!(
+        "participant",
+        "meeting TEXT REFERENCES meeting(id) DEFERRABLE INITIALLY DEFERRED, \
+         contact TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED, delegation TEXT, \
+         delegation_org TEXT REFERENCES organisation(id) DEFERRABLE INITIALLY DEFERRED, role TEXT, \
+         attendance TEXT, precedence INTEGER"
+    ),
+    "CREATE INDEX participant_meeting ON participant (meeting);\n",
+    "CREATE INDEX participant_contact ON participant (contact);\n",
+    record_table!(
+        "decision",
+        "meeting TEXT REFERENCES meeting(id) DEFERRABLE INITIALLY DEFERRED, \
+         agenda_item TEXT REFERENCES agenda_item(id) DEFERRABLE INITIALLY DEFERRED, number TEXT, \
+         text TEXT"
+    ),
+    "CREATE INDEX decision_meeting ON decision (meeting);\n",
+    record_table!(
+        "action_item",
+        "meeting TEXT REFERENCES meeting(id) DEFERRABLE INITIALLY DEFERRED, \
+         decision TEXT REFERENCES decision(id) DEFERRABLE INITIALLY DEFERRED, title TEXT, owner TEXT, \
+         owner_country TEXT, owner_contact TEXT REFERENCES contact(id) DEFERRABLE INITIALLY DEFERRED, \
+         due_date TEXT, status TEXT, evidence TEXT, \
+         reported_at TEXT REFERENCES meeting(id) DEFERRABLE INITIALLY DEFERRED, notes TEXT"
+    ),
+    "CREATE INDEX action_item_meeting ON action_item (meeting);\n",
+    record_table!(
+        "talking_point",
+        "meeting TEXT REFERENCES meeting(id) DEFERRABLE INITIALLY DEFERRED, \
+         agenda_item TEXT REFERENCES agenda_item(id) DEFERRABLE INITIALLY DEFERRED, kind TEXT, \
+         text TEXT, position INTEGER"
+    ),
+    "CREATE INDEX talking_point_meeting ON talking_point (meeting);\n",
+    record_table!(
+        "document",
+        "title TEXT, symbol TEXT, kind TEXT, status TEXT, \
+         meeting TEXT REFERENCES meeting(id) DEFERRABLE INITIALLY DEFERRED, filename TEXT, \
+         sha256 TEXT, version INTEGER, previous TEXT REFERENCES document(id) DEFERRABLE INITIALLY DEFERRED, \
+         classification TEXT, scope TEXT"
+    ),
+    // Search. Text is folded in Rust before it gets here (NFC, lower case, Latin diacritics
+    // removed), so both tables see the same text. `search_tri` finds any substring of three or
+    // more characters in every script (Thai, Lao, Khmer and Myanmar have no spaces between
+    // words); `search_word` answers one- and two-letter queries by word prefix. The rowid is
+    // (entity search_code << 40) | record rowid. See ARCHITECTURE.md, "Search".
+    "CREATE VIRTUAL TABLE search_tri USING fts5(body, tokenize = 'trigram');\n",
+    "CREATE VIRTUAL TABLE search_word USING fts5(body, tokenize = \"unicode61 remove_diacritics 0 categories 'L* N* Co M*'\", prefix = '1 2');\n",
+);
+
+/// All migrations, in order; index + 1 is the schema version they bring a replica to.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

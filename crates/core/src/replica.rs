@@ -1,0 +1,1160 @@
+//! The replica: one encrypted SQLite file, and the one writer path every mutation goes through.
+//!
+//! Every write is one transaction that (1) validates all input against the descriptors,
+//! (2) changes the rows, (3) appends one change-log entry per changed field, stamped with a
+//! single hybrid-logical-clock reading for the whole user action, and (4) keeps the search
+//! index current. If any step fails, nothing is written.
+
+use crate::error::{Error, Result};
+use crate::hlc::{now_millis, Clock, Hlc, Version};
+use crate::migrations::{MIGRATIONS, SCHEMA_VERSION};
+use crate::schema::{Entity, EntityDesc, FieldKind};
+use crate::search;
+use crate::validate::{normalize, resolve_ref};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Field values keyed by field name, as given by a caller or stored on a record.
+pub type Fields = Map<String, Value>;
+
+/// The key that opens a replica file.
+#[derive(Clone)]
+pub enum Key {
+    /// 32 random bytes, kept in the OS keychain. Opening costs no key derivation.
+    Raw([u8; 32]),
+    /// A passphrase, for machines without a keychain; SQLCipher derives the key
+    /// (PBKDF2-HMAC-SHA512, 256,000 iterations, per-file salt).
+    Passphrase(String),
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Key::Raw(_) => "Key::Raw(…)",
+            Key::Passphrase(_) => "Key::Passphrase(…)",
+        })
+    }
+}
+
+impl Key {
+    /// A fresh random key from the operating system's generator.
+    pub fn random() -> Result<Key> {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k).map_err(|e| Error::Io {
+            path: "OS random source".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        Ok(Key::Raw(k))
+    }
+    pub fn to_hex(&self) -> Option<String> {
+        match self {
+            Key::Raw(k) => Some(k.iter().map(|b| format!("{b:02x}")).collect()),
+            Key::Passphrase(_) => None,
+        }
+    }
+    pub fn from_hex(s: &str) -> Option<Key> {
+        let s = s.trim();
+        if s.len() != 64 {
+            return None;
+        }
+        let mut k = [0u8; 32];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Key::Raw(k))
+    }
+    fn pragma(&self) -> String {
+        match self {
+            Key::Raw(_) => format!("x'{}'", self.to_hex().unwrap_or_default()),
+            Key::Passphrase(p) => p.clone(),
+        }
+    }
+}
+
+/// A record as the UI and the command line see it: its fields plus id and times.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub entity: &'static str,
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: Fields,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl Record {
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).and_then(Value::as_str)
+    }
+}
+
+/// One field change from the change log. `(device, dev_seq)` identifies it everywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    pub device: String,
+    pub dev_seq: i64,
+    pub tx: i64,
+    pub entity: String,
+    pub record: String,
+    pub field: String,
+    pub value: Value,
+    pub hlc: Hlc,
+    pub base_hlc: Hlc,
+    pub schema_version: i64,
+}
+
+/// Which records `list` returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only children of this parent (an agenda's meeting, a milestone's project).
+    pub parent: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub include_deleted: bool,
+}
+
+/// Progress of long work, for a progress bar: `done` of `total` units of `stage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub stage: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub path: String,
+    pub device: String,
+    pub schema_version: i64,
+    pub counts: BTreeMap<&'static str, u64>,
+    pub changes: u64,
+}
+
+pub struct Replica {
+    conn: Connection,
+    path: PathBuf,
+    device: String,
+    clock: Clock,
+    next_dev_seq: i64,
+    next_tx: i64,
+}
+
+/// Mutable state of one write transaction.
+pub(crate) struct Tx<'a> {
+    pub(crate) tx: Transaction<'a>,
+    device: &'a str,
+    pub(crate) hlc: Hlc,
+    next_dev_seq: i64,
+    tx_no: i64,
+    /// (entity, rowid) whose search entry must be rebuilt at commit.
+    reindex: BTreeSet<(Entity, i64)>,
+}
+
+impl Replica {
+    /// Creates a new replica file; fails if one exists.
+    pub fn init(path: &Path, key: &Key) -> Result<Replica> {
+        if path.exists() {
+            return Err(Error::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file exists"),
+            });
+        }
+        Self::open_with(path, key, true)
+    }
+
+    /// Opens an existing replica; a wrong key is `Error::WrongKey` and leaves the file untouched.
+    pub fn open(path: &Path, key: &Key) -> Result<Replica> {
+        if !path.exists() {
+            return Err(Error::NoReplica {
+                path: path.display().to_string(),
+            });
+        }
+        Self::open_with(path, key, false)
+    }
+
+    fn open_with(path: &Path, key: &Key, create: bool) -> Result<Replica> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags)?;
+        // SQLCipher logs failed page checks to stderr itself; we report a wrong key as an error.
+        conn.pragma_update(None, "cipher_log_level", "NONE")?;
+        conn.pragma_update(None, "key", key.pragma())?;
+        // The first read decrypts page 1: a wrong key fails here, before anything is written.
+        let check: rusqlite::Result<i64> =
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+        match check {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(Error::WrongKey {
+                    path: path.display().to_string(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                path: path.display().to_string(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let mut r = Replica {
+            conn,
+            path: path.to_path_buf(),
+            device: String::new(),
+            clock: Clock::starting_at(Hlc::ZERO),
+            next_dev_seq: 1,
+            next_tx: 1,
+        };
+        r.migrate(found)?;
+        r.load_meta()?;
+        Ok(r)
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i as i64 + 1;
+            if version <= from {
+                continue;
+            }
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            if version == 1 {
+                let device = uuid::Uuid::now_v7().to_string();
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('device', ?1), ('hlc', '0'), \
+                     ('dev_seq', '1'), ('tx', '1')",
+                    [device],
+                )?;
+            }
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn meta(&self, key: &str) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?)
+    }
+
+    fn load_meta(&mut self) -> Result<()> {
+        let num = |s: String| s.parse::<i64>().unwrap_or(0);
+        self.device = self.meta("device")?;
+        self.clock = Clock::starting_at(Hlc(num(self.meta("hlc")?) as u64));
+        self.next_dev_seq = num(self.meta("dev_seq")?).max(1);
+        self.next_tx = num(self.meta("tx")?).max(1);
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn device_id(&self) -> &str {
+        &self.device
+    }
+    pub fn schema_version(&self) -> i64 {
+        SCHEMA_VERSION
+    }
+    /// The underlying connection, for read-only queries of other crates in this workspace
+    /// (briefing packs, exports). Writes must go through the methods of `Replica`.
+    pub fn reader(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` as one transaction stamped with one clock reading; commits only if it succeeds.
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let hlc = self.clock.tick(now_millis());
+        let tx_no = self.next_tx;
+        let mut w = Tx {
+            tx: self.conn.transaction()?,
+            device: &self.device,
+            hlc,
+            next_dev_seq: self.next_dev_seq,
+            tx_no,
+            reindex: BTreeSet::new(),
+        };
+        let out = f(&mut w)?;
+        for (entity, rowid) in std::mem::take(&mut w.reindex) {
+            search::reindex(&w.tx, entity, rowid)?;
+        }
+        let clock = self.clock.last().max(w.hlc);
+        w.tx.execute(
+            "UPDATE meta SET value = CASE key WHEN 'hlc' THEN ?1 WHEN 'dev_seq' THEN ?2 \
+             WHEN 'tx' THEN ?3 END WHERE key IN ('hlc', 'dev_seq', 'tx')",
+            params![
+                clock.0.to_string(),
+                w.next_dev_seq.to_string(),
+                (tx_no + 1).to_string()
+            ],
+        )?;
+        let next_dev_seq = w.next_dev_seq;
+        w.tx.commit()?;
+        self.clock.observe(clock);
+        self.next_dev_seq = next_dev_seq;
+        self.next_tx = tx_no + 1;
+        Ok(out)
+    }
+
+    /// Creates one record; returns it as stored.
+    pub fn create(&mut self, entity: Entity, input: &Fields) -> Result<Record> {
+        let id = self.write(|w| w.insert(entity, input))?;
+        self.get(entity, &id)
+    }
+
+    /// Creates many records of one entity in one transaction: all or none. Errors name the row
+    /// (counting from 1). `progress` is called every 1,000 rows and at the end.
+    pub fn create_many(
+        &mut self,
+        entity: Entity,
+        rows: &[Fields],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<String>> {
+        let total = rows.len() as u64;
+        self.write(|w| {
+            let mut ids = Vec::with_capacity(rows.len());
+            for (i, row) in rows.iter().enumerate() {
+                let id = w.insert(entity, row).map_err(|e| Error::InRow {
+                    row: i + 1,
+                    source: Box::new(e),
+                })?;
+                ids.push(id);
+                if (i + 1) % 1000 == 0 {
+                    progress(Progress {
+                        stage: entity.name(),
+                        done: i as u64 + 1,
+                        total,
+                    });
+                }
+            }
+            progress(Progress {
+                stage: entity.name(),
+                done: total,
+                total,
+            });
+            Ok(ids)
+        })
+    }
+
+    /// Changes the given fields of a live record; `Value::Null` clears a field.
+    pub fn update(&mut self, entity: Entity, id: &str, input: &Fields) -> Result<Record> {
+        self.write(|w| w.update(entity, id, input))?;
+        self.get(entity, id)
+    }
+
+    /// Deletes a record and its children (tombstones: they never come back by themselves).
+    /// Returns how many records were deleted.
+    pub fn delete(&mut self, entity: Entity, id: &str) -> Result<usize> {
+        self.write(|w| w.delete(entity, id))
+    }
+
+    /// Brings a deleted record back (its children stay deleted unless restored too).
+    pub fn restore(&mut self, entity: Entity, id: &str) -> Result<Record> {
+        self.write(|w| {
+            let d = entity.desc();
+            let (rowid, deleted) = w.locate(d, id)?;
+            if !deleted {
+                return Ok(());
+            }
+            if let Some((pf, pe)) = d.parent {
+                let parent: Option<String> = w.tx.query_row(
+                    &format!("SELECT {pf} FROM {} WHERE rowid = ?1", d.table),
+                    [rowid],
+                    |r| r.get(0),
+                )?;
+                if let Some(p) = parent {
+                    let (_, parent_deleted) = w.locate(pe.desc(), &p)?;
+                    if parent_deleted {
+                        return Err(Error::Deleted {
+                            entity: pe.name(),
+                            id: p,
+                        });
+                    }
+                }
+            }
+            w.set_deleted(entity, rowid, id, false)
+        })?;
+        self.get(entity, id)
+    }
+
+    /// One record, live or deleted.
+    pub fn get(&self, entity: Entity, id: &str) -> Result<Record> {
+        let d = entity.desc();
+        let sql = format!("{} WHERE id = ?1", select_sql(d));
+        self.conn
+            .query_row(&sql, [id], |r| row_to_record(d, r))
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                entity: d.name,
+                id: id.to_string(),
+            })
+    }
+
+    pub fn list(&self, entity: Entity, q: &ListQuery) -> Result<Vec<Record>> {
+        let d = entity.desc();
+        let mut sql = select_sql(d);
+        let mut args: Vec<Sql> = Vec::new();
+        let mut conds = Vec::new();
+        if !q.include_deleted {
+            conds.push("_deleted = 0".to_string());
+        }
+        if let Some(parent) = &q.parent {
+            let (pf, _) = d.parent.ok_or_else(|| {
+                Error::invalid(
+                    d.name,
+                    "parent",
+                    format!("{} records have no parent", d.name),
+                )
+            })?;
+            conds.push(format!("{pf} = ?"));
+            args.push(Sql::Text(parent.clone()));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY {}", d.order_by));
+        sql.push_str(&format!(
+            " LIMIT {} OFFSET {}",
+            q.limit.map_or(-1, |l| l as i64),
+            q.offset
+        ));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| row_to_record(d, r))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Live records of an entity.
+    pub fn count(&self, entity: Entity) -> Result<u64> {
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE _deleted = 0",
+            entity.desc().table
+        );
+        Ok(self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    pub fn summary(&self) -> Result<Summary> {
+        let mut counts = BTreeMap::new();
+        for e in Entity::ALL {
+            counts.insert(e.name(), self.count(e)?);
+        }
+        let changes: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))?;
+        Ok(Summary {
+            path: self.path.display().to_string(),
+            device: self.device.clone(),
+            schema_version: SCHEMA_VERSION,
+            counts,
+            changes: changes as u64,
+        })
+    }
+
+    /// Resolves an id or natural key (acronym, project code, exact name) to a live record's id.
+    pub fn resolve(&self, entity: Entity, text: &str) -> Result<String> {
+        resolve_ref(&self.conn, entity.desc(), text)
+            .map_err(|message| Error::invalid(entity.name(), "id", message))
+    }
+
+    /// A short human label for a record: its title, or for a reference title (a participant's
+    /// contact) the referenced record's title.
+    pub fn label(&self, rec: &Record) -> String {
+        let Some(d) = Entity::parse(rec.entity).map(Entity::desc) else {
+            return rec.id.clone();
+        };
+        let raw = rec
+            .fields
+            .get(d.title)
+            .map(display_value)
+            .unwrap_or_default();
+        if let Some(FieldKind::Ref(target)) = d.field(d.title).map(|f| f.kind) {
+            if let Ok(t) = self.get(target, &raw) {
+                return self.label(&t);
+            }
+        }
+        raw
+    }
+
+    /// Change-log entries after `after_seq`, oldest first, at most `limit`.
+    pub fn changes(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, device, dev_seq, tx, entity, record, field, value, hlc, base_hlc, \
+             schema_version FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+            let value: String = r.get(7)?;
+            Ok((
+                Change {
+                    seq: r.get(0)?,
+                    device: r.get(1)?,
+                    dev_seq: r.get(2)?,
+                    tx: r.get(3)?,
+                    entity: r.get(4)?,
+                    record: r.get(5)?,
+                    field: r.get(6)?,
+                    value: Value::Null,
+                    hlc: Hlc(r.get::<_, i64>(8)? as u64),
+                    base_hlc: Hlc(r.get::<_, i64>(9)? as u64),
+                    schema_version: r.get(10)?,
+                },
+                value,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut c, value) = row?;
+            c.value = serde_json::from_str(&value).map_err(|e| Error::BadChange {
+                seq: c.seq,
+                message: e.to_string(),
+            })?;
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    /// Applies changes made elsewhere (sync, or replaying a log) in one transaction. Per field
+    /// the highest (clock, device) version wins whatever the order of arrival; a change already
+    /// applied (same device and sequence) is skipped. Returns how many were new.
+    pub fn apply_changes(&mut self, changes: &[Change]) -> Result<usize> {
+        let applied = self.write(|w| {
+            let mut applied = 0;
+            for c in changes {
+                if w.apply(c)? {
+                    applied += 1;
+                }
+            }
+            Ok(applied)
+        })?;
+        Ok(applied)
+    }
+
+    /// A canonical text dump of every record table (all columns but the rowid, ordered by id)
+    /// and of the search index. Two replicas with the same state give the same dump.
+    pub fn dump(&self) -> Result<String> {
+        let mut out = String::new();
+        for e in Entity::ALL {
+            let d = e.desc();
+            out.push_str(&format!("## {}\n", d.table));
+            let cols: Vec<String> = {
+                let mut stmt = self
+                    .conn
+                    .prepare(&format!("PRAGMA table_info({})", d.table))?;
+                let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+                names
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                    .into_iter()
+                    .filter(|c| c != "rowid")
+                    .collect()
+            };
+            let sql = format!("SELECT {} FROM {} ORDER BY id", cols.join(", "), d.table);
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let mut line = Vec::with_capacity(cols.len());
+                for i in 0..cols.len() {
+                    line.push(format!("{:?}", r.get::<_, Sql>(i)?));
+                }
+                out.push_str(&line.join("|"));
+                out.push('\n');
+            }
+        }
+        out.push_str("## search\n");
+        for table in ["search_tri", "search_word"] {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT rowid, body FROM {table} ORDER BY rowid"))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                out.push_str(&format!(
+                    "{table}|{}|{}\n",
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Tx<'_> {
+    fn log(
+        &mut self,
+        entity: &str,
+        record: &str,
+        field: &str,
+        value: &Value,
+        base: Hlc,
+    ) -> Result<()> {
+        let dev_seq = self.next_dev_seq;
+        self.next_dev_seq += 1;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO change_log (device, dev_seq, tx, entity, record, field, value, hlc, \
+             base_hlc, schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        stmt.execute(params![
+            self.device,
+            dev_seq,
+            self.tx_no,
+            entity,
+            record,
+            field,
+            value.to_string(),
+            self.hlc.0 as i64,
+            base.0 as i64,
+            SCHEMA_VERSION
+        ])?;
+        Ok(())
+    }
+
+    /// (rowid, deleted) of a record, or NotFound.
+    fn locate(&self, d: &EntityDesc, id: &str) -> Result<(i64, bool)> {
+        let sql = format!("SELECT rowid, _deleted FROM {} WHERE id = ?1", d.table);
+        self.tx
+            .prepare_cached(&sql)?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                entity: d.name,
+                id: id.to_string(),
+            })
+    }
+
+    fn normalize_input(
+        &self,
+        d: &'static EntityDesc,
+        input: &Fields,
+    ) -> Result<Vec<(&'static str, Value)>> {
+        let mut out = Vec::with_capacity(input.len());
+        for (name, v) in input {
+            let f = d.field(name).ok_or_else(|| {
+                Error::invalid(
+                    d.name,
+                    name,
+                    format!(
+                        "unknown field; {} fields are: {}",
+                        d.name,
+                        d.fields
+                            .iter()
+                            .map(|f| f.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+            out.push((f.name, normalize(&self.tx, d, f, v)?));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn insert(&mut self, entity: Entity, input: &Fields) -> Result<String> {
+        let d = entity.desc();
+        let mut values: BTreeMap<&'static str, Value> = BTreeMap::new();
+        for (name, v) in self.normalize_input(d, input)? {
+            values.insert(name, v);
+        }
+        for f in d.fields {
+            let present = values.get(f.name).is_some_and(|v| !v.is_null());
+            if !present {
+                if let Some(default) = f.default {
+                    values.insert(f.name, normalize(&self.tx, d, f, &Value::from(default))?);
+                } else if f.required {
+                    return Err(Error::invalid(d.name, f.name, "is required"));
+                }
+            }
+        }
+        values.retain(|_, v| !v.is_null());
+        self.check_record(d, None, &values)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut cols = vec!["id", "_hlc", "_dev", "_updated"];
+        let mut args: Vec<Sql> = vec![
+            Sql::Text(id.clone()),
+            Sql::Integer(self.hlc.0 as i64),
+            Sql::Text(self.device.to_string()),
+            Sql::Integer(self.hlc.0 as i64),
+        ];
+        for (name, v) in &values {
+            cols.push(name);
+            args.push(to_sql(v));
+        }
+        let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            d.table,
+            cols.join(", "),
+            placeholders.join(", ")
+        );
+        self.tx
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(args))?;
+        let rowid = self.tx.last_insert_rowid();
+        for (name, v) in &values {
+            self.log(d.name, &id, name, v, Hlc::ZERO)?;
+        }
+        if !d.search.is_empty() {
+            search::index_new(&self.tx, d, rowid, &values)?;
+        }
+        Ok(id)
+    }
+
+    /// Cross-field rules: uniqueness, date ranges, references that must share a parent.
+    fn check_record(
+        &self,
+        d: &EntityDesc,
+        id: Option<&str>,
+        v: &BTreeMap<&'static str, Value>,
+    ) -> Result<()> {
+        for u in d.unique {
+            if let Some(Value::String(s)) = v.get(u) {
+                let sql = format!(
+                    "SELECT id FROM {} WHERE {u} = ?1 COLLATE NOCASE AND _deleted = 0 AND id != ?2 LIMIT 1",
+                    d.table
+                );
+                let other: Option<String> = self
+                    .tx
+                    .query_row(&sql, params![s, id.unwrap_or("")], |r| r.get(0))
+                    .optional()?;
+                if let Some(other) = other {
+                    return Err(Error::invalid(
+                        d.name,
+                        u,
+                        format!("'{s}' is already used by {other}"),
+                    ));
+                }
+            }
+        }
+        if let Some((start, end)) = d.date_range {
+            if let (Some(Value::String(s)), Some(Value::String(e))) = (v.get(start), v.get(end)) {
+                if e < s {
+                    return Err(Error::invalid(
+                        d.name,
+                        end,
+                        format!("{e} is before {start} {s}"),
+                    ));
+                }
+            }
+        }
+        if let Some((pf, pe)) = d.parent {
+            let parent = v.get(pf).and_then(Value::as_str).unwrap_or_default();
+            for f in d.fields {
+                let FieldKind::Ref(target) = f.kind else {
+                    continue;
+                };
+                let td = target.desc();
+                let Some((tpf, tpe)) = td.parent else {
+                    continue;
+                };
+                if tpe != pe || f.name == pf {
+                    continue;
+                }
+                if let Some(Value::String(tid)) = v.get(f.name) {
+                    let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
+                    let tparent: Option<String> = self
+                        .tx
+                        .query_row(&sql, [tid], |r| r.get(0))
+                        .optional()?
+                        .flatten();
+                    if tparent.as_deref() != Some(parent) {
+                        return Err(Error::invalid(
+                            d.name,
+                            f.name,
+                            format!("{} {tid} belongs to another {}", td.name, pe.name()),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn current(&self, d: &'static EntityDesc, id: &str) -> Result<(i64, Record, Versions)> {
+        let sql = format!(
+            "{}, _hlc, _dev, _fv FROM {} WHERE id = ?1",
+            select_cols(d),
+            d.table
+        );
+        let (rowid, rec, versions) = self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row([id], |r| {
+                let rec = row_to_record(d, r)?;
+                let n = 6 + d.fields.len();
+                let versions = Versions::read(r.get(n)?, r.get(n + 1)?, r.get(n + 2)?);
+                Ok((r.get(4)?, rec, versions))
+            })
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                entity: d.name,
+                id: id.to_string(),
+            })?;
+        Ok((rowid, rec, versions))
+    }
+
+    pub(crate) fn update(&mut self, entity: Entity, id: &str, input: &Fields) -> Result<()> {
+        let d = entity.desc();
+        let (rowid, rec, mut versions) = self.current(d, id)?;
+        if rec.deleted {
+            return Err(Error::Deleted {
+                entity: d.name,
+                id: id.to_string(),
+            });
+        }
+        let changes = self.normalize_input(d, input)?;
+        if let Some((pf, _)) = d.parent {
+            if changes
+                .iter()
+                .any(|(n, v)| *n == pf && rec.fields.get(pf) != Some(v))
+            {
+                return Err(Error::invalid(
+                    d.name,
+                    pf,
+                    "cannot move a record to another parent",
+                ));
+            }
+        }
+        let mut merged: BTreeMap<&'static str, Value> = BTreeMap::new();
+        for f in d.fields {
+            if let Some(v) = rec.fields.get(f.name) {
+                merged.insert(f.name, v.clone());
+            }
+        }
+        let mut changed = Vec::new();
+        for (name, v) in changes {
+            let old = merged.get(name).cloned().unwrap_or(Value::Null);
+            if old != v {
+                if v.is_null() {
+                    merged.remove(name);
+                } else {
+                    merged.insert(name, v.clone());
+                }
+                changed.push((name, v));
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        self.check_record(d, Some(id), &merged)?;
+        let mut sets = Vec::new();
+        let mut args = Vec::new();
+        for (name, v) in &changed {
+            sets.push(format!("{name} = ?"));
+            args.push(to_sql(v));
+        }
+        for (name, v) in &changed {
+            let base = versions.get(name, rec.fields.contains_key(*name)).hlc;
+            self.log(d.name, id, name, v, base)?;
+            versions.set(
+                name,
+                Version {
+                    hlc: self.hlc,
+                    device: self.device.to_string(),
+                },
+            );
+        }
+        args.push(versions.overrides_json());
+        args.push(Sql::Integer(self.hlc.0 as i64));
+        args.push(Sql::Integer(rowid));
+        let sql = format!(
+            "UPDATE {} SET {}, _fv = ?, _updated = ? WHERE rowid = ?",
+            d.table,
+            sets.join(", ")
+        );
+        self.tx.execute(&sql, rusqlite::params_from_iter(args))?;
+        if changed.iter().any(|(n, _)| d.search.contains(n)) {
+            self.reindex.insert((entity, rowid));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete(&mut self, entity: Entity, id: &str) -> Result<usize> {
+        let d = entity.desc();
+        let (rowid, deleted) = self.locate(d, id)?;
+        if deleted {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for child in entity.children() {
+            let (pf, _) = child.parent.unwrap_or(("", entity));
+            let sql = format!(
+                "SELECT id FROM {} WHERE {pf} = ?1 AND _deleted = 0",
+                child.table
+            );
+            let ids: Vec<String> = self
+                .tx
+                .prepare(&sql)?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for cid in ids {
+                n += self.delete(child.entity, &cid)?;
+            }
+        }
+        self.set_deleted(entity, rowid, id, true)?;
+        Ok(n + 1)
+    }
+
+    fn set_deleted(&mut self, entity: Entity, rowid: i64, id: &str, deleted: bool) -> Result<()> {
+        let d = entity.desc();
+        let (_, _, mut versions) = self.current(d, id)?;
+        let base = versions.get("_deleted", false).hlc;
+        self.log(d.name, id, "_deleted", &Value::Bool(deleted), base)?;
+        versions.set(
+            "_deleted",
+            Version {
+                hlc: self.hlc,
+                device: self.device.to_string(),
+            },
+        );
+        self.tx.execute(
+            &format!(
+                "UPDATE {} SET _deleted = ?1, _fv = ?2, _updated = ?3 WHERE rowid = ?4",
+                d.table
+            ),
+            params![deleted, versions.overrides_json(), self.hlc.0 as i64, rowid],
+        )?;
+        if !d.search.is_empty() {
+            self.reindex.insert((entity, rowid));
+        }
+        Ok(())
+    }
+
+    /// Applies one change from elsewhere; false if it was already applied.
+    fn apply(&mut self, c: &Change) -> Result<bool> {
+        let bad = |message: String| Error::BadChange {
+            seq: c.seq,
+            message,
+        };
+        let entity =
+            Entity::parse(&c.entity).ok_or_else(|| bad(format!("unknown entity {}", c.entity)))?;
+        let d = entity.desc();
+        let kind = if c.field == "_deleted" {
+            None
+        } else {
+            Some(
+                d.field(&c.field)
+                    .ok_or_else(|| bad(format!("unknown field {}.{}", d.name, c.field)))?
+                    .kind,
+            )
+        };
+        let seen: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT seq FROM change_log WHERE device = ?1 AND dev_seq = ?2")?
+            .query_row(params![c.device, c.dev_seq], |r| r.get(0))
+            .optional()?;
+        if seen.is_some() {
+            return Ok(false);
+        }
+        let incoming = Version {
+            hlc: c.hlc,
+            device: c.device.clone(),
+        };
+        let exists = self.locate(d, &c.record).ok();
+        let rowid = match exists {
+            Some((rowid, _)) => rowid,
+            None => {
+                self.tx.execute(
+                    &format!(
+                        "INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)",
+                        d.table
+                    ),
+                    params![c.record, c.hlc.0 as i64, c.device],
+                )?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        let (_, rec, mut versions) = self.current(d, &c.record)?;
+        if incoming >= versions.get(&c.field, rec.fields.contains_key(&c.field)) {
+            let value = match kind {
+                None => Sql::Integer(i64::from(c.value.as_bool().unwrap_or(false))),
+                Some(_) => to_sql(&c.value),
+            };
+            versions.set(&c.field, incoming);
+            let sql = format!(
+                "UPDATE {} SET {} = ?1, _fv = ?2, _updated = max(_updated, ?3) WHERE rowid = ?4",
+                d.table, c.field
+            );
+            self.tx.execute(
+                &sql,
+                params![value, versions.overrides_json(), c.hlc.0 as i64, rowid],
+            )?;
+            if !d.search.is_empty() && (kind.is_none() || d.search.contains(&c.field.as_str())) {
+                self.reindex.insert((entity, rowid));
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO change_log (device, dev_seq, tx, entity, record, field, value, hlc, \
+                 base_hlc, schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                c.device,
+                c.dev_seq,
+                c.tx,
+                d.name,
+                c.record,
+                c.field,
+                c.value.to_string(),
+                c.hlc.0 as i64,
+                c.base_hlc.0 as i64,
+                c.schema_version
+            ])?;
+        if c.hlc > self.hlc {
+            self.hlc = c.hlc;
+        }
+        Ok(true)
+    }
+}
+
+/// The versions of a row's fields: a default (the create) and overrides for later writes.
+struct Versions {
+    default: Version,
+    overrides: BTreeMap<String, Version>,
+}
+
+impl Versions {
+    fn read(hlc: i64, dev: String, fv: Option<String>) -> Versions {
+        let overrides = fv
+            .and_then(|s| serde_json::from_str::<BTreeMap<String, (u64, String)>>(&s).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, (h, d))| {
+                (
+                    k,
+                    Version {
+                        hlc: Hlc(h),
+                        device: d,
+                    },
+                )
+            })
+            .collect();
+        Versions {
+            default: Version {
+                hlc: Hlc(hlc as u64),
+                device: dev,
+            },
+            overrides,
+        }
+    }
+    /// The version of a field. A field with no override has the row's create version if it
+    /// holds a value, and the zero version if it was never written (so an older change that
+    /// arrives after a newer one still fills the fields the newer one did not touch). The
+    /// tombstone always has an explicit version once written.
+    fn get(&self, field: &str, present: bool) -> Version {
+        match self.overrides.get(field) {
+            Some(v) => v.clone(),
+            None if present && field != "_deleted" => self.default.clone(),
+            None => Version {
+                hlc: Hlc::ZERO,
+                device: String::new(),
+            },
+        }
+    }
+    fn set(&mut self, field: &str, v: Version) {
+        if v == self.default && field != "_deleted" {
+            self.overrides.remove(field);
+        } else {
+            self.overrides.insert(field.to_string(), v);
+        }
+    }
+    fn overrides_json(&self) -> Sql {
+        if self.overrides.is_empty() {
+            return Sql::Null;
+        }
+        let m: BTreeMap<&str, (u64, &str)> = self
+            .overrides
+            .iter()
+            .map(|(k, v)| (k.as_str(), (v.hlc.0, v.device.as_str())))
+            .collect();
+        Sql::Text(serde_json::to_string(&m).unwrap_or_default())
+    }
+}
+
+fn select_cols(d: &EntityDesc) -> String {
+    let mut s = String::from("SELECT id, _hlc, _updated, _deleted, rowid, _dev");
+    for f in d.fields {
+        s.push_str(", ");
+        s.push_str(f.name);
+    }
+    s
+}
+
+fn select_sql(d: &EntityDesc) -> String {
+    format!("{} FROM {}", select_cols(d), d.table)
+}
+
+fn row_to_record(d: &EntityDesc, r: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
+    let mut fields = Map::new();
+    for (i, f) in d.fields.iter().enumerate() {
+        let v = from_sql(f.kind, r.get::<_, Sql>(6 + i)?);
+        if !v.is_null() {
+            fields.insert(f.name.to_string(), v);
+        }
+    }
+    Ok(Record {
+        entity: d.name,
+        id: r.get(0)?,
+        fields,
+        created_at: Hlc(r.get::<_, i64>(1)? as u64).to_rfc3339(),
+        updated_at: Hlc(r.get::<_, i64>(2)? as u64).to_rfc3339(),
+        deleted: r.get(3)?,
+    })
+}
+
+pub(crate) fn to_sql(v: &Value) -> Sql {
+    match v {
+        Value::Null => Sql::Null,
+        Value::Bool(b) => Sql::Integer(i64::from(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Sql::Integer(i),
+            None => Sql::Real(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => Sql::Text(s.clone()),
+        Value::Array(_) | Value::Object(_) => Sql::Text(v.to_string()),
+    }
+}
+
+fn from_sql(kind: FieldKind, v: Sql) -> Value {
+    match (kind, v) {
+        (_, Sql::Null) => Value::Null,
+        (FieldKind::List | FieldKind::CountryList | FieldKind::RefList(_), Sql::Text(s)) => {
+            serde_json::from_str(&s).unwrap_or(Value::String(s))
+        }
+        (FieldKind::Real { .. }, Sql::Integer(i)) => serde_json::Number::from_f64(i as f64)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        (_, Sql::Integer(i)) => Value::from(i),
+        (_, Sql::Real(f)) => serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        (_, Sql::Text(s)) => Value::String(s),
+        (_, Sql::Blob(_)) => Value::Null,
+    }
+}
+
+/// A value as plain text for tables and labels: lists joined with ", ".
+pub fn display_value(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(display_value)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,166 @@
+//! Full-text search over contacts, organisations, projects and meetings, in every script.
+//!
+//! Why two FTS5 tables (measured in `tests/search.rs` and ARCHITECTURE.md "Search"): FTS5's
+//! default tokenizer splits at spaces and marks, so it finds nothing inside unspaced Thai,
+//! Lao, Khmer or Myanmar text. The trigram tokenizer finds any substring of three or more
+//! characters in any script, which is what a user typing part of a name expects. One- and
+//! two-letter queries cannot use trigrams; they go to a word table with 1- and 2-character
+//! prefix indexes (marks kept inside words). Text is folded before indexing and querying
+//! (`text::fold`), so Vietnamese matches with or without diacritics.
+
+use crate::error::Result;
+use crate::schema::{Entity, EntityDesc};
+use crate::text::fold;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const SHIFT: i64 = 40;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub entity: &'static str,
+    pub id: String,
+    pub title: String,
+    pub subtitle: String,
+}
+
+fn body(d: &EntityDesc, get: impl Fn(&str) -> Option<String>) -> String {
+    let parts: Vec<String> = d.search.iter().filter_map(|f| get(f)).collect();
+    fold(&parts.join("\n"))
+}
+
+fn insert(conn: &Connection, fts_rowid: i64, text: &str) -> Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    conn.prepare_cached("INSERT INTO search_tri (rowid, body) VALUES (?1, ?2)")?
+        .execute(params![fts_rowid, text])?;
+    conn.prepare_cached("INSERT INTO search_word (rowid, body) VALUES (?1, ?2)")?
+        .execute(params![fts_rowid, text])?;
+    Ok(())
+}
+
+/// Indexes a record just created (nothing to remove first).
+pub(crate) fn index_new(
+    conn: &Connection,
+    d: &EntityDesc,
+    rowid: i64,
+    values: &BTreeMap<&'static str, Value>,
+) -> Result<()> {
+    let text = body(d, |f| {
+        values.get(f).and_then(Value::as_str).map(str::to_string)
+    });
+    insert(conn, (d.search_code << SHIFT) | rowid, &text)
+}
+
+/// Rebuilds the entry of one record from its row (removed if the record is deleted).
+pub(crate) fn reindex(conn: &Connection, entity: Entity, rowid: i64) -> Result<()> {
+    let d = entity.desc();
+    let fts_rowid = (d.search_code << SHIFT) | rowid;
+    conn.prepare_cached("DELETE FROM search_tri WHERE rowid = ?1")?
+        .execute([fts_rowid])?;
+    conn.prepare_cached("DELETE FROM search_word WHERE rowid = ?1")?
+        .execute([fts_rowid])?;
+    let sql = format!(
+        "SELECT _deleted, {} FROM {} WHERE rowid = ?1",
+        d.search.join(", "),
+        d.table
+    );
+    let row: Option<(bool, Vec<Option<String>>)> = conn
+        .prepare_cached(&sql)?
+        .query_row([rowid], |r| {
+            let mut vals = Vec::new();
+            for i in 0..d.search.len() {
+                vals.push(r.get::<_, Option<String>>(i + 1)?);
+            }
+            Ok((r.get(0)?, vals))
+        })
+        .optional()?;
+    if let Some((false, vals)) = row {
+        let text = body(d, |f| {
+            d.search
+                .iter()
+                .position(|s| *s == f)
+                .and_then(|i| vals[i].clone())
+        });
+        insert(conn, fts_rowid, &text)?;
+    }
+    Ok(())
+}
+
+/// Quotes a term for an FTS5 query string.
+fn quote(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+const SEARCHED: [Entity; 4] = [
+    Entity::Contact,
+    Entity::Organisation,
+    Entity::Project,
+    Entity::Meeting,
+];
+
+/// Finds records whose indexed text contains the query: every whitespace-separated term must
+/// occur (as a substring when it has three or more characters, as a word prefix otherwise).
+/// Results are balanced across entities and ranked: title starting with the query first.
+pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    let q = fold(query);
+    let terms: Vec<&str> = q.split_whitespace().collect();
+    if terms.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let short = terms.iter().any(|t| t.chars().count() < 3);
+    let (table, expr) = if short {
+        let e: Vec<String> = terms.iter().map(|t| format!("{}*", quote(t))).collect();
+        ("search_word", e.join(" AND "))
+    } else {
+        let e: Vec<String> = terms.iter().map(|t| quote(t)).collect();
+        ("search_tri", e.join(" AND "))
+    };
+    let per_entity = (limit * 4).max(50);
+    let mut hits = Vec::new();
+    for entity in SEARCHED {
+        let d = entity.desc();
+        let lo = d.search_code << SHIFT;
+        let hi = lo | ((1 << SHIFT) - 1);
+        let sql = format!(
+            "SELECT t.id, t.{}, {} FROM {table} JOIN {} t ON t.rowid = ({table}.rowid & {}) \
+             WHERE {table} MATCH ?1 AND {table}.rowid BETWEEN ?2 AND ?3 LIMIT ?4",
+            d.title,
+            d.subtitle.map_or("NULL".to_string(), |s| format!("t.{s}")),
+            d.table,
+            (1i64 << SHIFT) - 1,
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![expr, lo, hi, per_entity as i64], |r| {
+            Ok(SearchHit {
+                entity: d.name,
+                id: r.get(0)?,
+                title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                subtitle: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            })
+        })?;
+        for h in rows {
+            hits.push(h?);
+        }
+    }
+    let first = terms[0];
+    let rank = |h: &SearchHit| {
+        let t = fold(&h.title);
+        if t.starts_with(first) {
+            0
+        } else if t.split_whitespace().any(|w| w.starts_with(first)) {
+            1
+        } else {
+            2
+        }
+    };
+    let mut ranked: Vec<(u8, usize, SearchHit)> = hits
+        .into_iter()
+        .map(|h| (rank(&h), h.title.chars().count(), h))
+        .collect();
+    ranked.sort_by(|a, b| (a.0, a.1, &a.2.title).cmp(&(b.0, b.1, &b.2.title)));
+    Ok(ranked.into_iter().take(limit).map(|(_, _, h)| h).collect())
+}

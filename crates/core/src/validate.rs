@@ -1,0 +1,327 @@
+//! Turning user input into stored values: every field is checked against its descriptor, and
+//! an error names the entity and the field. Input may be typed JSON or plain strings from the
+//! command line ("12.5", "KH,LA", "2026-03-01"); the result is the canonical stored value.
+
+use crate::error::{Error, Result};
+use crate::schema::{country, EntityDesc, Field, FieldKind};
+use crate::text::nfc;
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::Value;
+
+/// Normalises one input value for `field`. `Value::Null` (or an empty string) clears the field.
+pub(crate) fn normalize(conn: &Connection, d: &EntityDesc, f: &Field, v: &Value) -> Result<Value> {
+    let bad = |msg: String| Error::invalid(d.name, f.name, msg);
+    if is_blank(v) {
+        if f.required {
+            return Err(bad("is required and cannot be empty".into()));
+        }
+        return Ok(Value::Null);
+    }
+    Ok(match f.kind {
+        FieldKind::Text(max) => Value::String(text(v, max, true).map_err(bad)?),
+        FieldKind::LongText => Value::String(text(v, 100_000, false).map_err(bad)?),
+        FieldKind::Email => {
+            let s = text(v, 254, true).map_err(bad)?;
+            if !is_email(&s) {
+                return Err(bad(format!("'{s}' is not a valid e-mail address")));
+            }
+            Value::String(s)
+        }
+        FieldKind::Country => Value::String(country_code(v).map_err(bad)?),
+        FieldKind::CountryList => {
+            let mut codes = Vec::new();
+            for item in list(v).map_err(bad)? {
+                let code = country_code(&Value::String(item)).map_err(bad)?;
+                if !codes.contains(&code) {
+                    codes.push(code);
+                }
+            }
+            Value::from(codes)
+        }
+        FieldKind::Date => {
+            let s = scalar(v).map_err(bad)?;
+            let date = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| bad(format!("'{s}' is not a date in the form YYYY-MM-DD")))?;
+            Value::String(date.format("%Y-%m-%d").to_string())
+        }
+        FieldKind::TimeZone => {
+            let s = scalar(v).map_err(bad)?.trim().to_string();
+            if !is_time_zone(&s) {
+                return Err(bad(format!(
+                    "'{s}' is not an IANA time zone name such as Asia/Bangkok"
+                )));
+            }
+            Value::String(s)
+        }
+        FieldKind::Currency => {
+            let s = scalar(v).map_err(bad)?.trim().to_ascii_uppercase();
+            if s.len() != 3 || !s.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(bad(format!(
+                    "'{s}' is not a three-letter ISO 4217 currency code"
+                )));
+            }
+            Value::String(s)
+        }
+        FieldKind::Int { min, max } => {
+            let n = match v {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| bad(format!("{v} is not a whole number")))?;
+            if n < min || n > max {
+                return Err(bad(format!("{n} is out of range {min}..={max}")));
+            }
+            Value::from(n)
+        }
+        FieldKind::Real { min } => {
+            let n = match v {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().replace(',', "").parse::<f64>().ok(),
+                _ => None,
+            }
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| bad(format!("{v} is not a number")))?;
+            if n < min {
+                return Err(bad(format!("{n} must not be negative")));
+            }
+            serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .ok_or_else(|| bad(format!("{v} is not a number")))?
+        }
+        FieldKind::Enum(allowed) => {
+            let s = scalar(v)
+                .map_err(bad)?
+                .trim()
+                .to_lowercase()
+                .replace([' ', '-'], "_");
+            if !allowed.contains(&s.as_str()) {
+                return Err(bad(format!("'{s}' is not one of {}", allowed.join(", "))));
+            }
+            Value::String(s)
+        }
+        FieldKind::Ref(target) => {
+            let s = scalar(v).map_err(bad)?;
+            Value::String(resolve_ref(conn, target.desc(), s.trim()).map_err(|e| bad(e))?)
+        }
+        FieldKind::RefList(target) => {
+            let mut ids = Vec::new();
+            for item in list(v).map_err(bad)? {
+                let id = resolve_ref(conn, target.desc(), &item).map_err(|e| bad(e))?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            Value::from(ids)
+        }
+        FieldKind::List => {
+            let mut items = Vec::new();
+            for item in list(v).map_err(bad)? {
+                let item = nfc(&item);
+                if item.chars().count() > 200 {
+                    return Err(bad("an item is longer than 200 characters".into()));
+                }
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+            Value::from(items)
+        }
+        FieldKind::Sha256 => {
+            let s = scalar(v).map_err(bad)?.trim().to_ascii_lowercase();
+            if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad("is not a SHA-256 hash (64 hex digits)".into()));
+            }
+            Value::String(s)
+        }
+    })
+}
+
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn scalar(v: &Value) -> Result<&str, String> {
+    v.as_str().ok_or_else(|| format!("expected text, got {v}"))
+}
+
+fn text(v: &Value, max: usize, single_line: bool) -> Result<String, String> {
+    let s = nfc(scalar(v)?.trim());
+    let n = s.chars().count();
+    if n > max {
+        return Err(format!("is {n} characters long; the limit is {max}"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|&c| c.is_control() && (single_line || (c != '\n' && c != '\t')))
+    {
+        return Err(format!("contains the control character U+{:04X}", c as u32));
+    }
+    Ok(s)
+}
+
+/// A JSON array of strings, or one comma-separated string.
+fn list(v: &Value) -> Result<Vec<String>, String> {
+    let items: Vec<String> = match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| scalar(i).map(str::to_string))
+            .collect::<Result<_, _>>()?,
+        Value::String(s) => s.split(',').map(str::to_string).collect(),
+        other => return Err(format!("expected a list, got {other}")),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
+fn country_code(v: &Value) -> Result<String, String> {
+    let s = scalar(v)?;
+    country(s)
+        .map(|c| c.code.to_string())
+        .ok_or_else(|| format!("'{s}' is not a known country code or name"))
+}
+
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !s.chars().any(char::is_whitespace)
+}
+
+fn is_time_zone(s: &str) -> bool {
+    if s == "UTC" {
+        return true;
+    }
+    let mut parts = s.split('/');
+    let area_ok = parts.next().is_some_and(|a| {
+        matches!(
+            a,
+            "Africa"
+                | "America"
+                | "Antarctica"
+                | "Asia"
+                | "Atlantic"
+                | "Australia"
+                | "Europe"
+                | "Indian"
+                | "Pacific"
+                | "Etc"
+        )
+    });
+    let rest: Vec<&str> = parts.collect();
+    area_ok
+        && !rest.is_empty()
+        && rest.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+        })
+}
+
+/// Resolves a reference typed by a user: an id, or a natural key (an organisation's acronym or
+/// name, a project's code, a contact's or meeting's exact name). It must match one live record.
+pub(crate) fn resolve_ref(
+    conn: &Connection,
+    target: &EntityDesc,
+    s: &str,
+) -> Result<String, String> {
+    let lookup = |sql: &str| -> Result<Vec<String>, String> {
+        let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+        let rows = stmt
+            .query_map([s], |r| r.get::<_, String>(0))
+            .map_err(|e| e.to_string())?;
+        rows.take(2)
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())
+    };
+    if uuid::Uuid::parse_str(s).is_ok() {
+        let sql = format!("SELECT _deleted FROM {} WHERE id = ?1", target.table);
+        let deleted: Option<bool> = conn
+            .query_row(&sql, [s], |r| r.get(0))
+            .optional()
+            .map_err(|e| e.to_string())?;
+        return match deleted {
+            Some(false) => Ok(s.to_string()),
+            Some(true) => Err(format!("{} {s} is deleted", target.name)),
+            None => Err(format!("no {} with id {s}", target.name)),
+        };
+    }
+    let key_cols: &[&str] = match target.name {
+        "organisation" => &["acronym", "name"],
+        "project" => &["code"],
+        "contact" | "meeting" => &["name", "short_title", "title"],
+        _ => &[],
+    };
+    for col in key_cols {
+        if target.field(col).is_none() {
+            continue;
+        }
+        let sql = format!(
+            "SELECT id FROM {} WHERE {col} = ?1 COLLATE NOCASE AND _deleted = 0 LIMIT 2",
+            target.table
+        );
+        let found = lookup(&sql)?;
+        match found.len() {
+            1 => return Ok(found.into_iter().next().unwrap_or_default()),
+            0 => continue,
+            _ => {
+                return Err(format!(
+                    "'{s}' matches more than one {}; give its id",
+                    target.name
+                ))
+            }
+        }
+    }
+    Err(format!("no {} with id or name '{s}'", target.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "first.last@mfa.go.th", "x+y@sub.example.org"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@.co", "a b@c.co", "a@b..co", "a@b.co.",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_zones() {
+        assert!(is_time_zone("Asia/Bangkok"));
+        assert!(is_time_zone("Asia/Ho_Chi_Minh"));
+        assert!(is_time_zone("America/Argentina/Buenos_Aires"));
+        assert!(is_time_zone("UTC"));
+        assert!(!is_time_zone("Bangkok"));
+        assert!(!is_time_zone("Asia/"));
+        assert!(!is_time_zone("Mars/Olympus"));
+    }
+
+    #[test]
+    fn lists_split_on_commas_and_drop_blanks() {
+        assert_eq!(
+            list(&Value::from("a, b,,c ")).unwrap_or_default(),
+            vec!["a", "b", "c"]
+        );
+    }
+}

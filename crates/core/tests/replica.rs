@@ -1,0 +1,245 @@
+//! The replica through its public API: create/edit/delete, validation, encryption, search.
+
+mod common;
+use common::*;
+use desk_core::{Entity, Error, Key, ListQuery, Replica};
+use serde_json::json;
+
+#[test]
+fn create_edit_delete_contact() {
+    let (_d, mut r) = fresh();
+    let org = r
+        .create(Entity::Organisation, &fields(json!({"name": "Ministry of Foreign Affairs", "acronym": "MFA-TH", "country": "Thailand", "kind": "ministry"})))
+        .expect("org");
+    assert_eq!(org.str("country"), Some("TH"));
+    let c = r
+        .create(Entity::Contact, &fields(json!({"name": "Somchai Jaidee", "native_name": "สมชาย ใจดี", "org": "mfa-th", "email": "somchai@mfa.go.th", "tags": "focal_point, som_leader"})))
+        .expect("contact");
+    assert_eq!(c.str("org"), Some(org.id.as_str()));
+    assert_eq!(c.fields["tags"], json!(["focal_point", "som_leader"]));
+    assert_eq!(c.str("classification"), Some("internal"));
+    let c2 = r
+        .update(
+            Entity::Contact,
+            &c.id,
+            &fields(json!({"title": "Director-General", "email": null})),
+        )
+        .expect("edit");
+    assert_eq!(c2.str("title"), Some("Director-General"));
+    assert!(c2.fields.get("email").is_none());
+    assert_eq!(r.delete(Entity::Contact, &c.id).expect("rm"), 1);
+    assert!(r.get(Entity::Contact, &c.id).expect("get").deleted);
+    assert!(r
+        .list(Entity::Contact, &ListQuery::default())
+        .expect("list")
+        .is_empty());
+    let err = r
+        .update(Entity::Contact, &c.id, &fields(json!({"title": "x"})))
+        .expect_err("deleted");
+    assert!(matches!(err, Error::Deleted { .. }));
+    r.restore(Entity::Contact, &c.id).expect("restore");
+    assert_eq!(
+        r.list(Entity::Contact, &ListQuery::default())
+            .expect("list")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn validation_names_the_field_and_writes_nothing() {
+    let (_d, mut r) = fresh();
+    let before = r.dump().expect("dump");
+    let cases = [
+        (Entity::Contact, json!({"name": "  "}), "contact.name"),
+        (
+            Entity::Contact,
+            json!({"name": "A", "email": "not-an-email"}),
+            "contact.email",
+        ),
+        (
+            Entity::Contact,
+            json!({"name": "A", "country": "XX"}),
+            "contact.country",
+        ),
+        (
+            Entity::Contact,
+            json!({"name": "A", "shoe_size": 4}),
+            "contact.shoe_size",
+        ),
+        (
+            Entity::Meeting,
+            json!({"title": "SOM", "start_date": "2026-03-05", "end_date": "2026-03-01"}),
+            "meeting.end_date",
+        ),
+        (
+            Entity::Meeting,
+            json!({"title": "SOM", "start_date": "5 March"}),
+            "meeting.start_date",
+        ),
+        (
+            Entity::AgendaItem,
+            json!({"meeting": "0190e6b0-0000-7000-8000-000000000000", "title": "x"}),
+            "agenda_item.meeting",
+        ),
+        (
+            Entity::Project,
+            json!({"code": "P1", "title": "t", "budget": -5}),
+            "project.budget",
+        ),
+        (
+            Entity::Project,
+            json!({"code": "P1", "title": "t", "pillar": "space"}),
+            "project.pillar",
+        ),
+    ];
+    for (entity, input, field) in cases {
+        let err = r.create(entity, &fields(input)).expect_err(field);
+        assert!(matches!(err, Error::Validation { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with(field),
+            "{err} should name {field}"
+        );
+    }
+    assert_eq!(before, r.dump().expect("dump"));
+}
+
+#[test]
+fn batch_is_all_or_nothing_and_names_the_row() {
+    let (_d, mut r) = fresh();
+    let rows = vec![
+        fields(json!({"name": "One"})),
+        fields(json!({"name": "Two", "email": "bad"})),
+    ];
+    let err = r
+        .create_many(Entity::Contact, &rows, &mut |_| {})
+        .expect_err("row 2");
+    assert!(err.to_string().starts_with("row 2: contact.email"), "{err}");
+    assert_eq!(r.count(Entity::Contact).expect("count"), 0);
+}
+
+#[test]
+fn deleting_a_meeting_tombstones_its_children() {
+    let (_d, mut r) = fresh();
+    let m = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "12th SOM", "start_date": "2026-05-01"})),
+        )
+        .expect("m");
+    let a = r
+        .create(
+            Entity::AgendaItem,
+            &fields(json!({"meeting": m.id, "title": "Adoption of the agenda"})),
+        )
+        .expect("a");
+    let d = r
+        .create(
+            Entity::Decision,
+            &fields(json!({"meeting": m.id, "agenda_item": a.id, "text": "Adopted."})),
+        )
+        .expect("d");
+    assert_eq!(r.delete(Entity::Meeting, &m.id).expect("rm"), 3);
+    assert!(r.get(Entity::Decision, &d.id).expect("d").deleted);
+    // A child cannot come back while its parent is deleted.
+    assert!(matches!(
+        r.restore(Entity::AgendaItem, &a.id),
+        Err(Error::Deleted { .. })
+    ));
+}
+
+#[test]
+fn decision_cannot_point_at_another_meetings_agenda_item() {
+    let (_d, mut r) = fresh();
+    let m1 = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "A", "start_date": "2026-05-01"})),
+        )
+        .expect("m1");
+    let m2 = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "B", "start_date": "2026-06-01"})),
+        )
+        .expect("m2");
+    let a = r
+        .create(
+            Entity::AgendaItem,
+            &fields(json!({"meeting": m1.id, "title": "x"})),
+        )
+        .expect("a");
+    let err = r
+        .create(
+            Entity::Decision,
+            &fields(json!({"meeting": m2.id, "agenda_item": a.id, "text": "t"})),
+        )
+        .expect_err("cross");
+    assert_eq!(err.field(), Some("agenda_item"));
+}
+
+#[test]
+fn wrong_key_is_a_clear_error_and_the_file_is_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("replica.db");
+    {
+        let mut r = Replica::init(&path, &key()).expect("init");
+        r.create(Entity::Contact, &fields(json!({"name": "A"})))
+            .expect("c");
+    }
+    let bytes = std::fs::read(&path).expect("read");
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "the file must be encrypted"
+    );
+    let err = Replica::open(&path, &Key::Raw([8u8; 32]))
+        .err()
+        .expect("wrong key");
+    assert!(matches!(err, Error::WrongKey { .. }), "{err}");
+    let err = Replica::open(&path, &Key::Passphrase("guess".into()))
+        .err()
+        .expect("wrong pass");
+    assert!(matches!(err, Error::WrongKey { .. }), "{err}");
+    assert_eq!(bytes, std::fs::read(&path).expect("read"));
+    let r = Replica::open(&path, &key()).expect("right key");
+    assert_eq!(r.count(Entity::Contact).expect("count"), 1);
+}
+
+#[test]
+fn search_finds_substrings_in_every_script() {
+    let (_d, mut r) = fresh();
+    let names = [
+        ("Somchai Jaidee", "สมชาย ใจดี"),
+        ("Sok Chanthea", "សុខ ចាន់ថា"),
+        ("Somphone Phommavong", "ສົມພອນ ພົມມະວົງ"),
+        ("U Aung Kyaw", "ဦးအောင်ကျော်"),
+        ("Nguyen Thi Thu Ha", "Nguyễn Thị Thu Hà"),
+    ];
+    for (latin, native) in names {
+        r.create(
+            Entity::Contact,
+            &fields(json!({"name": latin, "native_name": native})),
+        )
+        .expect("c");
+    }
+    for (query, expect) in [
+        ("ใจดี", "Somchai Jaidee"), // inside unspaced Thai
+        ("ชาย", "Somchai Jaidee"),
+        ("ចាន់", "Sok Chanthea"),         // Khmer
+        ("ພົມມະ", "Somphone Phommavong"), // Lao
+        ("အောင်", "U Aung Kyaw"),         // Myanmar
+        ("Nguyễn", "Nguyen Thi Thu Ha"),
+        ("nguyen", "Nguyen Thi Thu Ha"),
+        ("thị", "Nguyen Thi Thu Ha"),
+        ("Phomm", "Somphone Phommavong"),
+        ("so", "Somchai Jaidee"), // two letters: word prefix
+        ("สม", "Somchai Jaidee"),
+    ] {
+        let hits = r.search(query, 10).expect("search");
+        assert!(
+            hits.iter().any(|h| h.title == expect),
+            "{query} should find {expect}: {hits:?}"
+        );
+    }
+    assert!(r.search("zzz", 10).expect("search").is_empty());
+}

@@ -1,1 +1,258 @@
-//! x
+//! Where a replica's key lives, and opening a replica in a data directory.
+//!
+//! A replica is encrypted with a random 32-byte key made when it is created. The key is kept in
+//! the OS keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows)
+//! through `keyring`. Where no keychain exists (a server shell, CI), the replica is protected by
+//! a passphrase instead (`DESK_PASSPHRASE` or a prompt, asked by the front end). Which of the two
+//! a replica uses is recorded, with no secret, in `replica.json` beside `replica.db`.
+//!
+//! What it is not: no prompts, no terminal I/O; the caller supplies the passphrase.
+
+use desk_core::{Key, Replica};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub const SERVICE: &str = "secretariat-desk";
+pub const REPLICA_FILE: &str = "replica.db";
+pub const META_FILE: &str = "replica.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("no OS keychain is available ({0}); set DESK_PASSPHRASE to protect the replica with a passphrase instead")]
+    NoKeychain(String),
+    #[error("the key of replica {replica} is not in the OS keychain; it was created on another account or machine, or the keychain entry was removed")]
+    KeyMissing { replica: String },
+    #[error("this replica is protected by a passphrase; set DESK_PASSPHRASE or run interactively")]
+    PassphraseNeeded,
+    #[error("{path} is damaged: {message}")]
+    BadMeta { path: String, message: String },
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Core(#[from] desk_core::Error),
+}
+
+pub type Result<T> = std::result::Result<T, KeyError>;
+
+/// A place to keep secrets by account name.
+pub trait SecretStore {
+    fn get(&self, account: &str) -> Result<Option<String>>;
+    fn set(&self, account: &str, secret: &str) -> Result<()>;
+}
+
+/// The OS keychain through `keyring`. Entries are cached per account, so that a store whose
+/// entries do not share state (keyring's mock) behaves like a real keychain within one process.
+#[derive(Default)]
+pub struct Keychain {
+    entries: Mutex<HashMap<String, keyring::Entry>>,
+}
+
+impl Keychain {
+    fn with_entry<T>(&self, account: &str, f: impl FnOnce(&keyring::Entry) -> keyring::Result<T>) -> Result<T> {
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| KeyError::NoKeychain("keychain cache poisoned".into()))?;
+        if !entries.contains_key(account) {
+            let e = keyring::Entry::new(SERVICE, account).map_err(|e| KeyError::NoKeychain(e.to_string()))?;
+            entries.insert(account.to_string(), e);
+        }
+        match entries.get(account) {
+            Some(entry) => f(entry).map_err(|e| KeyError::NoKeychain(e.to_string())),
+            None => Err(KeyError::NoKeychain("entry vanished".into())),
+        }
+    }
+}
+
+impl SecretStore for Keychain {
+    fn get(&self, account: &str) -> Result<Option<String>> {
+        self.with_entry(account, |e| match e.get_password() {
+            Ok(s) => Ok(Some(s)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(other) => Err(other),
+        })
+    }
+    fn set(&self, account: &str, secret: &str) -> Result<()> {
+        self.with_entry(account, |e| e.set_password(secret))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    Keychain,
+    Passphrase,
+}
+
+/// `replica.json`: what is needed to find the key; never the key itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplicaMeta {
+    pub replica_id: String,
+    pub key_source: KeySource,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+pub fn replica_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(REPLICA_FILE)
+}
+
+fn read_meta(data_dir: &Path) -> Result<Option<ReplicaMeta>> {
+    let path = data_dir.join(META_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) => serde_json::from_str(&s).map(Some).map_err(|e| KeyError::BadMeta {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
+fn account(meta: &ReplicaMeta) -> String {
+    format!("replica-{}", meta.replica_id)
+}
+
+/// How `init` protects a new replica.
+pub enum Protect<'a> {
+    /// The OS keychain if there is one; otherwise fails with `NoKeychain`.
+    Keychain(&'a dyn SecretStore),
+    Passphrase(String),
+}
+
+/// Creates the replica in `data_dir` if there is none (returns true), else opens it (false).
+pub fn init(data_dir: &Path, protect: Protect<'_>, store: &dyn SecretStore, passphrase: &dyn Fn() -> Option<String>) -> Result<(Replica, bool)> {
+    if replica_path(data_dir).exists() {
+        return Ok((open(data_dir, store, passphrase)?, false));
+    }
+    std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+    let replica_id = uuid_like();
+    let (meta, key) = match protect {
+        Protect::Passphrase(p) => (
+            ReplicaMeta {
+                replica_id,
+                key_source: KeySource::Passphrase,
+            },
+            Key::Passphrase(p),
+        ),
+        Protect::Keychain(kc) => {
+            let meta = ReplicaMeta {
+                replica_id,
+                key_source: KeySource::Keychain,
+            };
+            let key = Key::random()?;
+            let hex = key.to_hex().unwrap_or_default();
+            kc.set(&account(&meta), &hex)?;
+            // Read back: some stores accept a write and keep nothing.
+            if kc.get(&account(&meta))?.as_deref() != Some(hex.as_str()) {
+                return Err(KeyError::NoKeychain("the keychain did not keep the key".into()));
+            }
+            (meta, key)
+        }
+    };
+    let meta_path = data_dir.join(META_FILE);
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| KeyError::BadMeta {
+        path: meta_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&meta_path, text).map_err(io(&meta_path))?;
+    let replica = Replica::init(&replica_path(data_dir), &key)?;
+    Ok((replica, true))
+}
+
+/// Opens the replica in `data_dir` with its key from the keychain or the passphrase.
+pub fn open(data_dir: &Path, store: &dyn SecretStore, passphrase: &dyn Fn() -> Option<String>) -> Result<Replica> {
+    let path = replica_path(data_dir);
+    if !path.exists() {
+        return Err(desk_core::Error::NoReplica {
+            path: data_dir.display().to_string(),
+        }
+        .into());
+    }
+    let meta = read_meta(data_dir)?.ok_or_else(|| KeyError::BadMeta {
+        path: data_dir.join(META_FILE).display().to_string(),
+        message: "missing: it says where the replica's key is".into(),
+    })?;
+    let key = match meta.key_source {
+        KeySource::Keychain => {
+            let hex = store.get(&account(&meta))?.ok_or_else(|| KeyError::KeyMissing {
+                replica: meta.replica_id.clone(),
+            })?;
+            Key::from_hex(&hex).ok_or_else(|| KeyError::KeyMissing {
+                replica: meta.replica_id.clone(),
+            })?
+        }
+        KeySource::Passphrase => Key::Passphrase(passphrase().ok_or(KeyError::PassphraseNeeded)?),
+    };
+    Ok(Replica::open(&path, &key)?)
+}
+
+/// Which protection the replica in `data_dir` uses, if there is one.
+pub fn key_source(data_dir: &Path) -> Result<Option<KeySource>> {
+    Ok(read_meta(data_dir)?.map(|m| m.key_source))
+}
+
+fn uuid_like() -> String {
+    match Key::random().ok().and_then(|k| k.to_hex()) {
+        Some(hex) => hex[..32].to_string(),
+        None => format!("{:x}", std::process::id()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mock_keychain() -> Keychain {
+        keyring::set_default_credential_builder(keyring::mock::default_credential_builder());
+        Keychain::default()
+    }
+
+    #[test]
+    fn keychain_round_trip_with_keyrings_mock_store() {
+        let kc = mock_keychain();
+        let dir = tempfile::tempdir().expect("tmp");
+        let none = || None;
+        let (mut r, created) = init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("init");
+        assert!(created);
+        r.create(desk_core::Entity::Contact, &serde_json::from_str(r#"{"name":"A"}"#).expect("json"))
+            .expect("create");
+        drop(r);
+        assert_eq!(key_source(dir.path()).expect("meta"), Some(KeySource::Keychain));
+        let meta: ReplicaMeta = serde_json::from_str(&std::fs::read_to_string(dir.path().join(META_FILE)).expect("meta")).expect("json");
+        let secret = kc.get(&account(&meta)).expect("get").expect("stored");
+        assert_eq!(secret.len(), 64);
+        let text = std::fs::read_to_string(dir.path().join(META_FILE)).expect("meta");
+        assert!(!text.contains(&secret), "the key must never be written beside the replica");
+        let (r, created) = init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("idempotent");
+        assert!(!created);
+        assert_eq!(r.count(desk_core::Entity::Contact).expect("count"), 1);
+        // Another keychain (another user or machine) does not have the key.
+        let other = Keychain::default();
+        assert!(matches!(open(dir.path(), &other, &none), Err(KeyError::KeyMissing { .. })));
+    }
+
+    #[test]
+    fn passphrase_replica_needs_the_right_passphrase() {
+        let kc = mock_keychain();
+        let dir = tempfile::tempdir().expect("tmp");
+        let right = || Some("correct horse".to_string());
+        let wrong = || Some("battery staple".to_string());
+        let none = || None;
+        init(dir.path(), Protect::Passphrase("correct horse".into()), &kc, &right).expect("init");
+        assert!(open(dir.path(), &kc, &right).is_ok());
+        assert!(matches!(open(dir.path(), &kc, &wrong), Err(KeyError::Core(desk_core::Error::WrongKey { .. }))));
+        assert!(matches!(open(dir.path(), &kc, &none), Err(KeyError::PassphraseNeeded)));
+    }
+}

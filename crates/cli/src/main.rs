@@ -1,1 +1,314 @@
-fn main() {}
+//! `desk`: the command line of Secretariat Desk, for back-office and scripted work.
+//!
+//! A thin front end: it parses arguments, asks for passphrases, prints results. All rules live
+//! in `desk-core`. The record commands are generated from the core's entity descriptors, so every
+//! field the core knows has a flag here with the same name (underscores as hyphens).
+
+mod output;
+
+use anyhow::{anyhow, Context};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use desk_core::{demo::Size, Entity, Fields, ListQuery, Replica};
+use desk_keys::{Keychain, KeyError, Protect};
+use output::Out;
+use serde_json::Value;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const RECORD_ENTITIES: [Entity; 13] = Entity::ALL;
+
+fn flag(name: &str) -> String {
+    name.replace('_', "-")
+}
+
+fn field_args(e: Entity, for_add: bool) -> Vec<Arg> {
+    e.desc()
+        .fields
+        .iter()
+        .map(|f| {
+            let mut help = f.help.to_string();
+            if for_add && f.required {
+                help.push_str(" [required]");
+            }
+            if let Some(d) = f.default {
+                help.push_str(&format!(" [default: {d}]"));
+            }
+            if !for_add {
+                help.push_str(" (empty to clear)");
+            }
+            Arg::new(f.name)
+                .long(flag(f.name))
+                .value_name("VALUE")
+                .help(help)
+                .num_args(1)
+        })
+        .collect()
+}
+
+fn entity_command(e: Entity) -> Command {
+    let d = e.desc();
+    let mut list = Command::new("list")
+        .about(format!("List {} records", d.name))
+        .arg(Arg::new("limit").long("limit").value_name("N").value_parser(clap::value_parser!(usize)).help("at most N records"))
+        .arg(Arg::new("offset").long("offset").value_name("N").value_parser(clap::value_parser!(usize)).help("skip the first N records"))
+        .arg(Arg::new("deleted").long("deleted").action(ArgAction::SetTrue).help("include deleted records"));
+    if let Some((pf, pe)) = d.parent {
+        list = list.arg(
+            Arg::new(pf)
+                .long(flag(pf))
+                .value_name("ID")
+                .help(format!("only those of this {}", pe.name())),
+        );
+    }
+    let id_arg = || Arg::new("id").value_name("ID").required(true).help("record id");
+    Command::new(d.cli)
+        .about(format!("Create, list, show, edit and delete {} records", d.name.replace('_', " ")))
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(Command::new("add").about(format!("Create a {}; prints it with its new id", d.name)).args(field_args(e, true)))
+        .subcommand(list)
+        .subcommand(Command::new("show").about(format!("Show one {}", d.name)).arg(id_arg()))
+        .subcommand(Command::new("edit").about(format!("Change fields of a {}", d.name)).arg(id_arg()).args(field_args(e, false)))
+        .subcommand(Command::new("rm").about(format!("Delete a {} (and its parts)", d.name)).arg(id_arg()))
+        .subcommand(Command::new("restore").about(format!("Bring back a deleted {}", d.name)).arg(id_arg()))
+}
+
+fn cli() -> Command {
+    let mut cmd = Command::new("desk")
+        .about("Secretariat Desk: meetings, projects and contacts of a regional secretariat, offline first")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .arg(
+            Arg::new("data-dir")
+                .long("data-dir")
+                .env("DESK_DATA_DIR")
+                .value_name("DIR")
+                .global(true)
+                .help("where the replica lives [default: the OS data dir]"),
+        )
+        .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).global(true).help("machine-readable output"))
+        .subcommand(
+            Command::new("init")
+                .about("Create an empty encrypted replica (does nothing if one exists)")
+                .arg(Arg::new("passphrase").long("passphrase").action(ArgAction::SetTrue).help("protect it with a passphrase instead of the OS keychain")),
+        )
+        .subcommand(
+            Command::new("demo").about("Load realistic demo data (once)").arg(
+                Arg::new("size")
+                    .long("size")
+                    .value_parser(["small", "large"])
+                    .default_value("small")
+                    .help("small: a working secretariat; large: ≥100,000 contacts and 10,000 meetings"),
+            ),
+        )
+        .subcommand(
+            Command::new("search")
+                .about("Search contacts, organisations, projects and meetings (any script; 2+ letters)")
+                .arg(Arg::new("text").required(true).num_args(1..).value_name("TEXT"))
+                .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("20")),
+        )
+        .subcommand(Command::new("summary").about("Counts of records in the replica"))
+        .subcommand(
+            Command::new("log")
+                .about("Show the field-level change log")
+                .arg(Arg::new("after").long("after").value_parser(clap::value_parser!(i64)).default_value("0").help("entries after this sequence number"))
+                .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("100")),
+        );
+    for e in RECORD_ENTITIES {
+        cmd = cmd.subcommand(entity_command(e));
+    }
+    cmd
+}
+
+fn data_dir(m: &ArgMatches) -> anyhow::Result<PathBuf> {
+    if let Some(d) = m.get_one::<String>("data-dir") {
+        return Ok(PathBuf::from(d));
+    }
+    dirs::data_dir()
+        .map(|d| d.join("secretariat-desk"))
+        .ok_or_else(|| anyhow!("no data directory on this system; pass --data-dir"))
+}
+
+fn passphrase_from_env_or_prompt() -> Option<String> {
+    if let Ok(p) = std::env::var("DESK_PASSPHRASE") {
+        if !p.is_empty() {
+            return Some(p);
+        }
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("Replica passphrase: ").ok();
+    }
+    None
+}
+
+fn new_passphrase() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("DESK_PASSPHRASE") {
+        if !p.is_empty() {
+            return Ok(p);
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(anyhow!("set DESK_PASSPHRASE to protect the replica with a passphrase"));
+    }
+    let a = rpassword::prompt_password("New replica passphrase: ")?;
+    let b = rpassword::prompt_password("Repeat passphrase: ")?;
+    if a != b {
+        return Err(anyhow!("the passphrases differ; nothing was created"));
+    }
+    if a.chars().count() < 8 {
+        return Err(anyhow!("a passphrase needs at least 8 characters; nothing was created"));
+    }
+    Ok(a)
+}
+
+fn init(dir: &std::path::Path, force_passphrase: bool) -> anyhow::Result<(Replica, bool)> {
+    let kc = Keychain::default();
+    let env_pass = std::env::var("DESK_PASSPHRASE").ok().filter(|p| !p.is_empty());
+    if force_passphrase || env_pass.is_some() {
+        let p = new_passphrase()?;
+        return Ok(desk_keys::init(dir, Protect::Passphrase(p), &kc, &passphrase_from_env_or_prompt)?);
+    }
+    match desk_keys::init(dir, Protect::Keychain(&kc), &kc, &passphrase_from_env_or_prompt) {
+        Err(KeyError::NoKeychain(why)) if std::io::stdin().is_terminal() => {
+            eprintln!("No OS keychain is available ({why}); the replica will be protected by a passphrase.");
+            let p = new_passphrase()?;
+            Ok(desk_keys::init(dir, Protect::Passphrase(p), &kc, &passphrase_from_env_or_prompt)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn open(dir: &std::path::Path) -> anyhow::Result<Replica> {
+    Ok(desk_keys::open(dir, &Keychain::default(), &passphrase_from_env_or_prompt)?)
+}
+
+/// Collects `--field value` flags into core input (strings; the core parses and validates).
+fn collect_fields(e: Entity, m: &ArgMatches) -> Fields {
+    let mut f = Fields::new();
+    for field in e.desc().fields {
+        if let Some(v) = m.get_one::<String>(field.name) {
+            f.insert(field.name.to_string(), Value::String(v.clone()));
+        }
+    }
+    f
+}
+
+fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
+    let dir = data_dir(m)?;
+    let (name, sub) = m.subcommand().ok_or_else(|| anyhow!("no command"))?;
+    match name {
+        "init" => {
+            let (r, created) = init(&dir, sub.get_flag("passphrase"))?;
+            out.init(&r, created)?;
+        }
+        "demo" => {
+            let size = sub
+                .get_one::<String>("size")
+                .and_then(|s| Size::parse(s))
+                .unwrap_or(Size::Small);
+            let (mut r, _) = init(&dir, false)?;
+            let json = out.json;
+            let mut last = 0;
+            let report = r.load_demo(size, &mut |p| {
+                if !json && std::io::stderr().is_terminal() && p.done >= last + 20_000 {
+                    last = p.done;
+                    eprint!("\rloading demo data: {} of ~{} records", p.done, p.total);
+                }
+            })?;
+            if !json && last > 0 {
+                eprintln!();
+            }
+            out.demo(&r, &report)?;
+        }
+        "search" => {
+            let r = open(&dir)?;
+            let text: Vec<String> = sub.get_many::<String>("text").into_iter().flatten().cloned().collect();
+            let limit = sub.get_one::<usize>("limit").copied().unwrap_or(20);
+            out.hits(&r.search(&text.join(" "), limit)?)?;
+        }
+        "summary" => {
+            let r = open(&dir)?;
+            out.summary(&r.summary()?)?;
+        }
+        "log" => {
+            let r = open(&dir)?;
+            let after = sub.get_one::<i64>("after").copied().unwrap_or(0);
+            let limit = sub.get_one::<usize>("limit").copied().unwrap_or(100);
+            out.changes(&r.changes(after, limit)?)?;
+        }
+        cli_name => {
+            let e = Entity::parse(cli_name).ok_or_else(|| anyhow!("unknown command {cli_name}"))?;
+            let (verb, vm) = sub.subcommand().ok_or_else(|| anyhow!("missing verb"))?;
+            let mut r = open(&dir)?;
+            let id = |r: &Replica| -> anyhow::Result<String> {
+                let raw = vm.get_one::<String>("id").map(String::as_str).unwrap_or_default();
+                Ok(r.resolve(e, raw).or_else(|_| r.get(e, raw).map(|rec| rec.id)).with_context(|| format!("{} {raw}", e.name()))?)
+            };
+            match verb {
+                "add" => {
+                    let rec = r.create(e, &collect_fields(e, vm))?;
+                    out.record(&r, &rec)?;
+                }
+                "list" => {
+                    let mut q = ListQuery {
+                        limit: vm.get_one::<usize>("limit").copied(),
+                        offset: vm.get_one::<usize>("offset").copied().unwrap_or(0),
+                        include_deleted: vm.get_flag("deleted"),
+                        parent: None,
+                    };
+                    if let Some((pf, pe)) = e.desc().parent {
+                        if let Some(p) = vm.get_one::<String>(pf) {
+                            q.parent = Some(r.resolve(pe, p)?);
+                        }
+                    }
+                    out.records(&r, &r.list(e, &q)?)?;
+                }
+                "show" => {
+                    let id = id(&r)?;
+                    out.record(&r, &r.get(e, &id)?)?;
+                }
+                "edit" => {
+                    let id = id(&r)?;
+                    let fields = collect_fields(e, vm);
+                    if fields.is_empty() {
+                        return Err(anyhow!("nothing to change: give at least one --field value"));
+                    }
+                    let rec = r.update(e, &id, &fields)?;
+                    out.record(&r, &rec)?;
+                }
+                "rm" => {
+                    let raw = vm.get_one::<String>("id").cloned().unwrap_or_default();
+                    let id = r.resolve(e, &raw).unwrap_or(raw);
+                    let n = r.delete(e, &id)?;
+                    out.deleted(e, &id, n)?;
+                }
+                "restore" => {
+                    let raw = vm.get_one::<String>("id").cloned().unwrap_or_default();
+                    let rec = r.restore(e, &raw)?;
+                    out.record(&r, &rec)?;
+                }
+                other => return Err(anyhow!("unknown verb {other}")),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let m = cli().get_matches();
+    let mut out = Out::new(m.get_flag("json"));
+    match run(&m, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => out.error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::cli().debug_assert();
+    }
+}

@@ -1,0 +1,173 @@
+//! Printing results: aligned text for people, JSON (`--json`) for scripts. Errors go to stderr
+//! with an exit code by kind: 3 bad input, 4 not found, 5 wrong key or passphrase, 1 otherwise.
+
+use desk_core::demo::DemoReport;
+use desk_core::{display_value, Change, Entity, ErrorKind, Record, Replica, SearchHit, Summary};
+use desk_keys::KeyError;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::ExitCode;
+
+pub struct Out {
+    pub json: bool,
+    stdout: std::io::StdoutLock<'static>,
+}
+
+type R = anyhow::Result<()>;
+
+impl Out {
+    pub fn new(json: bool) -> Out {
+        Out {
+            json,
+            stdout: std::io::stdout().lock(),
+        }
+    }
+
+    fn emit_json(&mut self, v: &impl serde::Serialize) -> R {
+        serde_json::to_writer_pretty(&mut self.stdout, v)?;
+        writeln!(self.stdout)?;
+        Ok(())
+    }
+
+    pub fn init(&mut self, r: &Replica, created: bool) -> R {
+        if self.json {
+            return self.emit_json(&json!({"path": r.path().display().to_string(), "created": created, "device": r.device_id()}));
+        }
+        let verb = if created { "Created" } else { "Opened existing" };
+        writeln!(self.stdout, "{verb} encrypted replica {}", r.path().display())?;
+        Ok(())
+    }
+
+    pub fn demo(&mut self, r: &Replica, report: &DemoReport) -> R {
+        let summary = r.summary()?;
+        if self.json {
+            return self.emit_json(&json!({"demo": report, "summary": summary}));
+        }
+        if report.already_loaded {
+            writeln!(self.stdout, "Demo data was already loaded.")?;
+        } else {
+            writeln!(self.stdout, "Loaded {} demo records.", report.records)?;
+        }
+        self.summary(&summary)
+    }
+
+    pub fn summary(&mut self, s: &Summary) -> R {
+        if self.json {
+            return self.emit_json(s);
+        }
+        writeln!(self.stdout, "Replica {} (schema {}, device {})", s.path, s.schema_version, s.device)?;
+        for (name, n) in &s.counts {
+            writeln!(self.stdout, "  {:<14} {n:>8}", name.replace('_', " "))?;
+        }
+        writeln!(self.stdout, "  {:<14} {:>8}", "field changes", s.changes)?;
+        Ok(())
+    }
+
+    pub fn record(&mut self, r: &Replica, rec: &Record) -> R {
+        if self.json {
+            return self.emit_json(rec);
+        }
+        let d = Entity::parse(rec.entity).map(Entity::desc);
+        writeln!(self.stdout, "{:<18} {}", "id", rec.id)?;
+        if let Some(d) = d {
+            for f in d.fields {
+                if let Some(v) = rec.fields.get(f.name) {
+                    let mut text = display_value(v);
+                    if let desk_core::FieldKind::Ref(target) = f.kind {
+                        if let Ok(t) = r.get(target, &text) {
+                            text = format!("{text} ({})", r.label(&t));
+                        }
+                    }
+                    writeln!(self.stdout, "{:<18} {}", f.name.replace('_', " "), text.replace('\n', "\n                   "))?;
+                }
+            }
+        }
+        writeln!(self.stdout, "{:<18} {}", "updated", rec.updated_at)?;
+        if rec.deleted {
+            writeln!(self.stdout, "{:<18} yes", "deleted")?;
+        }
+        Ok(())
+    }
+
+    pub fn records(&mut self, r: &Replica, recs: &[Record]) -> R {
+        if self.json {
+            return self.emit_json(&recs);
+        }
+        for rec in recs {
+            let d = Entity::parse(rec.entity).map(Entity::desc);
+            let sub = d
+                .and_then(|d| d.subtitle)
+                .and_then(|s| rec.fields.get(s))
+                .map(display_value)
+                .unwrap_or_default();
+            let mark = if rec.deleted { " [deleted]" } else { "" };
+            writeln!(self.stdout, "{}  {}  {sub}{mark}", rec.id, r.label(rec))?;
+        }
+        if recs.is_empty() {
+            writeln!(self.stdout, "(none)")?;
+        }
+        Ok(())
+    }
+
+    pub fn hits(&mut self, hits: &[SearchHit]) -> R {
+        if self.json {
+            return self.emit_json(&hits);
+        }
+        for h in hits {
+            writeln!(self.stdout, "{:<13} {}  {}  {}", h.entity, h.id, h.title, h.subtitle)?;
+        }
+        if hits.is_empty() {
+            writeln!(self.stdout, "(no match)")?;
+        }
+        Ok(())
+    }
+
+    pub fn changes(&mut self, changes: &[Change]) -> R {
+        if self.json {
+            return self.emit_json(&changes);
+        }
+        for c in changes {
+            writeln!(self.stdout, "{:>6} {} {}.{} {} = {}", c.seq, c.hlc.to_rfc3339(), c.entity, c.field, c.record, c.value)?;
+        }
+        Ok(())
+    }
+
+    pub fn deleted(&mut self, e: Entity, id: &str, n: usize) -> R {
+        if self.json {
+            return self.emit_json(&json!({"deleted": id, "entity": e.name(), "records": n}));
+        }
+        writeln!(self.stdout, "Deleted {} {id} ({n} record{} in all)", e.name(), if n == 1 { "" } else { "s" })?;
+        Ok(())
+    }
+
+    pub fn error(&mut self, e: &anyhow::Error) -> ExitCode {
+        let core = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<desk_core::Error>())
+            .or_else(|| {
+                e.chain().find_map(|c| match c.downcast_ref::<KeyError>() {
+                    Some(KeyError::Core(inner)) => Some(inner),
+                    _ => None,
+                })
+            });
+        let kind = match core.map(desk_core::Error::kind) {
+            Some(k) => k,
+            None if e.chain().any(|c| matches!(c.downcast_ref::<KeyError>(), Some(KeyError::PassphraseNeeded))) => ErrorKind::WrongKey,
+            None => ErrorKind::Internal,
+        };
+        let code = match kind {
+            ErrorKind::Validation => 3,
+            ErrorKind::NotFound => 4,
+            ErrorKind::WrongKey => 5,
+            _ => 1,
+        };
+        let message = e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+        if self.json {
+            let v: Value = json!({"error": {"kind": kind, "field": core.and_then(|c| c.field()), "message": message}});
+            eprintln!("{v}");
+        } else {
+            eprintln!("error: {message}");
+        }
+        ExitCode::from(code)
+    }
+}

@@ -42,6 +42,7 @@ fn field_args(e: Entity, for_add: bool) -> Vec<Arg> {
                 .value_name("VALUE")
                 .help(help)
                 .num_args(1)
+                .allow_hyphen_values(true)
         })
         .collect()
 }
@@ -110,6 +111,7 @@ fn cli() -> Command {
                 .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("20")),
         )
         .subcommand(Command::new("summary").about("Counts of records in the replica"))
+        .subcommand(Command::new("dump").about("Print a canonical text dump of every record and the search index (for diffs)"))
         .subcommand(
             Command::new("log")
                 .about("Show the field-level change log")
@@ -231,6 +233,10 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         "summary" => {
             let r = open(&dir)?;
             out.summary(&r.summary()?)?;
+        }
+        "dump" => {
+            let r = open(&dir)?;
+            out.text(&r.dump()?)?;
         }
         "log" => {
             let r = open(&dir)?;

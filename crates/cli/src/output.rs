@@ -51,6 +51,11 @@ impl Out {
         self.summary(&summary)
     }
 
+    pub fn text(&mut self, s: &str) -> R {
+        self.stdout.write_all(s.as_bytes())?;
+        Ok(())
+    }
+
     pub fn summary(&mut self, s: &Summary) -> R {
         if self.json {
             return self.emit_json(s);

@@ -1,1 +1,167 @@
-fn main() {}
+//! Replica benchmarks (a bench binary; run: `cargo bench -p desk-core --bench replica`).
+//!
+//! 1. Insert 100,000 contacts through the core API (validation, change log, search index, one
+//!    transaction), against the physical floor: a raw rusqlite bulk insert of the same rows into
+//!    the same encrypted file and table, with nothing else.
+//! 2. Full-text search over the large demo replica (≥100k contacts, 10k meetings): p50/p95 over
+//!    a mix of queries users type (2–3 letters, names in every script, Vietnamese without tones).
+//! 3. Opening the large replica and listing the first page of meetings.
+//!
+//! `BENCH_QUICK=1` runs on a tenth of the data (a smoke run for CI).
+
+use desk_core::demo::Size;
+use desk_core::{Entity, Fields, Key, ListQuery, Replica};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn fields(v: Value) -> Fields {
+    match v {
+        Value::Object(m) => m,
+        _ => Fields::new(),
+    }
+}
+
+fn contact_rows(n: usize) -> Vec<Fields> {
+    let given = ["Somchai", "Nguyen Van", "Sok", "Aung", "Somphone", "Siriporn", "Tran Thi"];
+    let native = ["สมชาย ใจดี", "Nguyễn Văn An", "សុខ វណ្ណា", "အောင်ကျော်", "ສົມພອນ ພົມມະວົງ", "ศิริพร วงศ์สวัสดิ์", "Trần Thị Hà"];
+    let countries = ["TH", "VN", "KH", "MM", "LA", "TH", "VN"];
+    (0..n)
+        .map(|i| {
+            let k = i % given.len();
+            fields(json!({
+                "name": format!("{} {}", given[k], i),
+                "native_name": native[k],
+                "title": "Director, Mekong Cooperation Division",
+                "country": countries[k],
+                "email": format!("person{i}@mfa.example.org"),
+            }))
+        })
+        .collect()
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `cargo bench` passes --bench; ignore arguments.
+    let quick = std::env::var("BENCH_QUICK").is_ok();
+    let n = if quick { 10_000 } else { 100_000 };
+    let key = Key::Raw([42u8; 32]);
+    let dir = tempfile::tempdir()?;
+    let rows = contact_rows(n);
+
+    // 1a. Core API.
+    let mut r = Replica::init(&dir.path().join("core.db"), &key)?;
+    let t = Instant::now();
+    r.create_many(Entity::Contact, &rows, &mut |_| {})?;
+    let core = t.elapsed();
+    drop(r);
+
+    // 1b. Raw floor: same file format, same table, a prepared INSERT in one transaction.
+    let raw_replica = Replica::init(&dir.path().join("raw.db"), &key)?;
+    let conn = raw_replica.reader();
+    let t = Instant::now();
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO contact (id, _hlc, _dev, _updated, name, native_name, title, country, email, classification) \
+             VALUES (?1, 1, 'bench', 1, ?2, ?3, ?4, ?5, ?6, 'internal')",
+        )?;
+        for (i, row) in rows.iter().enumerate() {
+            let s = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            stmt.execute(rusqlite::params![format!("{i:032}"), s("name"), s("native_name"), s("title"), s("country"), s("email")])?;
+        }
+    }
+    tx.commit()?;
+    let raw = t.elapsed();
+    drop(raw_replica);
+
+    // 1c. One transaction per user action (the interactive path), 1,000 creates.
+    let mut r = Replica::init(&dir.path().join("single.db"), &key)?;
+    let t = Instant::now();
+    let singles = 1_000;
+    for row in rows.iter().take(singles) {
+        r.create(Entity::Contact, row)?;
+    }
+    let single = t.elapsed();
+    drop(r);
+
+    println!("insert {n} contacts");
+    println!("  core API, one batch      {:>9.1} ms  ({:.1} µs/contact)", ms(core), core.as_secs_f64() * 1e6 / n as f64);
+    println!("  raw rusqlite floor       {:>9.1} ms  ({:.1} µs/contact)", ms(raw), raw.as_secs_f64() * 1e6 / n as f64);
+    println!("  ratio core / raw         {:>9.2} x   (target ≤ 3x)", core.as_secs_f64() / raw.as_secs_f64());
+    println!("  core API, one tx each    {:>9.3} ms per create ({singles} creates)", ms(single) / singles as f64);
+
+    // 2. The large demo replica.
+    let path = dir.path().join("large.db");
+    let mut r = Replica::init(&path, &key)?;
+    let t = Instant::now();
+    if quick {
+        r.load_demo(Size::Small, &mut |_| {})?;
+        r.create_many(Entity::Contact, &rows, &mut |_| {})?;
+    } else {
+        r.load_demo(Size::Large, &mut |_| {})?;
+    }
+    let load = t.elapsed();
+    let contacts = r.count(Entity::Contact)?;
+    let meetings = r.count(Entity::Meeting)?;
+    println!("large demo replica: {contacts} contacts, {meetings} meetings, loaded in {:.1} s", load.as_secs_f64());
+    drop(r);
+
+    // 3. Open + first page of meetings (cold process state, warm OS cache).
+    let mut opens = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let r = Replica::open(&path, &key)?;
+        let page = r.list(Entity::Meeting, &ListQuery { limit: Some(50), ..Default::default() })?;
+        opens.push(t.elapsed());
+        assert_eq!(page.len(), 50.min(meetings as usize));
+    }
+    opens.sort();
+    println!("open + list first 50 meetings: p50 {:.1} ms, p95 {:.1} ms (target < 200 ms)", ms(pct(&opens, 0.5)), ms(pct(&opens, 0.95)));
+
+    let r = Replica::open(&path, &key)?;
+    let queries = [
+        "so", "ng", "สม", "ใจดี", "ศิริ", "Nguyễn", "nguyen", "tran thi", "វណ្ណា", "សុខ", "ພົມມະ", "ສົມພອນ",
+        "အောင်", "ကျော်", "Director", "mekong", "ministry", "SOM", "connectivity", "water", "Vientiane",
+        "phommavong", "Keomany", "Chea", "Bangkok", "planning", "zzzz", "user4711",
+    ];
+    let mut lat = Vec::new();
+    let mut found = 0usize;
+    for _ in 0..(if quick { 3 } else { 10 }) {
+        for q in queries {
+            let t = Instant::now();
+            let hits = r.search(q, 20)?;
+            lat.push(t.elapsed());
+            found += hits.len();
+        }
+    }
+    lat.sort();
+    println!(
+        "search ({} queries, {} hits): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms (target p95 < 10 ms)",
+        lat.len(),
+        found,
+        ms(pct(&lat, 0.5)),
+        ms(pct(&lat, 0.95)),
+        ms(pct(&lat, 1.0))
+    );
+    let per_query: Vec<(String, f64)> = queries
+        .iter()
+        .map(|q| {
+            let t = Instant::now();
+            let _ = r.search(q, 20);
+            (q.to_string(), ms(t.elapsed()))
+        })
+        .collect();
+    let slowest = per_query.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((q, t)) = slowest {
+        println!("  slowest query: {q:?} {t:.2} ms");
+    }
+    Ok(())
+}

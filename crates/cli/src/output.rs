@@ -132,7 +132,9 @@ impl Out {
             return self.emit_json(&changes);
         }
         for c in changes {
-            writeln!(self.stdout, "{:>6} {} {}.{} {} = {}", c.seq, c.hlc.to_rfc3339(), c.entity, c.field, c.record, c.value)?;
+            for f in &c.fields {
+                writeln!(self.stdout, "{:>6} {} {} {}.{} = {}", c.seq, c.hlc.to_rfc3339(), c.record, c.entity, f.field, f.value)?;
+            }
         }
         Ok(())
     }

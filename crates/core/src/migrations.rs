@@ -25,13 +25,13 @@ macro_rules! record_table {
 
 const V1: &str = concat!(
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;\n",
-    // The change log: every field change, local or applied from elsewhere, in local order.
-    // (device, dev_seq) is the op id; base_hlc is the field version the editor had seen.
+    // The change log, local and applied-from-elsewhere changes in local order. One entry holds
+    // the fields one device changed on one record in one transaction: `fields` is a JSON object
+    // field -> new value, `bases` field -> the version the editor had seen (absent when zero).
+    // (device, dev_seq) identifies the entry everywhere.
     "CREATE TABLE change_log (seq INTEGER PRIMARY KEY, device TEXT NOT NULL, dev_seq INTEGER NOT NULL, \
-     tx INTEGER NOT NULL, entity TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, \
-     value TEXT NOT NULL, hlc INTEGER NOT NULL, base_hlc INTEGER NOT NULL, \
-     schema_version INTEGER NOT NULL, UNIQUE (device, dev_seq));\n",
-    "CREATE INDEX change_log_record ON change_log (record);\n",
+     tx INTEGER NOT NULL, entity TEXT NOT NULL, record TEXT NOT NULL, hlc INTEGER NOT NULL, \
+     schema_version INTEGER NOT NULL, fields TEXT NOT NULL, bases TEXT, UNIQUE (device, dev_seq));\n",
     record_table!(
         "organisation",
         "name TEXT, acronym TEXT, native_name TEXT, kind TEXT, country TEXT, \
@@ -130,13 +130,13 @@ const V1: &str = concat!(
          sha256 TEXT, version INTEGER, previous TEXT REFERENCES document(id) DEFERRABLE INITIALLY DEFERRED, \
          classification TEXT, scope TEXT"
     ),
-    // Search. Text is folded in Rust before it gets here (NFC, lower case, Latin diacritics
-    // removed), so both tables see the same text. `search_tri` finds any substring of three or
-    // more characters in every script (Thai, Lao, Khmer and Myanmar have no spaces between
-    // words); `search_word` answers one- and two-letter queries by word prefix. The rowid is
-    // (entity search_code << 40) | record rowid. See ARCHITECTURE.md, "Search".
-    "CREATE VIRTUAL TABLE search_tri USING fts5(body, tokenize = 'trigram');\n",
-    "CREATE VIRTUAL TABLE search_word USING fts5(body, tokenize = \"unicode61 remove_diacritics 0 categories 'L* N* Co M*'\", prefix = '1 2');\n",
+    // Search (see search.rs and ARCHITECTURE.md "Search"). Text is folded in Rust before it gets
+    // here (NFC, lower case, Latin diacritics removed). The trigram index finds any substring of
+    // three or more characters in every script; it is contentless (the text lives in the record
+    // tables) and its rowid is (entity search_code << 40) | record rowid. One- and two-letter
+    // queries use the prefix indexes below instead.
+    "CREATE VIRTUAL TABLE search_tri USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1);\n",
+    "CREATE INDEX contact_native_name ON contact (native_name COLLATE NOCASE);\n",
 );
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.

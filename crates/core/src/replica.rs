@@ -94,7 +94,10 @@ impl Record {
     }
 }
 
-/// One field change from the change log. `(device, dev_seq)` identifies it everywhere.
+/// One entry of the change log: the field changes one device made to one record in one
+/// transaction, all stamped with the same clock. `(device, dev_seq)` identifies it everywhere.
+/// Grouping a record's fields per transaction (rather than a row per field) keeps the log, the
+/// write path and the wire small; each field still merges on its own (see `apply`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub seq: i64,
@@ -103,11 +106,17 @@ pub struct Change {
     pub tx: i64,
     pub entity: String,
     pub record: String,
+    pub hlc: Hlc,
+    pub schema_version: i64,
+    pub fields: Vec<FieldChange>,
+}
+
+/// A field's new value, and the version of the field the editor had seen (zero on create).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
     pub field: String,
     pub value: Value,
-    pub hlc: Hlc,
-    pub base_hlc: Hlc,
-    pub schema_version: i64,
+    pub base: Hlc,
 }
 
 /// Which records `list` returns.
@@ -494,11 +503,10 @@ impl Replica {
     /// Change-log entries after `after_seq`, oldest first, at most `limit`.
     pub fn changes(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, device, dev_seq, tx, entity, record, field, value, hlc, base_hlc, \
-             schema_version FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, device, dev_seq, tx, entity, record, hlc, schema_version, fields, bases \
+             FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-            let value: String = r.get(7)?;
             Ok((
                 Change {
                     seq: r.get(0)?,
@@ -507,22 +515,34 @@ impl Replica {
                     tx: r.get(3)?,
                     entity: r.get(4)?,
                     record: r.get(5)?,
-                    field: r.get(6)?,
-                    value: Value::Null,
-                    hlc: Hlc(r.get::<_, i64>(8)? as u64),
-                    base_hlc: Hlc(r.get::<_, i64>(9)? as u64),
-                    schema_version: r.get(10)?,
+                    hlc: Hlc(r.get::<_, i64>(6)? as u64),
+                    schema_version: r.get(7)?,
+                    fields: Vec::new(),
                 },
-                value,
+                r.get::<_, String>(8)?,
+                r.get::<_, Option<String>>(9)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut c, value) = row?;
-            c.value = serde_json::from_str(&value).map_err(|e| Error::BadChange {
+            let (mut c, fields, bases) = row?;
+            let bad = |e: serde_json::Error| Error::BadChange {
                 seq: c.seq,
                 message: e.to_string(),
-            })?;
+            };
+            let values: Map<String, Value> = serde_json::from_str(&fields).map_err(bad)?;
+            let bases: BTreeMap<String, u64> = match bases {
+                Some(b) => serde_json::from_str(&b).map_err(bad)?,
+                None => BTreeMap::new(),
+            };
+            c.fields = values
+                .into_iter()
+                .map(|(field, value)| FieldChange {
+                    base: Hlc(bases.get(&field).copied().unwrap_or(0)),
+                    field,
+                    value,
+                })
+                .collect();
             out.push(c);
         }
         Ok(out)
@@ -575,37 +595,28 @@ impl Replica {
             }
         }
         out.push_str("## search\n");
-        for table in ["search_tri", "search_word"] {
-            let mut stmt = self
-                .conn
-                .prepare(&format!("SELECT rowid, body FROM {table} ORDER BY rowid"))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                out.push_str(&format!(
-                    "{table}|{}|{}\n",
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?
-                ));
-            }
+        for rowid in crate::search::indexed_rowids(&self.conn)? {
+            out.push_str(&format!("{rowid}\n"));
         }
         Ok(out)
     }
 }
 
 impl Tx<'_> {
-    fn log(
-        &mut self,
-        entity: &str,
-        record: &str,
-        field: &str,
-        value: &Value,
-        base: Hlc,
-    ) -> Result<()> {
+    /// Appends one change-log entry: `fields` changed on one record, `bases` the versions the
+    /// editor had seen (only non-zero ones are stored).
+    fn log(&mut self, entity: &str, record: &str, fields: &Map<String, Value>, bases: &BTreeMap<&str, u64>) -> Result<()> {
         let dev_seq = self.next_dev_seq;
         self.next_dev_seq += 1;
+        let bases: BTreeMap<&str, u64> = bases.iter().filter(|(_, b)| **b != 0).map(|(k, v)| (*k, *v)).collect();
+        let bases = if bases.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&bases).unwrap_or_default())
+        };
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO change_log (device, dev_seq, tx, entity, record, field, value, hlc, \
-             base_hlc, schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO change_log (device, dev_seq, tx, entity, record, hlc, schema_version, \
+             fields, bases) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         stmt.execute(params![
             self.device,
@@ -613,11 +624,10 @@ impl Tx<'_> {
             self.tx_no,
             entity,
             record,
-            field,
-            value.to_string(),
             self.hlc.0 as i64,
-            base.0 as i64,
-            SCHEMA_VERSION
+            SCHEMA_VERSION,
+            Value::Object(fields.clone()).to_string(),
+            bases
         ])?;
         Ok(())
     }
@@ -703,9 +713,8 @@ impl Tx<'_> {
             .prepare_cached(&sql)?
             .execute(rusqlite::params_from_iter(args))?;
         let rowid = self.tx.last_insert_rowid();
-        for (name, v) in &values {
-            self.log(d.name, &id, name, v, Hlc::ZERO)?;
-        }
+        let logged: Map<String, Value> = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        self.log(d.name, &id, &logged, &BTreeMap::new())?;
         if !d.search.is_empty() {
             search::index_new(&self.tx, d, rowid, &values)?;
         }
@@ -855,17 +864,14 @@ impl Tx<'_> {
             sets.push(format!("{name} = ?"));
             args.push(to_sql(v));
         }
+        let mut logged = Map::new();
+        let mut bases = BTreeMap::new();
         for (name, v) in &changed {
-            let base = versions.get(name, rec.fields.contains_key(*name)).hlc;
-            self.log(d.name, id, name, v, base)?;
-            versions.set(
-                name,
-                Version {
-                    hlc: self.hlc,
-                    device: self.device.to_string(),
-                },
-            );
+            bases.insert(*name, versions.get(name, rec.fields.contains_key(*name)).hlc.0);
+            logged.insert(name.to_string(), v.clone());
+            versions.set(name, Version { hlc: self.hlc, device: self.device.to_string() });
         }
+        self.log(d.name, id, &logged, &bases)?;
         args.push(versions.overrides_json());
         args.push(Sql::Integer(self.hlc.0 as i64));
         args.push(Sql::Integer(rowid));
@@ -911,7 +917,9 @@ impl Tx<'_> {
         let d = entity.desc();
         let (_, _, mut versions) = self.current(d, id)?;
         let base = versions.get("_deleted", false).hlc;
-        self.log(d.name, id, "_deleted", &Value::Bool(deleted), base)?;
+        let mut logged = Map::new();
+        logged.insert("_deleted".to_string(), Value::Bool(deleted));
+        self.log(d.name, id, &logged, &BTreeMap::from([("_deleted", base.0)]))?;
         versions.set(
             "_deleted",
             Version {
@@ -932,24 +940,20 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Applies one change from elsewhere; false if it was already applied.
+    /// Applies one change from elsewhere; false if it was already applied. Each field merges
+    /// on its own: it takes the incoming value only if the incoming version is the highest.
     fn apply(&mut self, c: &Change) -> Result<bool> {
-        let bad = |message: String| Error::BadChange {
-            seq: c.seq,
-            message,
-        };
-        let entity =
-            Entity::parse(&c.entity).ok_or_else(|| bad(format!("unknown entity {}", c.entity)))?;
+        let bad = |message: String| Error::BadChange { seq: c.seq, message };
+        let entity = Entity::parse(&c.entity).ok_or_else(|| bad(format!("unknown entity {}", c.entity)))?;
         let d = entity.desc();
-        let kind = if c.field == "_deleted" {
-            None
-        } else {
-            Some(
-                d.field(&c.field)
-                    .ok_or_else(|| bad(format!("unknown field {}.{}", d.name, c.field)))?
-                    .kind,
-            )
-        };
+        let mut kinds = Vec::with_capacity(c.fields.len());
+        for f in &c.fields {
+            kinds.push(if f.field == "_deleted" {
+                None
+            } else {
+                Some(d.field(&f.field).ok_or_else(|| bad(format!("unknown field {}.{}", d.name, f.field)))?.kind)
+            });
+        }
         let seen: Option<i64> = self
             .tx
             .prepare_cached("SELECT seq FROM change_log WHERE device = ?1 AND dev_seq = ?2")?
@@ -958,47 +962,49 @@ impl Tx<'_> {
         if seen.is_some() {
             return Ok(false);
         }
-        let incoming = Version {
-            hlc: c.hlc,
-            device: c.device.clone(),
-        };
-        let exists = self.locate(d, &c.record).ok();
-        let rowid = match exists {
-            Some((rowid, _)) => rowid,
-            None => {
-                self.tx.execute(
-                    &format!(
-                        "INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)",
-                        d.table
-                    ),
-                    params![c.record, c.hlc.0 as i64, c.device],
-                )?;
-                self.tx.last_insert_rowid()
-            }
-        };
-        let (_, rec, mut versions) = self.current(d, &c.record)?;
-        if incoming >= versions.get(&c.field, rec.fields.contains_key(&c.field)) {
-            let value = match kind {
-                None => Sql::Integer(i64::from(c.value.as_bool().unwrap_or(false))),
-                Some(_) => to_sql(&c.value),
-            };
-            versions.set(&c.field, incoming);
-            let sql = format!(
-                "UPDATE {} SET {} = ?1, _fv = ?2, _updated = max(_updated, ?3) WHERE rowid = ?4",
-                d.table, c.field
-            );
+        let incoming = Version { hlc: c.hlc, device: c.device.clone() };
+        if self.locate(d, &c.record).is_err() {
             self.tx.execute(
-                &sql,
-                params![value, versions.overrides_json(), c.hlc.0 as i64, rowid],
+                &format!("INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)", d.table),
+                params![c.record, c.hlc.0 as i64, c.device],
             )?;
-            if !d.search.is_empty() && (kind.is_none() || d.search.contains(&c.field.as_str())) {
+        }
+        let (rowid, rec, mut versions) = self.current(d, &c.record)?;
+        let mut sets = Vec::new();
+        let mut args = Vec::new();
+        let mut touches_search = false;
+        for (f, kind) in c.fields.iter().zip(&kinds) {
+            if incoming < versions.get(&f.field, rec.fields.contains_key(&f.field)) {
+                continue;
+            }
+            sets.push(format!("{} = ?", f.field));
+            args.push(match kind {
+                None => Sql::Integer(i64::from(f.value.as_bool().unwrap_or(false))),
+                Some(_) => to_sql(&f.value),
+            });
+            versions.set(&f.field, incoming.clone());
+            touches_search |= kind.is_none() || d.search.contains(&f.field.as_str());
+        }
+        if !sets.is_empty() {
+            args.push(versions.overrides_json());
+            args.push(Sql::Integer(c.hlc.0 as i64));
+            args.push(Sql::Integer(rowid));
+            let sql = format!(
+                "UPDATE {} SET {}, _fv = ?, _updated = max(_updated, ?) WHERE rowid = ?",
+                d.table,
+                sets.join(", ")
+            );
+            self.tx.execute(&sql, rusqlite::params_from_iter(args))?;
+            if touches_search && !d.search.is_empty() {
                 self.reindex.insert((entity, rowid));
             }
         }
+        let fields: Map<String, Value> = c.fields.iter().map(|f| (f.field.clone(), f.value.clone())).collect();
+        let bases: BTreeMap<&str, u64> = c.fields.iter().filter(|f| f.base.0 != 0).map(|f| (f.field.as_str(), f.base.0)).collect();
         self.tx
             .prepare_cached(
-                "INSERT INTO change_log (device, dev_seq, tx, entity, record, field, value, hlc, \
-                 base_hlc, schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO change_log (device, dev_seq, tx, entity, record, hlc, schema_version, \
+                 fields, bases) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 c.device,
@@ -1006,11 +1012,10 @@ impl Tx<'_> {
                 c.tx,
                 d.name,
                 c.record,
-                c.field,
-                c.value.to_string(),
                 c.hlc.0 as i64,
-                c.base_hlc.0 as i64,
-                c.schema_version
+                c.schema_version,
+                Value::Object(fields).to_string(),
+                (!bases.is_empty()).then(|| serde_json::to_string(&bases).unwrap_or_default())
             ])?;
         if c.hlc > self.hlc {
             self.hlc = c.hlc;

@@ -80,7 +80,8 @@ pub struct EntityDesc {
     /// Field shown as the record's title in lists and search hits.
     pub title: &'static str,
     pub subtitle: Option<&'static str>,
-    /// Fields that feed full-text search (empty: not searched).
+    /// Fields that feed full-text search (empty: not searched). The first two also answer
+    /// one- and two-letter queries by prefix.
     pub search: &'static [&'static str],
     /// SQL ORDER BY for lists.
     pub order_by: &'static str,

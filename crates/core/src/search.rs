@@ -1,12 +1,13 @@
 //! Full-text search over contacts, organisations, projects and meetings, in every script.
 //!
-//! Why two FTS5 tables (measured in `tests/search.rs` and ARCHITECTURE.md "Search"): FTS5's
-//! default tokenizer splits at spaces and marks, so it finds nothing inside unspaced Thai,
-//! Lao, Khmer or Myanmar text. The trigram tokenizer finds any substring of three or more
-//! characters in any script, which is what a user typing part of a name expects. One- and
-//! two-letter queries cannot use trigrams; they go to a word table with 1- and 2-character
-//! prefix indexes (marks kept inside words). Text is folded before indexing and querying
-//! (`text::fold`), so Vietnamese matches with or without diacritics.
+//! Why a trigram index (measured in `tests/replica.rs` and the bench; see ARCHITECTURE.md
+//! "Search"): FTS5's default tokenizer splits at spaces and marks, so it finds nothing inside
+//! unspaced Thai, Lao, Khmer or Myanmar text. The trigram tokenizer finds any substring of three
+//! or more characters in any script, which is what a user typing part of a name expects, with
+//! no dictionary. Text is folded before indexing and querying (`text::fold`), so Vietnamese
+//! matches with or without diacritics. One- and two-letter queries cannot use trigrams; they
+//! match the start of a record's first two search fields (name and native name, title and
+//! short title…) through ordinary indexes.
 
 use crate::error::Result;
 use crate::schema::{Entity, EntityDesc};
@@ -37,8 +38,6 @@ fn insert(conn: &Connection, fts_rowid: i64, text: &str) -> Result<()> {
     }
     conn.prepare_cached("INSERT INTO search_tri (rowid, body) VALUES (?1, ?2)")?
         .execute(params![fts_rowid, text])?;
-    conn.prepare_cached("INSERT INTO search_word (rowid, body) VALUES (?1, ?2)")?
-        .execute(params![fts_rowid, text])?;
     Ok(())
 }
 
@@ -60,8 +59,6 @@ pub(crate) fn reindex(conn: &Connection, entity: Entity, rowid: i64) -> Result<(
     let d = entity.desc();
     let fts_rowid = (d.search_code << SHIFT) | rowid;
     conn.prepare_cached("DELETE FROM search_tri WHERE rowid = ?1")?
-        .execute([fts_rowid])?;
-    conn.prepare_cached("DELETE FROM search_word WHERE rowid = ?1")?
         .execute([fts_rowid])?;
     let sql = format!(
         "SELECT _deleted, {} FROM {} WHERE rowid = ?1",
@@ -90,9 +87,24 @@ pub(crate) fn reindex(conn: &Connection, entity: Entity, rowid: i64) -> Result<(
     Ok(())
 }
 
+/// The rowids in the search index, for consistency checks and dumps.
+pub(crate) fn indexed_rowids(conn: &Connection) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare("SELECT rowid FROM search_tri ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Quotes a term for an FTS5 query string.
 fn quote(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+/// A LIKE prefix pattern. Wildcards in the query are dropped rather than escaped, because an
+/// ESCAPE clause would keep SQLite from using the index for the prefix.
+fn like_prefix(term: &str) -> String {
+    let mut s: String = term.chars().filter(|c| !matches!(c, '%' | '_')).collect();
+    s.push('%');
+    s
 }
 
 const SEARCHED: [Entity; 4] = [
@@ -102,55 +114,70 @@ const SEARCHED: [Entity; 4] = [
     Entity::Meeting,
 ];
 
-/// Finds records whose indexed text contains the query: every whitespace-separated term must
-/// occur (as a substring when it has three or more characters, as a word prefix otherwise).
-/// Results are balanced across entities and ranked: title starting with the query first.
+/// Finds records whose indexed text contains the query. Every whitespace-separated term of
+/// three or more characters must occur as a substring; a query of only one or two characters
+/// matches the start of a record's name fields. Results are balanced across entities and
+/// ranked: titles starting with the query first, then titles with a word starting with it.
 pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
     let q = fold(query);
-    let terms: Vec<&str> = q.split_whitespace().collect();
-    if terms.is_empty() || limit == 0 {
+    let q = q.trim();
+    if q.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let short = terms.iter().any(|t| t.chars().count() < 3);
-    let (table, expr) = if short {
-        let e: Vec<String> = terms.iter().map(|t| format!("{}*", quote(t))).collect();
-        ("search_word", e.join(" AND "))
-    } else {
-        let e: Vec<String> = terms.iter().map(|t| quote(t)).collect();
-        ("search_tri", e.join(" AND "))
-    };
-    let per_entity = (limit * 4).max(50);
+    let terms: Vec<&str> = q
+        .split_whitespace()
+        .filter(|t| t.chars().count() >= 3)
+        .collect();
+    let per_entity = (limit * 4).max(50) as i64;
     let mut hits = Vec::new();
     for entity in SEARCHED {
         let d = entity.desc();
-        let lo = d.search_code << SHIFT;
-        let hi = lo | ((1 << SHIFT) - 1);
-        let sql = format!(
-            "SELECT t.id, t.{}, {} FROM {table} JOIN {} t ON t.rowid = ({table}.rowid & {}) \
-             WHERE {table} MATCH ?1 AND {table}.rowid BETWEEN ?2 AND ?3 LIMIT ?4",
-            d.title,
-            d.subtitle.map_or("NULL".to_string(), |s| format!("t.{s}")),
-            d.table,
-            (1i64 << SHIFT) - 1,
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![expr, lo, hi, per_entity as i64], |r| {
+        let subtitle = d
+            .subtitle
+            .map_or("NULL".to_string(), |s| format!("t.{s}"));
+        let map = |r: &rusqlite::Row<'_>| {
             Ok(SearchHit {
                 entity: d.name,
                 id: r.get(0)?,
                 title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 subtitle: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
             })
-        })?;
-        for h in rows {
-            hits.push(h?);
+        };
+        if terms.is_empty() {
+            // One or two characters: a prefix of the first two search fields, by index.
+            let pattern = like_prefix(q);
+            for col in d.search.iter().take(2) {
+                let sql = format!(
+                    "SELECT t.id, t.{}, {subtitle} FROM {} t WHERE t.{col} LIKE ?1 AND t._deleted = 0 LIMIT ?2",
+                    d.title, d.table
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                for h in stmt.query_map(params![pattern, per_entity], map)? {
+                    hits.push(h?);
+                }
+            }
+        } else {
+            let expr = terms.iter().map(|t| quote(t)).collect::<Vec<_>>().join(" AND ");
+            let lo = d.search_code << SHIFT;
+            let hi = lo | ((1 << SHIFT) - 1);
+            let sql = format!(
+                "SELECT t.id, t.{}, {subtitle} FROM search_tri s JOIN {} t ON t.rowid = (s.rowid & {}) \
+                 WHERE search_tri MATCH ?1 AND s.rowid BETWEEN ?2 AND ?3 LIMIT ?4",
+                d.title,
+                d.table,
+                (1i64 << SHIFT) - 1,
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            for h in stmt.query_map(params![expr, lo, hi, per_entity], map)? {
+                hits.push(h?);
+            }
         }
     }
-    let first = terms[0];
+    let first = q.split_whitespace().next().unwrap_or(q);
     let rank = |h: &SearchHit| {
         let t = fold(&h.title);
         if t.starts_with(first) {
-            0
+            0u8
         } else if t.split_whitespace().any(|w| w.starts_with(first)) {
             1
         } else {
@@ -161,6 +188,7 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
         .into_iter()
         .map(|h| (rank(&h), h.title.chars().count(), h))
         .collect();
-    ranked.sort_by(|a, b| (a.0, a.1, &a.2.title).cmp(&(b.0, b.1, &b.2.title)));
+    ranked.sort_by(|a, b| (a.0, a.1, &a.2.title, &a.2.id).cmp(&(b.0, b.1, &b.2.title, &b.2.id)));
+    ranked.dedup_by(|a, b| a.2.id == b.2.id);
     Ok(ranked.into_iter().take(limit).map(|(_, _, h)| h).collect())
 }

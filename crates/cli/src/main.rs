@@ -6,10 +6,10 @@
 
 mod output;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use desk_core::{demo::Size, Entity, Fields, ListQuery, Replica};
-use desk_keys::{Keychain, KeyError, Protect};
+use desk_keys::{KeyError, Keychain, Protect};
 use output::Out;
 use serde_json::Value;
 use std::io::IsTerminal;
@@ -51,9 +51,26 @@ fn entity_command(e: Entity) -> Command {
     let d = e.desc();
     let mut list = Command::new("list")
         .about(format!("List {} records", d.name))
-        .arg(Arg::new("limit").long("limit").value_name("N").value_parser(clap::value_parser!(usize)).help("at most N records"))
-        .arg(Arg::new("offset").long("offset").value_name("N").value_parser(clap::value_parser!(usize)).help("skip the first N records"))
-        .arg(Arg::new("deleted").long("deleted").action(ArgAction::SetTrue).help("include deleted records"));
+        .arg(
+            Arg::new("limit")
+                .long("limit")
+                .value_name("N")
+                .value_parser(clap::value_parser!(usize))
+                .help("at most N records"),
+        )
+        .arg(
+            Arg::new("offset")
+                .long("offset")
+                .value_name("N")
+                .value_parser(clap::value_parser!(usize))
+                .help("skip the first N records"),
+        )
+        .arg(
+            Arg::new("deleted")
+                .long("deleted")
+                .action(ArgAction::SetTrue)
+                .help("include deleted records"),
+        );
     if let Some((pf, pe)) = d.parent {
         list = list.arg(
             Arg::new(pf)
@@ -62,17 +79,46 @@ fn entity_command(e: Entity) -> Command {
                 .help(format!("only those of this {}", pe.name())),
         );
     }
-    let id_arg = || Arg::new("id").value_name("ID").required(true).help("record id");
+    let id_arg = || {
+        Arg::new("id")
+            .value_name("ID")
+            .required(true)
+            .help("record id")
+    };
     Command::new(d.cli)
-        .about(format!("Create, list, show, edit and delete {} records", d.name.replace('_', " ")))
+        .about(format!(
+            "Create, list, show, edit and delete {} records",
+            d.name.replace('_', " ")
+        ))
         .subcommand_required(true)
         .arg_required_else_help(true)
-        .subcommand(Command::new("add").about(format!("Create a {}; prints it with its new id", d.name)).args(field_args(e, true)))
+        .subcommand(
+            Command::new("add")
+                .about(format!("Create a {}; prints it with its new id", d.name))
+                .args(field_args(e, true)),
+        )
         .subcommand(list)
-        .subcommand(Command::new("show").about(format!("Show one {}", d.name)).arg(id_arg()))
-        .subcommand(Command::new("edit").about(format!("Change fields of a {}", d.name)).arg(id_arg()).args(field_args(e, false)))
-        .subcommand(Command::new("rm").about(format!("Delete a {} (and its parts)", d.name)).arg(id_arg()))
-        .subcommand(Command::new("restore").about(format!("Bring back a deleted {}", d.name)).arg(id_arg()))
+        .subcommand(
+            Command::new("show")
+                .about(format!("Show one {}", d.name))
+                .arg(id_arg()),
+        )
+        .subcommand(
+            Command::new("edit")
+                .about(format!("Change fields of a {}", d.name))
+                .arg(id_arg())
+                .args(field_args(e, false)),
+        )
+        .subcommand(
+            Command::new("rm")
+                .about(format!("Delete a {} (and its parts)", d.name))
+                .arg(id_arg()),
+        )
+        .subcommand(
+            Command::new("restore")
+                .about(format!("Bring back a deleted {}", d.name))
+                .arg(id_arg()),
+        )
 }
 
 fn cli() -> Command {
@@ -152,7 +198,9 @@ fn new_passphrase() -> anyhow::Result<String> {
         }
     }
     if !std::io::stdin().is_terminal() {
-        return Err(anyhow!("set DESK_PASSPHRASE to protect the replica with a passphrase"));
+        return Err(anyhow!(
+            "set DESK_PASSPHRASE to protect the replica with a passphrase"
+        ));
     }
     let a = rpassword::prompt_password("New replica passphrase: ")?;
     let b = rpassword::prompt_password("Repeat passphrase: ")?;
@@ -160,30 +208,53 @@ fn new_passphrase() -> anyhow::Result<String> {
         return Err(anyhow!("the passphrases differ; nothing was created"));
     }
     if a.chars().count() < 8 {
-        return Err(anyhow!("a passphrase needs at least 8 characters; nothing was created"));
+        return Err(anyhow!(
+            "a passphrase needs at least 8 characters; nothing was created"
+        ));
     }
     Ok(a)
 }
 
 fn init(dir: &std::path::Path, force_passphrase: bool) -> anyhow::Result<(Replica, bool)> {
     let kc = Keychain::default();
-    let env_pass = std::env::var("DESK_PASSPHRASE").ok().filter(|p| !p.is_empty());
+    let env_pass = std::env::var("DESK_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty());
     if force_passphrase || env_pass.is_some() {
         let p = new_passphrase()?;
-        return Ok(desk_keys::init(dir, Protect::Passphrase(p), &kc, &passphrase_from_env_or_prompt)?);
+        return Ok(desk_keys::init(
+            dir,
+            Protect::Passphrase(p),
+            &kc,
+            &passphrase_from_env_or_prompt,
+        )?);
     }
-    match desk_keys::init(dir, Protect::Keychain(&kc), &kc, &passphrase_from_env_or_prompt) {
+    match desk_keys::init(
+        dir,
+        Protect::Keychain(&kc),
+        &kc,
+        &passphrase_from_env_or_prompt,
+    ) {
         Err(KeyError::NoKeychain(why)) if std::io::stdin().is_terminal() => {
             eprintln!("No OS keychain is available ({why}); the replica will be protected by a passphrase.");
             let p = new_passphrase()?;
-            Ok(desk_keys::init(dir, Protect::Passphrase(p), &kc, &passphrase_from_env_or_prompt)?)
+            Ok(desk_keys::init(
+                dir,
+                Protect::Passphrase(p),
+                &kc,
+                &passphrase_from_env_or_prompt,
+            )?)
         }
         other => Ok(other?),
     }
 }
 
 fn open(dir: &std::path::Path) -> anyhow::Result<Replica> {
-    Ok(desk_keys::open(dir, &Keychain::default(), &passphrase_from_env_or_prompt)?)
+    Ok(desk_keys::open(
+        dir,
+        &Keychain::default(),
+        &passphrase_from_env_or_prompt,
+    )?)
 }
 
 /// Collects `--field value` flags into core input (strings; the core parses and validates).
@@ -226,7 +297,12 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         }
         "search" => {
             let r = open(&dir)?;
-            let text: Vec<String> = sub.get_many::<String>("text").into_iter().flatten().cloned().collect();
+            let text: Vec<String> = sub
+                .get_many::<String>("text")
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
             let limit = sub.get_one::<usize>("limit").copied().unwrap_or(20);
             out.hits(&r.search(&text.join(" "), limit)?)?;
         }
@@ -248,9 +324,13 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let e = Entity::parse(cli_name).ok_or_else(|| anyhow!("unknown command {cli_name}"))?;
             let (verb, vm) = sub.subcommand().ok_or_else(|| anyhow!("missing verb"))?;
             let mut r = open(&dir)?;
-            let id = |r: &Replica| -> anyhow::Result<String> {
-                let raw = vm.get_one::<String>("id").map(String::as_str).unwrap_or_default();
-                Ok(r.resolve(e, raw).or_else(|_| r.get(e, raw).map(|rec| rec.id)).with_context(|| format!("{} {raw}", e.name()))?)
+            // An id, or a natural key (acronym, project code, exact name) of a live record.
+            let id = |r: &Replica| -> String {
+                let raw = vm
+                    .get_one::<String>("id")
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                r.resolve(e, raw).unwrap_or_else(|_| raw.to_string())
             };
             match verb {
                 "add" => {
@@ -272,21 +352,22 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                     out.records(&r, &r.list(e, &q)?)?;
                 }
                 "show" => {
-                    let id = id(&r)?;
+                    let id = id(&r);
                     out.record(&r, &r.get(e, &id)?)?;
                 }
                 "edit" => {
-                    let id = id(&r)?;
+                    let id = id(&r);
                     let fields = collect_fields(e, vm);
                     if fields.is_empty() {
-                        return Err(anyhow!("nothing to change: give at least one --field value"));
+                        return Err(anyhow!(
+                            "nothing to change: give at least one --field value"
+                        ));
                     }
                     let rec = r.update(e, &id, &fields)?;
                     out.record(&r, &rec)?;
                 }
                 "rm" => {
-                    let raw = vm.get_one::<String>("id").cloned().unwrap_or_default();
-                    let id = r.resolve(e, &raw).unwrap_or(raw);
+                    let id = id(&r);
                     let n = r.delete(e, &id)?;
                     out.deleted(e, &id, n)?;
                 }

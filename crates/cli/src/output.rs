@@ -33,8 +33,16 @@ impl Out {
         if self.json {
             return self.emit_json(&json!({"path": r.path().display().to_string(), "created": created, "device": r.device_id()}));
         }
-        let verb = if created { "Created" } else { "Opened existing" };
-        writeln!(self.stdout, "{verb} encrypted replica {}", r.path().display())?;
+        let verb = if created {
+            "Created"
+        } else {
+            "Opened existing"
+        };
+        writeln!(
+            self.stdout,
+            "{verb} encrypted replica {}",
+            r.path().display()
+        )?;
         Ok(())
     }
 
@@ -60,7 +68,11 @@ impl Out {
         if self.json {
             return self.emit_json(s);
         }
-        writeln!(self.stdout, "Replica {} (schema {}, device {})", s.path, s.schema_version, s.device)?;
+        writeln!(
+            self.stdout,
+            "Replica {} (schema {}, device {})",
+            s.path, s.schema_version, s.device
+        )?;
         for (name, n) in &s.counts {
             writeln!(self.stdout, "  {:<14} {n:>8}", name.replace('_', " "))?;
         }
@@ -83,7 +95,12 @@ impl Out {
                             text = format!("{text} ({})", r.label(&t));
                         }
                     }
-                    writeln!(self.stdout, "{:<18} {}", f.name.replace('_', " "), text.replace('\n', "\n                   "))?;
+                    writeln!(
+                        self.stdout,
+                        "{:<18} {}",
+                        f.name.replace('_', " "),
+                        text.replace('\n', "\n                   ")
+                    )?;
                 }
             }
         }
@@ -119,7 +136,11 @@ impl Out {
             return self.emit_json(&hits);
         }
         for h in hits {
-            writeln!(self.stdout, "{:<13} {}  {}  {}", h.entity, h.id, h.title, h.subtitle)?;
+            writeln!(
+                self.stdout,
+                "{:<13} {}  {}  {}",
+                h.entity, h.id, h.title, h.subtitle
+            )?;
         }
         if hits.is_empty() {
             writeln!(self.stdout, "(no match)")?;
@@ -133,7 +154,16 @@ impl Out {
         }
         for c in changes {
             for f in &c.fields {
-                writeln!(self.stdout, "{:>6} {} {} {}.{} = {}", c.seq, c.hlc.to_rfc3339(), c.record, c.entity, f.field, f.value)?;
+                writeln!(
+                    self.stdout,
+                    "{:>6} {} {} {}.{} = {}",
+                    c.seq,
+                    c.hlc.to_rfc3339(),
+                    c.record,
+                    c.entity,
+                    f.field,
+                    f.value
+                )?;
             }
         }
         Ok(())
@@ -143,7 +173,12 @@ impl Out {
         if self.json {
             return self.emit_json(&json!({"deleted": id, "entity": e.name(), "records": n}));
         }
-        writeln!(self.stdout, "Deleted {} {id} ({n} record{} in all)", e.name(), if n == 1 { "" } else { "s" })?;
+        writeln!(
+            self.stdout,
+            "Deleted {} {id} ({n} record{} in all)",
+            e.name(),
+            if n == 1 { "" } else { "s" }
+        )?;
         Ok(())
     }
 
@@ -159,7 +194,15 @@ impl Out {
             });
         let kind = match core.map(desk_core::Error::kind) {
             Some(k) => k,
-            None if e.chain().any(|c| matches!(c.downcast_ref::<KeyError>(), Some(KeyError::PassphraseNeeded))) => ErrorKind::WrongKey,
+            None if e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<KeyError>(),
+                    Some(KeyError::PassphraseNeeded)
+                )
+            }) =>
+            {
+                ErrorKind::WrongKey
+            }
             None => ErrorKind::Internal,
         };
         let code = match kind {
@@ -168,7 +211,11 @@ impl Out {
             ErrorKind::WrongKey => 5,
             _ => 1,
         };
-        let message = e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+        let message = e
+            .chain()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
         if self.json {
             let v: Value = json!({"error": {"kind": kind, "field": core.and_then(|c| c.field()), "message": message}});
             eprintln!("{v}");

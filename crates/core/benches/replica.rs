@@ -22,8 +22,24 @@ fn fields(v: Value) -> Fields {
 }
 
 fn contact_rows(n: usize) -> Vec<Fields> {
-    let given = ["Somchai", "Nguyen Van", "Sok", "Aung", "Somphone", "Siriporn", "Tran Thi"];
-    let native = ["สมชาย ใจดี", "Nguyễn Văn An", "សុខ វណ្ណា", "အောင်ကျော်", "ສົມພອນ ພົມມະວົງ", "ศิริพร วงศ์สวัสดิ์", "Trần Thị Hà"];
+    let given = [
+        "Somchai",
+        "Nguyen Van",
+        "Sok",
+        "Aung",
+        "Somphone",
+        "Siriporn",
+        "Tran Thi",
+    ];
+    let native = [
+        "สมชาย ใจดี",
+        "Nguyễn Văn An",
+        "សុខ វណ្ណា",
+        "အောင်ကျော်",
+        "ສົມພອນ ພົມມະວົງ",
+        "ศิริพร วงศ์สวัสดิ์",
+        "Trần Thị Hà",
+    ];
     let countries = ["TH", "VN", "KH", "MM", "LA", "TH", "VN"];
     (0..n)
         .map(|i| {
@@ -37,6 +53,54 @@ fn contact_rows(n: usize) -> Vec<Fields> {
             }))
         })
         .collect()
+}
+
+/// 1a. Core API: validation, change log, search index; one transaction.
+fn insert_core(
+    path: &std::path::Path,
+    key: &Key,
+    rows: &[Fields],
+) -> Result<Duration, Box<dyn std::error::Error>> {
+    let mut r = Replica::init(path, key)?;
+    let t = Instant::now();
+    r.create_many(Entity::Contact, rows, &mut |_| {})?;
+    Ok(t.elapsed())
+}
+
+/// 1b. The physical floor: same file format, same table, a prepared INSERT in one transaction.
+fn insert_raw(
+    path: &std::path::Path,
+    key: &Key,
+    rows: &[Fields],
+) -> Result<Duration, Box<dyn std::error::Error>> {
+    let raw_replica = Replica::init(path, key)?;
+    let conn = raw_replica.reader();
+    let t = Instant::now();
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO contact (id, _hlc, _dev, _updated, name, native_name, title, country, email, classification) \
+             VALUES (?1, 1, 'bench', 1, ?2, ?3, ?4, ?5, ?6, 'internal')",
+        )?;
+        for (i, row) in rows.iter().enumerate() {
+            let s = |k: &str| {
+                row.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            stmt.execute(rusqlite::params![
+                format!("{i:032}"),
+                s("name"),
+                s("native_name"),
+                s("title"),
+                s("country"),
+                s("email")
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(t.elapsed())
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -56,31 +120,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let rows = contact_rows(n);
 
-    // 1a. Core API.
-    let mut r = Replica::init(&dir.path().join("core.db"), &key)?;
-    let t = Instant::now();
-    r.create_many(Entity::Contact, &rows, &mut |_| {})?;
-    let core = t.elapsed();
-    drop(r);
-
-    // 1b. Raw floor: same file format, same table, a prepared INSERT in one transaction.
-    let raw_replica = Replica::init(&dir.path().join("raw.db"), &key)?;
-    let conn = raw_replica.reader();
-    let t = Instant::now();
-    let tx = conn.unchecked_transaction()?;
-    {
-        let mut stmt = tx.prepare(
-            "INSERT INTO contact (id, _hlc, _dev, _updated, name, native_name, title, country, email, classification) \
-             VALUES (?1, 1, 'bench', 1, ?2, ?3, ?4, ?5, ?6, 'internal')",
-        )?;
-        for (i, row) in rows.iter().enumerate() {
-            let s = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            stmt.execute(rusqlite::params![format!("{i:032}"), s("name"), s("native_name"), s("title"), s("country"), s("email")])?;
+    // 1a/1b, three rounds each, alternating, medians reported (this machine is a shared VM).
+    let mut cores = Vec::new();
+    let mut raws = Vec::new();
+    for round in 0..3 {
+        cores.push(insert_core(
+            &dir.path().join(format!("core{round}.db")),
+            &key,
+            &rows,
+        )?);
+        if std::env::var("BENCH_INSERT_ONLY").is_ok() {
+            continue;
         }
+        raws.push(insert_raw(
+            &dir.path().join(format!("raw{round}.db")),
+            &key,
+            &rows,
+        )?);
     }
-    tx.commit()?;
-    let raw = t.elapsed();
-    drop(raw_replica);
+    cores.sort();
+    raws.sort();
+    let core = cores[1];
+    if std::env::var("BENCH_INSERT_ONLY").is_ok() {
+        println!("core insert {:.1} ms (median of 3)", ms(core));
+        return Ok(());
+    }
+    let raw = raws[1];
 
     // 1c. One transaction per user action (the interactive path), 1,000 creates.
     let mut r = Replica::init(&dir.path().join("single.db"), &key)?;
@@ -93,10 +158,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(r);
 
     println!("insert {n} contacts");
-    println!("  core API, one batch      {:>9.1} ms  ({:.1} µs/contact)", ms(core), core.as_secs_f64() * 1e6 / n as f64);
-    println!("  raw rusqlite floor       {:>9.1} ms  ({:.1} µs/contact)", ms(raw), raw.as_secs_f64() * 1e6 / n as f64);
-    println!("  ratio core / raw         {:>9.2} x   (target ≤ 3x)", core.as_secs_f64() / raw.as_secs_f64());
-    println!("  core API, one tx each    {:>9.3} ms per create ({singles} creates)", ms(single) / singles as f64);
+    println!(
+        "  core API, one batch      {:>9.1} ms  ({:.1} µs/contact)",
+        ms(core),
+        core.as_secs_f64() * 1e6 / n as f64
+    );
+    println!(
+        "  raw rusqlite floor       {:>9.1} ms  ({:.1} µs/contact)",
+        ms(raw),
+        raw.as_secs_f64() * 1e6 / n as f64
+    );
+    println!(
+        "  ratio core / raw         {:>9.2} x   (target ≤ 3x)",
+        core.as_secs_f64() / raw.as_secs_f64()
+    );
+    println!(
+        "  core API, one tx each    {:>9.3} ms per create ({singles} creates)",
+        ms(single) / singles as f64
+    );
 
     // 2. The large demo replica.
     let path = dir.path().join("large.db");
@@ -111,7 +190,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let load = t.elapsed();
     let contacts = r.count(Entity::Contact)?;
     let meetings = r.count(Entity::Meeting)?;
-    println!("large demo replica: {contacts} contacts, {meetings} meetings, loaded in {:.1} s", load.as_secs_f64());
+    println!(
+        "large demo replica: {contacts} contacts, {meetings} meetings, loaded in {:.1} s",
+        load.as_secs_f64()
+    );
     drop(r);
 
     // 3. Open + first page of meetings (cold process state, warm OS cache).
@@ -119,18 +201,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..20 {
         let t = Instant::now();
         let r = Replica::open(&path, &key)?;
-        let page = r.list(Entity::Meeting, &ListQuery { limit: Some(50), ..Default::default() })?;
+        let page = r.list(
+            Entity::Meeting,
+            &ListQuery {
+                limit: Some(50),
+                ..Default::default()
+            },
+        )?;
         opens.push(t.elapsed());
         assert_eq!(page.len(), 50.min(meetings as usize));
     }
     opens.sort();
-    println!("open + list first 50 meetings: p50 {:.1} ms, p95 {:.1} ms (target < 200 ms)", ms(pct(&opens, 0.5)), ms(pct(&opens, 0.95)));
+    println!(
+        "open + list first 50 meetings: p50 {:.1} ms, p95 {:.1} ms (target < 200 ms)",
+        ms(pct(&opens, 0.5)),
+        ms(pct(&opens, 0.95))
+    );
 
     let r = Replica::open(&path, &key)?;
     let queries = [
-        "so", "ng", "สม", "ใจดี", "ศิริ", "Nguyễn", "nguyen", "tran thi", "វណ្ណា", "សុខ", "ພົມມະ", "ສົມພອນ",
-        "အောင်", "ကျော်", "Director", "mekong", "ministry", "SOM", "connectivity", "water", "Vientiane",
-        "phommavong", "Keomany", "Chea", "Bangkok", "planning", "zzzz", "user4711",
+        "so",
+        "ng",
+        "สม",
+        "ใจดี",
+        "ศิริ",
+        "Nguyễn",
+        "nguyen",
+        "tran thi",
+        "វណ្ណា",
+        "សុខ",
+        "ພົມມະ",
+        "ສົມພອນ",
+        "အောင်",
+        "ကျော်",
+        "Director",
+        "mekong",
+        "ministry",
+        "SOM",
+        "connectivity",
+        "water",
+        "Vientiane",
+        "phommavong",
+        "Keomany",
+        "Chea",
+        "Bangkok",
+        "planning",
+        "zzzz",
+        "user4711",
     ];
     let mut lat = Vec::new();
     let mut found = 0usize;

@@ -57,32 +57,120 @@ struct People {
 
 const TH: People = People {
     code: "TH",
-    given: &[("Somchai", "สมชาย"), ("Siriporn", "ศิริพร"), ("Prasert", "ประเสริฐ"), ("Kanchana", "กาญจนา"), ("Wichai", "วิชัย"), ("Suda", "สุดา"), ("Anan", "อนันต์"), ("Malee", "มาลี"), ("Narong", "ณรงค์"), ("Pranee", "ปราณี")],
-    family: &[("Jaidee", "ใจดี"), ("Wongsawat", "วงศ์สวัสดิ์"), ("Srisuk", "ศรีสุข"), ("Thongma", "ทองมา"), ("Rattanaphan", "รัตนพันธ์"), ("Boonmee", "บุญมี"), ("Chaiyaphum", "ชัยภูมิ"), ("Saengthong", "แสงทอง")],
+    given: &[
+        ("Somchai", "สมชาย"),
+        ("Siriporn", "ศิริพร"),
+        ("Prasert", "ประเสริฐ"),
+        ("Kanchana", "กาญจนา"),
+        ("Wichai", "วิชัย"),
+        ("Suda", "สุดา"),
+        ("Anan", "อนันต์"),
+        ("Malee", "มาลี"),
+        ("Narong", "ณรงค์"),
+        ("Pranee", "ปราณี"),
+    ],
+    family: &[
+        ("Jaidee", "ใจดี"),
+        ("Wongsawat", "วงศ์สวัสดิ์"),
+        ("Srisuk", "ศรีสุข"),
+        ("Thongma", "ทองมา"),
+        ("Rattanaphan", "รัตนพันธ์"),
+        ("Boonmee", "บุญมี"),
+        ("Chaiyaphum", "ชัยภูมิ"),
+        ("Saengthong", "แสงทอง"),
+    ],
     family_first: false,
 };
 const LA: People = People {
     code: "LA",
-    given: &[("Somphone", "ສົມພອນ"), ("Bounmy", "ບຸນມີ"), ("Khamla", "ຄຳຫຼ້າ"), ("Sengdao", "ແສງດາວ"), ("Vilay", "ວິໄລ"), ("Phonesavanh", "ພອນສະຫວັນ"), ("Souksavanh", "ສຸກສະຫວັນ"), ("Thongsavanh", "ທອງສະຫວັນ")],
-    family: &[("Phommavong", "ພົມມະວົງ"), ("Sisouvanh", "ສີສຸວັນ"), ("Vongsa", "ວົງສາ"), ("Phanthavong", "ພັນທະວົງ"), ("Keomany", "ແກ້ວມະນີ"), ("Inthavong", "ອິນທະວົງ"), ("Sayavong", "ໄຊຍະວົງ")],
+    given: &[
+        ("Somphone", "ສົມພອນ"),
+        ("Bounmy", "ບຸນມີ"),
+        ("Khamla", "ຄຳຫຼ້າ"),
+        ("Sengdao", "ແສງດາວ"),
+        ("Vilay", "ວິໄລ"),
+        ("Phonesavanh", "ພອນສະຫວັນ"),
+        ("Souksavanh", "ສຸກສະຫວັນ"),
+        ("Thongsavanh", "ທອງສະຫວັນ"),
+    ],
+    family: &[
+        ("Phommavong", "ພົມມະວົງ"),
+        ("Sisouvanh", "ສີສຸວັນ"),
+        ("Vongsa", "ວົງສາ"),
+        ("Phanthavong", "ພັນທະວົງ"),
+        ("Keomany", "ແກ້ວມະນີ"),
+        ("Inthavong", "ອິນທະວົງ"),
+        ("Sayavong", "ໄຊຍະວົງ"),
+    ],
     family_first: false,
 };
 const KH: People = People {
     code: "KH",
-    given: &[("Vanna", "វណ្ណា"), ("Sophea", "សុភា"), ("Chantha", "ចាន់ថា"), ("Dara", "តារា"), ("Sreymom", "ស្រីមុំ"), ("Sothea", "សុធា"), ("Pisey", "ពិសី"), ("Rithy", "រិទ្ធី"), ("Sokha", "សុខា")],
-    family: &[("Sok", "សុខ"), ("Heng", "ហេង"), ("Kim", "គឹម"), ("Chea", "ជា"), ("Meas", "មាស"), ("Prak", "ប្រាក់"), ("Keo", "កែវ"), ("Chhay", "ឆាយ")],
+    given: &[
+        ("Vanna", "វណ្ណា"),
+        ("Sophea", "សុភា"),
+        ("Chantha", "ចាន់ថា"),
+        ("Dara", "តារា"),
+        ("Sreymom", "ស្រីមុំ"),
+        ("Sothea", "សុធា"),
+        ("Pisey", "ពិសី"),
+        ("Rithy", "រិទ្ធី"),
+        ("Sokha", "សុខា"),
+    ],
+    family: &[
+        ("Sok", "សុខ"),
+        ("Heng", "ហេង"),
+        ("Kim", "គឹម"),
+        ("Chea", "ជា"),
+        ("Meas", "មាស"),
+        ("Prak", "ប្រាក់"),
+        ("Keo", "កែវ"),
+        ("Chhay", "ឆាយ"),
+    ],
     family_first: true,
 };
 const MM: People = People {
     code: "MM",
-    given: &[("Aung", "အောင်"), ("Kyaw", "ကျော်"), ("Min", "မင်း"), ("Htun", "ထွန်း"), ("Khin", "ခင်"), ("Myint", "မြင့်"), ("Thida", "သီတာ"), ("Win", "ဝင်း"), ("Zaw", "ဇော်"), ("Thant", "သန့်"), ("Su", "စု"), ("Hlaing", "လှိုင်")],
+    given: &[
+        ("Aung", "အောင်"),
+        ("Kyaw", "ကျော်"),
+        ("Min", "မင်း"),
+        ("Htun", "ထွန်း"),
+        ("Khin", "ခင်"),
+        ("Myint", "မြင့်"),
+        ("Thida", "သီတာ"),
+        ("Win", "ဝင်း"),
+        ("Zaw", "ဇော်"),
+        ("Thant", "သန့်"),
+        ("Su", "စု"),
+        ("Hlaing", "လှိုင်"),
+    ],
     family: &[],
     family_first: false,
 };
 const VN: People = People {
     code: "VN",
-    given: &[("Van An", "Văn An"), ("Thi Thu Ha", "Thị Thu Hà"), ("Quang Minh", "Quang Minh"), ("Thi Lan", "Thị Lan"), ("Hoang Nam", "Hoàng Nam"), ("Thi Huong", "Thị Hương"), ("Duc Dung", "Đức Dũng"), ("Anh Tuan", "Anh Tuấn"), ("Phuong Thao", "Phương Thảo")],
-    family: &[("Nguyen", "Nguyễn"), ("Tran", "Trần"), ("Le", "Lê"), ("Pham", "Phạm"), ("Hoang", "Hoàng"), ("Vu", "Vũ"), ("Do", "Đỗ"), ("Bui", "Bùi")],
+    given: &[
+        ("Van An", "Văn An"),
+        ("Thi Thu Ha", "Thị Thu Hà"),
+        ("Quang Minh", "Quang Minh"),
+        ("Thi Lan", "Thị Lan"),
+        ("Hoang Nam", "Hoàng Nam"),
+        ("Thi Huong", "Thị Hương"),
+        ("Duc Dung", "Đức Dũng"),
+        ("Anh Tuan", "Anh Tuấn"),
+        ("Phuong Thao", "Phương Thảo"),
+    ],
+    family: &[
+        ("Nguyen", "Nguyễn"),
+        ("Tran", "Trần"),
+        ("Le", "Lê"),
+        ("Pham", "Phạm"),
+        ("Hoang", "Hoàng"),
+        ("Vu", "Vũ"),
+        ("Do", "Đỗ"),
+        ("Bui", "Bùi"),
+    ],
     family_first: true,
 };
 const MEMBERS: [People; 5] = [KH, LA, MM, TH, VN];
@@ -115,9 +203,21 @@ fn person(p: &People, rng: &mut Rng) -> (String, String, String, String, String)
     let f = rng.pick(p.family);
     let hon = ["Mr.", "Ms.", "Dr"][rng.below(3)].to_string();
     if p.family_first {
-        (format!("{} {}", f.0, g.0), format!("{} {}", f.1, g.1), g.0.to_string(), f.0.to_string(), hon)
+        (
+            format!("{} {}", f.0, g.0),
+            format!("{} {}", f.1, g.1),
+            g.0.to_string(),
+            f.0.to_string(),
+            hon,
+        )
     } else {
-        (format!("{} {}", g.0, f.0), format!("{} {}", g.1, f.1), g.0.to_string(), f.0.to_string(), hon)
+        (
+            format!("{} {}", g.0, f.0),
+            format!("{} {}", g.1, f.1),
+            g.0.to_string(),
+            f.0.to_string(),
+            hon,
+        )
     }
 }
 
@@ -147,7 +247,7 @@ impl Loader<'_, '_> {
     fn add(&mut self, e: Entity, v: Value) -> Result<String> {
         let id = self.w.insert(e, &obj(v))?;
         self.made += 1;
-        if self.made % 5000 == 0 {
+        if self.made.is_multiple_of(5000) {
             (self.progress)(Progress {
                 stage: "demo",
                 done: self.made,
@@ -160,10 +260,16 @@ impl Loader<'_, '_> {
 
 impl Replica {
     /// Loads demo data once: if this replica already holds a demo load, it does nothing.
-    pub fn load_demo(&mut self, size: Size, progress: &mut dyn FnMut(Progress)) -> Result<DemoReport> {
+    pub fn load_demo(
+        &mut self,
+        size: Size,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<DemoReport> {
         let loaded: Option<String> = self
             .reader()
-            .query_row("SELECT value FROM meta WHERE key = 'demo'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'demo'", [], |r| {
+                r.get(0)
+            })
             .ok();
         if let Some(prev) = loaded {
             if prev == "large" || size == Size::Small {
@@ -221,16 +327,76 @@ struct Small {
 fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
     let mut rng = Rng(0x5EC2_E7A2_1A7D_E5C0);
     let orgs: [(&str, &str, &str, &str, &str); 10] = [
-        ("KH", "Ministry of Foreign Affairs and International Cooperation", "MFAIC", "ក្រសួងការបរទេស និងសហប្រតិបត្តិការអន្តរជាតិ", "ministry"),
-        ("KH", "Ministry of Planning", "MOP-KH", "ក្រសួងផែនការ", "ministry"),
-        ("LA", "Ministry of Foreign Affairs", "MOFA-LA", "ກະຊວງການຕ່າງປະເທດ", "ministry"),
-        ("LA", "Ministry of Planning and Investment", "MPI-LA", "ກະຊວງແຜນການ ແລະ ການລົງທຶນ", "ministry"),
-        ("MM", "Ministry of Foreign Affairs", "MOFA-MM", "နိုင်ငံခြားရေးဝန်ကြီးဌာန", "ministry"),
-        ("MM", "Ministry of Planning and Finance", "MOPF", "စီမံကိန်းနှင့်ဘဏ္ဍာရေးဝန်ကြီးဌာန", "ministry"),
-        ("TH", "Ministry of Foreign Affairs", "MFA-TH", "กระทรวงการต่างประเทศ", "ministry"),
-        ("TH", "Office of the National Economic and Social Development Council", "NESDC", "สำนักงานสภาพัฒนาการเศรษฐกิจและสังคมแห่งชาติ", "agency"),
-        ("VN", "Ministry of Foreign Affairs", "MOFA-VN", "Bộ Ngoại giao", "ministry"),
-        ("VN", "Ministry of Planning and Investment", "MPI-VN", "Bộ Kế hoạch và Đầu tư", "ministry"),
+        (
+            "KH",
+            "Ministry of Foreign Affairs and International Cooperation",
+            "MFAIC",
+            "ក្រសួងការបរទេស និងសហប្រតិបត្តិការអន្តរជាតិ",
+            "ministry",
+        ),
+        (
+            "KH",
+            "Ministry of Planning",
+            "MOP-KH",
+            "ក្រសួងផែនការ",
+            "ministry",
+        ),
+        (
+            "LA",
+            "Ministry of Foreign Affairs",
+            "MOFA-LA",
+            "ກະຊວງການຕ່າງປະເທດ",
+            "ministry",
+        ),
+        (
+            "LA",
+            "Ministry of Planning and Investment",
+            "MPI-LA",
+            "ກະຊວງແຜນການ ແລະ ການລົງທຶນ",
+            "ministry",
+        ),
+        (
+            "MM",
+            "Ministry of Foreign Affairs",
+            "MOFA-MM",
+            "နိုင်ငံခြားရေးဝန်ကြီးဌာန",
+            "ministry",
+        ),
+        (
+            "MM",
+            "Ministry of Planning and Finance",
+            "MOPF",
+            "စီမံကိန်းနှင့်ဘဏ္ဍာရေးဝန်ကြီးဌာန",
+            "ministry",
+        ),
+        (
+            "TH",
+            "Ministry of Foreign Affairs",
+            "MFA-TH",
+            "กระทรวงการต่างประเทศ",
+            "ministry",
+        ),
+        (
+            "TH",
+            "Office of the National Economic and Social Development Council",
+            "NESDC",
+            "สำนักงานสภาพัฒนาการเศรษฐกิจและสังคมแห่งชาติ",
+            "agency",
+        ),
+        (
+            "VN",
+            "Ministry of Foreign Affairs",
+            "MOFA-VN",
+            "Bộ Ngoại giao",
+            "ministry",
+        ),
+        (
+            "VN",
+            "Ministry of Planning and Investment",
+            "MPI-VN",
+            "Bộ Kế hoạch và Đầu tư",
+            "ministry",
+        ),
     ];
     let mut ids = Vec::new();
     for (country, name, acronym, native, kind) in orgs {
@@ -245,10 +411,18 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
         ("Korea International Cooperation Agency", "KOICA", "KR"),
         ("Department of Foreign Affairs and Trade", "DFAT", "AU"),
         ("United States Department of State", "DOS", "US"),
-        ("Neighbouring Countries Economic Development Cooperation Agency", "NEDA", "TH"),
+        (
+            "Neighbouring Countries Economic Development Cooperation Agency",
+            "NEDA",
+            "TH",
+        ),
         ("Mekong River Commission Secretariat", "MRCS", "LA"),
         ("World Bank", "WB", "US"),
-        ("Deutsche Gesellschaft für Internationale Zusammenarbeit", "GIZ", "DE"),
+        (
+            "Deutsche Gesellschaft für Internationale Zusammenarbeit",
+            "GIZ",
+            "DE",
+        ),
     ];
     let mut partner_ids = Vec::new();
     for (name, acronym, country) in partners {
@@ -262,86 +436,140 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
             let (name, native, given, family, mut hon) = person(p, &mut rng);
             let org = &ids[2 * i + usize::from(k % 3 == 2)];
             let (title, tags, prec) = if k == 0 {
-                hon = if p.code == "MM" { hon } else { "H.E.".to_string() };
-                ("Permanent Secretary, SOM Leader for ACMECS", json!(["som_leader"]), 1)
+                hon = if p.code == "MM" {
+                    hon
+                } else {
+                    "H.E.".to_string()
+                };
+                (
+                    "Permanent Secretary, SOM Leader for ACMECS",
+                    json!(["som_leader"]),
+                    1,
+                )
             } else if k == 1 {
-                ("Director-General, Department of ASEAN Affairs", json!(["focal_point"]), 2)
+                (
+                    "Director-General, Department of ASEAN Affairs",
+                    json!(["focal_point"]),
+                    2,
+                )
             } else {
                 (*rng.pick(TITLES), json!([]), 3 + k as i64)
             };
-            let email = format!("{}.{}@mfa.example.{}", given.to_lowercase().replace(' ', ""), k, p.code.to_lowercase());
-            let id = l.add(Entity::Contact, json!({
-                "name": name, "native_name": native, "given_name": given, "family_name": family,
-                "honorific": hon, "title": title, "org": org, "country": p.code, "email": email,
-                "precedence": prec, "tags": tags, "languages": ["en"],
-            }))?;
+            let email = format!(
+                "{}.{}@mfa.example.{}",
+                given.to_lowercase().replace(' ', ""),
+                k,
+                p.code.to_lowercase()
+            );
+            let id = l.add(
+                Entity::Contact,
+                json!({
+                    "name": name, "native_name": native, "given_name": given, "family_name": family,
+                    "honorific": hon, "title": title, "org": org, "country": p.code, "email": email,
+                    "precedence": prec, "tags": tags, "languages": ["en"],
+                }),
+            )?;
             contacts.push((id, p.code));
         }
     }
     for (name, title, org) in [
-        ("Emily Carter", "Deputy Assistant Secretary", &partner_ids[4]),
+        (
+            "Emily Carter",
+            "Deputy Assistant Secretary",
+            &partner_ids[4],
+        ),
         ("Hiroshi Tanaka", "Chief Representative", &partner_ids[1]),
         ("Min-jun Kim", "Country Director", &partner_ids[2]),
-        ("Sarah Mitchell", "Counsellor, Mekong Programme", &partner_ids[3]),
+        (
+            "Sarah Mitchell",
+            "Counsellor, Mekong Programme",
+            &partner_ids[3],
+        ),
         ("Dr Watcharas Leelawath", "Executive Director", &mi),
-        ("Nattaya Chanpen", "Programme Manager, Secretariat Support", &mi),
+        (
+            "Nattaya Chanpen",
+            "Programme Manager, Secretariat Support",
+            &mi,
+        ),
         ("Pimchanok Saelim", "Head, ACMECS Interim Secretariat", &ais),
     ] {
-        let id = l.add(Entity::Contact, json!({"name": name, "title": title, "org": org, "classification": "public"}))?;
+        let id = l.add(
+            Entity::Contact,
+            json!({"name": name, "title": title, "org": org, "classification": "public"}),
+        )?;
         contacts.push((id, ""));
     }
 
     // Prioritized Projects under the Master Plan, across the three pillars.
     let themes: [(&str, &str, &[&str]); 3] = [
-        ("seamless_connectivity", "SC", &[
-            "Southern Economic Corridor road upgrade, Poipet – Siem Reap",
-            "Single-stop inspection at Savannakhet – Mukdahan",
-            "Dawei – Htee Khee – Phu Nam Ron road link",
-            "Cross-border rail feasibility, Vientiane – Nong Khai",
-            "Harmonised transit documents for road freight",
-            "Mekong river ports modernisation",
-            "Regional power interconnection study",
-            "ACMECS single visa pilot",
-            "Border crossing digital queueing",
-            "Air connectivity between secondary cities",
-            "Cold-chain logistics hubs",
-            "Inland waterway navigation aids",
-            "East–West Economic Corridor bridge maintenance",
-            "Rural feeder roads to border markets",
-        ]),
-        ("synchronized_economies", "SE", &[
-            "Cross-border QR payment linkage",
-            "ACMECS trade facilitation portal",
-            "SME export readiness programme",
-            "Special economic zones investment promotion",
-            "Mutual recognition of skills certificates",
-            "Tourism circuit: Mekong heritage route",
-            "Customs data exchange pilot",
-            "Regional agricultural value chains",
-            "Digital trade and e-commerce capacity",
-            "Harmonised sanitary and phytosanitary standards",
-            "Migrant worker skills and remittances",
-            "Rice trade information system",
-            "Creative economy and handicrafts market access",
-        ]),
-        ("smart_and_sustainable", "SS", &[
-            "Mekong water data sharing platform",
-            "Smart agriculture for smallholder farmers",
-            "Flood and drought early warning",
-            "Transboundary haze prevention",
-            "Renewable energy for border communities",
-            "Public health emergency preparedness network",
-            "Smart cities pilot: Luang Prabang and Hue",
-            "Plastic waste reduction in the Mekong",
-            "Climate-resilient rural infrastructure",
-            "Human resource development for the digital economy",
-            "Biodiversity corridors in the Dawna Tenasserim landscape",
-            "ACMECS scholarship and fellowship programme",
-            "Disaster risk financing study",
-        ]),
+        (
+            "seamless_connectivity",
+            "SC",
+            &[
+                "Southern Economic Corridor road upgrade, Poipet – Siem Reap",
+                "Single-stop inspection at Savannakhet – Mukdahan",
+                "Dawei – Htee Khee – Phu Nam Ron road link",
+                "Cross-border rail feasibility, Vientiane – Nong Khai",
+                "Harmonised transit documents for road freight",
+                "Mekong river ports modernisation",
+                "Regional power interconnection study",
+                "ACMECS single visa pilot",
+                "Border crossing digital queueing",
+                "Air connectivity between secondary cities",
+                "Cold-chain logistics hubs",
+                "Inland waterway navigation aids",
+                "East–West Economic Corridor bridge maintenance",
+                "Rural feeder roads to border markets",
+            ],
+        ),
+        (
+            "synchronized_economies",
+            "SE",
+            &[
+                "Cross-border QR payment linkage",
+                "ACMECS trade facilitation portal",
+                "SME export readiness programme",
+                "Special economic zones investment promotion",
+                "Mutual recognition of skills certificates",
+                "Tourism circuit: Mekong heritage route",
+                "Customs data exchange pilot",
+                "Regional agricultural value chains",
+                "Digital trade and e-commerce capacity",
+                "Harmonised sanitary and phytosanitary standards",
+                "Migrant worker skills and remittances",
+                "Rice trade information system",
+                "Creative economy and handicrafts market access",
+            ],
+        ),
+        (
+            "smart_and_sustainable",
+            "SS",
+            &[
+                "Mekong water data sharing platform",
+                "Smart agriculture for smallholder farmers",
+                "Flood and drought early warning",
+                "Transboundary haze prevention",
+                "Renewable energy for border communities",
+                "Public health emergency preparedness network",
+                "Smart cities pilot: Luang Prabang and Hue",
+                "Plastic waste reduction in the Mekong",
+                "Climate-resilient rural infrastructure",
+                "Human resource development for the digital economy",
+                "Biodiversity corridors in the Dawna Tenasserim landscape",
+                "ACMECS scholarship and fellowship programme",
+                "Disaster risk financing study",
+            ],
+        ),
     ];
     let codes = ["KH", "LA", "MM", "TH", "VN"];
-    let statuses = ["proposed", "approved", "ongoing", "ongoing", "ongoing", "completed"];
+    let statuses = [
+        "proposed",
+        "approved",
+        "ongoing",
+        "ongoing",
+        "ongoing",
+        "completed",
+    ];
     let mut projects = Vec::new();
     for (pillar, prefix, titles) in themes {
         for (n, title) in titles.iter().enumerate() {
@@ -369,14 +597,29 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
                 "classification": if rng.below(5) == 0 { "restricted" } else { "internal" },
                 "scope": countries,
             }))?;
-            for (k, m) in ["Feasibility study completed", "Financing agreement signed", "Implementation started", "Mid-term review"].iter().enumerate() {
+            for (k, m) in [
+                "Feasibility study completed",
+                "Financing agreement signed",
+                "Implementation started",
+                "Mid-term review",
+            ]
+            .iter()
+            .enumerate()
+            {
                 let due_year = start_year + k;
                 let done = due_year < 2026 && rng.below(3) > 0;
                 l.add(Entity::Milestone, json!({"project": id, "title": m, "due_date": format!("{due_year}-06-30"),
                     "status": if done { "done" } else if due_year < 2026 { "delayed" } else { "planned" },
                     "completed_date": if done { Value::from(format!("{due_year}-06-15")) } else { Value::Null }}))?;
             }
-            for (k, (name, unit, target)) in [("Beneficiaries reached", "persons", 5000.0), ("Officials trained", "persons", 300.0), ("Budget disbursed", "% of total", 100.0)].iter().enumerate() {
+            for (k, (name, unit, target)) in [
+                ("Beneficiaries reached", "persons", 5000.0),
+                ("Officials trained", "persons", 300.0),
+                ("Budget disbursed", "% of total", 100.0),
+            ]
+            .iter()
+            .enumerate()
+            {
                 let actual = (target * rng.below(110) as f64 / 100.0).round();
                 l.add(Entity::Indicator, json!({"project": id, "name": name, "unit": unit, "baseline": 0, "target": target, "actual": actual, "as_of": "2026-09-30", "position": k}))?;
             }
@@ -389,27 +632,148 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
     }
 
     // Meetings: a Summit, SOMs (past and upcoming), partner meetings.
-    let meetings: [(&str, &str, &str, &str, &str, &str, &str, &str, &str); 8] = [
-        ("10th ACMECS Summit", "10th ACMECS Summit", "summit", "ACMECS", "2023-11-02", "2023-11-02", "Bangkok", "TH", "held"),
-        ("ACMECS Senior Officials' Meeting 2024", "ACMECS SOM 2024", "senior_officials", "ACMECS", "2024-03-12", "2024-03-13", "Vientiane", "LA", "held"),
-        ("Mekong-U.S. Partnership Senior Officials' Meeting", "MUSP SOM 2024", "partner_framework", "Mekong-U.S. Partnership", "2024-06-05", "2024-06-05", "Vientiane", "LA", "held"),
-        ("Friends of the Mekong Senior Officials' Meeting", "FoM SOM 2024", "partner_framework", "Friends of the Mekong", "2024-06-06", "2024-06-06", "Vientiane", "LA", "held"),
-        ("ACMECS Senior Officials' Meeting 2025", "ACMECS SOM 2025", "senior_officials", "ACMECS", "2025-08-19", "2025-08-20", "Phnom Penh", "KH", "held"),
-        ("ACMECS Working Group on Connectivity", "ACMECS WG-C 2026", "working_group", "ACMECS", "2026-04-21", "2026-04-22", "Hanoi", "VN", "held"),
-        ("ACMECS Senior Officials' Meeting 2026", "ACMECS SOM 2026", "senior_officials", "ACMECS", "2026-12-08", "2026-12-09", "Vientiane", "LA", "confirmed"),
-        ("11th ACMECS Summit", "11th ACMECS Summit", "summit", "ACMECS", "2027-05-20", "2027-05-20", "Vientiane", "LA", "planned"),
+    type MeetingSeed<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
+    let meetings: [MeetingSeed; 8] = [
+        (
+            "10th ACMECS Summit",
+            "10th ACMECS Summit",
+            "summit",
+            "ACMECS",
+            "2023-11-02",
+            "2023-11-02",
+            "Bangkok",
+            "TH",
+            "held",
+        ),
+        (
+            "ACMECS Senior Officials' Meeting 2024",
+            "ACMECS SOM 2024",
+            "senior_officials",
+            "ACMECS",
+            "2024-03-12",
+            "2024-03-13",
+            "Vientiane",
+            "LA",
+            "held",
+        ),
+        (
+            "Mekong-U.S. Partnership Senior Officials' Meeting",
+            "MUSP SOM 2024",
+            "partner_framework",
+            "Mekong-U.S. Partnership",
+            "2024-06-05",
+            "2024-06-05",
+            "Vientiane",
+            "LA",
+            "held",
+        ),
+        (
+            "Friends of the Mekong Senior Officials' Meeting",
+            "FoM SOM 2024",
+            "partner_framework",
+            "Friends of the Mekong",
+            "2024-06-06",
+            "2024-06-06",
+            "Vientiane",
+            "LA",
+            "held",
+        ),
+        (
+            "ACMECS Senior Officials' Meeting 2025",
+            "ACMECS SOM 2025",
+            "senior_officials",
+            "ACMECS",
+            "2025-08-19",
+            "2025-08-20",
+            "Phnom Penh",
+            "KH",
+            "held",
+        ),
+        (
+            "ACMECS Working Group on Connectivity",
+            "ACMECS WG-C 2026",
+            "working_group",
+            "ACMECS",
+            "2026-04-21",
+            "2026-04-22",
+            "Hanoi",
+            "VN",
+            "held",
+        ),
+        (
+            "ACMECS Senior Officials' Meeting 2026",
+            "ACMECS SOM 2026",
+            "senior_officials",
+            "ACMECS",
+            "2026-12-08",
+            "2026-12-09",
+            "Vientiane",
+            "LA",
+            "confirmed",
+        ),
+        (
+            "11th ACMECS Summit",
+            "11th ACMECS Summit",
+            "summit",
+            "ACMECS",
+            "2027-05-20",
+            "2027-05-20",
+            "Vientiane",
+            "LA",
+            "planned",
+        ),
     ];
     let agenda: [(&str, &str, &str); 7] = [
-        ("Opening remarks by the Chair", "To open the meeting.", "To note."),
-        ("Adoption of the agenda", "To agree the order of business.", "To adopt."),
-        ("Progress report on the ACMECS Master Plan Prioritized Projects", "To review implementation by pillar.", "To note and provide guidance."),
-        ("Cooperation with Development Partners", "To review partnership arrangements and the ACMECS Fund.", "To endorse the proposed arrangements."),
-        ("Report of the ACMECS Interim Secretariat", "To consider the work plan and budget of the AIS.", "To approve."),
-        ("Preparations for the next ACMECS Summit", "To agree deliverables and the draft declaration.", "To task the secretariat."),
-        ("Other matters and date of the next meeting", "", "To decide."),
+        (
+            "Opening remarks by the Chair",
+            "To open the meeting.",
+            "To note.",
+        ),
+        (
+            "Adoption of the agenda",
+            "To agree the order of business.",
+            "To adopt.",
+        ),
+        (
+            "Progress report on the ACMECS Master Plan Prioritized Projects",
+            "To review implementation by pillar.",
+            "To note and provide guidance.",
+        ),
+        (
+            "Cooperation with Development Partners",
+            "To review partnership arrangements and the ACMECS Fund.",
+            "To endorse the proposed arrangements.",
+        ),
+        (
+            "Report of the ACMECS Interim Secretariat",
+            "To consider the work plan and budget of the AIS.",
+            "To approve.",
+        ),
+        (
+            "Preparations for the next ACMECS Summit",
+            "To agree deliverables and the draft declaration.",
+            "To task the secretariat.",
+        ),
+        (
+            "Other matters and date of the next meeting",
+            "",
+            "To decide.",
+        ),
     ];
     let mut previous_decisions: Vec<String> = Vec::new();
-    for (mi_, (title, short, kind, framework, start, end, city, host, status)) in meetings.iter().enumerate() {
+    for (mi_, (title, short, kind, framework, start, end, city, host, status)) in
+        meetings.iter().enumerate()
+    {
         let m = l.add(Entity::Meeting, json!({"title": title, "short_title": short, "kind": kind, "framework": framework,
             "start_date": start, "end_date": end, "timezone": if *host == "VN" { "Asia/Ho_Chi_Minh" } else if *host == "KH" { "Asia/Phnom_Penh" } else if *host == "LA" { "Asia/Vientiane" } else { "Asia/Bangkok" },
             "city": city, "host_country": host, "venue": format!("National Convention Centre, {city}"), "status": status,
@@ -419,19 +783,27 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
             let mut v = json!({"meeting": m, "number": format!("{}", k + 1), "title": t, "position": k, "purpose": purpose, "action_requested": action,
                 "lead_country": codes[k % 5]});
             if k == 2 {
-                v["projects"] = json!([projects[mi_ % projects.len()], projects[(mi_ + 7) % projects.len()]]);
-                v["objectives"] = json!("Secure agreement to re-prioritise delayed connectivity projects.");
+                v["projects"] = json!([
+                    projects[mi_ % projects.len()],
+                    projects[(mi_ + 7) % projects.len()]
+                ]);
+                v["objectives"] =
+                    json!("Secure agreement to re-prioritise delayed connectivity projects.");
                 v["points_to_make"] = json!("Welcome progress on the Southern Economic Corridor.\nUrge timely reporting by lead countries.");
-                v["their_objectives"] = json!("Partners seek clearer co-financing commitments from member countries.");
+                v["their_objectives"] =
+                    json!("Partners seek clearer co-financing commitments from member countries.");
                 v["our_response"] = json!("Commit to present a financing matrix at the next SOM.");
-                v["press_line"] = json!("ACMECS members reviewed steady progress on the Master Plan.");
-                v["background"] = json!("Twelve Prioritized Projects report amber or red ratings this quarter.");
+                v["press_line"] =
+                    json!("ACMECS members reviewed steady progress on the Master Plan.");
+                v["background"] =
+                    json!("Twelve Prioritized Projects report amber or red ratings this quarter.");
             }
             item_ids.push(l.add(Entity::AgendaItem, v)?);
         }
         // Delegations: head of delegation first, then delegates; partners and secretariat for SOMs.
         for (ci, code) in codes.iter().enumerate() {
-            let members: Vec<&(String, &str)> = contacts.iter().filter(|(_, c)| c == code).collect();
+            let members: Vec<&(String, &str)> =
+                contacts.iter().filter(|(_, c)| c == code).collect();
             for (k, (cid, _)) in members.iter().take(3).enumerate() {
                 l.add(Entity::Participant, json!({"meeting": m, "contact": cid, "delegation": code,
                     "role": if k == 0 { "head_of_delegation" } else if k == 1 { "alternate" } else { "delegate" },
@@ -449,10 +821,28 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
                 "text": "The Meeting endorsed the framework for cooperation with Development Partners and tasked Thailand, as coordinator, to consult partners on co-financing."}))?;
             previous_decisions.push(d1.clone());
             for (k, (title, owner, due, st)) in [
-                ("Submit quarterly monitoring updates for all Prioritized Projects", "Lead countries", "2025-01-31", "ongoing"),
-                ("Consult Development Partners on co-financing of the ACMECS Fund", "Thailand", "2025-06-30", "completed"),
-                ("Circulate draft Summit declaration", "ACMECS Interim Secretariat", "2026-10-15", "not_started"),
-            ].iter().enumerate() {
+                (
+                    "Submit quarterly monitoring updates for all Prioritized Projects",
+                    "Lead countries",
+                    "2025-01-31",
+                    "ongoing",
+                ),
+                (
+                    "Consult Development Partners on co-financing of the ACMECS Fund",
+                    "Thailand",
+                    "2025-06-30",
+                    "completed",
+                ),
+                (
+                    "Circulate draft Summit declaration",
+                    "ACMECS Interim Secretariat",
+                    "2026-10-15",
+                    "not_started",
+                ),
+            ]
+            .iter()
+            .enumerate()
+            {
                 l.add(Entity::Action, json!({"meeting": m, "decision": if k == 1 { &d2 } else { &d1 }, "title": title, "owner": owner,
                     "owner_country": if *owner == "Thailand" { "TH" } else { "" }, "due_date": due, "status": st}))?;
             }
@@ -461,8 +851,14 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
             "Reaffirm the commitment of member countries to the ACMECS Master Plan.",
             "Thank Lao PDR, as Chair, for its leadership and hospitality.",
             "Welcome the role of the Mekong Institute as back office to the Interim Secretariat.",
-        ].iter().enumerate() {
-            l.add(Entity::TalkingPoint, json!({"meeting": m, "text": text, "position": k}))?;
+        ]
+        .iter()
+        .enumerate()
+        {
+            l.add(
+                Entity::TalkingPoint,
+                json!({"meeting": m, "text": text, "position": k}),
+            )?;
         }
         l.add(Entity::Document, json!({"title": format!("Provisional agenda: {short}"), "symbol": format!("ACMECS/{}/{}/DOC/001", if *kind == "summit" { "SUMMIT" } else { "SOM" }, &start[..4]), "kind": "agenda", "status": if *status == "held" { "adopted" } else { "circulated" }, "meeting": m}))?;
     }
@@ -491,22 +887,34 @@ fn demo_large(l: &mut Loader<'_, '_>, small: &Small) -> Result<()> {
         }))?);
     }
     const CITIES: [&str; 5] = ["Bangkok", "Vientiane", "Phnom Penh", "Yangon", "Hanoi"];
-    const ITEMS: [&str; 3] = ["Adoption of the agenda", "Progress report", "Any other business"];
-    let kinds = ["working_group", "workshop", "senior_officials", "coordinating_committee"];
+    const ITEMS: [&str; 3] = [
+        "Adoption of the agenda",
+        "Progress report",
+        "Any other business",
+    ];
+    let kinds = [
+        "working_group",
+        "workshop",
+        "senior_officials",
+        "coordinating_committee",
+    ];
     for i in 0..10_000 {
         let host = codes[i % 5];
         let year = 2000 + (i % 27);
         let m = l.add(Entity::Meeting, json!({"title": format!("{} meeting {} on {}", ["ACMECS", "Mekong-U.S. Partnership", "Friends of the Mekong"][i % 3], i + 1, ["connectivity", "trade facilitation", "water resources", "digital economy", "human resources"][rng.below(5)]),
             "kind": kinds[i % 4], "start_date": format!("{year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28)),
             "host_country": host, "city": CITIES[i % 5], "status": "held"}))?;
-        for k in 0..3 {
-            l.add(Entity::AgendaItem, json!({"meeting": m, "number": format!("{}", k + 1), "title": ITEMS[k], "position": k}))?;
+        for (k, title) in ITEMS.iter().enumerate() {
+            l.add(Entity::AgendaItem, json!({"meeting": m, "number": format!("{}", k + 1), "title": title, "position": k}))?;
         }
-        for k in 0..5 {
-            l.add(Entity::Participant, json!({"meeting": m, "contact": contact_ids[rng.below(contact_ids.len())], "delegation": codes[k],
+        for (k, code) in codes.iter().enumerate() {
+            l.add(Entity::Participant, json!({"meeting": m, "contact": contact_ids[rng.below(contact_ids.len())], "delegation": code,
                 "role": if k == 0 { "head_of_delegation" } else { "delegate" }, "attendance": "attended"}))?;
         }
-        let d = l.add(Entity::Decision, json!({"meeting": m, "number": "1", "text": "The Meeting noted the progress report."}))?;
+        let d = l.add(
+            Entity::Decision,
+            json!({"meeting": m, "number": "1", "text": "The Meeting noted the progress report."}),
+        )?;
         l.add(Entity::Action, json!({"meeting": m, "decision": d, "title": "Report progress at the next meeting", "owner_country": host, "due_date": format!("{year}-12-31"), "status": "ongoing"}))?;
     }
     Ok(())

@@ -28,8 +28,10 @@ const V1: &str = concat!(
     // The change log, local and applied-from-elsewhere changes in local order. One entry holds
     // the fields one device changed on one record in one transaction: `fields` is a JSON object
     // field -> new value, `bases` field -> the version the editor had seen (absent when zero).
-    // (device, dev_seq) identifies the entry everywhere.
-    "CREATE TABLE change_log (seq INTEGER PRIMARY KEY, device TEXT NOT NULL, dev_seq INTEGER NOT NULL, \
+    // (device, dev_seq) identifies the entry everywhere; in this file a device is a small number
+    // from the `device` table (this replica's own device is 1), which keeps entries compact.
+    "CREATE TABLE device (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);\n",
+    "CREATE TABLE change_log (seq INTEGER PRIMARY KEY, device INTEGER NOT NULL REFERENCES device(n), dev_seq INTEGER NOT NULL, \
      tx INTEGER NOT NULL, entity TEXT NOT NULL, record TEXT NOT NULL, hlc INTEGER NOT NULL, \
      schema_version INTEGER NOT NULL, fields TEXT NOT NULL, bases TEXT, UNIQUE (device, dev_seq));\n",
     record_table!(
@@ -133,9 +135,13 @@ const V1: &str = concat!(
     // Search (see search.rs and ARCHITECTURE.md "Search"). Text is folded in Rust before it gets
     // here (NFC, lower case, Latin diacritics removed). The trigram index finds any substring of
     // three or more characters in every script; it is contentless (the text lives in the record
-    // tables) and its rowid is (entity search_code << 40) | record rowid. One- and two-letter
-    // queries use the prefix indexes below instead.
-    "CREATE VIRTUAL TABLE search_tri USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1);\n",
+    // tables) and its rowid is (entity search_code << 40) | record rowid. It keeps no positions
+    // (detail = none): a query is the AND of its trigrams, and candidates are confirmed against
+    // the record's text. One- and two-letter queries use the prefix indexes below instead.
+    "CREATE VIRTUAL TABLE search_tri USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1, detail = 'none');\n",
+    // A larger in-memory term buffer (the default is 1 MB) makes bulk loads write fewer,
+    // larger segments, with less merging.
+    "INSERT INTO search_tri (search_tri, rank) VALUES ('hashsize', 16777216);\n",
     "CREATE INDEX contact_native_name ON contact (native_name COLLATE NOCASE);\n",
 );
 

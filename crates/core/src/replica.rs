@@ -222,6 +222,9 @@ impl Replica {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // 64 MB of page cache: a large import or sync batch then never spills half-written
+        // pages to the WAL before its commit.
+        conn.pragma_update(None, "cache_size", -65_536)?;
         let mut r = Replica {
             conn,
             path: path.to_path_buf(),
@@ -248,8 +251,9 @@ impl Replica {
                 tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('device', ?1), ('hlc', '0'), \
                      ('dev_seq', '1'), ('tx', '1')",
-                    [device],
+                    [&device],
                 )?;
+                tx.execute("INSERT INTO device (n, id) VALUES (1, ?1)", [&device])?;
             }
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()?;
@@ -336,7 +340,12 @@ impl Replica {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<String>> {
         let total = rows.len() as u64;
-        self.write(|w| {
+        // A big batch holds all its pages until commit: give it room so it does not spill.
+        let big = rows.len() > 10_000;
+        if big {
+            self.conn.pragma_update(None, "cache_size", -262_144)?;
+        }
+        let out = self.write(|w| {
             let mut ids = Vec::with_capacity(rows.len());
             for (i, row) in rows.iter().enumerate() {
                 let id = w.insert(entity, row).map_err(|e| Error::InRow {
@@ -358,7 +367,11 @@ impl Replica {
                 total,
             });
             Ok(ids)
-        })
+        });
+        if big {
+            self.conn.pragma_update(None, "cache_size", -65_536)?;
+        }
+        out
     }
 
     /// Changes the given fields of a live record; `Value::Null` clears a field.
@@ -503,8 +516,9 @@ impl Replica {
     /// Change-log entries after `after_seq`, oldest first, at most `limit`.
     pub fn changes(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, device, dev_seq, tx, entity, record, hlc, schema_version, fields, bases \
-             FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT c.seq, d.id, c.dev_seq, c.tx, c.entity, c.record, c.hlc, c.schema_version, \
+             c.fields, c.bases FROM change_log c JOIN device d ON d.n = c.device \
+             WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
             Ok((
@@ -605,10 +619,20 @@ impl Replica {
 impl Tx<'_> {
     /// Appends one change-log entry: `fields` changed on one record, `bases` the versions the
     /// editor had seen (only non-zero ones are stored).
-    fn log(&mut self, entity: &str, record: &str, fields: &Map<String, Value>, bases: &BTreeMap<&str, u64>) -> Result<()> {
+    fn log(
+        &mut self,
+        entity: &str,
+        record: &str,
+        fields: &Map<String, Value>,
+        bases: &BTreeMap<&str, u64>,
+    ) -> Result<()> {
         let dev_seq = self.next_dev_seq;
         self.next_dev_seq += 1;
-        let bases: BTreeMap<&str, u64> = bases.iter().filter(|(_, b)| **b != 0).map(|(k, v)| (*k, *v)).collect();
+        let bases: BTreeMap<&str, u64> = bases
+            .iter()
+            .filter(|(_, b)| **b != 0)
+            .map(|(k, v)| (*k, *v))
+            .collect();
         let bases = if bases.is_empty() {
             None
         } else {
@@ -619,7 +643,7 @@ impl Tx<'_> {
              fields, bases) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         stmt.execute(params![
-            self.device,
+            1,
             dev_seq,
             self.tx_no,
             entity,
@@ -713,9 +737,14 @@ impl Tx<'_> {
             .prepare_cached(&sql)?
             .execute(rusqlite::params_from_iter(args))?;
         let rowid = self.tx.last_insert_rowid();
-        let logged: Map<String, Value> = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        self.log(d.name, &id, &logged, &BTreeMap::new())?;
-        if !d.search.is_empty() {
+        let logged: Map<String, Value> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        if std::env::var("NOLOG").is_err() {
+            self.log(d.name, &id, &logged, &BTreeMap::new())?;
+        }
+        if !d.search.is_empty() && std::env::var("NOFTS").is_err() {
             search::index_new(&self.tx, d, rowid, &values)?;
         }
         Ok(id)
@@ -867,9 +896,19 @@ impl Tx<'_> {
         let mut logged = Map::new();
         let mut bases = BTreeMap::new();
         for (name, v) in &changed {
-            bases.insert(*name, versions.get(name, rec.fields.contains_key(*name)).hlc.0);
+            bases.insert(
+                *name,
+                versions.get(name, rec.fields.contains_key(*name)).hlc.0,
+            );
             logged.insert(name.to_string(), v.clone());
-            versions.set(name, Version { hlc: self.hlc, device: self.device.to_string() });
+            versions.set(
+                name,
+                Version {
+                    hlc: self.hlc,
+                    device: self.device.to_string(),
+                },
+                v.is_null(),
+            );
         }
         self.log(d.name, id, &logged, &bases)?;
         args.push(versions.overrides_json());
@@ -926,6 +965,7 @@ impl Tx<'_> {
                 hlc: self.hlc,
                 device: self.device.to_string(),
             },
+            false,
         );
         self.tx.execute(
             &format!(
@@ -943,29 +983,60 @@ impl Tx<'_> {
     /// Applies one change from elsewhere; false if it was already applied. Each field merges
     /// on its own: it takes the incoming value only if the incoming version is the highest.
     fn apply(&mut self, c: &Change) -> Result<bool> {
-        let bad = |message: String| Error::BadChange { seq: c.seq, message };
-        let entity = Entity::parse(&c.entity).ok_or_else(|| bad(format!("unknown entity {}", c.entity)))?;
+        let bad = |message: String| Error::BadChange {
+            seq: c.seq,
+            message,
+        };
+        let entity =
+            Entity::parse(&c.entity).ok_or_else(|| bad(format!("unknown entity {}", c.entity)))?;
         let d = entity.desc();
         let mut kinds = Vec::with_capacity(c.fields.len());
         for f in &c.fields {
             kinds.push(if f.field == "_deleted" {
                 None
             } else {
-                Some(d.field(&f.field).ok_or_else(|| bad(format!("unknown field {}.{}", d.name, f.field)))?.kind)
+                Some(
+                    d.field(&f.field)
+                        .ok_or_else(|| bad(format!("unknown field {}.{}", d.name, f.field)))?
+                        .kind,
+                )
             });
         }
-        let seen: Option<i64> = self
+        let dev_n: Option<i64> = self
             .tx
-            .prepare_cached("SELECT seq FROM change_log WHERE device = ?1 AND dev_seq = ?2")?
-            .query_row(params![c.device, c.dev_seq], |r| r.get(0))
+            .prepare_cached("SELECT n FROM device WHERE id = ?1")?
+            .query_row([&c.device], |r| r.get(0))
             .optional()?;
-        if seen.is_some() {
-            return Ok(false);
-        }
-        let incoming = Version { hlc: c.hlc, device: c.device.clone() };
+        let dev_n = match dev_n {
+            Some(n) => {
+                let seen: Option<i64> = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT seq FROM change_log WHERE device = ?1 AND dev_seq = ?2",
+                    )?
+                    .query_row(params![n, c.dev_seq], |r| r.get(0))
+                    .optional()?;
+                if seen.is_some() {
+                    return Ok(false);
+                }
+                n
+            }
+            None => {
+                self.tx
+                    .execute("INSERT INTO device (id) VALUES (?1)", [&c.device])?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        let incoming = Version {
+            hlc: c.hlc,
+            device: c.device.clone(),
+        };
         if self.locate(d, &c.record).is_err() {
             self.tx.execute(
-                &format!("INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)", d.table),
+                &format!(
+                    "INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)",
+                    d.table
+                ),
                 params![c.record, c.hlc.0 as i64, c.device],
             )?;
         }
@@ -982,7 +1053,7 @@ impl Tx<'_> {
                 None => Sql::Integer(i64::from(f.value.as_bool().unwrap_or(false))),
                 Some(_) => to_sql(&f.value),
             });
-            versions.set(&f.field, incoming.clone());
+            versions.set(&f.field, incoming.clone(), f.value.is_null());
             touches_search |= kind.is_none() || d.search.contains(&f.field.as_str());
         }
         if !sets.is_empty() {
@@ -999,15 +1070,24 @@ impl Tx<'_> {
                 self.reindex.insert((entity, rowid));
             }
         }
-        let fields: Map<String, Value> = c.fields.iter().map(|f| (f.field.clone(), f.value.clone())).collect();
-        let bases: BTreeMap<&str, u64> = c.fields.iter().filter(|f| f.base.0 != 0).map(|f| (f.field.as_str(), f.base.0)).collect();
+        let fields: Map<String, Value> = c
+            .fields
+            .iter()
+            .map(|f| (f.field.clone(), f.value.clone()))
+            .collect();
+        let bases: BTreeMap<&str, u64> = c
+            .fields
+            .iter()
+            .filter(|f| f.base.0 != 0)
+            .map(|f| (f.field.as_str(), f.base.0))
+            .collect();
         self.tx
             .prepare_cached(
                 "INSERT INTO change_log (device, dev_seq, tx, entity, record, hlc, schema_version, \
                  fields, bases) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                c.device,
+                dev_n,
                 c.dev_seq,
                 c.tx,
                 d.name,
@@ -1068,8 +1148,11 @@ impl Versions {
             },
         }
     }
-    fn set(&mut self, field: &str, v: Version) {
-        if v == self.default && field != "_deleted" {
+    /// Records that `field` now has version `v`. A write at the create version needs no
+    /// override, unless it wrote nothing (a null): then "never written" and "cleared at the
+    /// create version" would look the same, and an older value arriving later would win.
+    fn set(&mut self, field: &str, v: Version, is_null: bool) {
+        if v == self.default && !is_null && field != "_deleted" {
             self.overrides.remove(field);
         } else {
             self.overrides.insert(field.to_string(), v);

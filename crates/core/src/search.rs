@@ -132,9 +132,7 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
     let mut hits = Vec::new();
     for entity in SEARCHED {
         let d = entity.desc();
-        let subtitle = d
-            .subtitle
-            .map_or("NULL".to_string(), |s| format!("t.{s}"));
+        let subtitle = d.subtitle.map_or("NULL".to_string(), |s| format!("t.{s}"));
         let map = |r: &rusqlite::Row<'_>| {
             Ok(SearchHit {
                 entity: d.name,
@@ -157,19 +155,52 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
                 }
             }
         } else {
-            let expr = terms.iter().map(|t| quote(t)).collect::<Vec<_>>().join(" AND ");
+            // The index holds trigrams without positions: ask for records holding every
+            // trigram of every term, then keep those whose text really contains each term.
+            let mut grams: Vec<String> = Vec::new();
+            for t in &terms {
+                let chars: Vec<char> = t.chars().collect();
+                for w in chars.windows(3) {
+                    let g: String = w.iter().collect();
+                    if !grams.contains(&g) {
+                        grams.push(g);
+                    }
+                }
+            }
+            let expr = grams
+                .iter()
+                .map(|g| quote(g))
+                .collect::<Vec<_>>()
+                .join(" AND ");
             let lo = d.search_code << SHIFT;
             let hi = lo | ((1 << SHIFT) - 1);
             let sql = format!(
-                "SELECT t.id, t.{}, {subtitle} FROM search_tri s JOIN {} t ON t.rowid = (s.rowid & {}) \
-                 WHERE search_tri MATCH ?1 AND s.rowid BETWEEN ?2 AND ?3 LIMIT ?4",
+                "SELECT t.id, t.{}, {subtitle}, {} FROM search_tri s JOIN {} t ON t.rowid = (s.rowid & {}) \
+                 WHERE search_tri MATCH ?1 AND s.rowid BETWEEN ?2 AND ?3",
                 d.title,
+                d.search.iter().map(|f| format!("t.{f}")).collect::<Vec<_>>().join(", "),
                 d.table,
                 (1i64 << SHIFT) - 1,
             );
             let mut stmt = conn.prepare_cached(&sql)?;
-            for h in stmt.query_map(params![expr, lo, hi, per_entity], map)? {
-                hits.push(h?);
+            let mut rows = stmt.query(params![expr, lo, hi])?;
+            let mut found = 0;
+            while let Some(r) = rows.next()? {
+                let mut text = String::new();
+                for i in 0..d.search.len() {
+                    if let Some(v) = r.get::<_, Option<String>>(3 + i)? {
+                        text.push_str(&v);
+                        text.push('\n');
+                    }
+                }
+                let text = fold(&text);
+                if terms.iter().all(|t| text.contains(t)) {
+                    hits.push(map(r)?);
+                    found += 1;
+                    if found >= per_entity {
+                        break;
+                    }
+                }
             }
         }
     }

@@ -6,7 +6,10 @@ use unicode_normalization::UnicodeNormalization;
 /// NFC, as every stored string is: Vietnamese typed as NFD on one machine and NFC on another
 /// compares equal, and shaping in briefing packs gets precomposed letters.
 pub fn nfc(s: &str) -> String {
-    s.nfc().collect()
+    match unicode_normalization::is_nfc_quick(s.chars()) {
+        unicode_normalization::IsNormalized::Yes => s.to_string(),
+        _ => s.nfc().collect(),
+    }
 }
 
 /// Latin letters (Basic Latin to Latin Extended-B, IPA, Latin Extended Additional): the only
@@ -20,9 +23,14 @@ fn is_latin(c: char) -> bool {
 /// stripped of diacritics (`Nguyễn` → `nguyen`, `Đà Nẵng` → `da nang`), so a user finds
 /// Vietnamese names with or without tones. Other scripts pass through unchanged.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(s.len());
-    for c in s.nfc() {
-        if c == 'đ' || c == 'Đ' {
+    for c in nfc(s).chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if c == 'đ' || c == 'Đ' {
             out.push('d');
         } else if is_latin(c) {
             for d in c.to_lowercase().flat_map(|l| std::iter::once(l).nfd()) {

@@ -103,12 +103,12 @@ pub(crate) fn normalize(conn: &Connection, d: &EntityDesc, f: &Field, v: &Value)
         }
         FieldKind::Ref(target) => {
             let s = scalar(v).map_err(bad)?;
-            Value::String(resolve_ref(conn, target.desc(), s.trim()).map_err(|e| bad(e))?)
+            Value::String(resolve_ref(conn, target.desc(), s.trim()).map_err(&bad)?)
         }
         FieldKind::RefList(target) => {
             let mut ids = Vec::new();
             for item in list(v).map_err(bad)? {
-                let id = resolve_ref(conn, target.desc(), &item).map_err(|e| bad(e))?;
+                let id = resolve_ref(conn, target.desc(), &item).map_err(&bad)?;
                 if !ids.contains(&id) {
                     ids.push(id);
                 }

@@ -20,7 +20,16 @@ enum Action {
     Invalid(usize),
 }
 
-const NAMES: [&str; 8] = ["สมชาย ใจดี", "Nguyễn Thị Thu Hà", "សុខ វណ្ណា", "ສົມພອນ", "အောင်ကျော်", "Emily Carter", "", "Ministry of Planning"];
+const NAMES: [&str; 8] = [
+    "สมชาย ใจดี",
+    "Nguyễn Thị Thu Hà",
+    "សុខ វណ្ណា",
+    "ສົມພອນ",
+    "အောင်ကျော်",
+    "Emily Carter",
+    "",
+    "Ministry of Planning",
+];
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
@@ -38,10 +47,15 @@ fn action() -> impl Strategy<Value = Action> {
 /// Runs the actions through the public API; invalid ones must fail and write nothing.
 fn play(r: &mut Replica, actions: &[Action]) {
     let mut made: Vec<(Entity, String)> = Vec::new();
-    let pick = |made: &Vec<(Entity, String)>, i: usize, e: Option<Entity>| -> Option<(Entity, String)> {
-        let pool: Vec<_> = made.iter().filter(|(k, _)| e.is_none_or(|e| *k == e)).cloned().collect();
-        (!pool.is_empty()).then(|| pool[i % pool.len()].clone())
-    };
+    let pick =
+        |made: &Vec<(Entity, String)>, i: usize, e: Option<Entity>| -> Option<(Entity, String)> {
+            let pool: Vec<_> = made
+                .iter()
+                .filter(|(k, _)| e.is_none_or(|e| *k == e))
+                .cloned()
+                .collect();
+            (!pool.is_empty()).then(|| pool[i % pool.len()].clone())
+        };
     for a in actions {
         let res = match a {
             Action::Org(n) => r.create(Entity::Organisation, &fields(json!({"name": NAMES[*n], "country": "TH"}))).map(|x| made.push((Entity::Organisation, x.id))),
@@ -107,7 +121,16 @@ fn all_changes(r: &Replica) -> Vec<Change> {
 fn values(r: &Replica) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for e in Entity::ALL {
-        for rec in r.list(e, &ListQuery { include_deleted: true, ..Default::default() }).expect("list") {
+        for rec in r
+            .list(
+                e,
+                &ListQuery {
+                    include_deleted: true,
+                    ..Default::default()
+                },
+            )
+            .expect("list")
+        {
             out.push((rec.id.clone(), format!("{:?} {}", rec.fields, rec.deleted)));
         }
     }

@@ -54,13 +54,18 @@ pub struct Keychain {
 }
 
 impl Keychain {
-    fn with_entry<T>(&self, account: &str, f: impl FnOnce(&keyring::Entry) -> keyring::Result<T>) -> Result<T> {
+    fn with_entry<T>(
+        &self,
+        account: &str,
+        f: impl FnOnce(&keyring::Entry) -> keyring::Result<T>,
+    ) -> Result<T> {
         let mut entries = self
             .entries
             .lock()
             .map_err(|_| KeyError::NoKeychain("keychain cache poisoned".into()))?;
         if !entries.contains_key(account) {
-            let e = keyring::Entry::new(SERVICE, account).map_err(|e| KeyError::NoKeychain(e.to_string()))?;
+            let e = keyring::Entry::new(SERVICE, account)
+                .map_err(|e| KeyError::NoKeychain(e.to_string()))?;
             entries.insert(account.to_string(), e);
         }
         match entries.get(account) {
@@ -111,10 +116,12 @@ pub fn replica_path(data_dir: &Path) -> PathBuf {
 fn read_meta(data_dir: &Path) -> Result<Option<ReplicaMeta>> {
     let path = data_dir.join(META_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(s) => serde_json::from_str(&s).map(Some).map_err(|e| KeyError::BadMeta {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        }),
+        Ok(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| KeyError::BadMeta {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(&path)(e)),
     }
@@ -132,7 +139,12 @@ pub enum Protect<'a> {
 }
 
 /// Creates the replica in `data_dir` if there is none (returns true), else opens it (false).
-pub fn init(data_dir: &Path, protect: Protect<'_>, store: &dyn SecretStore, passphrase: &dyn Fn() -> Option<String>) -> Result<(Replica, bool)> {
+pub fn init(
+    data_dir: &Path,
+    protect: Protect<'_>,
+    store: &dyn SecretStore,
+    passphrase: &dyn Fn() -> Option<String>,
+) -> Result<(Replica, bool)> {
     if replica_path(data_dir).exists() {
         return Ok((open(data_dir, store, passphrase)?, false));
     }
@@ -156,7 +168,9 @@ pub fn init(data_dir: &Path, protect: Protect<'_>, store: &dyn SecretStore, pass
             kc.set(&account(&meta), &hex)?;
             // Read back: some stores accept a write and keep nothing.
             if kc.get(&account(&meta))?.as_deref() != Some(hex.as_str()) {
-                return Err(KeyError::NoKeychain("the keychain did not keep the key".into()));
+                return Err(KeyError::NoKeychain(
+                    "the keychain did not keep the key".into(),
+                ));
             }
             (meta, key)
         }
@@ -172,7 +186,11 @@ pub fn init(data_dir: &Path, protect: Protect<'_>, store: &dyn SecretStore, pass
 }
 
 /// Opens the replica in `data_dir` with its key from the keychain or the passphrase.
-pub fn open(data_dir: &Path, store: &dyn SecretStore, passphrase: &dyn Fn() -> Option<String>) -> Result<Replica> {
+pub fn open(
+    data_dir: &Path,
+    store: &dyn SecretStore,
+    passphrase: &dyn Fn() -> Option<String>,
+) -> Result<Replica> {
     let path = replica_path(data_dir);
     if !path.exists() {
         return Err(desk_core::Error::NoReplica {
@@ -186,9 +204,11 @@ pub fn open(data_dir: &Path, store: &dyn SecretStore, passphrase: &dyn Fn() -> O
     })?;
     let key = match meta.key_source {
         KeySource::Keychain => {
-            let hex = store.get(&account(&meta))?.ok_or_else(|| KeyError::KeyMissing {
-                replica: meta.replica_id.clone(),
-            })?;
+            let hex = store
+                .get(&account(&meta))?
+                .ok_or_else(|| KeyError::KeyMissing {
+                    replica: meta.replica_id.clone(),
+                })?;
             Key::from_hex(&hex).ok_or_else(|| KeyError::KeyMissing {
                 replica: meta.replica_id.clone(),
             })?
@@ -226,21 +246,37 @@ mod tests {
         let none = || None;
         let (mut r, created) = init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("init");
         assert!(created);
-        r.create(desk_core::Entity::Contact, &serde_json::from_str(r#"{"name":"A"}"#).expect("json"))
-            .expect("create");
+        r.create(
+            desk_core::Entity::Contact,
+            &serde_json::from_str(r#"{"name":"A"}"#).expect("json"),
+        )
+        .expect("create");
         drop(r);
-        assert_eq!(key_source(dir.path()).expect("meta"), Some(KeySource::Keychain));
-        let meta: ReplicaMeta = serde_json::from_str(&std::fs::read_to_string(dir.path().join(META_FILE)).expect("meta")).expect("json");
+        assert_eq!(
+            key_source(dir.path()).expect("meta"),
+            Some(KeySource::Keychain)
+        );
+        let meta: ReplicaMeta = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(META_FILE)).expect("meta"),
+        )
+        .expect("json");
         let secret = kc.get(&account(&meta)).expect("get").expect("stored");
         assert_eq!(secret.len(), 64);
         let text = std::fs::read_to_string(dir.path().join(META_FILE)).expect("meta");
-        assert!(!text.contains(&secret), "the key must never be written beside the replica");
-        let (r, created) = init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("idempotent");
+        assert!(
+            !text.contains(&secret),
+            "the key must never be written beside the replica"
+        );
+        let (r, created) =
+            init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("idempotent");
         assert!(!created);
         assert_eq!(r.count(desk_core::Entity::Contact).expect("count"), 1);
         // Another keychain (another user or machine) does not have the key.
         let other = Keychain::default();
-        assert!(matches!(open(dir.path(), &other, &none), Err(KeyError::KeyMissing { .. })));
+        assert!(matches!(
+            open(dir.path(), &other, &none),
+            Err(KeyError::KeyMissing { .. })
+        ));
     }
 
     #[test]
@@ -250,9 +286,21 @@ mod tests {
         let right = || Some("correct horse".to_string());
         let wrong = || Some("battery staple".to_string());
         let none = || None;
-        init(dir.path(), Protect::Passphrase("correct horse".into()), &kc, &right).expect("init");
+        init(
+            dir.path(),
+            Protect::Passphrase("correct horse".into()),
+            &kc,
+            &right,
+        )
+        .expect("init");
         assert!(open(dir.path(), &kc, &right).is_ok());
-        assert!(matches!(open(dir.path(), &kc, &wrong), Err(KeyError::Core(desk_core::Error::WrongKey { .. }))));
-        assert!(matches!(open(dir.path(), &kc, &none), Err(KeyError::PassphraseNeeded)));
+        assert!(matches!(
+            open(dir.path(), &kc, &wrong),
+            Err(KeyError::Core(desk_core::Error::WrongKey { .. }))
+        ));
+        assert!(matches!(
+            open(dir.path(), &kc, &none),
+            Err(KeyError::PassphraseNeeded)
+        ));
     }
 }

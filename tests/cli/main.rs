@@ -1,0 +1,498 @@
+//! `desk` driven as a process, as scripts and the back office use it.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Desk {
+    dir: tempfile::TempDir,
+    pass: String,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let d = Desk {
+            dir: tempfile::tempdir().expect("tmp"),
+            pass: "correct horse battery".into(),
+        };
+        let out = d.run(&["init"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        d
+    }
+    fn data(&self) -> &Path {
+        self.dir.path()
+    }
+    fn run_with(&self, pass: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_desk"))
+            .args(args)
+            .env("DESK_DATA_DIR", self.data())
+            .env("DESK_PASSPHRASE", pass)
+            .output()
+            .expect("run desk")
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(&self.pass, args)
+    }
+    /// Runs with --json and expects success; returns the parsed output.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        let out = self.run(&a);
+        assert!(
+            out.status.success(),
+            "desk {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json output")
+    }
+    fn id(&self, args: &[&str]) -> String {
+        let v = self.json(args);
+        v["id"].as_str().expect("id").to_string()
+    }
+    fn dump(&self) -> String {
+        let out = self.run(&["dump"]);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).expect("utf8")
+    }
+    /// Runs a command that must fail: returns (exit code, stderr).
+    fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
+        assert!(!out.status.success(), "desk {args:?} should fail");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+}
+
+#[test]
+fn init_is_idempotent_and_the_file_is_encrypted() {
+    let d = Desk::new();
+    let again = d.json(&["init"]);
+    assert_eq!(again["created"], false);
+    let bytes = std::fs::read(d.data().join("replica.db")).expect("db");
+    assert!(!bytes.starts_with(b"SQLite format 3"));
+    let meta = std::fs::read_to_string(d.data().join("replica.json")).expect("meta");
+    assert!(!meta.contains(&d.pass));
+}
+
+#[test]
+fn wrong_passphrase_is_rejected_and_nothing_changes() {
+    let d = Desk::new();
+    d.id(&["contact", "add", "--name", "Somchai Jaidee"]);
+    let before = d.dump();
+    let bytes = std::fs::read(d.data().join("replica.db")).expect("db");
+    let out = d.run_with(
+        "not the passphrase",
+        &["contact", "add", "--name", "Intruder"],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not open the replica"));
+    assert_eq!(
+        bytes,
+        std::fs::read(d.data().join("replica.db")).expect("db")
+    );
+    assert_eq!(before, d.dump());
+}
+
+#[test]
+fn every_entity_can_be_created_edited_listed_and_deleted() {
+    let d = Desk::new();
+    let org = d.id(&[
+        "org",
+        "add",
+        "--name",
+        "Ministry of Foreign Affairs",
+        "--acronym",
+        "MFA-TH",
+        "--country",
+        "Thailand",
+        "--kind",
+        "ministry",
+    ]);
+    let c = d.json(&[
+        "contact",
+        "add",
+        "--name",
+        "Somchai Jaidee",
+        "--native-name",
+        "สมชาย ใจดี",
+        "--org",
+        "MFA-TH",
+        "--country",
+        "TH",
+        "--email",
+        "somchai@mfa.go.th",
+        "--title",
+        "Director-General",
+    ]);
+    assert_eq!(c["org"], org.as_str());
+    assert_eq!(c["native_name"], "สมชาย ใจดี");
+    let contact = c["id"].as_str().expect("id").to_string();
+    let project = d.id(&[
+        "project",
+        "add",
+        "--code",
+        "SC-01",
+        "--title",
+        "Southern Economic Corridor",
+        "--pillar",
+        "seamless_connectivity",
+        "--budget",
+        "1,500,000",
+        "--countries",
+        "KH,TH",
+    ]);
+    let meeting = d.id(&[
+        "meeting",
+        "add",
+        "--title",
+        "ACMECS Senior Officials' Meeting",
+        "--start-date",
+        "2026-12-08",
+        "--end-date",
+        "2026-12-09",
+        "--host-country",
+        "Lao PDR",
+    ]);
+    let item = d.id(&[
+        "agenda",
+        "add",
+        "--meeting",
+        &meeting,
+        "--number",
+        "1",
+        "--title",
+        "Adoption of the agenda",
+        "--projects",
+        "SC-01",
+    ]);
+    let part = d.id(&[
+        "participant",
+        "add",
+        "--meeting",
+        &meeting,
+        "--contact",
+        &contact,
+        "--delegation",
+        "TH",
+        "--role",
+        "head_of_delegation",
+    ]);
+    let dec = d.id(&[
+        "decision",
+        "add",
+        "--meeting",
+        &meeting,
+        "--agenda-item",
+        &item,
+        "--text",
+        "The Meeting adopted the agenda.",
+    ]);
+    let act = d.id(&[
+        "action",
+        "add",
+        "--meeting",
+        &meeting,
+        "--decision",
+        &dec,
+        "--title",
+        "Circulate the report",
+        "--due-date",
+        "2027-01-15",
+        "--owner",
+        "AIS",
+    ]);
+
+    let cases: [(&str, &str, &[&str], &str, &str); 8] = [
+        (
+            "org",
+            &org,
+            &["--website", "https://www.mfa.go.th"],
+            "website",
+            "https://www.mfa.go.th",
+        ),
+        (
+            "contact",
+            &contact,
+            &["--title", "Permanent Secretary"],
+            "title",
+            "Permanent Secretary",
+        ),
+        (
+            "project",
+            &project,
+            &["--status", "ongoing"],
+            "status",
+            "ongoing",
+        ),
+        (
+            "meeting",
+            &meeting,
+            &["--venue", "National Convention Centre"],
+            "venue",
+            "National Convention Centre",
+        ),
+        (
+            "agenda",
+            &item,
+            &["--purpose", "To adopt the agenda"],
+            "purpose",
+            "To adopt the agenda",
+        ),
+        (
+            "participant",
+            &part,
+            &["--attendance", "confirmed"],
+            "attendance",
+            "confirmed",
+        ),
+        ("decision", &dec, &["--number", "1"], "number", "1"),
+        (
+            "action",
+            &act,
+            &["--status", "ongoing"],
+            "status",
+            "ongoing",
+        ),
+    ];
+    for (cmd, id, edit, field, value) in cases {
+        let shown = d.json(&[cmd, "show", id]);
+        assert_eq!(shown["id"], id);
+        let mut args = vec![cmd, "edit", id];
+        args.extend_from_slice(edit);
+        let edited = d.json(&args);
+        assert_eq!(edited[field], value, "{cmd} edit");
+        let listed = d.json(&[cmd, "list"]);
+        assert!(
+            listed
+                .as_array()
+                .expect("array")
+                .iter()
+                .any(|r| r["id"] == id),
+            "{cmd} list"
+        );
+    }
+    assert_eq!(
+        d.json(&["agenda", "list", "--meeting", &meeting])
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    // Text output names the referenced record.
+    let shown = d.run(&["contact", "show", &contact]);
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("Ministry of Foreign Affairs"));
+
+    // Deleting the meeting takes its agenda, participants, decisions and actions with it.
+    let rm = d.json(&["meeting", "rm", &meeting]);
+    assert_eq!(rm["records"], 5);
+    for cmd in ["meeting", "agenda", "participant", "decision", "action"] {
+        assert_eq!(
+            d.json(&[cmd, "list"]).as_array().map(Vec::len),
+            Some(0),
+            "{cmd}"
+        );
+    }
+    for (cmd, id) in [("contact", &contact), ("org", &org), ("project", &project)] {
+        d.json(&[cmd, "rm", id]);
+        assert_eq!(
+            d.json(&[cmd, "list"]).as_array().map(Vec::len),
+            Some(0),
+            "{cmd}"
+        );
+        assert_eq!(d.json(&[cmd, "show", id])["deleted"], true);
+    }
+    d.json(&["contact", "restore", &contact]);
+    assert_eq!(
+        d.json(&["contact", "list"]).as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn search_in_every_script() {
+    let d = Desk::new();
+    for (name, native) in [
+        ("Somchai Jaidee", "สมชาย ใจดี"),
+        ("Sok Vanna", "សុខ វណ្ណា"),
+        ("Somphone Phommavong", "ສົມພອນ ພົມມະວົງ"),
+        ("Aung Kyaw", "အောင်ကျော်"),
+        ("Nguyen Thi Thu Ha", "Nguyễn Thị Thu Hà"),
+    ] {
+        d.id(&["contact", "add", "--name", name, "--native-name", native]);
+    }
+    d.id(&[
+        "org",
+        "add",
+        "--name",
+        "Bộ Kế hoạch và Đầu tư",
+        "--acronym",
+        "MPI-VN",
+    ]);
+    d.id(&[
+        "project",
+        "add",
+        "--code",
+        "SS-01",
+        "--title",
+        "Mekong water data sharing platform",
+    ]);
+    d.id(&[
+        "meeting",
+        "add",
+        "--title",
+        "ACMECS Senior Officials' Meeting",
+        "--short-title",
+        "SOM 2026",
+        "--start-date",
+        "2026-12-08",
+    ]);
+    for (query, expect) in [
+        ("ใจดี", "Somchai Jaidee"),
+        ("วณ្ណ", ""),
+        ("វណ្ណា", "Sok Vanna"),
+        ("ພົມມະ", "Somphone Phommavong"),
+        ("ကျော်", "Aung Kyaw"),
+        ("Nguyễn", "Nguyen Thi Thu Ha"),
+        ("thu ha", "Nguyen Thi Thu Ha"),
+        ("ke hoach", "Bộ Kế hoạch và Đầu tư"),
+        ("water", "Mekong water data sharing platform"),
+        ("senior off", "ACMECS Senior Officials' Meeting"),
+        ("So", "Somchai Jaidee"),
+    ] {
+        let hits = d.json(&["search", query]);
+        let titles: Vec<&str> = hits
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|h| h["title"].as_str())
+            .collect();
+        if expect.is_empty() {
+            assert!(titles.is_empty(), "{query}: {titles:?}");
+        } else {
+            assert!(
+                titles.contains(&expect),
+                "{query} should find {expect}: {titles:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_names_the_field_and_changes_nothing() {
+    let d = Desk::new();
+    let meeting = d.id(&[
+        "meeting",
+        "add",
+        "--title",
+        "SOM",
+        "--start-date",
+        "2026-12-08",
+    ]);
+    let contact = d.id(&["contact", "add", "--name", "Somchai Jaidee"]);
+    let before = d.dump();
+    let missing = "01a20900-0000-7000-8000-000000000000";
+    for (args, field) in [
+        (vec!["contact", "add", "--name", ""], "contact.name"),
+        (
+            vec!["contact", "add", "--name", "X", "--email", "somchai-at-mfa"],
+            "contact.email",
+        ),
+        (
+            vec!["contact", "add", "--name", "X", "--country", "Atlantis"],
+            "contact.country",
+        ),
+        (
+            vec![
+                "meeting",
+                "add",
+                "--title",
+                "SOM",
+                "--start-date",
+                "2026-12-08",
+                "--end-date",
+                "2026-12-01",
+            ],
+            "meeting.end_date",
+        ),
+        (
+            vec!["meeting", "edit", &meeting, "--end-date", "2026-01-01"],
+            "meeting.end_date",
+        ),
+        (
+            vec![
+                "meeting",
+                "add",
+                "--title",
+                "SOM",
+                "--start-date",
+                "8 December",
+            ],
+            "meeting.start_date",
+        ),
+        (
+            vec!["agenda", "add", "--meeting", missing, "--title", "x"],
+            "agenda_item.meeting",
+        ),
+        (
+            vec![
+                "participant",
+                "add",
+                "--meeting",
+                &meeting,
+                "--contact",
+                &contact,
+                "--role",
+                "king",
+            ],
+            "participant.role",
+        ),
+        (
+            vec![
+                "project", "add", "--code", "X", "--title", "t", "--budget", "-3",
+            ],
+            "project.budget",
+        ),
+        (
+            vec!["contact", "edit", &contact, "--email", "bad"],
+            "contact.email",
+        ),
+    ] {
+        let (code, err) = d.fails(&args);
+        assert_eq!(code, 3, "{args:?}: {err}");
+        assert!(err.contains(field), "{args:?} should name {field}: {err}");
+    }
+    let (code, err) = d.fails(&["contact", "show", missing]);
+    assert_eq!(code, 4, "{err}");
+    let out = d.run(&["--json", "contact", "add", "--name", "X", "--email", "nope"]);
+    let e: Value = serde_json::from_slice(&out.stderr).expect("json error");
+    assert_eq!(e["error"]["kind"], "validation");
+    assert_eq!(e["error"]["field"], "email");
+    assert_eq!(before, d.dump(), "a rejected command changed the replica");
+}
+
+#[test]
+fn demo_loads_once_and_is_searchable() {
+    let d = Desk::new();
+    let first = d.json(&["demo"]);
+    assert_eq!(first["demo"]["already_loaded"], false);
+    let counts = &first["summary"]["counts"];
+    assert_eq!(counts["project"], 40);
+    assert!(counts["meeting"].as_u64() >= Some(8));
+    assert!(counts["contact"].as_u64() >= Some(30));
+    let again = d.json(&["demo"]);
+    assert_eq!(again["demo"]["already_loaded"], true);
+    assert_eq!(again["summary"]["counts"], first["summary"]["counts"]);
+    let hits = d.json(&["search", "Senior Officials"]);
+    assert!(!hits.as_array().expect("array").is_empty());
+    let hits = d.json(&["search", "กระทรวง"]);
+    assert!(hits
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|h| h["entity"] == "organisation"));
+}

@@ -11,7 +11,7 @@ use crate::migrations::{MIGRATIONS, SCHEMA_VERSION};
 use crate::schema::{Entity, EntityDesc, FieldKind};
 use crate::search;
 use crate::validate::{normalize, resolve_ref};
-use rusqlite::types::Value as Sql;
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -623,7 +623,7 @@ impl Tx<'_> {
         &mut self,
         entity: &str,
         record: &str,
-        fields: &Map<String, Value>,
+        fields: String,
         bases: &BTreeMap<&str, u64>,
     ) -> Result<()> {
         let dev_seq = self.next_dev_seq;
@@ -650,7 +650,7 @@ impl Tx<'_> {
             record,
             self.hlc.0 as i64,
             SCHEMA_VERSION,
-            Value::Object(fields.clone()).to_string(),
+            fields,
             bases
         ])?;
         Ok(())
@@ -715,36 +715,26 @@ impl Tx<'_> {
         values.retain(|_, v| !v.is_null());
         self.check_record(d, None, &values)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let mut cols = vec!["id", "_hlc", "_dev", "_updated"];
-        let mut args: Vec<Sql> = vec![
-            Sql::Text(id.clone()),
-            Sql::Integer(self.hlc.0 as i64),
-            Sql::Text(self.device.to_string()),
-            Sql::Integer(self.hlc.0 as i64),
-        ];
-        for (name, v) in &values {
-            cols.push(name);
-            args.push(to_sql(v));
+        let hlc = self.hlc.0 as i64;
+        {
+            // One cached statement per entity, every column bound (NULL where absent).
+            let mut stmt = self.tx.prepare_cached(insert_sql(entity))?;
+            let mut params: Vec<ToSqlOutput<'_>> = Vec::with_capacity(4 + d.fields.len());
+            params.push(ToSqlOutput::Borrowed(ValueRef::Text(id.as_bytes())));
+            params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
+            params.push(ToSqlOutput::Borrowed(ValueRef::Text(
+                self.device.as_bytes(),
+            )));
+            params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
+            for f in d.fields {
+                params.push(bind(values.get(f.name).unwrap_or(&Value::Null)));
+            }
+            stmt.execute(rusqlite::params_from_iter(params))?;
         }
-        let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            d.table,
-            cols.join(", "),
-            placeholders.join(", ")
-        );
-        self.tx
-            .prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(args))?;
         let rowid = self.tx.last_insert_rowid();
-        let logged: Map<String, Value> = values
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        if std::env::var("NOLOG").is_err() {
-            self.log(d.name, &id, &logged, &BTreeMap::new())?;
-        }
-        if !d.search.is_empty() && std::env::var("NOFTS").is_err() {
+        let logged = serde_json::to_string(&values).unwrap_or_default();
+        self.log(d.name, &id, logged, &BTreeMap::new())?;
+        if !d.search.is_empty() {
             search::index_new(&self.tx, d, rowid, &values)?;
         }
         Ok(id)
@@ -910,7 +900,7 @@ impl Tx<'_> {
                 v.is_null(),
             );
         }
-        self.log(d.name, id, &logged, &bases)?;
+        self.log(d.name, id, Value::Object(logged).to_string(), &bases)?;
         args.push(versions.overrides_json());
         args.push(Sql::Integer(self.hlc.0 as i64));
         args.push(Sql::Integer(rowid));
@@ -956,9 +946,8 @@ impl Tx<'_> {
         let d = entity.desc();
         let (_, _, mut versions) = self.current(d, id)?;
         let base = versions.get("_deleted", false).hlc;
-        let mut logged = Map::new();
-        logged.insert("_deleted".to_string(), Value::Bool(deleted));
-        self.log(d.name, id, &logged, &BTreeMap::from([("_deleted", base.0)]))?;
+        let logged = json_object_1("_deleted", &Value::Bool(deleted));
+        self.log(d.name, id, logged, &BTreeMap::from([("_deleted", base.0)]))?;
         versions.set(
             "_deleted",
             Version {
@@ -1200,6 +1189,46 @@ fn row_to_record(d: &EntityDesc, r: &rusqlite::Row<'_>) -> rusqlite::Result<Reco
         updated_at: Hlc(r.get::<_, i64>(2)? as u64).to_rfc3339(),
         deleted: r.get(3)?,
     })
+}
+
+fn json_object_1(k: &str, v: &Value) -> String {
+    let mut m = Map::new();
+    m.insert(k.to_string(), v.clone());
+    Value::Object(m).to_string()
+}
+
+/// `INSERT INTO table (id, _hlc, _dev, _updated, field…) VALUES (?, …)`, made once per entity.
+fn insert_sql(entity: Entity) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        Entity::ALL
+            .iter()
+            .map(|e| {
+                let d = e.desc();
+                let cols: Vec<&str> = ["id", "_hlc", "_dev", "_updated"]
+                    .into_iter()
+                    .chain(d.fields.iter().map(|f| f.name))
+                    .collect();
+                let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+                format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    d.table,
+                    cols.join(", "),
+                    marks.join(", ")
+                )
+            })
+            .collect()
+    });
+    let i = Entity::ALL.iter().position(|e| *e == entity).unwrap_or(0);
+    &all[i]
+}
+
+/// A stored value as an SQL parameter, borrowing text rather than copying it.
+fn bind(v: &Value) -> ToSqlOutput<'_> {
+    match v {
+        Value::String(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        other => ToSqlOutput::Owned(to_sql(other)),
+    }
 }
 
 pub(crate) fn to_sql(v: &Value) -> Sql {

@@ -27,8 +27,23 @@ pub struct SearchHit {
     pub subtitle: String,
 }
 
+/// The folded text indexed for a record. Of an e-mail address only the part before the `@` is
+/// indexed: it is what tells people apart (the domain is shared by a whole ministry, and
+/// indexing it would double the index of a large contact list for little use).
 fn body(d: &EntityDesc, get: impl Fn(&str) -> Option<String>) -> String {
-    let parts: Vec<String> = d.search.iter().filter_map(|f| get(f)).collect();
+    let parts: Vec<String> = d
+        .search
+        .iter()
+        .filter_map(|f| {
+            let v = get(f)?;
+            Some(match d.field(f).map(|x| x.kind) {
+                Some(crate::schema::FieldKind::Email) => {
+                    v.split('@').next().unwrap_or_default().to_string()
+                }
+                _ => v,
+            })
+        })
+        .collect();
     fold(&parts.join("\n"))
 }
 
@@ -186,14 +201,17 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
             let mut rows = stmt.query(params![expr, lo, hi])?;
             let mut found = 0;
             while let Some(r) = rows.next()? {
-                let mut text = String::new();
+                let mut vals = Vec::with_capacity(d.search.len());
                 for i in 0..d.search.len() {
-                    if let Some(v) = r.get::<_, Option<String>>(3 + i)? {
-                        text.push_str(&v);
-                        text.push('\n');
-                    }
+                    vals.push(r.get::<_, Option<String>>(3 + i)?);
                 }
-                let text = fold(&text);
+                // The same text the index was built from.
+                let text = body(d, |f| {
+                    d.search
+                        .iter()
+                        .position(|s| *s == f)
+                        .and_then(|i| vals[i].clone())
+                });
                 if terms.iter().all(|t| text.contains(t)) {
                     hits.push(map(r)?);
                     found += 1;

@@ -141,7 +141,7 @@ const V1: &str = concat!(
     "CREATE VIRTUAL TABLE search_tri USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1, detail = 'none');\n",
     // A larger in-memory term buffer (the default is 1 MB) makes bulk loads write fewer,
     // larger segments, with less merging.
-    "INSERT INTO search_tri (search_tri, rank) VALUES ('hashsize', 16777216);\n",
+    "INSERT INTO search_tri (search_tri, rank) VALUES ('hashsize', 4194304);\n",
     "CREATE INDEX contact_native_name ON contact (native_name COLLATE NOCASE);\n",
 );
 

@@ -243,3 +243,100 @@ fn search_finds_substrings_in_every_script() {
     }
     assert!(r.search("zzz", 10).expect("search").is_empty());
 }
+
+#[test]
+fn every_descriptor_field_has_its_column() {
+    let (_d, r) = fresh();
+    for e in Entity::ALL {
+        let d = e.desc();
+        let mut stmt = r
+            .reader()
+            .prepare(&format!("PRAGMA table_info({})", d.table))
+            .expect("table_info");
+        let cols: Vec<String> = stmt
+            .query_map([], |row| row.get::<_, String>(1))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("cols");
+        for f in d.fields {
+            assert!(
+                cols.iter().any(|c| c == f.name),
+                "{}.{} has no column",
+                d.table,
+                f.name
+            );
+        }
+        for meta in ["id", "_hlc", "_dev", "_fv", "_updated", "_deleted"] {
+            assert!(cols.iter().any(|c| c == meta), "{} lacks {meta}", d.table);
+        }
+    }
+}
+
+#[test]
+fn a_replica_from_a_newer_program_is_refused_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("replica.db");
+    {
+        let r = Replica::init(&path, &key()).expect("init");
+        r.reader()
+            .pragma_update(None, "user_version", 99)
+            .expect("bump");
+    }
+    let err = Replica::open(&path, &key()).err().expect("too new");
+    assert!(
+        matches!(err, Error::SchemaTooNew { found: 99, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn change_log_records_each_field_change_with_its_base_version() {
+    let (_d, mut r) = fresh();
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Sok Vanna", "email": "sok@mfa.gov.kh"})),
+        )
+        .expect("create");
+    r.update(
+        Entity::Contact,
+        &c.id,
+        &fields(json!({"email": "vanna@mfa.gov.kh", "title": "Counsellor"})),
+    )
+    .expect("edit");
+    r.delete(Entity::Contact, &c.id).expect("rm");
+    let log = r.changes(0, 100).expect("log");
+    assert_eq!(log.len(), 3);
+    let (create, edit, rm) = (&log[0], &log[1], &log[2]);
+    assert!(create.hlc < edit.hlc && edit.hlc < rm.hlc);
+    assert_eq!(create.device, r.device_id());
+    assert!(create.fields.iter().all(|f| f.base.0 == 0));
+    let email = edit
+        .fields
+        .iter()
+        .find(|f| f.field == "email")
+        .expect("email change");
+    assert_eq!(email.value, json!("vanna@mfa.gov.kh"));
+    assert_eq!(
+        email.base, create.hlc,
+        "the editor had seen the created value"
+    );
+    let title = edit
+        .fields
+        .iter()
+        .find(|f| f.field == "title")
+        .expect("title change");
+    assert_eq!(title.base.0, 0, "the title had never been written");
+    assert_eq!(rm.fields[0].field, "_deleted");
+    assert_eq!(rm.fields[0].value, json!(true));
+    // Unchanged values make no entry.
+    r.restore(Entity::Contact, &c.id).expect("restore");
+    let n = r.changes(0, 100).expect("log").len();
+    r.update(
+        Entity::Contact,
+        &c.id,
+        &fields(json!({"title": "Counsellor"})),
+    )
+    .expect("same");
+    assert_eq!(r.changes(0, 100).expect("log").len(), n);
+}

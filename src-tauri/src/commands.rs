@@ -1,0 +1,229 @@
+//! Tauri commands: each one call into the core. Errors reach the UI as `{kind, field, message}`.
+
+use crate::state::AppState;
+use desk_core::demo::Size;
+use desk_core::{Entity, ErrorKind, Fields, ListQuery, Record, Replica, SearchHit, Summary};
+use desk_keys::{KeyError, Keychain, Protect};
+use serde::Serialize;
+use tauri::{Emitter, State};
+
+/// What the UI receives when a command fails.
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    pub kind: ErrorKind,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<desk_core::Error> for CommandError {
+    fn from(e: desk_core::Error) -> Self {
+        CommandError {
+            kind: e.kind(),
+            field: e.field().map(str::to_string),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<KeyError> for CommandError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Core(core) => core.into(),
+            KeyError::PassphraseNeeded => CommandError {
+                kind: ErrorKind::WrongKey,
+                field: Some("passphrase".into()),
+                message: e.to_string(),
+            },
+            other => CommandError {
+                kind: ErrorKind::Unavailable,
+                field: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn locked() -> CommandError {
+    CommandError {
+        kind: ErrorKind::WrongKey,
+        field: Some("passphrase".into()),
+        message: "the replica is locked; unlock it first".into(),
+    }
+}
+
+fn entity(name: &str) -> Result<Entity, CommandError> {
+    Entity::parse(name).ok_or_else(|| desk_core::Error::UnknownEntity(name.to_string()).into())
+}
+
+/// Runs `f` on the open replica.
+fn with<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut Replica) -> Result<T, desk_core::Error>,
+) -> Result<T, CommandError> {
+    let mut guard = state.replica();
+    let r = guard.as_mut().ok_or_else(locked)?;
+    Ok(f(r)?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub unlocked: bool,
+    pub exists: bool,
+    pub data_dir: String,
+    /// "keychain" or "passphrase" once the replica exists.
+    pub key_source: Option<desk_keys::KeySource>,
+}
+
+#[tauri::command]
+pub fn status(state: State<'_, AppState>) -> Result<Status, CommandError> {
+    Ok(Status {
+        unlocked: state.replica().is_some(),
+        exists: desk_keys::replica_path(&state.data_dir).exists(),
+        data_dir: state.data_dir.display().to_string(),
+        key_source: desk_keys::key_source(&state.data_dir)?,
+    })
+}
+
+/// Opens the replica (creating it on first run): with the keychain's key, or the passphrase
+/// given here or in the environment.
+#[tauri::command]
+pub fn unlock(
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+) -> Result<Summary, CommandError> {
+    let pass = passphrase
+        .filter(|p| !p.is_empty())
+        .or_else(|| state.env_passphrase.clone());
+    let kc = Keychain::default();
+    let ask = || pass.clone();
+    let protect = match &pass {
+        Some(p) => Protect::Passphrase(p.clone()),
+        None => Protect::Keychain(&kc),
+    };
+    let (replica, _) = desk_keys::init(&state.data_dir, protect, &kc, &ask)?;
+    let summary = replica.summary()?;
+    *state.replica() = Some(replica);
+    Ok(summary)
+}
+
+#[tauri::command]
+pub fn summary(state: State<'_, AppState>) -> Result<Summary, CommandError> {
+    with(&state, |r| r.summary())
+}
+
+#[tauri::command]
+pub fn search(
+    state: State<'_, AppState>,
+    query: String,
+    limit: Option<usize>,
+) -> Result<Vec<SearchHit>, CommandError> {
+    with(&state, |r| r.search(&query, limit.unwrap_or(20)))
+}
+
+/// A record with the label the UI shows for it (a participant's contact name, say).
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    #[serde(flatten)]
+    pub record: Record,
+    pub label: String,
+}
+
+#[tauri::command]
+pub fn list(
+    state: State<'_, AppState>,
+    entity_name: String,
+    parent: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+) -> Result<Vec<RecordView>, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| {
+        let q = ListQuery {
+            parent,
+            limit,
+            offset: offset.unwrap_or(0),
+            include_deleted: false,
+        };
+        Ok(r.list(e, &q)?
+            .into_iter()
+            .map(|record| RecordView {
+                label: r.label(&record),
+                record,
+            })
+            .collect())
+    })
+}
+
+#[tauri::command]
+pub fn get(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+) -> Result<RecordView, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| {
+        let record = r.get(e, &id)?;
+        Ok(RecordView {
+            label: r.label(&record),
+            record,
+        })
+    })
+}
+
+#[tauri::command]
+pub fn create(
+    state: State<'_, AppState>,
+    entity_name: String,
+    fields: Fields,
+) -> Result<Record, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.create(e, &fields))
+}
+
+#[tauri::command]
+pub fn update(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+    fields: Fields,
+) -> Result<Record, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.update(e, &id, &fields))
+}
+
+/// Deletes a record and its parts; returns how many records were deleted.
+#[tauri::command]
+pub fn remove(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+) -> Result<usize, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.delete(e, &id))
+}
+
+#[tauri::command]
+pub fn restore(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+) -> Result<Record, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.restore(e, &id))
+}
+
+/// Loads demo data, emitting `demo-progress` events ({stage, done, total}) as it goes.
+#[tauri::command]
+pub fn load_demo<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    size: Option<String>,
+) -> Result<Summary, CommandError> {
+    let size = size.as_deref().and_then(Size::parse).unwrap_or(Size::Small);
+    with(&state, |r| {
+        r.load_demo(size, &mut |p| {
+            let _ = app.emit("demo-progress", p);
+        })?;
+        r.summary()
+    })
+}

@@ -1,0 +1,40 @@
+//! What the shell holds between commands: where the replica is, and the open replica.
+
+use desk_core::Replica;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+pub struct AppState {
+    pub data_dir: PathBuf,
+    /// A passphrase from the environment (`DESK_PASSPHRASE`), for machines without a keychain.
+    pub env_passphrase: Option<String>,
+    replica: Mutex<Option<Replica>>,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf, env_passphrase: Option<String>) -> AppState {
+        AppState {
+            data_dir,
+            env_passphrase,
+            replica: Mutex::new(None),
+        }
+    }
+
+    /// `DESK_DATA_DIR` (default: the OS data dir, as the `desk` CLI) and `DESK_PASSPHRASE`.
+    pub fn from_env() -> AppState {
+        let data_dir = std::env::var_os("DESK_DATA_DIR")
+            .map(PathBuf::from)
+            .or_else(|| dirs::data_dir().map(|d| d.join("secretariat-desk")))
+            .unwrap_or_else(|| PathBuf::from("secretariat-desk"));
+        let pass = std::env::var("DESK_PASSPHRASE")
+            .ok()
+            .filter(|p| !p.is_empty());
+        AppState::new(data_dir, pass)
+    }
+
+    pub fn replica(&self) -> MutexGuard<'_, Option<Replica>> {
+        // A panic while holding the lock leaves the replica as SQLite left it (transactions
+        // roll back), so the guard is still safe to use.
+        self.replica.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,132 @@
+//! The shell's commands through Tauri's IPC, on the mock runtime (no display needed): what the
+//! web UI sends is what these tests send.
+
+use serde_json::{json, Value};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+
+struct Shell {
+    _dir: tempfile::TempDir,
+    _app: tauri::App<tauri::test::MockRuntime>,
+    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
+}
+
+impl Shell {
+    fn new(env_passphrase: Option<&str>) -> Shell {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state =
+            desk_app::AppState::new(dir.path().join("data"), env_passphrase.map(str::to_string));
+        let app = desk_app::build(mock_builder(), state, mock_context(noop_assets())).expect("app");
+        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("webview");
+        Shell {
+            _dir: dir,
+            _app: app,
+            webview,
+        }
+    }
+
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().expect("url"),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().expect("json"))
+    }
+}
+
+#[test]
+fn a_locked_replica_refuses_work_until_unlocked() {
+    let shell = Shell::new(None);
+    let err = shell
+        .call("search", json!({"query": "som"}))
+        .expect_err("locked");
+    assert_eq!(err["kind"], "wrong_key");
+    // First run with a passphrase creates the encrypted replica.
+    let summary = shell
+        .call("unlock", json!({"passphrase": "correct horse battery"}))
+        .expect("unlock");
+    assert_eq!(summary["counts"]["contact"], 0);
+    let status = shell.call("status", json!({})).expect("status");
+    assert_eq!(status["unlocked"], true);
+    assert_eq!(status["key_source"], "passphrase");
+}
+
+#[test]
+fn records_and_search_through_the_ipc() {
+    let shell = Shell::new(Some("correct horse battery"));
+    shell
+        .call("unlock", json!({}))
+        .expect("unlock with the env passphrase");
+    let org = shell
+        .call("create", json!({"entityName": "organisation", "fields": {"name": "Ministry of Foreign Affairs", "acronym": "MFA-TH", "country": "Thailand"}}))
+        .expect("org");
+    let contact = shell
+        .call("create", json!({"entityName": "contact", "fields": {"name": "Somchai Jaidee", "native_name": "สมชาย ใจดี", "org": "MFA-TH"}}))
+        .expect("contact");
+    assert_eq!(contact["org"], org["id"]);
+    let hits = shell
+        .call("search", json!({"query": "ใจดี"}))
+        .expect("search");
+    assert_eq!(hits[0]["title"], "Somchai Jaidee");
+
+    let bad = shell
+        .call("update", json!({"entityName": "contact", "id": contact["id"], "fields": {"email": "not-an-email"}}))
+        .expect_err("bad email");
+    assert_eq!(bad["kind"], "validation");
+    assert_eq!(bad["field"], "email");
+    assert!(bad["message"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("contact.email"));
+
+    let summary = shell
+        .call("load_demo", json!({"size": "small"}))
+        .expect("demo");
+    assert_eq!(summary["counts"]["project"], 40);
+    let meetings = shell
+        .call("list", json!({"entityName": "meeting", "limit": 3}))
+        .expect("list");
+    let m = &meetings[0];
+    let agenda = shell
+        .call(
+            "list",
+            json!({"entityName": "agenda_item", "parent": m["id"]}),
+        )
+        .expect("agenda");
+    assert!(agenda.as_array().is_some_and(|a| !a.is_empty()));
+    let people = shell
+        .call(
+            "list",
+            json!({"entityName": "participant", "parent": m["id"]}),
+        )
+        .expect("participants");
+    // A participant is shown by its contact's name, not by an id.
+    let label = people[0]["label"].as_str().unwrap_or_default();
+    assert!(!label.is_empty() && !uuid_like(label), "{label}");
+
+    let removed = shell
+        .call(
+            "remove",
+            json!({"entityName": "contact", "id": contact["id"]}),
+        )
+        .expect("remove");
+    assert_eq!(removed, 1);
+    let unknown = shell
+        .call("list", json!({"entityName": "spaceship"}))
+        .expect_err("unknown");
+    assert_eq!(unknown["kind"], "validation");
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}

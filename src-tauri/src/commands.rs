@@ -120,12 +120,36 @@ pub fn search(
     with(&state, |r| r.search(&query, limit.unwrap_or(20)))
 }
 
-/// A record with the label the UI shows for it (a participant's contact name, say).
+/// A record with the label the UI shows for it (a participant's contact name, say) and, for
+/// each reference field, the label of the record it points to.
 #[derive(Debug, Serialize)]
 pub struct RecordView {
     #[serde(flatten)]
     pub record: Record,
     pub label: String,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub refs: std::collections::BTreeMap<&'static str, String>,
+}
+
+fn view(r: &Replica, record: Record, with_refs: bool) -> RecordView {
+    let mut refs = std::collections::BTreeMap::new();
+    if with_refs {
+        if let Some(d) = Entity::parse(record.entity).map(Entity::desc) {
+            for f in d.fields {
+                if let (desk_core::FieldKind::Ref(target), Some(id)) = (f.kind, record.str(f.name))
+                {
+                    if let Ok(t) = r.get(target, id) {
+                        refs.insert(f.name, r.label(&t));
+                    }
+                }
+            }
+        }
+    }
+    RecordView {
+        label: r.label(&record),
+        record,
+        refs,
+    }
 }
 
 #[tauri::command]
@@ -146,10 +170,7 @@ pub fn list(
         };
         Ok(r.list(e, &q)?
             .into_iter()
-            .map(|record| RecordView {
-                label: r.label(&record),
-                record,
-            })
+            .map(|record| view(r, record, false))
             .collect())
     })
 }
@@ -163,10 +184,7 @@ pub fn get(
     let e = entity(&entity_name)?;
     with(&state, |r| {
         let record = r.get(e, &id)?;
-        Ok(RecordView {
-            label: r.label(&record),
-            record,
-        })
+        Ok(view(r, record, true))
     })
 }
 

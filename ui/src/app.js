@@ -28,18 +28,24 @@ let view = "meeting";
 
 async function start() {
   const st = await invoke("status");
+  $("#status").title = st.data_dir;
   try {
-    const summary = await invoke("unlock", {});
-    ready(summary);
+    ready(await invoke("unlock", {}));
   } catch (err) {
-    if (err && err.kind === "wrong_key") {
+    // A passphrase-protected replica, or a first run on a machine without a keychain:
+    // ask for the passphrase (on a first run it protects the new replica).
+    if (err && (err.kind === "wrong_key" || (!st.exists && err.kind === "unavailable"))) {
+      if (!st.exists) {
+        $("#unlock h2").textContent = "Protect your new replica";
+        $("#unlock p").textContent = "No OS keychain is available. Choose a passphrase; you will need it each time.";
+        $("#unlock button").textContent = "Create";
+      }
       $("#unlock").hidden = false;
       $("#passphrase").focus();
     } else {
       showError(err);
     }
   }
-  $("#status").title = st.data_dir;
 }
 
 function ready(summary) {
@@ -98,9 +104,11 @@ async function detail(entity, id) {
 }
 
 function fieldsTable(r) {
-  const skip = new Set(["id", "entity", "label", "created_at", "updated_at"]);
+  const skip = new Set(["id", "entity", "label", "refs", "created_at", "updated_at"]);
+  const refs = r.refs || {};
   return el("table", {}, Object.entries(r).filter(([k]) => !skip.has(k)).map(([k, v]) =>
-    el("tr", {}, el("th", {}, k.replaceAll("_", " ")), el("td", {}, Array.isArray(v) ? v.join(", ") : v))));
+    el("tr", {}, el("th", {}, k.replaceAll("_", " ")),
+      el("td", {}, refs[k] !== undefined ? refs[k] : Array.isArray(v) ? v.join(", ") : v))));
 }
 
 async function meetingDetail(d, m) {

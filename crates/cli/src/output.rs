@@ -76,7 +76,7 @@ impl Out {
         for (name, n) in &s.counts {
             writeln!(self.stdout, "  {:<14} {n:>8}", name.replace('_', " "))?;
         }
-        writeln!(self.stdout, "  {:<14} {:>8}", "field changes", s.changes)?;
+        writeln!(self.stdout, "  {:<14} {:>8}", "changes", s.changes)?;
         Ok(())
     }
 

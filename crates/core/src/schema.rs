@@ -519,7 +519,7 @@ static PARTICIPANT: EntityDesc = EntityDesc {
     title: "contact",
     subtitle: Some("role"),
     search: &[],
-    order_by: "delegation, precedence, rowid",
+    order_by: "delegation IS NULL, delegation, precedence, rowid",
     unique: &[],
     date_range: None,
     classified: false,

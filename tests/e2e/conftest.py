@@ -1,0 +1,75 @@
+"""Fixtures for end-to-end tests of the real desktop app: a demo replica made with the real
+`desk` binary, tauri-driver (WebDriver for Tauri, over WebKitWebDriver) on a free loopback
+port, and a Selenium session that launches the real `secretariat-desk` binary."""
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug"
+PASSPHRASE = "e2e correct horse battery"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(url, proc, deadline_s=60):
+    """Polls the driver's /status until it answers (a readiness condition, not a fixed sleep)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"tauri-driver exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/status", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError("tauri-driver did not start")
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    d = tempfile.mkdtemp(prefix="desk-e2e-")
+    env = dict(os.environ, DESK_DATA_DIR=d, DESK_PASSPHRASE=PASSPHRASE)
+    subprocess.run([TARGET / "desk", "init"], env=env, check=True, capture_output=True)
+    subprocess.run([TARGET / "desk", "demo"], env=env, check=True, capture_output=True)
+    return d
+
+
+@pytest.fixture(scope="session")
+def driver(data_dir):
+    port = free_port()
+    env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_PASSPHRASE=PASSPHRASE)
+    tauri_driver = os.environ.get("TAURI_DRIVER", "tauri-driver")
+    proc = subprocess.Popen(
+        [tauri_driver, "--port", str(port), "--native-port", str(free_port())],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_listening(url, proc)
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": str(TARGET / "secretariat-desk")})
+        d = webdriver.Remote(command_executor=url, options=opts)
+        d.implicitly_wait(0)
+        yield d
+        d.quit()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

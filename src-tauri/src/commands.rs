@@ -188,6 +188,15 @@ pub fn get(
     })
 }
 
+/// A meeting's delegations in protocol order, with forms of address.
+#[tauri::command]
+pub fn delegations(
+    state: State<'_, AppState>,
+    meeting_id: String,
+) -> Result<Vec<desk_core::protocol::Delegation>, CommandError> {
+    with(&state, |r| r.delegations(&meeting_id))
+}
+
 #[tauri::command]
 pub fn create(
     state: State<'_, AppState>,

@@ -22,6 +22,7 @@ pub fn build<R: tauri::Runtime>(
             commands::search,
             commands::list,
             commands::get,
+            commands::delegations,
             commands::create,
             commands::update,
             commands::remove,

@@ -113,6 +113,12 @@ fn records_and_search_through_the_ipc() {
     // A participant is shown by its contact's name, not by an id.
     let label = people[0]["label"].as_str().unwrap_or_default();
     assert!(!label.is_empty() && !uuid_like(label), "{label}");
+    // Delegations in protocol order: member countries alphabetically, head of delegation first.
+    let dels = shell
+        .call("delegations", json!({"meetingId": m["id"]}))
+        .expect("delegations");
+    assert_eq!(dels[0]["label"], "Cambodia");
+    assert_eq!(dels[0]["members"][0]["role"], "head_of_delegation");
 
     let removed = shell
         .call(

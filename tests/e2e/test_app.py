@@ -38,6 +38,7 @@ def test_meetings_open_with_agenda_and_delegations(driver):
     text = detail.text.lower()  # headings are upper-cased by CSS
     assert "agenda" in text and "delegations" in text
     assert "head of delegation" in text
+    assert text.index("cambodia") < text.index("viet nam"), "delegations in protocol order"
     driver.save_screenshot(str(SHOTS / "e2e-meeting.png"))
 
 

@@ -113,15 +113,17 @@ function fieldsTable(r) {
 
 async function meetingDetail(d, m) {
   const kids = async (entityName) => invoke("list", { entityName, parent: m.id });
-  const [agenda, people, decisions, actions] = await Promise.all([
-    kids("agenda_item"), kids("participant"), kids("decision"), kids("action")]);
+  const [agenda, delegations, decisions, actions] = await Promise.all([
+    kids("agenda_item"), invoke("delegations", { meetingId: m.id }), kids("decision"), kids("action")]);
   d.append(el("p", {}, [m.venue, m.timezone].filter(Boolean).join(" · ")));
   d.append(el("h3", {}, "Agenda"));
   d.append(el("table", {}, agenda.map((a) => el("tr", {}, el("td", {}, a.number || ""), el("td", {}, a.title,
     a.action_requested ? el("div", { class: "muted" }, a.action_requested) : null)))));
   d.append(el("h3", {}, "Delegations"));
-  d.append(el("table", {}, people.map((p) => el("tr", {}, el("td", {}, p.delegation || ""), el("td", {}, p.label),
-    el("td", { class: "muted" }, (p.role || "").replaceAll("_", " "))))));
+  d.append(el("table", {}, delegations.flatMap((g) => g.members.map((p, i) => el("tr", {},
+    el("td", {}, i === 0 ? g.label : ""),
+    el("td", {}, p.formal_name, p.native_name ? el("div", { class: "muted" }, p.native_name) : null),
+    el("td", { class: "muted" }, p.role.replaceAll("_", " ")))))));
   if (decisions.length) {
     d.append(el("h3", {}, "Decisions"));
     d.append(el("ol", {}, decisions.map((x) => el("li", {}, x.text))));

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod hlc;
 mod migrations;
+pub mod protocol;
 mod replica;
 pub mod schema;
 mod search;

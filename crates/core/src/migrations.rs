@@ -145,7 +145,12 @@ const V1: &str = concat!(
     "CREATE INDEX contact_native_name ON contact (native_name COLLATE NOCASE);\n",
 );
 
+/// Version 2: protocol. A meeting states how its delegations are ordered; a contact may record
+/// gender, which picks gendered forms of address (U/Daw, Ông/Bà, Lok/Lok Srey).
+const V2: &str = "ALTER TABLE meeting ADD COLUMN precedence TEXT;\n\
+                  ALTER TABLE contact ADD COLUMN gender TEXT;\n";
+
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -175,7 +175,7 @@ impl Replica {
                 source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file exists"),
             });
         }
-        Self::open_with(path, key, true)
+        Self::open_with(path, key, true, SCHEMA_VERSION)
     }
 
     /// Opens an existing replica; a wrong key is `Error::WrongKey` and leaves the file untouched.
@@ -185,10 +185,10 @@ impl Replica {
                 path: path.display().to_string(),
             });
         }
-        Self::open_with(path, key, false)
+        Self::open_with(path, key, false, SCHEMA_VERSION)
     }
 
-    fn open_with(path: &Path, key: &Key, create: bool) -> Result<Replica> {
+    fn open_with(path: &Path, key: &Key, create: bool, upto: i64) -> Result<Replica> {
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -233,15 +233,21 @@ impl Replica {
             next_dev_seq: 1,
             next_tx: 1,
         };
-        r.migrate(found)?;
+        r.migrate(found, upto)?;
         r.load_meta()?;
         Ok(r)
     }
 
-    fn migrate(&mut self, from: i64) -> Result<()> {
+    /// A new replica brought only to schema `version` (for upgrade tests).
+    #[doc(hidden)]
+    pub fn init_at_version(path: &Path, key: &Key, version: i64) -> Result<Replica> {
+        Self::open_with(path, key, true, version)
+    }
+
+    fn migrate(&mut self, from: i64, upto: i64) -> Result<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate() {
             let version = i as i64 + 1;
-            if version <= from {
+            if version <= from || version > upto {
                 continue;
             }
             let tx = self.conn.transaction()?;

@@ -180,6 +180,13 @@ pub const MEETING_KINDS: &[&str] = &[
     "workshop",
     "other",
 ];
+pub const GENDERS: &[&str] = &["female", "male", "unspecified"];
+pub const PRECEDENCE_RULES: &[&str] = &[
+    "alphabetical",
+    "host_first",
+    "chair_first",
+    "host_then_chair",
+];
 pub const MEETING_STATUSES: &[&str] = &["planned", "confirmed", "held", "postponed", "cancelled"];
 pub const PARTICIPANT_ROLES: &[&str] = &[
     "head_of_delegation",
@@ -275,6 +282,11 @@ static CONTACT: EntityDesc = EntityDesc {
                 max: 1_000_000,
             },
             "protocol precedence rank (lower comes first)",
+        ),
+        f(
+            "gender",
+            Enum(GENDERS),
+            "female | male | unspecified (picks forms of address)",
         ),
         f(
             "tags",
@@ -456,6 +468,12 @@ static MEETING: EntityDesc = EntityDesc {
         f("chair", Ref(Entity::Contact), "chair (contact id)"),
         def("status", Enum(MEETING_STATUSES), "planned", "planned | confirmed | held | postponed | cancelled"),
         f("notes", LongText, "notes"),
+        def(
+            "precedence",
+            Enum(PRECEDENCE_RULES),
+            "alphabetical",
+            "order of delegations: alphabetical | host_first | chair_first | host_then_chair",
+        ),
         CLASSIFICATION,
         SCOPE,
     ],

@@ -340,3 +340,110 @@ fn change_log_records_each_field_change_with_its_base_version() {
     .expect("same");
     assert_eq!(r.changes(0, 100).expect("log").len(), n);
 }
+
+/// Every table's columns, in order, for comparing schemas.
+fn schema_of(r: &Replica) -> Vec<(String, Vec<(String, String)>)> {
+    let conn = r.reader();
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name")
+        .expect("master");
+    let names: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .expect("names")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    names
+        .into_iter()
+        .map(|n| {
+            let mut info = conn
+                .prepare(&format!("PRAGMA table_info(\"{n}\")"))
+                .expect("info");
+            let cols: Vec<(String, String)> = info
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                })
+                .expect("cols")
+                .collect::<Result<_, _>>()
+                .expect("cols");
+            (n, cols)
+        })
+        .collect()
+}
+
+#[test]
+fn an_upgraded_replica_has_the_schema_of_a_fresh_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let old = dir.path().join("old.db");
+    drop(Replica::init_at_version(&old, &key(), 1).expect("v1"));
+    let upgraded = Replica::open(&old, &key()).expect("upgrade");
+    let fresh = Replica::init(&dir.path().join("fresh.db"), &key()).expect("fresh");
+    assert_eq!(upgraded.schema_version(), desk_core::SCHEMA_VERSION);
+    assert_eq!(schema_of(&upgraded), schema_of(&fresh));
+}
+
+#[test]
+fn delegations_in_protocol_order_with_forms_of_address() {
+    let (_d, mut r) = fresh();
+    let contact = |r: &mut Replica, v: serde_json::Value| {
+        r.create(Entity::Contact, &fields(v)).expect("contact").id
+    };
+    let somchai = contact(
+        &mut r,
+        json!({"name": "Somchai Jaidee", "given_name": "Somchai", "family_name": "Jaidee", "native_name": "สมชาย ใจดี", "honorific": "H.E.", "country": "TH"}),
+    );
+    let anong = contact(
+        &mut r,
+        json!({"name": "Anong Wongsawat", "given_name": "Anong", "family_name": "Wongsawat", "honorific": "Ms.", "country": "TH"}),
+    );
+    let aung = contact(
+        &mut r,
+        json!({"name": "Aung Kyaw", "native_name": "အောင်ကျော်", "honorific": "U", "country": "MM"}),
+    );
+    let an = contact(
+        &mut r,
+        json!({"name": "Nguyen Van An", "given_name": "Van An", "family_name": "Nguyen", "native_name": "Nguyễn Văn An", "gender": "male", "country": "VN"}),
+    );
+    let emily = contact(
+        &mut r,
+        json!({"name": "Emily Carter", "given_name": "Emily", "family_name": "Carter", "honorific": "Ms.", "country": "US"}),
+    );
+    let m = r
+        .create(Entity::Meeting, &fields(json!({"title": "SOM", "start_date": "2026-12-08", "host_country": "VN", "precedence": "host_first"})))
+        .expect("meeting")
+        .id;
+    for (c, del, role) in [
+        (&anong, "TH", "delegate"),
+        (&emily, "US", "observer"),
+        (&aung, "MM", "head_of_delegation"),
+        (&somchai, "TH", "head_of_delegation"),
+        (&an, "VN", "head_of_delegation"),
+    ] {
+        r.create(
+            Entity::Participant,
+            &fields(json!({"meeting": m, "contact": c, "delegation": del, "role": role})),
+        )
+        .expect("p");
+    }
+    let dels = r.delegations(&m).expect("delegations");
+    let labels: Vec<&str> = dels.iter().map(|d| d.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Viet Nam", "Myanmar", "Thailand", "United States"],
+        "host first, then members, then others"
+    );
+    let th = &dels[2];
+    assert_eq!(
+        th.members[0].formal_name, "H.E. Somchai Jaidee",
+        "head of delegation first"
+    );
+    assert_eq!(th.members[0].native_name.as_deref(), Some("ฯพณฯ สมชาย ใจดี"));
+    assert_eq!(th.members[1].salutation, "Khun Anong");
+    assert_eq!(
+        dels[0].members[0].native_name.as_deref(),
+        Some("Ông Nguyễn Văn An")
+    );
+    assert_eq!(
+        dels[1].members[0].native_name.as_deref(),
+        Some("ဦးအောင်ကျော်")
+    );
+}

@@ -239,6 +239,12 @@ pub fn restore(
     with(&state, |r| r.restore(e, &id))
 }
 
+/// Undoes the last local change; null when there is nothing to undo.
+#[tauri::command]
+pub fn undo(state: State<'_, AppState>) -> Result<Option<desk_core::UndoReport>, CommandError> {
+    with(&state, |r| r.undo())
+}
+
 /// Loads demo data, emitting `demo-progress` events ({stage, done, total}) as it goes.
 #[tauri::command]
 pub fn load_demo<R: tauri::Runtime>(

@@ -27,6 +27,7 @@ pub fn build<R: tauri::Runtime>(
             commands::update,
             commands::remove,
             commands::restore,
+            commands::undo,
             commands::load_demo,
         ])
         .build(context)

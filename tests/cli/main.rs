@@ -496,3 +496,23 @@ fn demo_loads_once_and_is_searchable() {
         .iter()
         .any(|h| h["entity"] == "organisation"));
 }
+
+#[test]
+fn undo_takes_back_the_last_change() {
+    let d = Desk::new();
+    let id = d.id(&[
+        "contact",
+        "add",
+        "--name",
+        "Sok Vanna",
+        "--title",
+        "Counsellor",
+    ]);
+    d.json(&["contact", "edit", &id, "--title", "Minister Counsellor"]);
+    let u = d.json(&["undo"]);
+    assert_eq!(u["records"][0][1], id.as_str());
+    assert_eq!(d.json(&["contact", "show", &id])["title"], "Counsellor");
+    d.json(&["undo"]);
+    assert_eq!(d.json(&["contact", "show", &id])["deleted"], true);
+    assert_eq!(d.json(&["undo"]), Value::Null);
+}

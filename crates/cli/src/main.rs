@@ -157,6 +157,7 @@ fn cli() -> Command {
                 .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("20")),
         )
         .subcommand(Command::new("summary").about("Counts of records in the replica"))
+        .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
         .subcommand(Command::new("dump").about("Print a canonical text dump of every record and the search index (for diffs)"))
         .subcommand(
             Command::new("log")
@@ -309,6 +310,10 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         "summary" => {
             let r = open(&dir)?;
             out.summary(&r.summary()?)?;
+        }
+        "undo" => {
+            let mut r = open(&dir)?;
+            out.undo(r.undo()?.as_ref())?;
         }
         "dump" => {
             let r = open(&dir)?;

@@ -59,6 +59,24 @@ impl Out {
         self.summary(&summary)
     }
 
+    pub fn undo(&mut self, report: Option<&desk_core::UndoReport>) -> R {
+        if self.json {
+            return self.emit_json(&report);
+        }
+        match report {
+            None => writeln!(self.stdout, "Nothing to undo.")?,
+            Some(u) => {
+                for (entity, id) in &u.records {
+                    writeln!(self.stdout, "Undid the last change to {entity} {id}")?;
+                }
+                for f in &u.kept_newer {
+                    writeln!(self.stdout, "Kept {f}: it was changed again since")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn text(&mut self, s: &str) -> R {
         self.stdout.write_all(s.as_bytes())?;
         Ok(())

@@ -16,15 +16,17 @@ mod replica;
 pub mod schema;
 mod search;
 pub mod text;
+mod undo;
 mod validate;
 
 pub use error::{Error, ErrorKind, Result};
 pub use migrations::SCHEMA_VERSION;
 pub use replica::{
-    display_value, Change, Fields, Key, ListQuery, Progress, Record, Replica, Summary,
+    display_value, Change, FieldChange, Fields, Key, ListQuery, Progress, Record, Replica, Summary,
 };
 pub use schema::{Entity, EntityDesc, Field, FieldKind};
 pub use search::SearchHit;
+pub use undo::UndoReport;
 
 impl Replica {
     /// Searches contacts, organisations, projects and meetings; see [`search`](crate::search).

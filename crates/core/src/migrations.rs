@@ -147,8 +147,11 @@ const V1: &str = concat!(
 
 /// Version 2: protocol. A meeting states how its delegations are ordered; a contact may record
 /// gender, which picks gendered forms of address (U/Daw, Ông/Bà, Lok/Lok Srey).
+/// Also the undo bookkeeping: which local transaction was undone by which (local only, never
+/// synced: an undo reaches other replicas as the ordinary edit it is).
 const V2: &str = "ALTER TABLE meeting ADD COLUMN precedence TEXT;\n\
-                  ALTER TABLE contact ADD COLUMN gender TEXT;\n";
+                  ALTER TABLE contact ADD COLUMN gender TEXT;\n\
+                  CREATE TABLE undo (tx INTEGER PRIMARY KEY, by_tx INTEGER NOT NULL);\n";
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
 pub const MIGRATIONS: &[&str] = &[V1, V2];

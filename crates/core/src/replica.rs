@@ -394,30 +394,7 @@ impl Replica {
 
     /// Brings a deleted record back (its children stay deleted unless restored too).
     pub fn restore(&mut self, entity: Entity, id: &str) -> Result<Record> {
-        self.write(|w| {
-            let d = entity.desc();
-            let (rowid, deleted) = w.locate(d, id)?;
-            if !deleted {
-                return Ok(());
-            }
-            if let Some((pf, pe)) = d.parent {
-                let parent: Option<String> = w.tx.query_row(
-                    &format!("SELECT {pf} FROM {} WHERE rowid = ?1", d.table),
-                    [rowid],
-                    |r| r.get(0),
-                )?;
-                if let Some(p) = parent {
-                    let (_, parent_deleted) = w.locate(pe.desc(), &p)?;
-                    if parent_deleted {
-                        return Err(Error::Deleted {
-                            entity: pe.name(),
-                            id: p,
-                        });
-                    }
-                }
-            }
-            w.set_deleted(entity, rowid, id, false)
-        })?;
+        self.write(|w| w.restore(entity, id))?;
         self.get(entity, id)
     }
 
@@ -920,6 +897,36 @@ impl Tx<'_> {
             self.reindex.insert((entity, rowid));
         }
         Ok(())
+    }
+
+    pub(crate) fn tx_no(&self) -> i64 {
+        self.tx_no
+    }
+
+    /// Brings a deleted record back; refused while its parent is deleted.
+    pub(crate) fn restore(&mut self, entity: Entity, id: &str) -> Result<()> {
+        let d = entity.desc();
+        let (rowid, deleted) = self.locate(d, id)?;
+        if !deleted {
+            return Ok(());
+        }
+        if let Some((pf, pe)) = d.parent {
+            let parent: Option<String> = self.tx.query_row(
+                &format!("SELECT {pf} FROM {} WHERE rowid = ?1", d.table),
+                [rowid],
+                |r| r.get(0),
+            )?;
+            if let Some(p) = parent {
+                let (_, parent_deleted) = self.locate(pe.desc(), &p)?;
+                if parent_deleted {
+                    return Err(Error::Deleted {
+                        entity: pe.name(),
+                        id: p,
+                    });
+                }
+            }
+        }
+        self.set_deleted(entity, rowid, id, false)
     }
 
     pub(crate) fn delete(&mut self, entity: Entity, id: &str) -> Result<usize> {

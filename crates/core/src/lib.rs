@@ -9,7 +9,8 @@
 
 pub mod demo;
 pub mod error;
-pub mod hlc;
+/// Clocks and versions come from the protocol crate, so the core and the server share one rule.
+pub use desk_protocol::hlc;
 mod migrations;
 pub mod protocol;
 mod replica;

@@ -6,7 +6,7 @@
 //! index current. If any step fails, nothing is written.
 
 use crate::error::{Error, Result};
-use crate::hlc::{now_millis, Clock, Hlc, Version};
+use crate::hlc::{Clock, Hlc, Version};
 use crate::migrations::{MIGRATIONS, SCHEMA_VERSION};
 use crate::schema::{Entity, EntityDesc, FieldKind};
 use crate::search;
@@ -1047,7 +1047,8 @@ impl Tx<'_> {
         let mut args = Vec::new();
         let mut touches_search = false;
         for (f, kind) in c.fields.iter().zip(&kinds) {
-            if incoming < versions.get(&f.field, rec.fields.contains_key(&f.field)) {
+            let current = versions.get(&f.field, rec.fields.contains_key(&f.field));
+            if !desk_protocol::merge::wins(&incoming, &current) {
                 continue;
             }
             sets.push(format!("{} = ?", f.field));
@@ -1171,6 +1172,11 @@ impl Versions {
             .collect();
         Sql::Text(serde_json::to_string(&m).unwrap_or_default())
     }
+}
+
+/// The wall clock, in milliseconds since the Unix epoch (the physical part of new clocks).
+fn now_millis() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
 }
 
 fn select_cols(d: &EntityDesc) -> String {

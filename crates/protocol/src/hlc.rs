@@ -76,11 +76,6 @@ impl Clock {
     }
 }
 
-pub fn now_millis() -> u64 {
-    let ms = chrono::Utc::now().timestamp_millis();
-    u64::try_from(ms).unwrap_or(0)
-}
-
 /// The version of one field: who wrote it, and when by the hybrid clock. Ordered by clock,
 /// then by device id, so every replica picks the same winner whatever order edits arrive in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -454,6 +454,15 @@ impl Replica {
         Ok(self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
     }
 
+    /// The clock of the latest change this replica holds (local or synced): what "data as of"
+    /// means on anything made from it. None for an empty replica.
+    pub fn data_as_of(&self) -> Result<Option<Hlc>> {
+        let h: Option<i64> = self
+            .conn
+            .query_row("SELECT max(hlc) FROM change_log", [], |r| r.get(0))?;
+        Ok(h.map(|h| Hlc(h as u64)))
+    }
+
     pub fn summary(&self) -> Result<Summary> {
         let mut counts = BTreeMap::new();
         for e in Entity::ALL {

@@ -80,7 +80,7 @@ fn insert_raw(
     {
         let mut stmt = tx.prepare(
             "INSERT INTO contact (id, _hlc, _dev, _updated, name, native_name, title, country, email, classification) \
-             VALUES (?1, 1, 'bench', 1, ?2, ?3, ?4, ?5, ?6, 'internal')",
+             VALUES (?1, 1, 1, 1, ?2, ?3, ?4, ?5, ?6, 'internal')",
         )?;
         for (i, row) in rows.iter().enumerate() {
             let s = |k: &str| {

@@ -4,9 +4,9 @@
 
 /// Columns every record table carries besides its fields:
 /// - `id`: UUIDv7 made offline;
-/// - `_hlc`, `_dev`: the version (clock, device) of the create, and the default version of
-///   every field not listed in `_fv`;
-/// - `_fv`: JSON object `{field: [hlc, device]}` for fields written after the create;
+/// - `_hlc`, `_dev`: the version (clock, device number in the `device` table) of the create, and
+///   the default version of every field not listed in `_fv`;
+/// - `_fv`: JSON object `{field: [hlc, device number]}` for fields written after the create;
 /// - `_updated`: the highest clock applied to the row;
 /// - `_deleted`: the tombstone (itself a versioned field; tombstones never expire).
 macro_rules! record_table {
@@ -15,7 +15,7 @@ macro_rules! record_table {
             "CREATE TABLE ",
             $name,
             " (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, \
-             _hlc INTEGER NOT NULL, _dev TEXT NOT NULL, _fv TEXT, _updated INTEGER NOT NULL, \
+             _hlc INTEGER NOT NULL, _dev INTEGER NOT NULL, _fv TEXT, _updated INTEGER NOT NULL, \
              _deleted INTEGER NOT NULL DEFAULT 0, ",
             $cols,
             ");\n"

@@ -574,6 +574,11 @@ impl Replica {
     /// and of the search index. Two replicas with the same state give the same dump.
     pub fn dump(&self) -> Result<String> {
         let mut out = String::new();
+        let devices: std::collections::HashMap<i64, String> = {
+            let mut stmt = self.conn.prepare("SELECT n, id FROM device")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
         for e in Entity::ALL {
             let d = e.desc();
             out.push_str(&format!("## {}\n", d.table));
@@ -593,8 +598,27 @@ impl Replica {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let mut line = Vec::with_capacity(cols.len());
-                for i in 0..cols.len() {
-                    line.push(format!("{:?}", r.get::<_, Sql>(i)?));
+                for (i, col) in cols.iter().enumerate() {
+                    let v = r.get::<_, Sql>(i)?;
+                    // Device numbers are local to a file: show the device ids instead.
+                    let v = match (col.as_str(), v) {
+                        ("_dev", Sql::Integer(n)) => {
+                            Sql::Text(devices.get(&n).cloned().unwrap_or_default())
+                        }
+                        ("_fv", Sql::Text(fv)) => {
+                            let m: BTreeMap<String, (u64, i64)> =
+                                serde_json::from_str(&fv).unwrap_or_default();
+                            let m: BTreeMap<String, (u64, String)> = m
+                                .into_iter()
+                                .map(|(k, (h, n))| {
+                                    (k, (h, devices.get(&n).cloned().unwrap_or_default()))
+                                })
+                                .collect();
+                            Sql::Text(serde_json::to_string(&m).unwrap_or_default())
+                        }
+                        (_, v) => v,
+                    };
+                    line.push(format!("{v:?}"));
                 }
                 out.push_str(&line.join("|"));
                 out.push('\n');
@@ -714,9 +738,8 @@ impl Tx<'_> {
             let mut params: Vec<ToSqlOutput<'_>> = Vec::with_capacity(4 + d.fields.len());
             params.push(ToSqlOutput::Borrowed(ValueRef::Text(id.as_bytes())));
             params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
-            params.push(ToSqlOutput::Borrowed(ValueRef::Text(
-                self.device.as_bytes(),
-            )));
+            // This replica is device 1 of its own `device` table.
+            params.push(ToSqlOutput::Owned(Sql::Integer(1)));
             params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
             for f in d.fields {
                 params.push(bind(values.get(f.name).unwrap_or(&Value::Null)));
@@ -808,21 +831,57 @@ impl Tx<'_> {
             select_cols(d),
             d.table
         );
-        let (rowid, rec, versions) = self
+        type Raw = (i64, Record, (i64, i64, Option<String>));
+        let (rowid, rec, (hlc, dev, fv)): Raw = self
             .tx
             .prepare_cached(&sql)?
             .query_row([id], |r| {
                 let rec = row_to_record(d, r)?;
                 let n = 6 + d.fields.len();
-                let versions = Versions::read(r.get(n)?, r.get(n + 1)?, r.get(n + 2)?);
-                Ok((r.get(4)?, rec, versions))
+                Ok((r.get(4)?, rec, (r.get(n)?, r.get(n + 1)?, r.get(n + 2)?)))
             })
             .optional()?
             .ok_or_else(|| Error::NotFound {
                 entity: d.name,
                 id: id.to_string(),
             })?;
+        let versions = Versions::read(hlc, dev, fv, &|n| self.device_id(n))?;
         Ok((rowid, rec, versions))
+    }
+
+    /// The id of a device by its number in this file (1 is this replica; 0 none).
+    fn device_id(&self, n: i64) -> Result<String> {
+        match n {
+            0 => Ok(String::new()),
+            1 => Ok(self.device.to_string()),
+            _ => Ok(self
+                .tx
+                .prepare_cached("SELECT id FROM device WHERE n = ?1")?
+                .query_row([n], |r| r.get(0))?),
+        }
+    }
+
+    /// The number of a device in this file, adding it if it is new.
+    fn device_n(&self, id: &str) -> Result<i64> {
+        if id == self.device {
+            return Ok(1);
+        }
+        if id.is_empty() {
+            return Ok(0);
+        }
+        let n: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT n FROM device WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match n {
+            Some(n) => Ok(n),
+            None => {
+                self.tx
+                    .execute("INSERT INTO device (id) VALUES (?1)", [id])?;
+                Ok(self.tx.last_insert_rowid())
+            }
+        }
     }
 
     pub(crate) fn update(&mut self, entity: Entity, id: &str, input: &Fields) -> Result<()> {
@@ -893,7 +952,7 @@ impl Tx<'_> {
             );
         }
         self.log(d.name, id, Value::Object(logged).to_string(), &bases)?;
-        args.push(versions.overrides_json());
+        args.push(versions.overrides_json(&|id| self.device_n(id))?);
         args.push(Sql::Integer(self.hlc.0 as i64));
         args.push(Sql::Integer(rowid));
         let sql = format!(
@@ -983,7 +1042,12 @@ impl Tx<'_> {
                 "UPDATE {} SET _deleted = ?1, _fv = ?2, _updated = ?3 WHERE rowid = ?4",
                 d.table
             ),
-            params![deleted, versions.overrides_json(), self.hlc.0 as i64, rowid],
+            params![
+                deleted,
+                versions.overrides_json(&|id| self.device_n(id))?,
+                self.hlc.0 as i64,
+                rowid
+            ],
         )?;
         if !d.search.is_empty() {
             self.reindex.insert((entity, rowid));
@@ -1048,7 +1112,7 @@ impl Tx<'_> {
                     "INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)",
                     d.table
                 ),
-                params![c.record, c.hlc.0 as i64, c.device],
+                params![c.record, c.hlc.0 as i64, dev_n],
             )?;
         }
         let (rowid, rec, mut versions) = self.current(d, &c.record)?;
@@ -1069,7 +1133,7 @@ impl Tx<'_> {
             touches_search |= kind.is_none() || d.search.contains(&f.field.as_str());
         }
         if !sets.is_empty() {
-            args.push(versions.overrides_json());
+            args.push(versions.overrides_json(&|id| self.device_n(id))?);
             args.push(Sql::Integer(c.hlc.0 as i64));
             args.push(Sql::Integer(rowid));
             let sql = format!(
@@ -1123,28 +1187,34 @@ struct Versions {
 }
 
 impl Versions {
-    fn read(hlc: i64, dev: String, fv: Option<String>) -> Versions {
-        let overrides = fv
-            .and_then(|s| serde_json::from_str::<BTreeMap<String, (u64, String)>>(&s).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, (h, d))| {
-                (
-                    k,
-                    Version {
-                        hlc: Hlc(h),
-                        device: d,
-                    },
-                )
-            })
-            .collect();
-        Versions {
+    /// Reads a row's versions; devices are stored as numbers of the `device` table and
+    /// resolved to their ids here, so comparisons use the ids every replica agrees on.
+    fn read(
+        hlc: i64,
+        dev_n: i64,
+        fv: Option<String>,
+        id_of: &dyn Fn(i64) -> Result<String>,
+    ) -> Result<Versions> {
+        let mut overrides = BTreeMap::new();
+        let stored = fv
+            .and_then(|s| serde_json::from_str::<BTreeMap<String, (u64, i64)>>(&s).ok())
+            .unwrap_or_default();
+        for (k, (h, n)) in stored {
+            overrides.insert(
+                k,
+                Version {
+                    hlc: Hlc(h),
+                    device: id_of(n)?,
+                },
+            );
+        }
+        Ok(Versions {
             default: Version {
                 hlc: Hlc(hlc as u64),
-                device: dev,
+                device: id_of(dev_n)?,
             },
             overrides,
-        }
+        })
     }
     /// The version of a field. A field with no override has the row's create version if it
     /// holds a value, and the zero version if it was never written (so an older change that
@@ -1170,16 +1240,15 @@ impl Versions {
             self.overrides.insert(field.to_string(), v);
         }
     }
-    fn overrides_json(&self) -> Sql {
+    fn overrides_json(&self, n_of: &dyn Fn(&str) -> Result<i64>) -> Result<Sql> {
         if self.overrides.is_empty() {
-            return Sql::Null;
+            return Ok(Sql::Null);
         }
-        let m: BTreeMap<&str, (u64, &str)> = self
-            .overrides
-            .iter()
-            .map(|(k, v)| (k.as_str(), (v.hlc.0, v.device.as_str())))
-            .collect();
-        Sql::Text(serde_json::to_string(&m).unwrap_or_default())
+        let mut m: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+        for (k, v) in &self.overrides {
+            m.insert(k.as_str(), (v.hlc.0, n_of(&v.device)?));
+        }
+        Ok(Sql::Text(serde_json::to_string(&m).unwrap_or_default()))
     }
 }
 

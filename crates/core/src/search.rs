@@ -158,15 +158,23 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
         };
         if terms.is_empty() {
             // One or two characters: a prefix of the first two search fields, by index.
-            let pattern = like_prefix(q);
+            // As typed (NFC: "Hà" finds "Hà…") and folded ("ha" finds "Ha…"): LIKE ignores
+            // case for ASCII letters only, so both forms are asked.
+            let mut patterns = vec![like_prefix(&crate::text::nfc(query.trim()))];
+            let folded = like_prefix(q);
+            if !patterns.contains(&folded) {
+                patterns.push(folded);
+            }
             for col in d.search.iter().take(2) {
                 let sql = format!(
                     "SELECT t.id, t.{}, {subtitle} FROM {} t WHERE t.{col} LIKE ?1 AND t._deleted = 0 LIMIT ?2",
                     d.title, d.table
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;
-                for h in stmt.query_map(params![pattern, per_entity], map)? {
-                    hits.push(h?);
+                for pattern in &patterns {
+                    for h in stmt.query_map(params![pattern, per_entity], map)? {
+                        hits.push(h?);
+                    }
                 }
             }
         } else {

@@ -354,7 +354,23 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                             q.parent = Some(r.resolve(pe, p)?);
                         }
                     }
-                    out.records(&r, &r.list(e, &q)?)?;
+                    // People read a page at a time: without --limit, text output stops at
+                    // PAGE records and says how to see more. JSON output is never cut.
+                    const PAGE: usize = 200;
+                    let paged = q.limit.is_none() && !out.json;
+                    if paged {
+                        q.limit = Some(PAGE + 1);
+                    }
+                    let mut recs = r.list(e, &q)?;
+                    let more = paged && recs.len() > PAGE;
+                    recs.truncate(if paged { PAGE } else { recs.len() });
+                    out.records(&r, &recs)?;
+                    if more {
+                        eprintln!(
+                            "(first {PAGE} shown; use --offset {} for the next page, or --limit N)",
+                            q.offset + PAGE
+                        );
+                    }
                 }
                 "show" => {
                     let id = id(&r);

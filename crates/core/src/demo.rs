@@ -259,7 +259,8 @@ impl Loader<'_, '_> {
 }
 
 impl Replica {
-    /// Loads demo data once: if this replica already holds a demo load, it does nothing.
+    /// Loads demo data once: if this replica already holds that load, it does nothing; after a
+    /// small load, a large one adds what the large load has beyond it.
     pub fn load_demo(
         &mut self,
         size: Size,
@@ -271,6 +272,16 @@ impl Replica {
                 r.get(0)
             })
             .ok();
+        // The small load is part of the large one: after a small load, --size large adds the rest.
+        let small_done = loaded.is_some();
+        let small_mfa: Vec<String> = if small_done {
+            ["MFAIC", "MOFA-LA", "MOFA-MM", "MFA-TH", "MOFA-VN"]
+                .iter()
+                .filter_map(|a| self.resolve(Entity::Organisation, a).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
         if let Some(prev) = loaded {
             if prev == "large" || size == Size::Small {
                 return Ok(DemoReport {
@@ -282,7 +293,7 @@ impl Replica {
         }
         let total = match size {
             Size::Small => 1_000,
-            Size::Large => 330_000,
+            Size::Large => 213_000,
         };
         let records = self.write(|w| {
             let mut l = Loader {
@@ -291,7 +302,11 @@ impl Replica {
                 progress,
                 total,
             };
-            let small = demo_small(&mut l)?;
+            let small = if small_done {
+                Small { mfa: small_mfa }
+            } else {
+                demo_small(&mut l)?
+            };
             if size == Size::Large {
                 demo_large(&mut l, &small)?;
             }

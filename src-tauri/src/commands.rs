@@ -239,6 +239,38 @@ pub fn restore(
     with(&state, |r| r.restore(e, &id))
 }
 
+/// The conflict inbox (unsettled only unless `all`).
+#[tauri::command]
+pub fn conflicts(
+    state: State<'_, AppState>,
+    all: Option<bool>,
+) -> Result<Vec<desk_core::Conflict>, CommandError> {
+    with(&state, |r| r.conflicts(all.unwrap_or(false)))
+}
+
+/// Settles a conflict: `take` is "mine" or "theirs", or a `value` is given.
+#[tauri::command]
+pub fn resolve_conflict(
+    state: State<'_, AppState>,
+    id: i64,
+    take: Option<String>,
+    value: Option<serde_json::Value>,
+) -> Result<Record, CommandError> {
+    let take = match (take.as_deref(), value) {
+        (Some("mine"), _) => desk_core::Take::Mine,
+        (Some("theirs"), _) => desk_core::Take::Theirs,
+        (_, Some(v)) => desk_core::Take::Value(v),
+        _ => {
+            return Err(CommandError {
+                kind: ErrorKind::Validation,
+                field: Some("take".into()),
+                message: "say which value to keep: mine, theirs, or a value".into(),
+            })
+        }
+    };
+    with(&state, |r| r.resolve_conflict(id, take))
+}
+
 /// Undoes the last local change; null when there is nothing to undo.
 #[tauri::command]
 pub fn undo(state: State<'_, AppState>) -> Result<Option<desk_core::UndoReport>, CommandError> {

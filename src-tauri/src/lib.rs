@@ -28,6 +28,8 @@ pub fn build<R: tauri::Runtime>(
             commands::remove,
             commands::restore,
             commands::undo,
+            commands::conflicts,
+            commands::resolve_conflict,
             commands::load_demo,
         ])
         .build(context)

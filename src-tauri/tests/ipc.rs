@@ -56,6 +56,14 @@ fn a_locked_replica_refuses_work_until_unlocked() {
         .call("unlock", json!({"passphrase": "correct horse battery"}))
         .expect("unlock");
     assert_eq!(summary["counts"]["contact"], 0);
+    assert_eq!(
+        shell.call("conflicts", json!({})).expect("inbox"),
+        json!([])
+    );
+    let bad = shell
+        .call("resolve_conflict", json!({"id": 1}))
+        .expect_err("no choice");
+    assert_eq!(bad["field"], "take");
     let status = shell.call("status", json!({})).expect("status");
     assert_eq!(status["unlocked"], true);
     assert_eq!(status["key_source"], "passphrase");

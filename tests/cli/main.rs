@@ -516,3 +516,16 @@ fn undo_takes_back_the_last_change() {
     assert_eq!(d.json(&["contact", "show", &id])["deleted"], true);
     assert_eq!(d.json(&["undo"]), Value::Null);
 }
+
+#[test]
+fn conflicts_inbox_starts_empty_and_unknown_ones_are_not_found() {
+    let d = Desk::new();
+    assert_eq!(d.json(&["conflicts"]), serde_json::json!([]));
+    let out = d.run(&["conflicts"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No conflicts."));
+    let (code, err) = d.fails(&["conflicts", "resolve", "7", "--take", "mine"]);
+    assert_eq!(code, 4, "{err}");
+    let (code, err) = d.fails(&["conflicts", "resolve", "7"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--take mine"), "{err}");
+}

@@ -158,6 +158,18 @@ fn cli() -> Command {
         )
         .subcommand(Command::new("summary").about("Counts of records in the replica"))
         .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
+        .subcommand(
+            Command::new("conflicts")
+                .about("List conflicting edits that arrived by sync, and settle them")
+                .arg(Arg::new("all").long("all").action(ArgAction::SetTrue).help("include settled ones"))
+                .subcommand(
+                    Command::new("resolve")
+                        .about("Settle a conflict by keeping one value (written as a new edit)")
+                        .arg(Arg::new("id").required(true).value_parser(clap::value_parser!(i64)).help("conflict number"))
+                        .arg(Arg::new("take").long("take").value_parser(["mine", "theirs", "value"]).help("mine: the value held here; theirs: the one that arrived; value: the --value given"))
+                        .arg(Arg::new("value").long("value").value_name("VALUE").allow_hyphen_values(true).help("a new value to settle on")),
+                ),
+        )
         .subcommand(Command::new("dump").about("Print a canonical text dump of every record and the search index (for diffs)"))
         .subcommand(
             Command::new("log")
@@ -311,6 +323,33 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let r = open(&dir)?;
             out.summary(&r.summary()?)?;
         }
+        "conflicts" => match sub.subcommand() {
+            Some(("resolve", rm)) => {
+                let mut r = open(&dir)?;
+                let id = rm.get_one::<i64>("id").copied().unwrap_or_default();
+                let take = match (
+                    rm.get_one::<String>("take").map(String::as_str),
+                    rm.get_one::<String>("value"),
+                ) {
+                    (Some("mine"), None) => desk_core::Take::Mine,
+                    (Some("theirs"), None) => desk_core::Take::Theirs,
+                    (Some("value") | None, Some(v)) => {
+                        desk_core::Take::Value(serde_json::Value::String(v.clone()))
+                    }
+                    _ => {
+                        return Err(anyhow!(
+                            "say which value to keep: --take mine, --take theirs, or --value VALUE"
+                        ))
+                    }
+                };
+                let rec = r.resolve_conflict(id, take)?;
+                out.record(&r, &rec)?;
+            }
+            _ => {
+                let r = open(&dir)?;
+                out.conflicts(&r.conflicts(sub.get_flag("all"))?)?;
+            }
+        },
         "undo" => {
             let mut r = open(&dir)?;
             out.undo(r.undo()?.as_ref())?;

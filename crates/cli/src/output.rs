@@ -59,6 +59,43 @@ impl Out {
         self.summary(&summary)
     }
 
+    pub fn conflicts(&mut self, list: &[desk_core::Conflict]) -> R {
+        if self.json {
+            return self.emit_json(&list);
+        }
+        if list.is_empty() {
+            writeln!(self.stdout, "No conflicts.")?;
+        }
+        for c in list {
+            let state = if c.resolved { " (settled)" } else { "" };
+            writeln!(
+                self.stdout,
+                "#{} {} {} \"{}\", {}: {}{state}",
+                c.id,
+                c.kind.replace('_', " "),
+                c.entity,
+                c.label,
+                c.field,
+                if c.winner == "held" {
+                    "kept mine"
+                } else {
+                    "took theirs"
+                }
+            )?;
+            writeln!(
+                self.stdout,
+                "    mine   {}  ({} by {})",
+                c.held, c.held_at, c.held_device
+            )?;
+            writeln!(
+                self.stdout,
+                "    theirs {}  ({} by {})",
+                c.incoming, c.incoming_at, c.incoming_device
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn undo(&mut self, report: Option<&desk_core::UndoReport>) -> R {
         if self.json {
             return self.emit_json(&report);

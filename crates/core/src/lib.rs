@@ -7,6 +7,7 @@
 //! user. Every mutation goes through [`Replica`] in one transaction and records its field
 //! changes ([`Change`]) with a hybrid logical clock ([`hlc`]).
 
+mod conflicts;
 pub mod demo;
 pub mod error;
 /// Clocks and versions come from the protocol crate, so the core and the server share one rule.
@@ -20,6 +21,7 @@ pub mod text;
 mod undo;
 mod validate;
 
+pub use conflicts::{Conflict, Take};
 pub use error::{Error, ErrorKind, Result};
 pub use migrations::SCHEMA_VERSION;
 pub use replica::{

@@ -147,11 +147,18 @@ const V1: &str = concat!(
 
 /// Version 2: protocol. A meeting states how its delegations are ordered; a contact may record
 /// gender, which picks gendered forms of address (U/Daw, Ông/Bà, Lok/Lok Srey).
-/// Also the undo bookkeeping: which local transaction was undone by which (local only, never
+/// Also the conflict inbox (concurrent edits that disagree, edits that raced a delete: both
+/// values, who and when, for a person to settle), and the undo bookkeeping: which local transaction was undone by which (local only, never
 /// synced: an undo reaches other replicas as the ordinary edit it is).
 const V2: &str = "ALTER TABLE meeting ADD COLUMN precedence TEXT;\n\
                   ALTER TABLE contact ADD COLUMN gender TEXT;\n\
-                  CREATE TABLE undo (tx INTEGER PRIMARY KEY, by_tx INTEGER NOT NULL);\n";
+                  CREATE TABLE undo (tx INTEGER PRIMARY KEY, by_tx INTEGER NOT NULL);\n\
+                  CREATE TABLE conflict (id INTEGER PRIMARY KEY, entity TEXT NOT NULL, \
+                   record TEXT NOT NULL, field TEXT NOT NULL, kind TEXT NOT NULL, \
+                   held TEXT NOT NULL, held_hlc INTEGER NOT NULL, held_device TEXT NOT NULL, \
+                   incoming TEXT NOT NULL, incoming_hlc INTEGER NOT NULL, \
+                   incoming_device TEXT NOT NULL, winner TEXT NOT NULL, resolved_tx INTEGER);\n\
+                  CREATE INDEX conflict_open ON conflict (resolved_tx, id);\n";
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
 pub const MIGRATIONS: &[&str] = &[V1, V2];

@@ -849,6 +849,39 @@ impl Tx<'_> {
         Ok((rowid, rec, versions))
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn record_conflict(
+        &self,
+        entity: &str,
+        record: &str,
+        field: &str,
+        kind: &str,
+        held: (&Value, &Version),
+        incoming: (&Value, &Version),
+        winner: &str,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO conflict (entity, record, field, kind, held, held_hlc, held_device, \
+                 incoming, incoming_hlc, incoming_device, winner) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                entity,
+                record,
+                field,
+                kind,
+                held.0.to_string(),
+                held.1.hlc.0 as i64,
+                held.1.device,
+                incoming.0.to_string(),
+                incoming.1.hlc.0 as i64,
+                incoming.1.device,
+                winner
+            ])?;
+        Ok(())
+    }
+
     /// The id of a device by its number in this file (1 is this replica; 0 none).
     fn device_id(&self, n: i64) -> Result<String> {
         match n {
@@ -1119,9 +1152,55 @@ impl Tx<'_> {
         let mut sets = Vec::new();
         let mut args = Vec::new();
         let mut touches_search = false;
+        // An edit that raced a delete: the fields take the edit (they are kept), the record stays
+        // deleted — no resurrection — and a person decides whether to restore it.
+        let edits: Map<String, Value> = c
+            .fields
+            .iter()
+            .filter(|f| f.field != "_deleted")
+            .map(|f| (f.field.clone(), f.value.clone()))
+            .collect();
+        let deleted_by = versions.get("_deleted", false);
+        if rec.deleted && !edits.is_empty() && deleted_by.device != incoming.device {
+            self.record_conflict(
+                d.name,
+                &c.record,
+                "_deleted",
+                "edited_while_deleted",
+                (&Value::Bool(true), &deleted_by),
+                (&Value::Object(edits), &incoming),
+                "held",
+            )?;
+        }
         for (f, kind) in c.fields.iter().zip(&kinds) {
             let current = versions.get(&f.field, rec.fields.contains_key(&f.field));
-            if !desk_protocol::merge::wins(&incoming, &current) {
+            let held = rec.fields.get(&f.field).cloned().unwrap_or(Value::Null);
+            let wins = desk_protocol::merge::wins(&incoming, &current);
+            // Concurrent edits that disagree: the writer had not seen the value held here.
+            // The higher version still wins; both values go to the inbox.
+            if kind.is_some()
+                && current.hlc != Hlc::ZERO
+                && current.device != incoming.device
+                && desk_protocol::merge::is_conflict(
+                    f.base,
+                    &f.value,
+                    &desk_protocol::merge::Register {
+                        value: held.clone(),
+                        version: current.clone(),
+                    },
+                )
+            {
+                self.record_conflict(
+                    d.name,
+                    &c.record,
+                    &f.field,
+                    "concurrent_edit",
+                    (&held, &current),
+                    (&f.value, &incoming),
+                    if wins { "incoming" } else { "held" },
+                )?;
+            }
+            if !wins {
                 continue;
             }
             sets.push(format!("{} = ?", f.field));

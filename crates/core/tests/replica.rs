@@ -523,3 +523,132 @@ fn undo_leaves_a_field_changed_since_alone() {
         Some("Three")
     );
 }
+
+fn remote(
+    record: &str,
+    entity: &str,
+    dev_seq: i64,
+    hlc: u64,
+    base: u64,
+    field: &str,
+    value: serde_json::Value,
+) -> desk_core::Change {
+    desk_core::Change {
+        seq: 0,
+        device: "01a20900-0000-7000-8000-00000000cafe".into(),
+        dev_seq,
+        tx: dev_seq,
+        entity: entity.into(),
+        record: record.into(),
+        hlc: desk_core::hlc::Hlc(hlc),
+        schema_version: desk_core::SCHEMA_VERSION,
+        fields: vec![desk_core::FieldChange {
+            field: field.into(),
+            value,
+            base: desk_core::hlc::Hlc(base),
+        }],
+    }
+}
+
+#[test]
+fn concurrent_edits_that_disagree_go_to_the_inbox_and_are_settled_by_an_edit() {
+    let (_d, mut r) = fresh();
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Sok Vanna", "title": "Counsellor"})),
+        )
+        .expect("c");
+    let created = r.changes(0, 10).expect("log")[0].hlc;
+    r.update(
+        Entity::Contact,
+        &c.id,
+        &fields(json!({"title": "Minister Counsellor"})),
+    )
+    .expect("mine");
+    // Elsewhere, someone who had only seen the created value changed the title too, later.
+    let later = u64::MAX >> 2;
+    r.apply_changes(&[remote(
+        &c.id,
+        "contact",
+        1,
+        later,
+        created.0,
+        "title",
+        json!("Ambassador"),
+    )])
+    .expect("apply");
+    assert_eq!(
+        r.get(Entity::Contact, &c.id).expect("get").str("title"),
+        Some("Ambassador"),
+        "highest version wins for now"
+    );
+    let inbox = r.conflicts(false).expect("inbox");
+    assert_eq!(inbox.len(), 1);
+    let k = &inbox[0];
+    assert_eq!(
+        (k.kind.as_str(), k.field.as_str(), k.winner.as_str()),
+        ("concurrent_edit", "title", "incoming")
+    );
+    assert_eq!(k.held, json!("Minister Counsellor"));
+    assert_eq!(k.incoming, json!("Ambassador"));
+    assert_eq!(k.label, "Sok Vanna");
+
+    let rec = r
+        .resolve_conflict(k.id, desk_core::Take::Mine)
+        .expect("settle");
+    assert_eq!(rec.str("title"), Some("Minister Counsellor"));
+    assert!(r.conflicts(false).expect("inbox").is_empty());
+    assert!(r.conflicts(true).expect("all")[0].resolved);
+    assert!(
+        r.resolve_conflict(k.id, desk_core::Take::Theirs).is_err(),
+        "settled once"
+    );
+
+    // An edit made after seeing the current value is no conflict.
+    let now = r.get(Entity::Contact, &c.id).expect("get");
+    let seen = r.changes(0, 100).expect("log").last().expect("entry").hlc;
+    r.apply_changes(&[remote(
+        &now.id,
+        "contact",
+        2,
+        later + 10,
+        seen.0,
+        "title",
+        json!("Director"),
+    )])
+    .expect("apply");
+    assert!(r.conflicts(false).expect("inbox").is_empty());
+}
+
+#[test]
+fn an_edit_that_raced_a_delete_does_not_resurrect_the_record() {
+    let (_d, mut r) = fresh();
+    let c = r
+        .create(Entity::Contact, &fields(json!({"name": "Aung Kyaw"})))
+        .expect("c");
+    let created = r.changes(0, 10).expect("log")[0].hlc;
+    r.delete(Entity::Contact, &c.id).expect("rm");
+    r.apply_changes(&[remote(
+        &c.id,
+        "contact",
+        1,
+        u64::MAX >> 2,
+        created.0,
+        "phone",
+        json!("+95 1 234 567"),
+    )])
+    .expect("apply");
+    let rec = r.get(Entity::Contact, &c.id).expect("get");
+    assert!(rec.deleted, "no resurrection");
+    assert_eq!(rec.str("phone"), Some("+95 1 234 567"), "the edit is kept");
+    let k = r.conflicts(false).expect("inbox").remove(0);
+    assert_eq!(k.kind, "edited_while_deleted");
+    assert!(r
+        .resolve_conflict(k.id, desk_core::Take::Value(json!("x")))
+        .is_err());
+    let back = r
+        .resolve_conflict(k.id, desk_core::Take::Theirs)
+        .expect("restore");
+    assert!(!back.deleted, "only an explicit choice restores it");
+}

@@ -194,12 +194,17 @@ impl Replica {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = Connection::open_with_flags(path, flags)?;
+        // Keying activates SQLCipher's crypto provider, which is not safe to do from two threads
+        // at once (seen here: parallel tests intermittently failed `PRAGMA key`): one at a time.
+        static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let keying = KEYING.lock().unwrap_or_else(|p| p.into_inner());
         // SQLCipher logs failed page checks to stderr itself; we report a wrong key as an error.
         conn.pragma_update(None, "cipher_log_level", "NONE")?;
         conn.pragma_update(None, "key", key.pragma())?;
         // The first read decrypts page 1: a wrong key fails here, before anything is written.
         let check: rusqlite::Result<i64> =
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+        drop(keying);
         match check {
             Ok(_) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))

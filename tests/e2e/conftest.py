@@ -40,6 +40,22 @@ def wait_until_listening(url, proc, deadline_s=60):
     raise TimeoutError("tauri-driver did not start")
 
 
+def new_session(url, opts, proc, attempts=5):
+    """Creates the WebDriver session. tauri-driver answers /status before the WebKit driver it
+    starts behind it accepts connections, and then drops the first request now and then: a
+    bounded number of tries, each a real attempt, with a short pause between them."""
+    last = None
+    for _ in range(attempts):
+        if proc.poll() is not None:
+            raise RuntimeError(f"tauri-driver exited with {proc.returncode}")
+        try:
+            return webdriver.Remote(command_executor=url, options=opts)
+        except Exception as e:  # urllib3 ProtocolError / WebDriverException
+            last = e
+            time.sleep(0.5)
+    raise RuntimeError(f"no WebDriver session after {attempts} attempts: {last}")
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     d = tempfile.mkdtemp(prefix="desk-e2e-")
@@ -66,7 +82,7 @@ def driver(data_dir):
         opts = ArgOptions()
         opts.set_capability("browserName", "wry")
         opts.set_capability("tauri:options", {"application": str(TARGET / "secretariat-desk")})
-        d = webdriver.Remote(command_executor=url, options=opts)
+        d = new_session(url, opts, proc)
         d.implicitly_wait(0)
         yield d
         d.quit()

@@ -193,11 +193,15 @@ impl Replica {
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(path, flags)?;
-        // Keying activates SQLCipher's crypto provider, which is not safe to do from two threads
-        // at once (seen here: parallel tests intermittently failed `PRAGMA key`): one at a time.
+        // Opening and keying one at a time, process-wide. The first open in a process runs
+        // sqlite3_initialize, which marks SQLite initialised *before* SQLCipher's own start-up
+        // (SQLITE_EXTRA_INIT) has finished; a second thread opening at that moment gets a
+        // connection whose `PRAGMA key` fails ("An error occurred with PRAGMA key or rekey",
+        // seen in parallel tests). Holding this lock across open, key and the first read closes
+        // that window; it costs nothing measurable (one open per replica).
         static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let keying = KEYING.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = Connection::open_with_flags(path, flags)?;
         // SQLCipher logs failed page checks to stderr itself; we report a wrong key as an error.
         conn.pragma_update(None, "cipher_log_level", "NONE")?;
         conn.pragma_update(None, "key", key.pragma())?;

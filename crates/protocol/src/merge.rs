@@ -88,7 +88,7 @@ mod tests {
         fn order_independent(mut writes in proptest::collection::vec(reg(), 1..12), seed in any::<u64>()) {
             let refs: Vec<&Register<u8>> = writes.iter().collect();
             prop_assume!(consistent(&refs));
-            let fold = |ws: &[Register<u8>]| ws.iter().skip(1).fold(ws[0].clone(), |acc, w| merge(&acc, w));
+            let fold = |ws: &[Register<u8>]| ws[1..].iter().fold(ws[0].clone(), |acc, w| merge(&acc, w));
             let first = fold(&writes);
             let mut s = seed | 1;
             for i in (1..writes.len()).rev() {

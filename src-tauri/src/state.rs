@@ -24,7 +24,7 @@ impl AppState {
     pub fn from_env() -> AppState {
         let data_dir = std::env::var_os("DESK_DATA_DIR")
             .map(PathBuf::from)
-            .or_else(|| dirs::data_dir().map(|d| d.join("secretariat-desk")))
+            .or_else(desk_keys::default_data_dir)
             .unwrap_or_else(|| PathBuf::from("secretariat-desk"));
         let pass = std::env::var("DESK_PASSPHRASE")
             .ok()

@@ -187,8 +187,7 @@ fn data_dir(m: &ArgMatches) -> anyhow::Result<PathBuf> {
     if let Some(d) = m.get_one::<String>("data-dir") {
         return Ok(PathBuf::from(d));
     }
-    dirs::data_dir()
-        .map(|d| d.join("secretariat-desk"))
+    desk_keys::default_data_dir()
         .ok_or_else(|| anyhow!("no data directory on this system; pass --data-dir"))
 }
 

@@ -47,6 +47,16 @@ fn body(d: &EntityDesc, get: impl Fn(&str) -> Option<String>) -> String {
     fold(&parts.join("\n"))
 }
 
+/// The indexed text of a row, from its search fields' values in `d.search` order.
+fn row_body(d: &EntityDesc, vals: &[Option<String>]) -> String {
+    body(d, |f| {
+        d.search
+            .iter()
+            .position(|s| *s == f)
+            .and_then(|i| vals.get(i).cloned().flatten())
+    })
+}
+
 fn insert(conn: &Connection, fts_rowid: i64, text: &str) -> Result<()> {
     if text.is_empty() {
         return Ok(());
@@ -91,13 +101,7 @@ pub(crate) fn reindex(conn: &Connection, entity: Entity, rowid: i64) -> Result<(
         })
         .optional()?;
     if let Some((false, vals)) = row {
-        let text = body(d, |f| {
-            d.search
-                .iter()
-                .position(|s| *s == f)
-                .and_then(|i| vals[i].clone())
-        });
-        insert(conn, fts_rowid, &text)?;
+        insert(conn, fts_rowid, &row_body(d, &vals))?;
     }
     Ok(())
 }
@@ -214,12 +218,7 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
                     vals.push(r.get::<_, Option<String>>(3 + i)?);
                 }
                 // The same text the index was built from.
-                let text = body(d, |f| {
-                    d.search
-                        .iter()
-                        .position(|s| *s == f)
-                        .and_then(|i| vals[i].clone())
-                });
+                let text = row_body(d, &vals);
                 if terms.iter().all(|t| text.contains(t)) {
                     hits.push(map(r)?);
                     found += 1;

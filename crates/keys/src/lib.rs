@@ -109,6 +109,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     }
 }
 
+/// Where replicas live when no directory is given: the OS data directory's `secretariat-desk`
+/// (on Linux `~/.local/share/secretariat-desk`). Shared by the CLI and the app, so both open the
+/// same replica by default.
+pub fn default_data_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("secretariat-desk"))
+}
+
 pub fn replica_path(data_dir: &Path) -> PathBuf {
     data_dir.join(REPLICA_FILE)
 }

@@ -6,7 +6,9 @@
 //! What it is not: no I/O of its own, no UI.
 
 pub mod compose;
+pub mod fonts;
 pub mod model;
+pub mod shape;
 
 pub use compose::{compose, Options, Paper};
 pub use model::{Block, Cell, Pack, Section, SectionKind};

@@ -112,7 +112,8 @@ pub fn compose(r: &Replica, meeting_id: &str, opts: &Options) -> Result<Pack> {
             id: m.id,
         });
     }
-    let as_of = r.data_as_of()?.map(|h| h.to_rfc3339()).unwrap_or_default();
+    let as_of_hlc = r.data_as_of()?;
+    let as_of = as_of_hlc.map(|h| h.to_rfc3339()).unwrap_or_default();
     let as_of_date = as_of.get(..10).unwrap_or_default().to_string();
     let start = s(&m, "start_date");
     let dates = format_dates(&start, m.str("end_date"), opts.buddhist_era);
@@ -171,6 +172,7 @@ pub fn compose(r: &Replica, meeting_id: &str, opts: &Options) -> Result<Pack> {
             "Data as of {} UTC",
             as_of.get(..16).unwrap_or_default().replace('T', " ")
         ),
+        as_of_unix: as_of_hlc.map_or(0, |h| (h.millis() / 1000) as i64),
         sections,
     })
 }
@@ -352,7 +354,7 @@ fn project_blocks(r: &Replica, agenda: &[Record]) -> Result<Vec<Block>> {
         ];
         if let Some(u) = &update {
             rows.push((
-                "Rating".to_string(),
+                crate::model::RATING_LABEL.to_string(),
                 format!(
                     "{} (as of {})",
                     s(u, "rag").to_uppercase(),

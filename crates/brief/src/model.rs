@@ -15,6 +15,8 @@ pub struct Pack {
     pub classification: String,
     /// "Data as of …", from the latest change in the replica (not the time of printing).
     pub data_as_of: String,
+    /// The same instant in seconds since 1970 (the PDF's creation date: never the print time).
+    pub as_of_unix: i64,
     pub sections: Vec<Section>,
 }
 
@@ -91,6 +93,10 @@ pub enum Block {
         rows: Vec<Vec<Cell>>,
     },
 }
+
+/// The field label whose value starts with RED, AMBER or GREEN (a project's rating): printed
+/// with a coloured marker.
+pub const RATING_LABEL: &str = "Rating";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cell {

@@ -157,6 +157,24 @@ fn cli() -> Command {
                 .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("20")),
         )
         .subcommand(Command::new("summary").about("Counts of records in the replica"))
+        .subcommand(
+            Command::new("brief")
+                .about("Print a meeting's briefing pack to PDF (cover, contents, agenda, briefs, delegations, projects, follow-up, talking points, documents)")
+                .arg(Arg::new("meeting").required(true).value_name("MEETING").help("meeting id, or its exact short title or title"))
+                .arg(Arg::new("output").short('o').long("output").required(true).value_name("FILE.pdf").help("where to write the PDF (replaced in one step: a failed run leaves any old file as it was)"))
+                .arg(Arg::new("paper").long("paper").value_parser(["a4", "letter"]).default_value("a4"))
+                .arg(
+                    Arg::new("sections")
+                        .long("sections")
+                        .value_name("LIST")
+                        .value_delimiter(',')
+                        .value_parser(["agenda", "briefs", "delegations", "bios", "projects", "follow_up", "talking_points", "documents"])
+                        .help("which sections, in pack order [default: all that have data]"),
+                )
+                .arg(Arg::new("classification").long("classification").value_name("MARKING").help("marking for every page [default: the meeting's own]"))
+                .arg(Arg::new("buddhist-era").long("buddhist-era").action(ArgAction::SetTrue).help("also give years in the Thai Buddhist Era"))
+                .arg(Arg::new("previous").long("previous").value_parser(clap::value_parser!(usize)).default_value("3").help("previous meetings of the framework whose decisions are reprinted")),
+        )
         .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
         .subcommand(
             Command::new("conflicts")
@@ -322,6 +340,34 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let r = open(&dir)?;
             out.summary(&r.summary()?)?;
         }
+        "brief" => {
+            let r = open(&dir)?;
+            let raw = sub.get_one::<String>("meeting").cloned().unwrap_or_default();
+            let id = r.resolve(Entity::Meeting, &raw)?;
+            let mut opts = desk_brief::Options {
+                paper: match sub.get_one::<String>("paper").map(String::as_str) {
+                    Some("letter") => desk_brief::Paper::Letter,
+                    _ => desk_brief::Paper::A4,
+                },
+                classification: sub.get_one::<String>("classification").cloned(),
+                buddhist_era: sub.get_flag("buddhist-era"),
+                previous_meetings: sub.get_one::<usize>("previous").copied().unwrap_or(3),
+                ..Default::default()
+            };
+            if let Some(list) = sub.get_many::<String>("sections") {
+                opts.sections = list
+                    .filter_map(|s| desk_brief::SectionKind::parse(s))
+                    .collect();
+            }
+            let path = PathBuf::from(sub.get_one::<String>("output").cloned().unwrap_or_default());
+            let started = std::time::Instant::now();
+            let pack = desk_brief::brief(&r, &id, &opts).map_err(|e| match e {
+                desk_brief::Error::Replica(e) => anyhow::Error::from(e),
+                other => anyhow::Error::from(other),
+            })?;
+            write_atomically(&path, &pack.pdf)?;
+            out.brief(&path, &pack, started.elapsed())?;
+        }
         "conflicts" => match sub.subcommand() {
             Some(("resolve", rm)) => {
                 let mut r = open(&dir)?;
@@ -440,6 +486,23 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes beside the target and renames over it, so readers never see half a file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes).map_err(|e| anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("cannot write {}: {e}", path.display())
+    })
 }
 
 fn main() -> ExitCode {

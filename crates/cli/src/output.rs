@@ -237,6 +237,35 @@ impl Out {
         Ok(())
     }
 
+    pub fn brief(
+        &mut self,
+        path: &std::path::Path,
+        pack: &desk_brief::Rendered,
+        took: std::time::Duration,
+    ) -> R {
+        if self.json {
+            return self.emit_json(&json!({
+                "file": path.display().to_string(),
+                "pages": pack.pages,
+                "bytes": pack.pdf.len(),
+                "millis": took.as_millis() as u64,
+                "contents": pack.contents.iter().map(|c| json!({"level": c.level, "title": c.title, "page": c.page})).collect::<Vec<_>>(),
+            }));
+        }
+        writeln!(
+            self.stdout,
+            "Wrote {} ({} pages, {} KB) in {} ms",
+            path.display(),
+            pack.pages,
+            pack.pdf.len().div_ceil(1024),
+            took.as_millis()
+        )?;
+        for c in pack.contents.iter().filter(|c| c.level == 0) {
+            writeln!(self.stdout, "  p. {:>3}  {}", c.page, c.title)?;
+        }
+        Ok(())
+    }
+
     pub fn error(&mut self, e: &anyhow::Error) -> ExitCode {
         let core = e
             .chain()

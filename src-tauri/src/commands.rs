@@ -167,6 +167,7 @@ pub fn list(
             limit,
             offset: offset.unwrap_or(0),
             include_deleted: false,
+            filters: Vec::new(),
         };
         Ok(r.list(e, &q)?
             .into_iter()

@@ -456,9 +456,18 @@ fn follow_up_blocks(
     let start = s(m, "start_date");
     // Meetings are listed newest first.
     let previous: Vec<Record> = r
-        .list(Entity::Meeting, &ListQuery::default())?
+        .list(
+            Entity::Meeting,
+            &ListQuery {
+                filters: vec![
+                    desk_core::Filter::eq("framework", framework.clone()),
+                    desk_core::Filter::lt("start_date", start.clone()),
+                ],
+                ..Default::default()
+            },
+        )?
         .into_iter()
-        .filter(|p| p.id != m.id && s(p, "framework") == framework && s(p, "start_date") < start)
+        .filter(|p| p.id != m.id && !framework.is_empty())
         .collect();
     let mut out = Vec::new();
     for p in previous.iter().take(opts.previous_meetings) {
@@ -484,18 +493,34 @@ fn follow_up_blocks(
             });
         }
     }
+    // Open action items of every earlier meeting of the framework: one query for the open
+    // ones (few), matched to the meetings (possibly thousands).
+    let names: std::collections::HashMap<&str, String> = previous
+        .iter()
+        .map(|p| {
+            (
+                p.id.as_str(),
+                p.str("short_title")
+                    .or(p.str("title"))
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
     let mut open = Vec::new();
-    for p in &previous {
-        for a in children(r, Entity::Action, &p.id)? {
-            if !matches!(a.str("status"), Some("completed" | "overtaken")) {
-                open.push((
-                    a,
-                    p.str("short_title")
-                        .or(p.str("title"))
-                        .unwrap_or_default()
-                        .to_string(),
-                ));
-            }
+    for a in r.list(
+        Entity::Action,
+        &ListQuery {
+            filters: vec![
+                desk_core::Filter::ne("status", "completed"),
+                desk_core::Filter::ne("status", "overtaken"),
+            ],
+            ..Default::default()
+        },
+    )? {
+        if let Some(name) = a.str("meeting").and_then(|mid| names.get(mid)) {
+            let name = name.clone();
+            open.push((a, name));
         }
     }
     if !open.is_empty() {

@@ -432,6 +432,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                         offset: vm.get_one::<usize>("offset").copied().unwrap_or(0),
                         include_deleted: vm.get_flag("deleted"),
                         parent: None,
+                        filters: Vec::new(),
                     };
                     if let Some((pf, pe)) = e.desc().parent {
                         if let Some(p) = vm.get_one::<String>(pf) {

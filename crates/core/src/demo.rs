@@ -282,6 +282,13 @@ impl Replica {
         } else {
             Vec::new()
         };
+        let small_projects: Vec<String> = if small_done {
+            let mut ps = self.list(Entity::Project, &crate::ListQuery::default())?;
+            ps.sort_by(|a, b| a.str("code").cmp(&b.str("code")));
+            ps.into_iter().map(|p| p.id).collect()
+        } else {
+            Vec::new()
+        };
         if let Some(prev) = loaded {
             if prev == "large" || size == Size::Small {
                 return Ok(DemoReport {
@@ -303,7 +310,10 @@ impl Replica {
                 total,
             };
             let small = if small_done {
-                Small { mfa: small_mfa }
+                Small {
+                    mfa: small_mfa,
+                    projects: small_projects,
+                }
             } else {
                 demo_small(&mut l)?
             };
@@ -337,6 +347,8 @@ impl Replica {
 struct Small {
     /// Per member (in MEMBERS order): MFA id, planning agency id.
     mfa: Vec<String>,
+    /// The 40 Prioritized Projects.
+    projects: Vec<String>,
 }
 
 fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
@@ -879,7 +891,7 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
     }
     let _ = previous_decisions;
     let mfa = (0..5).map(|i| ids[2 * i].clone()).collect();
-    Ok(Small { mfa })
+    Ok(Small { mfa, projects })
 }
 
 fn demo_large(l: &mut Loader<'_, '_>, small: &Small) -> Result<()> {
@@ -913,11 +925,12 @@ fn demo_large(l: &mut Loader<'_, '_>, small: &Small) -> Result<()> {
         "senior_officials",
         "coordinating_committee",
     ];
+    const FRAMEWORKS: [&str; 3] = ["ACMECS", "Mekong-U.S. Partnership", "Friends of the Mekong"];
     for i in 0..10_000 {
         let host = codes[i % 5];
         let year = 2000 + (i % 27);
         let m = l.add(Entity::Meeting, json!({"title": format!("{} meeting {} on {}", ["ACMECS", "Mekong-U.S. Partnership", "Friends of the Mekong"][i % 3], i + 1, ["connectivity", "trade facilitation", "water resources", "digital economy", "human resources"][rng.below(5)]),
-            "kind": kinds[i % 4], "start_date": format!("{year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28)),
+            "framework": FRAMEWORKS[i % 3], "kind": kinds[i % 4], "start_date": format!("{year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28)),
             "host_country": host, "city": CITIES[i % 5], "status": "held"}))?;
         for (k, title) in ITEMS.iter().enumerate() {
             l.add(Entity::AgendaItem, json!({"meeting": m, "number": format!("{}", k + 1), "title": title, "position": k}))?;
@@ -930,7 +943,75 @@ fn demo_large(l: &mut Loader<'_, '_>, small: &Small) -> Result<()> {
             Entity::Decision,
             json!({"meeting": m, "number": "1", "text": "The Meeting noted the progress report."}),
         )?;
-        l.add(Entity::Action, json!({"meeting": m, "decision": d, "title": "Report progress at the next meeting", "owner_country": host, "due_date": format!("{year}-12-31"), "status": "ongoing"}))?;
+        l.add(Entity::Action, json!({"meeting": m, "decision": d, "title": "Report progress at the next meeting", "owner_country": host, "due_date": format!("{year}-12-31"), "status": "completed"}))?;
+    }
+    big_pack_meeting(l, small, &contact_ids, &mut rng)
+}
+
+/// A meeting whose briefing pack runs to about a hundred pages (the benchmark's case): the
+/// Master Plan review, where every Prioritized Project is on the table. A preparatory working
+/// group took 30 decisions and left 200 open action items; 600 delegates attend.
+fn big_pack_meeting(
+    l: &mut Loader<'_, '_>,
+    small: &Small,
+    contact_ids: &[String],
+    rng: &mut Rng,
+) -> Result<()> {
+    let codes = ["KH", "LA", "MM", "TH", "VN"];
+    let prep = l.add(Entity::Meeting, json!({"title": "ACMECS Working Group on the Master Plan Review", "short_title": "ACMECS WG-MPR 2027",
+        "kind": "working_group", "framework": "ACMECS", "start_date": "2027-01-18", "end_date": "2027-01-19", "timezone": "Asia/Bangkok",
+        "city": "Bangkok", "host_country": "TH", "venue": "Ministry of Foreign Affairs, Bangkok", "status": "held", "classification": "internal"}))?;
+    let mut decisions = Vec::new();
+    for k in 0..30 {
+        decisions.push(l.add(Entity::Decision, json!({"meeting": prep, "number": format!("{}", k + 1),
+            "text": format!("The Working Group reviewed Pillar {} of the Master Plan and recommended that lead countries update the financing plans of the projects concerned before the Special Senior Officials' Meeting.", k % 3 + 1)}))?);
+    }
+    const TASKS: [&str; 5] = [
+        "Update the financing plan and submit it to the ACMECS Interim Secretariat",
+        "Confirm the national focal point and the project team",
+        "Report on land acquisition and resettlement safeguards",
+        "Consult development partners on co-financing and technical assistance",
+        "Circulate the revised results framework with baselines and targets",
+    ];
+    for k in 0..200 {
+        l.add(Entity::Action, json!({"meeting": prep, "decision": decisions[k % decisions.len()], "title": format!("{} ({})", TASKS[k % 5], k / 5 + 1),
+            "owner_country": codes[k % 5], "due_date": format!("2027-{:02}-{:02}", 1 + k % 6, 1 + rng.below(28)),
+            "status": if k % 3 == 0 { "not_started" } else { "ongoing" }}))?;
+    }
+    let m = l.add(Entity::Meeting, json!({"title": "Special ACMECS Senior Officials' Meeting on the Review of the ACMECS Master Plan",
+        "short_title": "Special ACMECS SOM 2027", "kind": "senior_officials", "framework": "ACMECS",
+        "start_date": "2027-03-15", "end_date": "2027-03-16", "timezone": "Asia/Bangkok", "city": "Chiang Mai", "host_country": "TH",
+        "venue": "Chiang Mai International Exhibition and Convention Centre", "status": "planned", "classification": "restricted"}))?;
+    for k in 0..20 {
+        let pillar = ["Seamless Connectivity", "Synchronized Economies", "Smart and Sustainable Development"][k % 3];
+        l.add(Entity::AgendaItem, json!({"meeting": m, "number": format!("{}", k + 1), "position": k,
+            "title": format!("Review of {pillar}: Prioritized Projects {} and {}", 2 * k + 1, 2 * k + 2),
+            "purpose": format!("To review implementation, financing and risks of the projects under {pillar}."),
+            "action_requested": "To note progress and endorse the recommendations of the Working Group.",
+            "lead_country": codes[k % 5],
+            "projects": [small.projects[(2 * k) % small.projects.len()], small.projects[(2 * k + 1) % small.projects.len()]],
+            "objectives": "Secure agreement on revised timelines and on who finances the remaining gap.",
+            "points_to_make": "Welcome the progress reported by lead countries.\nStress that delayed projects need a financing plan before the next Summit.\nInvite development partners to align their programmes with the Master Plan.",
+            "their_objectives": "Development partners seek clear national ownership and co-financing commitments.",
+            "our_response": "Commit to submit updated financing plans through the ACMECS Interim Secretariat within three months.",
+            "press_line": "ACMECS senior officials reviewed the Master Plan and agreed next steps for the Prioritized Projects.",
+            "background": "The Working Group on the Master Plan Review met in January 2027 and left 200 action items open."}))?;
+    }
+    for (ci, code) in codes.iter().enumerate() {
+        for k in 0..120 {
+            let c = &contact_ids[(ci + 5 * (k * 37 + 11)) % contact_ids.len()];
+            l.add(Entity::Participant, json!({"meeting": m, "contact": c, "delegation": code,
+                "role": if k == 0 { "head_of_delegation" } else if k == 1 { "alternate" } else { "delegate" },
+                "attendance": "confirmed", "precedence": k + 1}))?;
+        }
+    }
+    for k in 0..100 {
+        l.add(Entity::TalkingPoint, json!({"meeting": m, "position": k,
+            "text": format!("Point {}: underline the shared commitment of ACMECS members to the Master Plan and to timely, transparent reporting on each Prioritized Project.", k + 1)}))?;
+    }
+    for k in 0..160 {
+        l.add(Entity::Document, json!({"meeting": m, "title": format!("Review paper {}: Prioritized Projects {} and {}", k + 1, 2 * (k % 20) + 1, 2 * (k % 20) + 2),
+            "symbol": format!("ACMECS/SSOM/2027/DOC/{:03}", k + 1), "kind": "information_paper", "status": "circulated"}))?;
     }
     Ok(())
 }

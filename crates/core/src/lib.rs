@@ -25,6 +25,7 @@ pub use conflicts::{Conflict, Take};
 pub use error::{Error, ErrorKind, Result};
 pub use migrations::SCHEMA_VERSION;
 pub use replica::{
+    Filter, FilterOp,
     display_value, Change, FieldChange, Fields, Key, ListQuery, Progress, Record, Replica, Summary,
 };
 pub use schema::{Entity, EntityDesc, Field, FieldKind};

@@ -127,6 +127,48 @@ pub struct ListQuery {
     pub limit: Option<usize>,
     pub offset: usize,
     pub include_deleted: bool,
+    /// Only records whose field compares so with the value (fields of the entity only; text
+    /// comparison, as stored).
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub field: String,
+    pub op: FilterOp,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    Eq,
+    /// Differs (an unset field differs from every value).
+    Ne,
+    Lt,
+}
+
+impl Filter {
+    pub fn eq(field: &str, value: impl Into<String>) -> Filter {
+        Filter {
+            field: field.to_string(),
+            op: FilterOp::Eq,
+            value: value.into(),
+        }
+    }
+    pub fn ne(field: &str, value: impl Into<String>) -> Filter {
+        Filter {
+            field: field.to_string(),
+            op: FilterOp::Ne,
+            value: value.into(),
+        }
+    }
+    pub fn lt(field: &str, value: impl Into<String>) -> Filter {
+        Filter {
+            field: field.to_string(),
+            op: FilterOp::Lt,
+            value: value.into(),
+        }
+    }
 }
 
 /// Progress of long work, for a progress bar: `done` of `total` units of `stage`.
@@ -439,6 +481,18 @@ impl Replica {
             conds.push(format!("{pf} = ?"));
             args.push(Sql::Text(parent.clone()));
         }
+        for f in &q.filters {
+            // Only the entity's own field names reach the SQL text.
+            let field = d.fields.iter().find(|x| x.name == f.field).ok_or_else(|| {
+                Error::invalid(d.name, "filter", format!("{} has no field {}", d.name, f.field))
+            })?;
+            conds.push(match f.op {
+                FilterOp::Eq => format!("{} = ?", field.name),
+                FilterOp::Ne => format!("({0} IS NULL OR {0} != ?)", field.name),
+                FilterOp::Lt => format!("{} < ?", field.name),
+            });
+            args.push(Sql::Text(f.value.clone()));
+        }
         if !conds.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
@@ -463,13 +517,13 @@ impl Replica {
         Ok(self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    /// The clock of the latest change this replica holds (local or synced): what "data as of"
-    /// means on anything made from it. None for an empty replica.
+    /// The replica's clock after its latest committed change (a local edit, or changes that
+    /// arrived by sync, whose clocks the replica's clock has observed): what "data as of" means
+    /// on anything made from it. None for an empty replica. One row read (a scan of the change
+    /// log for its highest clock took 0.36 s on the large demo replica).
     pub fn data_as_of(&self) -> Result<Option<Hlc>> {
-        let h: Option<i64> = self
-            .conn
-            .query_row("SELECT max(hlc) FROM change_log", [], |r| r.get(0))?;
-        Ok(h.map(|h| Hlc(h as u64)))
+        let h = self.meta("hlc")?.parse::<u64>().unwrap_or(0);
+        Ok((h > 0).then_some(Hlc(h)))
     }
 
     pub fn summary(&self) -> Result<Summary> {
@@ -567,7 +621,13 @@ impl Replica {
     /// the highest (clock, device) version wins whatever the order of arrival; a change already
     /// applied (same device and sequence) is skipped. Returns how many were new.
     pub fn apply_changes(&mut self, changes: &[Change]) -> Result<usize> {
-        let applied = self.write(|w| {
+        // Hybrid logical clock: what we have seen moves our clock on, so our next edits are
+        // stamped after the ones that just arrived.
+        let before = self.clock.last();
+        if let Some(max) = changes.iter().map(|c| c.hlc).max() {
+            self.clock.observe(max);
+        }
+        let applied = match self.write(|w| {
             let mut applied = 0;
             for c in changes {
                 if w.apply(c)? {
@@ -575,7 +635,13 @@ impl Replica {
                 }
             }
             Ok(applied)
-        })?;
+        }) {
+            Ok(n) => n,
+            Err(e) => {
+                self.clock = Clock::starting_at(before);
+                return Err(e);
+            }
+        };
         Ok(applied)
     }
 

@@ -293,3 +293,157 @@ pub fn load_demo<R: tauri::Runtime>(
         r.summary()
     })
 }
+
+/// What the UI shows after printing a briefing pack.
+#[derive(Debug, Serialize)]
+pub struct BriefResult {
+    pub file: String,
+    pub pages: usize,
+    pub bytes: usize,
+    pub millis: u64,
+    pub contents: Vec<BriefEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BriefEntry {
+    pub level: u8,
+    pub title: String,
+    pub page: usize,
+}
+
+fn brief_error(e: desk_brief::Error) -> CommandError {
+    match e {
+        desk_brief::Error::Replica(e) => e.into(),
+        other => CommandError {
+            kind: ErrorKind::Unavailable,
+            field: None,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// A file name from a meeting's title: letters, digits and spaces kept, the rest dropped.
+fn pack_file_name(title: &str) -> String {
+    let base: String = title
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == ' ' || c == '-' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let base = if base.is_empty() {
+        "Meeting".to_string()
+    } else {
+        base
+    };
+    format!(
+        "{} briefing pack.pdf",
+        base.chars().take(80).collect::<String>()
+    )
+}
+
+/// Prints a meeting's briefing pack to PDF: composed under the replica lock, laid out and
+/// written outside it (on a worker thread, so the window stays responsive). Without `path`,
+/// into "Briefing packs" in the user's documents folder (or beside the replica).
+#[allow(clippy::too_many_arguments)]
+#[tauri::command(async)]
+pub fn brief(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    path: Option<String>,
+    paper: Option<String>,
+    sections: Option<Vec<String>>,
+    classification: Option<String>,
+    buddhist_era: Option<bool>,
+) -> Result<BriefResult, CommandError> {
+    let started = std::time::Instant::now();
+    let mut opts = desk_brief::Options {
+        paper: match paper.as_deref() {
+            None | Some("a4") => desk_brief::Paper::A4,
+            Some("letter") => desk_brief::Paper::Letter,
+            Some(other) => {
+                return Err(CommandError {
+                    kind: ErrorKind::Validation,
+                    field: Some("paper".into()),
+                    message: format!("paper must be a4 or letter, not {other}"),
+                })
+            }
+        },
+        classification: classification.filter(|c| !c.trim().is_empty()),
+        buddhist_era: buddhist_era.unwrap_or(false),
+        ..Default::default()
+    };
+    if let Some(list) = sections {
+        let mut kinds = Vec::new();
+        for s in &list {
+            kinds.push(
+                desk_brief::SectionKind::parse(s).ok_or_else(|| CommandError {
+                    kind: ErrorKind::Validation,
+                    field: Some("sections".into()),
+                    message: format!("no section called {s}"),
+                })?,
+            );
+        }
+        opts.sections = kinds;
+    }
+    let pack = with(&state, |r| {
+        let id = r
+            .resolve(Entity::Meeting, &meeting_id)
+            .unwrap_or(meeting_id.clone());
+        desk_brief::compose(r, &id, &opts)
+    })?;
+    let file = match path {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let dir = dirs_documents()
+                .unwrap_or_else(|| state.data_dir.clone())
+                .join("Briefing packs");
+            std::fs::create_dir_all(&dir).map_err(|e| CommandError {
+                kind: ErrorKind::Unavailable,
+                field: Some("path".into()),
+                message: format!("cannot create {}: {e}", dir.display()),
+            })?;
+            dir.join(pack_file_name(&pack.short_title))
+        }
+    };
+    let out = desk_brief::render(&pack, opts.paper).map_err(brief_error)?;
+    let tmp = file.with_extension("pdf.partial");
+    std::fs::write(&tmp, &out.pdf)
+        .and_then(|_| std::fs::rename(&tmp, &file))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CommandError {
+                kind: ErrorKind::Unavailable,
+                field: Some("path".into()),
+                message: format!("cannot write {}: {e}", file.display()),
+            }
+        })?;
+    Ok(BriefResult {
+        file: file.display().to_string(),
+        pages: out.pages,
+        bytes: out.pdf.len(),
+        millis: started.elapsed().as_millis() as u64,
+        contents: out
+            .contents
+            .into_iter()
+            .map(|c| BriefEntry {
+                level: c.level,
+                title: c.title,
+                page: c.page,
+            })
+            .collect(),
+    })
+}
+
+fn dirs_documents() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .map(|h| h.join("Documents"))
+        .filter(|d| d.is_dir())
+}

@@ -28,6 +28,7 @@ pub fn build<R: tauri::Runtime>(
             commands::remove,
             commands::restore,
             commands::undo,
+            commands::brief,
             commands::conflicts,
             commands::resolve_conflict,
             commands::load_demo,

@@ -144,3 +144,53 @@ fn records_and_search_through_the_ipc() {
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
+
+#[test]
+fn the_app_prints_briefing_packs() {
+    let shell = Shell::new(Some("correct horse battery"));
+    shell.call("unlock", json!({})).expect("unlock");
+    shell
+        .call("load_demo", json!({"size": "small"}))
+        .expect("demo");
+    let out = tempfile::tempdir().expect("tmp");
+    let file = out.path().join("som.pdf");
+    let res = shell
+        .call(
+            "brief",
+            json!({"meetingId": "ACMECS SOM 2026", "path": file.to_string_lossy(), "paper": "letter", "buddhistEra": true}),
+        )
+        .expect("brief");
+    assert_eq!(res["file"], file.to_string_lossy().as_ref());
+    assert!(res["pages"].as_u64() >= Some(8));
+    let bytes = std::fs::read(&file).expect("written");
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert_eq!(res["bytes"].as_u64(), Some(bytes.len() as u64));
+    assert!(res["contents"]
+        .as_array()
+        .expect("contents")
+        .iter()
+        .any(|c| c["title"] == "Annotated agenda"));
+
+    let err = shell
+        .call(
+            "brief",
+            json!({"meetingId": "nope", "path": file.to_string_lossy()}),
+        )
+        .expect_err("unknown meeting");
+    assert_eq!(err["kind"], "not_found");
+    let err = shell
+        .call(
+            "brief",
+            json!({"meetingId": "ACMECS SOM 2026", "paper": "A3"}),
+        )
+        .expect_err("paper");
+    assert_eq!(err["field"], "paper");
+    let err = shell
+        .call(
+            "brief",
+            json!({"meetingId": "ACMECS SOM 2026", "sections": ["agenda", "minutes"]}),
+        )
+        .expect_err("section");
+    assert_eq!(err["field"], "sections");
+    assert_eq!(std::fs::read(&file).expect("still there"), bytes);
+}

@@ -529,3 +529,76 @@ fn conflicts_inbox_starts_empty_and_unknown_ones_are_not_found() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--take mine"), "{err}");
 }
+
+#[test]
+fn brief_prints_a_pack_and_refuses_what_it_cannot_print() {
+    let d = Desk::new();
+    d.json(&["demo"]);
+    let pdf = d.data().join("som.pdf");
+    let pdf_s = pdf.to_string_lossy().to_string();
+    // By short title, with options; JSON says where the sections start.
+    let v = d.json(&[
+        "brief",
+        "ACMECS SOM 2026",
+        "-o",
+        &pdf_s,
+        "--paper",
+        "letter",
+        "--buddhist-era",
+        "--classification",
+        "restricted",
+    ]);
+    assert_eq!(v["file"], pdf_s.as_str());
+    assert!(v["pages"].as_u64() >= Some(8), "{v}");
+    let contents = v["contents"].as_array().expect("contents");
+    assert!(contents
+        .iter()
+        .any(|c| c["title"] == "Delegations and participants" && c["page"].as_u64() > Some(2)));
+    let bytes = std::fs::read(&pdf).expect("pdf written");
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert_eq!(v["bytes"].as_u64(), Some(bytes.len() as u64));
+    // Text output: a one-line summary and the sections.
+    let out = d.run(&[
+        "brief",
+        "ACMECS SOM 2026",
+        "-o",
+        &pdf_s,
+        "--sections",
+        "agenda,documents",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with(&format!("Wrote {pdf_s} (")), "{text}");
+    assert!(
+        text.contains("Annotated agenda")
+            && text.contains("List of documents")
+            && !text.contains("Talking points"),
+        "{text}"
+    );
+
+    // Unknown meeting: not found (exit 4), the old file untouched.
+    let before = std::fs::read(&pdf).expect("read");
+    let (code, err) = d.fails(&["brief", "No such meeting", "-o", &pdf_s]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("No such meeting"), "{err}");
+    assert_eq!(std::fs::read(&pdf).expect("read"), before);
+    // A section name we do not have: usage error naming the choices.
+    let (code, err) = d.fails(&[
+        "brief",
+        "ACMECS SOM 2026",
+        "-o",
+        &pdf_s,
+        "--sections",
+        "agenda,minutes",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("minutes") && err.contains("talking_points"),
+        "{err}"
+    );
+    // A folder that does not exist: a clear error, no stray partial file.
+    let missing = d.data().join("no/such/dir/pack.pdf");
+    let (code, err) = d.fails(&["brief", "ACMECS SOM 2026", "-o", &missing.to_string_lossy()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+}

@@ -63,3 +63,19 @@ def test_contacts_show_native_names_and_their_organisation(driver):
     wait(driver).until(lambda d: "native name" in d.find_element(By.ID, "detail").text)
     detail = driver.find_element(By.ID, "detail").text
     assert "Ministry of" in detail, "the organisation is shown by name, not by id"
+
+
+def test_one_click_prints_the_briefing_pack(driver):
+    wait(driver).until(lambda d: "ACMECS Senior Officials' Meeting 2026" in row_titles(d))
+    row = next(
+        e for e in driver.find_elements(By.CSS_SELECTOR, "#list .row")
+        if "ACMECS Senior Officials' Meeting 2026" in e.text
+    )
+    row.click()
+    button = wait(driver).until(EC.element_to_be_clickable((By.ID, "brief-button")))
+    button.click()
+    wait(driver, 60).until(lambda d: "pages" in d.find_element(By.ID, "brief-result").text)
+    result = driver.find_element(By.ID, "brief-result")
+    path = Path(result.get_attribute("data-file"))
+    assert path.name == "ACMECS SOM 2026 briefing pack.pdf", result.text
+    assert path.read_bytes().startswith(b"%PDF-")

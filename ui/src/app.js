@@ -116,6 +116,7 @@ async function meetingDetail(d, m) {
   const [agenda, delegations, decisions, actions] = await Promise.all([
     kids("agenda_item"), invoke("delegations", { meetingId: m.id }), kids("decision"), kids("action")]);
   d.append(el("p", {}, [m.venue, m.timezone].filter(Boolean).join(" · ")));
+  d.append(briefControls(m));
   d.append(el("h3", {}, "Agenda"));
   d.append(el("table", {}, agenda.map((a) => el("tr", {}, el("td", {}, a.number || ""), el("td", {}, a.title,
     a.action_requested ? el("div", { class: "muted" }, a.action_requested) : null)))));
@@ -137,6 +138,26 @@ async function meetingDetail(d, m) {
         el("td", { class: overdue ? "overdue" : "" }, a.due_date || ""), el("td", { class: "muted" }, (a.status || "").replaceAll("_", " ")));
     })));
   }
+}
+
+// One click prints the meeting's briefing pack (PDF) into "Briefing packs".
+function briefControls(m) {
+  const paper = el("select", { id: "brief-paper", title: "Paper" }, el("option", { value: "a4" }, "A4"), el("option", { value: "letter" }, "Letter"));
+  const be = el("input", { type: "checkbox", id: "brief-be" });
+  const result = el("span", { id: "brief-result", class: "muted" });
+  const button = el("button", { id: "brief-button", onclick: async () => {
+    button.disabled = true;
+    result.textContent = "Printing the briefing pack…";
+    try {
+      const r = await invoke("brief", { meetingId: m.id, paper: paper.value, buddhistEra: be.checked });
+      result.textContent = `Saved ${r.file} (${r.pages} pages, ${Math.ceil(r.bytes / 1024)} KB, ${r.millis} ms)`;
+      result.dataset.file = r.file;
+    } catch (err) {
+      result.textContent = err.message || String(err);
+    }
+    button.disabled = false;
+  } }, "Print briefing pack");
+  return el("div", { class: "brief" }, button, " ", paper, " ", el("label", {}, be, " B.E. dates"), " ", result);
 }
 
 let searchTimer = null;

@@ -146,6 +146,26 @@ struct Para {
     parts: Vec<Shaped>,
 }
 
+thread_local! {
+    /// Shaped text by (text, size, weight) while one pack is laid out: tables repeat the same
+    /// cells (roles, countries, units, statuses) hundreds of times.
+    static SHAPED: std::cell::RefCell<std::collections::HashMap<(String, u32, bool), Shaped>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn shape_cached(text: &str, size: f32, bold: bool) -> Shaped {
+    if text.len() > 200 {
+        return shape(text, size, bold);
+    }
+    let key = (text.to_string(), size.to_bits(), bold);
+    if let Some(s) = SHAPED.with(|c| c.borrow().get(&key).cloned()) {
+        return s;
+    }
+    let s = shape(text, size, bold);
+    SHAPED.with(|c| c.borrow_mut().insert(key, s.clone()));
+    s
+}
+
 impl Para {
     fn new(text: &str, size: f32, bold: bool) -> Para {
         let text = clean(text);
@@ -154,7 +174,10 @@ impl Para {
             parts: if trimmed.is_empty() {
                 Vec::new()
             } else {
-                trimmed.split('\n').map(|p| shape(p, size, bold)).collect()
+                trimmed
+                    .split('\n')
+                    .map(|p| shape_cached(p, size, bold))
+                    .collect()
             },
         }
     }
@@ -370,6 +393,51 @@ impl Flow {
                 .collect();
         }
         if sum_min <= w {
+            // Narrow columns (natural width within a fair share of what is left) keep their
+            // natural width, so short cells never wrap; the wide ones share the rest, each
+            // getting its longest word plus a part in proportion to how much more it wants.
+            let mut fixed = vec![false; nat.len()];
+            loop {
+                let free: Vec<usize> = (0..nat.len()).filter(|i| !fixed[*i]).collect();
+                let left = w
+                    - (0..nat.len())
+                        .filter(|i| fixed[*i])
+                        .map(|i| nat[i])
+                        .sum::<f32>();
+                let fair = left / free.len().max(1) as f32;
+                let newly: Vec<usize> = free.iter().copied().filter(|i| nat[*i] <= fair).collect();
+                if newly.is_empty() || newly.len() == free.len() {
+                    break;
+                }
+                for i in newly {
+                    fixed[i] = true;
+                }
+            }
+            let left = w
+                - (0..nat.len())
+                    .filter(|i| fixed[*i])
+                    .map(|i| nat[i])
+                    .sum::<f32>();
+            let free_min: f32 = (0..nat.len()).filter(|i| !fixed[*i]).map(|i| min[i]).sum();
+            if free_min <= left {
+                let want: f32 = (0..nat.len())
+                    .filter(|i| !fixed[*i])
+                    .map(|i| (nat[i] - min[i]).max(0.0))
+                    .sum();
+                let extra = left - free_min;
+                let free_n = fixed.iter().filter(|f| !**f).count().max(1) as f32;
+                return (0..nat.len())
+                    .map(|i| {
+                        if fixed[i] {
+                            nat[i]
+                        } else if want > 0.0 {
+                            min[i] + extra * (nat[i] - min[i]).max(0.0) / want
+                        } else {
+                            min[i] + extra / free_n
+                        }
+                    })
+                    .collect();
+            }
             let want: f32 = nat.iter().zip(&min).map(|(a, b)| (a - b).max(0.0)).sum();
             let extra = w - sum_min;
             return min
@@ -384,10 +452,29 @@ impl Flow {
                 })
                 .collect();
         }
-        min.iter().map(|m| w * m / sum_min).collect()
+        // Not even the longest words fit: every column keeps room for a glyph or two (words
+        // are then cut between clusters), the rest goes by how much each would need.
+        let floor = (2.0 * PAD_X + 14.0).min(w / n);
+        let over: f32 = min.iter().map(|m| (m - floor).max(0.0)).sum();
+        let extra = w - floor * n;
+        min.iter()
+            .map(|m| {
+                floor
+                    + if over > 0.0 {
+                        extra * (m - floor).max(0.0) / over
+                    } else {
+                        extra / n
+                    }
+            })
+            .collect()
     }
 
-    fn table(&mut self, header: Option<&[String]>, rows: &[Vec<(String, bool, Option<Color>)>], st: &TableStyle) {
+    fn table(
+        &mut self,
+        header: Option<&[String]>,
+        rows: &[Vec<(String, bool, Option<Color>)>],
+        st: &TableStyle,
+    ) {
         let ncols = header
             .map(<[String]>::len)
             .unwrap_or(0)
@@ -456,8 +543,16 @@ impl Flow {
                 })
                 .collect::<Vec<CellBox>>()
         };
-        let head_cells = head.as_ref().map(|h| cells(h, None));
-        let head_h = head_cells.as_ref().map_or(0.0, |h| row_height(h));
+        let mut head_cells = head.as_ref().map(|h| cells(h, None));
+        let mut head_h = head_cells.as_ref().map_or(0.0, |h| row_height(h));
+        // A header row taller than a third of the page cannot sensibly repeat: it is printed
+        // once, as the first row, and continues like any other row if it must.
+        if head_h > (self.geo.bottom - self.geo.top) / 3.0 {
+            if let Some(h) = head_cells.take() {
+                self.row(&h, None, &xs, &ws, st);
+            }
+            head_h = 0.0;
+        }
         // Start where the header and the first row (or a good part of it) fit together.
         let first_h = body
             .first()
@@ -465,7 +560,7 @@ impl Flow {
             .unwrap_or(0.0);
         self.need(head_h + first_h);
         if let Some(h) = &head_cells {
-            self.slice(h, &xs, &ws, &vec![0; ncols], &mut vec![0; ncols], true, st);
+            self.slice(h, &xs, &ws, &vec![0; ncols], &vec![0; ncols], true, st);
         }
         for (r, src) in body.iter().zip(rows) {
             let cb = cells(r, Some(src));
@@ -476,7 +571,14 @@ impl Flow {
 
     /// Places one row, continuing it on following pages (under a repeated header) when it
     /// does not fit.
-    fn row(&mut self, cells: &[CellBox], head: Option<&[CellBox]>, xs: &[f32], ws: &[f32], st: &TableStyle) {
+    fn row(
+        &mut self,
+        cells: &[CellBox],
+        head: Option<&[CellBox]>,
+        xs: &[f32],
+        ws: &[f32],
+        st: &TableStyle,
+    ) {
         let head_h = head.map_or(0.0, row_height);
         let fresh_room = self.geo.bottom - self.geo.top - head_h;
         let mut pos = vec![0usize; cells.len()];
@@ -484,8 +586,8 @@ impl Flow {
         loop {
             let rest = remaining_height(cells, &pos) + 2.0 * PAD_Y;
             if rest <= self.room() + 0.01 || (fresh && rest <= fresh_room + 0.01) {
-                let mut end: Vec<usize> = cells.iter().map(|c| c.lines.len()).collect();
-                self.slice(cells, xs, ws, &pos, &mut end, false, st);
+                let end: Vec<usize> = cells.iter().map(|c| c.lines.len()).collect();
+                self.slice(cells, xs, ws, &pos, &end, false, st);
                 return;
             }
             if !fresh && rest <= fresh_room + 0.01 {
@@ -511,7 +613,7 @@ impl Flow {
                 fresh = true;
                 continue;
             }
-            self.slice(cells, xs, ws, &pos, &mut end.clone(), false, st);
+            self.slice(cells, xs, ws, &pos, &end, false, st);
             pos = end;
             if cells.iter().zip(&pos).all(|(c, p)| *p >= c.lines.len()) {
                 return;
@@ -521,22 +623,42 @@ impl Flow {
         }
     }
 
-    fn continue_table(&mut self, head: Option<&[CellBox]>, xs: &[f32], ws: &[f32], st: &TableStyle) {
+    fn continue_table(
+        &mut self,
+        head: Option<&[CellBox]>,
+        xs: &[f32],
+        ws: &[f32],
+        st: &TableStyle,
+    ) {
         self.break_page();
         if let Some(h) = head {
             let n = h.len();
-            self.slice(h, xs, ws, &vec![0; n], &mut h.iter().map(|c| c.lines.len()).collect(), true, st);
+            self.slice(
+                h,
+                xs,
+                ws,
+                &vec![0; n],
+                &h.iter().map(|c| c.lines.len()).collect::<Vec<_>>(),
+                true,
+                st,
+            );
         }
     }
 
     /// Draws lines `from[i]..to[i]` of every cell as one band of a row.
     #[allow(clippy::too_many_arguments)]
-    fn slice(&mut self, cells: &[CellBox], xs: &[f32], ws: &[f32], from: &[usize], to: &mut Vec<usize>, header: bool, st: &TableStyle) {
-        if header {
-            for (i, c) in cells.iter().enumerate() {
-                to[i] = c.lines.len();
-            }
-        }
+    fn slice(
+        &mut self,
+        cells: &[CellBox],
+        xs: &[f32],
+        ws: &[f32],
+        from: &[usize],
+        to: &[usize],
+        header: bool,
+        st: &TableStyle,
+    ) {
+        let full: Vec<usize> = cells.iter().map(|c| c.lines.len()).collect();
+        let to: &[usize] = if header { &full } else { to };
         let mut h: f32 = 0.0;
         for (i, c) in cells.iter().enumerate() {
             let part: f32 = c.lines[from[i].min(to[i])..to[i]]
@@ -549,7 +671,12 @@ impl Flow {
             h = BODY * 1.2;
         }
         let band = h + 2.0 * PAD_Y;
-        let (left, right) = (self.geo.left, xs.last().zip(ws.last()).map_or(self.geo.right, |(x, w)| x + w));
+        let (left, right) = (
+            self.geo.left,
+            xs.last()
+                .zip(ws.last())
+                .map_or(self.geo.right, |(x, w)| x + w),
+        );
         let top = self.y;
         if header && st.header {
             self.draw(Draw::Fill {
@@ -608,7 +735,12 @@ fn remaining_height(cells: &[CellBox], pos: &[usize]) -> f32 {
     let h = cells
         .iter()
         .zip(pos)
-        .map(|(c, p)| c.lines[(*p).min(c.lines.len())..].iter().map(LineBox::height).sum::<f32>())
+        .map(|(c, p)| {
+            c.lines[(*p).min(c.lines.len())..]
+                .iter()
+                .map(LineBox::height)
+                .sum::<f32>()
+        })
         .fold(0.0, f32::max);
     if h == 0.0 && pos.iter().all(|p| *p == 0) {
         BODY * 1.2
@@ -794,7 +926,12 @@ fn running_heads(pack: &Pack, geo: Geometry, pages: &mut [Page]) {
     let m = geo.measure();
     let small = 8.0;
     for (i, p) in pages.iter_mut().enumerate() {
-        let mut put = |l: Option<LineBox>, x: f32, right_align: bool, centre: bool, top: bool, color: Color| {
+        let mut put = |l: Option<LineBox>,
+                       x: f32,
+                       right_align: bool,
+                       centre: bool,
+                       top: bool,
+                       color: Color| {
             if let Some(l) = l {
                 let x = if right_align {
                     x - l.width
@@ -813,12 +950,31 @@ fn running_heads(pack: &Pack, geo: Geometry, pages: &mut [Page]) {
         };
         let class = one_line(&pack.classification, small, true, m * 0.3);
         let class_w = class.as_ref().map_or(0.0, |l| l.width);
-        put(one_line(&pack.short_title, small, false, m - class_w - 24.0), geo.left, false, false, true, GREY);
+        put(
+            one_line(&pack.short_title, small, false, m - class_w - 24.0),
+            geo.left,
+            false,
+            false,
+            true,
+            GREY,
+        );
         put(class.clone(), geo.right, true, false, true, ALERT);
-        put(one_line(&pack.data_as_of, small, false, m * 0.33), geo.left, false, false, false, GREY);
+        put(
+            one_line(&pack.data_as_of, small, false, m * 0.33),
+            geo.left,
+            false,
+            false,
+            false,
+            GREY,
+        );
         put(class, geo.left + m / 2.0, false, true, false, ALERT);
         put(
-            one_line(&format!("Page {} of {}", i + 1, total), small, false, m * 0.3),
+            one_line(
+                &format!("Page {} of {}", i + 1, total),
+                small,
+                false,
+                m * 0.3,
+            ),
             geo.right,
             true,
             false,
@@ -842,6 +998,13 @@ fn running_heads(pack: &Pack, geo: Geometry, pages: &mut [Page]) {
 
 /// Lays out a whole pack.
 pub fn layout(pack: &Pack, paper: Paper) -> Layout {
+    SHAPED.with(|c| c.borrow_mut().clear());
+    let l = layout_pages(pack, paper);
+    SHAPED.with(|c| c.borrow_mut().clear());
+    l
+}
+
+fn layout_pages(pack: &Pack, paper: Paper) -> Layout {
     let geo = Geometry::new(paper);
     let cover = cover(pack, geo);
     let (body, anchors) = body(pack, geo);

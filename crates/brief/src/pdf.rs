@@ -77,27 +77,43 @@ fn actual_text(s: &str) -> DictItem {
 
 /// The ops drawing one line: per font run, glyphs on the baseline as one positioned string,
 /// glyphs raised or lowered by the shaper (stacked marks) each at their own position.
-fn text_ops(t: &TextLine, page_h: f32, faces: &[Face], ops: &mut Vec<Op>) {
+/// Text state carried from line to line within a page's text object, so unchanged colour and
+/// font are not set again (a 100-page pack has some 10,000 lines).
+#[derive(Default)]
+struct TextState {
+    color: Option<Color>,
+    font: Option<(FaceId, u32)>,
+}
+
+/// Positions rounded to 1/100 pt (invisible; shorter numbers make smaller, faster files).
+fn r2(v: f32) -> f32 {
+    (v * 100.0).round() / 100.0
+}
+
+fn text_ops(t: &TextLine, page_h: f32, faces: &[Face], st: &mut TextState, ops: &mut Vec<Op>) {
     if t.glyphs.is_empty() {
         return;
     }
-    ops.push(Op::SetFillColor { col: rgb(t.color) });
+    if st.color != Some(t.color) {
+        ops.push(Op::SetFillColor { col: rgb(t.color) });
+        st.color = Some(t.color);
+    }
     ops.push(Op::BeginMarkedContentWithProperties {
         tag: "Span".to_string(),
         properties: actual_text(&t.text),
     });
     let base_y = page_h - t.baseline;
     let mut pen = t.x;
-    let mut current: Option<FaceId> = None;
     let mut i = 0;
     while i < t.glyphs.len() {
         let g = t.glyphs[i];
-        if current != Some(g.face) {
+        let font = (g.face, t.size.to_bits());
+        if st.font != Some(font) {
             ops.push(Op::SetFont {
                 font: PdfFontHandle::External(font_id(g.face)),
                 size: Pt(t.size),
             });
-            current = Some(g.face);
+            st.font = Some(font);
         }
         // A segment: glyphs of one face sharing the baseline offset.
         let mut j = i;
@@ -119,7 +135,7 @@ fn text_ops(t: &TextLine, page_h: f32, faces: &[Face], ops: &mut Vec<Op>) {
             // shaper put the next glyph.
             let offset = if k + 1 < j {
                 let wanted = (xs[k + 1 - i] - xs[k - i]) * 1000.0 / t.size;
-                face.pdf_width(gid) - wanted
+                ((face.pdf_width(gid) - wanted) * 10.0).round() / 10.0
             } else {
                 0.0
             };
@@ -130,7 +146,7 @@ fn text_ops(t: &TextLine, page_h: f32, faces: &[Face], ops: &mut Vec<Op>) {
             });
         }
         ops.push(Op::SetTextMatrix {
-            matrix: TextMatrix::Translate(Pt(xs[0]), Pt(base_y + g.dy)),
+            matrix: TextMatrix::Translate(Pt(r2(xs[0])), Pt(r2(base_y + g.dy))),
         });
         ops.push(Op::ShowText {
             items: vec![TextItem::GlyphIds(items)],
@@ -149,10 +165,10 @@ fn page_ops(draws: &[Draw], page_h: f32, faces: &[Face]) -> Vec<Op> {
                 ops.push(Op::SetFillColor { col: rgb(*color) });
                 ops.push(Op::DrawRectangle {
                     rectangle: Rect {
-                        x: Pt(*x),
-                        y: Pt(page_h - y - h),
-                        width: Pt(*w),
-                        height: Pt(*h),
+                        x: Pt(r2(*x)),
+                        y: Pt(r2(page_h - y - h)),
+                        width: Pt(r2(*w)),
+                        height: Pt(r2(*h)),
                         mode: Some(PaintMode::Fill),
                         winding_order: None,
                     },
@@ -170,8 +186,8 @@ fn page_ops(draws: &[Draw], page_h: f32, faces: &[Face]) -> Vec<Op> {
                 ops.push(Op::SetOutlineThickness { pt: Pt(*width) });
                 let pt = |x: f32, y: f32| LinePoint {
                     p: Point {
-                        x: Pt(x),
-                        y: Pt(page_h - y),
+                        x: Pt(r2(x)),
+                        y: Pt(r2(page_h - y)),
                     },
                     bezier: false,
                 };
@@ -195,8 +211,9 @@ fn page_ops(draws: &[Draw], page_h: f32, faces: &[Face]) -> Vec<Op> {
         .collect();
     if !texts.is_empty() {
         ops.push(Op::StartTextSection);
+        let mut st = TextState::default();
         for t in texts {
-            text_ops(t, page_h, faces, &mut ops);
+            text_ops(t, page_h, faces, &mut st, &mut ops);
         }
         ops.push(Op::EndTextSection);
     }
@@ -209,9 +226,65 @@ fn digest(bytes: &[u8]) -> Vec<u8> {
     let mut b: u64 = 0x6c62_272e_07bb_0142;
     for &x in bytes {
         a = (a ^ u64::from(x)).wrapping_mul(0x0000_0100_0000_01b3);
-        b = (b ^ u64::from(x)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(5);
+        b = (b ^ u64::from(x))
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .rotate_left(5);
     }
     [a.to_be_bytes(), b.to_be_bytes()].concat()
+}
+
+/// Deflates every stream that may be compressed. lopdf's own `compress` uses the slowest level
+/// (9): on a 100-page pack that was a fifth of the whole time for files about 3% smaller.
+fn compress(lo: &mut lopdf::Document) -> Result<(), PdfError> {
+    let mut streams: Vec<&mut lopdf::Stream> = lo
+        .objects
+        .values_mut()
+        .filter_map(|o| match o {
+            lopdf::Object::Stream(s) if s.allows_compression && s.dict.get(b"Filter").is_err() => {
+                Some(s)
+            }
+            _ => None,
+        })
+        .collect();
+    // Two halves of about equal bytes, deflated on two threads (each stream on its own, so
+    // the bytes do not depend on the split).
+    streams.sort_by_key(|s| std::cmp::Reverse(s.content.len()));
+    let (mut a, mut b): (Vec<&mut lopdf::Stream>, Vec<&mut lopdf::Stream>) =
+        (Vec::new(), Vec::new());
+    let (mut wa, mut wb) = (0usize, 0usize);
+    for s in streams {
+        if wa <= wb {
+            wa += s.content.len();
+            a.push(s);
+        } else {
+            wb += s.content.len();
+            b.push(s);
+        }
+    }
+    let results = std::thread::scope(|sc| {
+        let h = sc.spawn(move || deflate_all(b));
+        let ra = deflate_all(a);
+        let rb = h
+            .join()
+            .unwrap_or_else(|_| Err(PdfError::Write("compression thread failed".into())));
+        ra.and(rb)
+    });
+    results
+}
+
+fn deflate_all(streams: Vec<&mut lopdf::Stream>) -> Result<(), PdfError> {
+    use std::io::Write;
+    for stream in streams {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+        z.write_all(&stream.content)
+            .map_err(|e| PdfError::Write(e.to_string()))?;
+        let packed = z.finish().map_err(|e| PdfError::Write(e.to_string()))?;
+        if packed.len() + 19 < stream.content.len() {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(packed);
+        }
+    }
+    Ok(())
 }
 
 pub fn write(pack: &Pack, layout: &Layout) -> Result<Vec<u8>, PdfError> {
@@ -223,8 +296,8 @@ pub fn write(pack: &Pack, layout: &Layout) -> Result<Vec<u8>, PdfError> {
         .map_err(|e| PdfError::Write(e.to_string()))?;
     {
         let info = &mut doc.metadata.info;
-        info.creation_date = when.clone();
-        info.modification_date = when.clone();
+        info.creation_date = when;
+        info.modification_date = when;
         info.metadata_date = when;
         info.creator = "Secretariat Desk".to_string();
         info.producer = "Secretariat Desk briefing packs (printpdf)".to_string();
@@ -255,7 +328,13 @@ pub fn write(pack: &Pack, layout: &Layout) -> Result<Vec<u8>, PdfError> {
     let pages: Vec<PdfPage> = layout
         .pages
         .iter()
-        .map(|p| PdfPage::new(mm(geo.width), mm(geo.height), page_ops(&p.draws, geo.height, faces)))
+        .map(|p| {
+            PdfPage::new(
+                mm(geo.width),
+                mm(geo.height),
+                page_ops(&p.draws, geo.height, faces),
+            )
+        })
         .collect();
     doc.with_pages(pages);
     let opts = PdfSaveOptions {
@@ -283,7 +362,7 @@ pub fn write(pack: &Pack, layout: &Layout) -> Result<Vec<u8>, PdfError> {
             lopdf::Object::String(id, lopdf::StringFormat::Hexadecimal),
         ]),
     );
-    lo.compress();
+    compress(&mut lo)?;
     let mut out = Vec::new();
     lo.save_to(&mut out)
         .map_err(|e| PdfError::Write(e.to_string()))?;

@@ -268,6 +268,19 @@ impl Shaped {
                     if w + cw > width && cut > start {
                         break;
                     }
+                    if cw > width {
+                        // One cluster wider than the line (a long run of marks with no base
+                        // letter): only here do we cut between glyphs. Its text stays with the
+                        // line that draws its last glyphs.
+                        let mut k = i;
+                        let mut gw = 0.0;
+                        while k < j && (k == i || gw + self.glyphs[k].advance <= width) {
+                            gw += self.glyphs[k].advance;
+                            k += 1;
+                        }
+                        cut = k;
+                        break;
+                    }
                     w += cw;
                     cut = j;
                     i = j;

@@ -342,8 +342,12 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         }
         "brief" => {
             let r = open(&dir)?;
-            let raw = sub.get_one::<String>("meeting").cloned().unwrap_or_default();
-            let id = r.resolve(Entity::Meeting, &raw)?;
+            let raw = sub
+                .get_one::<String>("meeting")
+                .cloned()
+                .unwrap_or_default();
+            // An id, or a meeting's exact short title or title (as for `desk meeting show`).
+            let id = r.resolve(Entity::Meeting, &raw).unwrap_or(raw);
             let mut opts = desk_brief::Options {
                 paper: match sub.get_one::<String>("paper").map(String::as_str) {
                     Some("letter") => desk_brief::Paper::Letter,

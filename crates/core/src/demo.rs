@@ -983,7 +983,11 @@ fn big_pack_meeting(
         "start_date": "2027-03-15", "end_date": "2027-03-16", "timezone": "Asia/Bangkok", "city": "Chiang Mai", "host_country": "TH",
         "venue": "Chiang Mai International Exhibition and Convention Centre", "status": "planned", "classification": "restricted"}))?;
     for k in 0..20 {
-        let pillar = ["Seamless Connectivity", "Synchronized Economies", "Smart and Sustainable Development"][k % 3];
+        let pillar = [
+            "Seamless Connectivity",
+            "Synchronized Economies",
+            "Smart and Sustainable Development",
+        ][k % 3];
         l.add(Entity::AgendaItem, json!({"meeting": m, "number": format!("{}", k + 1), "position": k,
             "title": format!("Review of {pillar}: Prioritized Projects {} and {}", 2 * k + 1, 2 * k + 2),
             "purpose": format!("To review implementation, financing and risks of the projects under {pillar}."),

@@ -25,8 +25,8 @@ pub use conflicts::{Conflict, Take};
 pub use error::{Error, ErrorKind, Result};
 pub use migrations::SCHEMA_VERSION;
 pub use replica::{
-    Filter, FilterOp,
-    display_value, Change, FieldChange, Fields, Key, ListQuery, Progress, Record, Replica, Summary,
+    display_value, Change, FieldChange, Fields, Filter, FilterOp, Key, ListQuery, Progress, Record,
+    Replica, Summary,
 };
 pub use schema::{Entity, EntityDesc, Field, FieldKind};
 pub use search::SearchHit;

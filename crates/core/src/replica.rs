@@ -484,7 +484,11 @@ impl Replica {
         for f in &q.filters {
             // Only the entity's own field names reach the SQL text.
             let field = d.fields.iter().find(|x| x.name == f.field).ok_or_else(|| {
-                Error::invalid(d.name, "filter", format!("{} has no field {}", d.name, f.field))
+                Error::invalid(
+                    d.name,
+                    "filter",
+                    format!("{} has no field {}", d.name, f.field),
+                )
             })?;
             conds.push(match f.op {
                 FilterOp::Eq => format!("{} = ?", field.name),

@@ -66,6 +66,9 @@ def test_contacts_show_native_names_and_their_organisation(driver):
 
 
 def test_one_click_prints_the_briefing_pack(driver):
+    # The session is shared: go back to the meetings list (and clear any search) first.
+    driver.find_element(By.ID, "search").clear()
+    driver.find_element(By.CSS_SELECTOR, "nav button[data-view='meeting']").click()
     wait(driver).until(lambda d: "ACMECS Senior Officials' Meeting 2026" in row_titles(d))
     row = next(
         e for e in driver.find_elements(By.CSS_SELECTOR, "#list .row")

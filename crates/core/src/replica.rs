@@ -625,6 +625,14 @@ impl Replica {
     /// the highest (clock, device) version wins whatever the order of arrival; a change already
     /// applied (same device and sequence) is skipped. Returns how many were new.
     pub fn apply_changes(&mut self, changes: &[Change]) -> Result<usize> {
+        self.apply_pulled(changes, None)
+    }
+
+    /// [`Replica::apply_changes`] for a batch pulled from the sync server, recording in the
+    /// same transaction how far the server's stream has been applied (`cursor`): an
+    /// interrupted sync resumes after the last batch that committed, and a batch applied twice
+    /// changes nothing.
+    pub fn apply_pulled(&mut self, changes: &[Change], cursor: Option<i64>) -> Result<usize> {
         // Hybrid logical clock: what we have seen moves our clock on, so our next edits are
         // stamped after the ones that just arrived.
         let before = self.clock.last();
@@ -638,6 +646,9 @@ impl Replica {
                     applied += 1;
                 }
             }
+            if let Some(cursor) = cursor {
+                set_meta(&w.tx, "pulled", &cursor.to_string())?;
+            }
             Ok(applied)
         }) {
             Ok(n) => n,
@@ -647,6 +658,67 @@ impl Replica {
             }
         };
         Ok(applied)
+    }
+
+    /// This replica's own changes the sync server has not yet acknowledged, oldest first: the
+    /// outbox. An entry leaves it only when [`Replica::acknowledge`] records the server's
+    /// durable commit, so nothing is lost to a dropped connection or a crash.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<Change>> {
+        let acked = self.acknowledged()?;
+        let own: i64 =
+            self.conn
+                .query_row("SELECT n FROM device WHERE id = ?1", [&self.device], |r| {
+                    r.get(0)
+                })?;
+        let seqs: Vec<i64> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT seq FROM change_log WHERE device = ?1 AND dev_seq > ?2 \
+                 ORDER BY dev_seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![own, acked, limit as i64], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            out.extend(self.changes(seq - 1, 1)?);
+        }
+        Ok(out)
+    }
+
+    /// The highest own sequence number the sync server has acknowledged.
+    pub fn acknowledged(&self) -> Result<i64> {
+        Ok(self.meta_or("pushed")?.parse().unwrap_or(0))
+    }
+
+    /// Records the server's acknowledgement of every own change up to `dev_seq` (never moves
+    /// back: a late or repeated acknowledgement is harmless).
+    pub fn acknowledge(&mut self, dev_seq: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let current: i64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'pushed'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if dev_seq > current {
+            set_meta(&tx, "pushed", &dev_seq.to_string())?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How far the sync server's stream has been applied here (0: nothing yet).
+    pub fn pull_cursor(&self) -> Result<i64> {
+        Ok(self.meta_or("pulled")?.parse().unwrap_or(0))
+    }
+
+    fn meta_or(&self, key: &str) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default())
     }
 
     /// A canonical text dump of every record table (all columns but the rowid, ordered by id)
@@ -704,8 +776,9 @@ impl Replica {
             }
         }
         out.push_str("## search\n");
-        for rowid in crate::search::indexed_rowids(&self.conn)? {
-            out.push_str(&format!("{rowid}\n"));
+        for rec in crate::search::indexed_records(&self.conn)? {
+            out.push_str(&rec);
+            out.push('\n');
         }
         Ok(out)
     }
@@ -1408,6 +1481,15 @@ impl Versions {
         }
         Ok(Sql::Text(serde_json::to_string(&m).unwrap_or_default()))
     }
+}
+
+fn set_meta(tx: &rusqlite::Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 /// The wall clock, in milliseconds since the Unix epoch (the physical part of new clocks).

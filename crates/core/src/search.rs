@@ -113,6 +113,36 @@ pub(crate) fn indexed_rowids(conn: &Connection) -> Result<Vec<i64>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The indexed records as "entity id" (row numbers are local to a replica; ids are not), sorted.
+pub(crate) fn indexed_records(conn: &Connection) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for fts_rowid in indexed_rowids(conn)? {
+        let code = fts_rowid >> SHIFT;
+        let rowid = fts_rowid & ((1 << SHIFT) - 1);
+        let entity = SEARCHED.iter().find(|e| e.desc().search_code == code);
+        let line = match entity {
+            Some(e) => {
+                let id: Option<String> = conn
+                    .query_row(
+                        &format!("SELECT id FROM {} WHERE rowid = ?1", e.desc().table),
+                        [rowid],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                format!(
+                    "{} {}",
+                    e.name(),
+                    id.unwrap_or_else(|| format!("<missing row {rowid}>"))
+                )
+            }
+            None => format!("<unknown index entry {fts_rowid}>"),
+        };
+        out.push(line);
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Quotes a term for an FTS5 query string.
 fn quote(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))

@@ -243,14 +243,18 @@ fn main() {
     r.load_demo(Size::Small, &mut |_| {}).expect("demo");
     let small = run(&r, &find(&r, "ACMECS SOM 2026"));
     let small_total = report("10-page pack (small demo, ACMECS SOM 2026)", &small);
-    println!(
-        "  target < 150 ms: {}",
-        if small_total < Duration::from_millis(150) {
-            "met"
-        } else {
-            "NOT met"
-        }
-    );
+    if cfg!(debug_assertions) {
+        println!("  (debug build: a smoke run; timings mean nothing)");
+    } else {
+        println!(
+            "  target < 150 ms: {}",
+            if small_total < Duration::from_millis(150) {
+                "met"
+            } else {
+                "NOT met"
+            }
+        );
+    }
     if quick {
         return;
     }

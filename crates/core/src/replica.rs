@@ -685,6 +685,17 @@ impl Replica {
         Ok(out)
     }
 
+    /// The highest sequence number held from `device` (0 if none): the server's high-water mark
+    /// for that device.
+    pub fn high_water(&self, device: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(c.dev_seq), 0) FROM change_log c \
+                 JOIN device d ON d.n = c.device WHERE d.id = ?1",
+            [device],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The highest own sequence number the sync server has acknowledged.
     pub fn acknowledged(&self) -> Result<i64> {
         Ok(self.meta_or("pushed")?.parse().unwrap_or(0))

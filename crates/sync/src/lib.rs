@@ -13,7 +13,6 @@
 //! (`tests/simulation.rs`) drives them through a network that drops, repeats and reorders.
 
 use desk_core::{Change, Replica};
-use std::collections::HashMap;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,21 +52,29 @@ pub trait Transport {
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError>;
 }
 
-/// The server's state: its merged replica, the history of accepted changes and each device's
-/// high-water mark.
+/// The server's state: a replica of its own. Its change log is the server's history (the
+/// order of arrival is the server sequence), the high-water marks are the highest sequence held
+/// per device, and the records are the merged state — all durable, so a restarted hub carries on
+/// exactly where it stopped.
 pub struct Hub {
     state: Replica,
-    history: Vec<Change>,
-    high: HashMap<String, i64>,
 }
 
 impl Hub {
-    /// A hub whose merged state lives in an encrypted replica at `path`.
+    /// Opens the hub's store at `path`, creating it on first use.
+    pub fn open(path: &Path, key: &desk_core::Key) -> Result<Hub, SyncError> {
+        let state = if path.exists() {
+            Replica::open(path, key)?
+        } else {
+            Replica::init(path, key)?
+        };
+        Ok(Hub { state })
+    }
+
+    /// A hub with a new store at `path`.
     pub fn new(path: &Path, key: &desk_core::Key) -> Result<Hub, SyncError> {
         Ok(Hub {
             state: Replica::init(path, key)?,
-            history: Vec::new(),
-            high: HashMap::new(),
         })
     }
 
@@ -77,13 +84,14 @@ impl Hub {
     }
 
     /// Every accepted change, in server order (no edit is ever dropped from it).
-    pub fn history(&self) -> &[Change] {
-        &self.history
+    pub fn history(&self) -> Result<Vec<Change>, SyncError> {
+        Ok(self.state.changes(0, usize::MAX)?)
     }
 
     /// Accepts `device`'s changes in sequence. Repeats (at or below the high-water mark) are
     /// skipped; a change after a gap stops the batch there (the client resends from the ack).
-    /// A change claiming another device is refused and nothing of the batch is stored.
+    /// A change claiming another device is refused and nothing of the batch is stored. The
+    /// accepted changes, the history and the mark commit in one transaction.
     pub fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {
         if let Some(c) = batch.iter().find(|c| c.device != device) {
             return Err(SyncError::Refused {
@@ -92,7 +100,7 @@ impl Hub {
                 message: format!("pushed by {device}, not by its author"),
             });
         }
-        let mut high = self.high.get(device).copied().unwrap_or(0);
+        let mut high = self.state.high_water(device)?;
         let mut accepted = Vec::new();
         let mut ordered: Vec<&Change> = batch.iter().collect();
         ordered.sort_by_key(|c| c.dev_seq);
@@ -107,26 +115,23 @@ impl Hub {
             accepted.push(c.clone());
         }
         if !accepted.is_empty() {
-            // One transaction for the merged state; the history and the mark follow only if it
-            // committed.
             self.state.apply_changes(&accepted)?;
-            self.history.extend(accepted);
-            self.high.insert(device.to_string(), high);
         }
         Ok(PushReply { acked: high })
     }
 
     /// The history after server sequence `after`, at most `limit` changes.
-    pub fn pull(&self, after: i64, limit: usize) -> PullReply {
-        let start = usize::try_from(after.max(0))
-            .unwrap_or(0)
-            .min(self.history.len());
-        let end = (start + limit.max(1)).min(self.history.len());
-        PullReply {
-            changes: self.history[start..end].to_vec(),
-            cursor: end as i64,
-            more: end < self.history.len(),
-        }
+    pub fn pull(&self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
+        let limit = limit.max(1);
+        let mut changes = self.state.changes(after, limit + 1)?;
+        let more = changes.len() > limit;
+        changes.truncate(limit);
+        let cursor = changes.last().map_or(after, |c| c.seq);
+        Ok(PullReply {
+            changes,
+            cursor,
+            more,
+        })
     }
 }
 
@@ -207,7 +212,7 @@ impl Transport for Direct<'_> {
         self.0.push(device, batch)
     }
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
-        Ok(self.0.pull(after, limit))
+        self.0.pull(after, limit)
     }
 }
 
@@ -235,21 +240,27 @@ mod tests {
         let dev = a.device_id().to_string();
         // A gap (change 2 before 1): nothing accepted, ack stays at 0.
         assert_eq!(hub.push(&dev, &out[1..2]).expect("push").acked, 0);
-        assert!(hub.history().is_empty());
+        assert!(hub.history().expect("history").is_empty());
         // In order; then the same batch again is harmless.
         assert_eq!(hub.push(&dev, &out[..2]).expect("push").acked, 2);
         assert_eq!(hub.push(&dev, &out).expect("push").acked, 3);
         assert_eq!(hub.push(&dev, &out).expect("again").acked, 3);
-        assert_eq!(hub.history().len(), 3);
+        assert_eq!(hub.history().expect("history").len(), 3);
         // Nobody pushes another device's changes.
         let err = hub.push("someone-else", &out).expect_err("foreign");
         assert!(matches!(err, SyncError::Refused { .. }), "{err}");
-        assert_eq!(hub.history().len(), 3);
+        assert_eq!(hub.history().expect("history").len(), 3);
         // Pages of the history.
-        let p = hub.pull(1, 1);
+        let p = hub.pull(1, 1).expect("pull");
         assert_eq!((p.changes.len(), p.cursor, p.more), (1, 2, true));
-        let p = hub.pull(2, 10);
+        let p = hub.pull(2, 10).expect("pull");
         assert_eq!((p.changes.len(), p.cursor, p.more), (1, 3, false));
-        assert!(hub.pull(3, 10).changes.is_empty());
+        assert!(hub.pull(3, 10).expect("pull").changes.is_empty());
+        // Restarted, the hub knows its history and its marks.
+        drop(hub);
+        let mut hub = Hub::open(&dir.path().join("hub.db"), &key).expect("reopen");
+        assert_eq!(hub.history().expect("history").len(), 3);
+        assert_eq!(hub.push(&dev, &out).expect("after restart").acked, 3);
+        assert_eq!(hub.history().expect("history").len(), 3);
     }
 }

@@ -1,7 +1,7 @@
 //! Deterministic simulation: 8 replicas and a hub, random creates, edits, deletes and restores
 //! while replicas go offline and come back, over a network that drops requests, loses replies
 //! (the server committed, the client never heard), repeats requests and delivers late ones out
-//! of order. Every run is seeded; a failure prints its seed.
+//! of order; the server restarts now and then. Every run is seeded; a failure prints its seed.
 //!
 //! After each run, with everyone back online: every replica equals the hub (same dump); every
 //! edit ever made is in the hub's history exactly once; no record came back from a delete except
@@ -68,8 +68,8 @@ impl Transport for BadNet<'_> {
         match self.rng.below(100) {
             0..=9 => Err(SyncError::Network("pull dropped".into())),
             // A smaller page than asked for: the client must loop on `more`.
-            10..=29 => Ok(self.hub.pull(after, 1 + self.rng.below(limit.min(7)))),
-            _ => Ok(self.hub.pull(after, limit)),
+            10..=29 => self.hub.pull(after, 1 + self.rng.below(limit.min(7))),
+            _ => self.hub.pull(after, limit),
         }
     }
 }
@@ -157,7 +157,12 @@ fn run(seed: u64) {
                     let _ = replicas[i].restore(Entity::Contact, &id);
                 }
             }
-            62..=69 => online[i] = !online[i],
+            62..=68 => online[i] = !online[i],
+            69 => {
+                // The server process dies and restarts: it carries on from its store.
+                drop(hub);
+                hub = Hub::open(&dir.path().join("hub.db"), &key).expect("hub restart");
+            }
             _ => {
                 if online[i] {
                     record_new(&replicas[i], &mut made);
@@ -199,7 +204,8 @@ fn run(seed: u64) {
     }
     // No acknowledged edit lost, none applied twice: the history holds each change once.
     let mut seen: HashMap<(String, i64), usize> = HashMap::new();
-    for c in hub.history() {
+    let history = hub.history().expect("history");
+    for c in &history {
         *seen.entry((c.device.clone(), c.dev_seq)).or_default() += 1;
     }
     assert!(
@@ -215,7 +221,7 @@ fn run(seed: u64) {
     // No resurrection: a record is live exactly when its newest delete-or-restore (by clock,
     // then device) is a restore (or it was never deleted). Edits never bring it back.
     let mut last: HashMap<&str, (u64, &str, bool)> = HashMap::new();
-    for c in hub.history() {
+    for c in &history {
         for f in c.fields.iter().filter(|f| f.field == "_deleted") {
             let deleted = f.value == Value::Bool(true);
             let v = (c.hlc.0, c.device.as_str(), deleted);

@@ -175,6 +175,11 @@ fn cli() -> Command {
                 .arg(Arg::new("buddhist-era").long("buddhist-era").action(ArgAction::SetTrue).help("also give years in the Thai Buddhist Era"))
                 .arg(Arg::new("previous").long("previous").value_parser(clap::value_parser!(usize)).default_value("3").help("previous meetings of the framework whose decisions are reprinted")),
         )
+        .subcommand(
+            Command::new("sync")
+                .about("Send this replica's changes to the sync server and fetch everyone else's (resumable; safe to repeat)")
+                .arg(Arg::new("server").long("server").env("DESK_SERVER").required(true).value_name("URL").help("the desk-server address, e.g. http://127.0.0.1:8730")),
+        )
         .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
         .subcommand(
             Command::new("conflicts")
@@ -371,6 +376,32 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             })?;
             write_atomically(&path, &pack.pdf)?;
             out.brief(&path, &pack, started.elapsed())?;
+        }
+        "sync" => {
+            let mut r = open(&dir)?;
+            let url = sub.get_one::<String>("server").cloned().unwrap_or_default();
+            let mut t = desk_sync::http::Http::new(&url)?;
+            let show = !out.json && std::io::stderr().is_terminal();
+            let report = desk_sync::sync(&mut r, &mut t, &mut |p| {
+                if show {
+                    match p {
+                        desk_sync::SyncProgress::Pushed { done, left } => {
+                            eprint!("\rsent {done}, {left} to go   ")
+                        }
+                        desk_sync::SyncProgress::Pulled { done, .. } => {
+                            eprint!("\rreceived {done}          ")
+                        }
+                    }
+                }
+            })
+            .map_err(|e| match e {
+                desk_sync::SyncError::Replica(e) => anyhow::Error::from(e),
+                other => anyhow::Error::from(other),
+            })?;
+            if show {
+                eprintln!();
+            }
+            out.synced(&report, r.conflicts(false)?.len())?;
         }
         "conflicts" => match sub.subcommand() {
             Some(("resolve", rm)) => {

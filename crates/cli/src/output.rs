@@ -237,6 +237,23 @@ impl Out {
         Ok(())
     }
 
+    pub fn synced(&mut self, r: &desk_sync::SyncReport, open_conflicts: usize) -> R {
+        if self.json {
+            return self.emit_json(&json!({"pushed": r.pushed, "pulled": r.pulled, "applied": r.applied, "open_conflicts": open_conflicts}));
+        }
+        writeln!(
+            self.stdout,
+            "Sent {} change{}, received {} ({} new here); {} open conflict{}",
+            r.pushed,
+            if r.pushed == 1 { "" } else { "s" },
+            r.pulled,
+            r.applied,
+            open_conflicts,
+            if open_conflicts == 1 { "" } else { "s" }
+        )?;
+        Ok(())
+    }
+
     pub fn brief(
         &mut self,
         path: &std::path::Path,

@@ -203,6 +203,8 @@ pub fn sync(
     Ok(report)
 }
 
+pub mod http;
+
 /// A transport straight to a hub in the same process (tests, and a replica syncing with a
 /// local server library).
 pub struct Direct<'a>(pub &'a mut Hub);

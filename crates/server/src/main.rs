@@ -224,7 +224,8 @@ fn store_key(db: &Path) -> anyhow::Result<Key> {
 fn args() -> anyhow::Result<(PathBuf, String)> {
     let mut db = PathBuf::from("desk-server.db");
     let mut listen = "127.0.0.1:8730".to_string();
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args();
+    it.next(); // the program name
     while let Some(a) = it.next() {
         match a.as_str() {
             "--db" => {

@@ -89,6 +89,23 @@ fn money(currency: &str, amount: f64) -> String {
     format!("{currency} {}{grouped}", if whole < 0 { "-" } else { "" })
 }
 
+/// A measured value as people write it: "5,000", "2.5", "0.75" (not "5000.0").
+fn number(rec: &Record, f: &str) -> String {
+    match rec.fields.get(f).and_then(Value::as_f64) {
+        Some(v) => format_number(v),
+        None => s(rec, f),
+    }
+}
+
+fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        money("", v).trim().to_string()
+    } else {
+        let t = format!("{v:.2}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 fn country_name(code: &str) -> String {
     country(code).map_or(code.to_string(), |c| c.name.to_string())
 }
@@ -433,9 +450,9 @@ fn project_blocks(r: &Replica, agenda: &[Record]) -> Result<Vec<Block>> {
                         vec![
                             Cell::new(s(i, "name")),
                             Cell::new(s(i, "unit")),
-                            Cell::new(s(i, "baseline")),
-                            Cell::new(s(i, "target")),
-                            Cell::new(s(i, "actual")),
+                            Cell::new(number(i, "baseline")),
+                            Cell::new(number(i, "target")),
+                            Cell::new(number(i, "actual")),
                             Cell::new(s(i, "as_of")),
                         ]
                     })
@@ -657,6 +674,15 @@ mod tests {
             format_dates("2026-12-08", Some("2026-12-08"), false),
             "8 December 2026"
         );
+    }
+
+    #[test]
+    fn measured_values_read_as_written() {
+        assert_eq!(format_number(5000.0), "5,000");
+        assert_eq!(format_number(0.0), "0");
+        assert_eq!(format_number(2.5), "2.5");
+        assert_eq!(format_number(0.126), "0.13");
+        assert_eq!(format_number(-1200.0), "-1,200");
     }
 
     #[test]

@@ -176,9 +176,17 @@ fn cli() -> Command {
                 .arg(Arg::new("previous").long("previous").value_parser(clap::value_parser!(usize)).default_value("3").help("previous meetings of the framework whose decisions are reprinted")),
         )
         .subcommand(
+            Command::new("login")
+                .about("Sign this replica in to a sync server (password from DESK_PASSWORD, --password-stdin or a prompt); the token goes to the OS keychain, or inside the encrypted replica where there is none")
+                .arg(Arg::new("server").long("server").env("DESK_SERVER").required(true).value_name("URL").help("the desk-server address, e.g. http://127.0.0.1:8730"))
+                .arg(Arg::new("user").long("user").required(true).value_name("NAME"))
+                .arg(Arg::new("password-stdin").long("password-stdin").action(ArgAction::SetTrue).help("read the password from the first line of standard input")),
+        )
+        .subcommand(Command::new("logout").about("Forget this replica's sync token (local work is unaffected)"))
+        .subcommand(
             Command::new("sync")
                 .about("Send this replica's changes to the sync server and fetch everyone else's (resumable; safe to repeat)")
-                .arg(Arg::new("server").long("server").env("DESK_SERVER").required(true).value_name("URL").help("the desk-server address, e.g. http://127.0.0.1:8730")),
+                .arg(Arg::new("server").long("server").env("DESK_SERVER").value_name("URL").help("the desk-server address [default: the one signed in to]")),
         )
         .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
         .subcommand(
@@ -377,10 +385,45 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             write_atomically(&path, &pack.pdf)?;
             out.brief(&path, &pack, started.elapsed())?;
         }
-        "sync" => {
+        "login" => {
             let mut r = open(&dir)?;
             let url = sub.get_one::<String>("server").cloned().unwrap_or_default();
-            let mut t = desk_sync::http::Http::new(&url)?;
+            let user = sub.get_one::<String>("user").cloned().unwrap_or_default();
+            let password = if sub.get_flag("password-stdin") {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_string()
+            } else if let Ok(p) = std::env::var("DESK_PASSWORD") {
+                p
+            } else {
+                rpassword::prompt_password(format!("Password for {user} on {url}: "))?
+            };
+            let device = r.device_id().to_string();
+            let signed = desk_sync::http::Http::new(&url, None)?
+                .login(&user, &password, &device)
+                .map_err(anyhow::Error::from)?;
+            let kept = sync_token::store(&mut r, &signed.token)?;
+            r.set_setting("sync.server", Some(&url))?;
+            r.set_setting("sync.user", Some(&user))?;
+            out.logged_in(&url, &user, &signed.role.as_string(), signed.expires, kept)?;
+        }
+        "logout" => {
+            let mut r = open(&dir)?;
+            sync_token::forget(&mut r)?;
+            out.line("Signed out; the replica and its unsent changes stay here")?;
+        }
+        "sync" => {
+            let mut r = open(&dir)?;
+            let url = match sub.get_one::<String>("server") {
+                Some(u) => u.clone(),
+                None => r.setting("sync.server")?.ok_or_else(|| {
+                    anyhow!("no sync server: run `desk login --server URL --user NAME` first")
+                })?,
+            };
+            let token = sync_token::load(&r)?.ok_or_else(|| {
+                anyhow!("not signed in: run `desk login --server {url} --user NAME` first")
+            })?;
+            let mut t = desk_sync::http::Http::new(&url, Some(&token))?;
             let show = !out.json && std::io::stderr().is_terminal();
             let report = desk_sync::sync(&mut r, &mut t, &mut |p| {
                 if show {
@@ -555,5 +598,52 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::cli().debug_assert();
+    }
+}
+
+/// Where the sync token is kept: the OS keychain (account `sync-token:DEVICE`), or, where no
+/// keychain answers, inside the encrypted replica — never a plain file.
+mod sync_token {
+    use desk_core::Replica;
+    use desk_keys::{Keychain, SecretStore};
+
+    fn account(r: &Replica) -> String {
+        format!("sync-token:{}", r.device_id())
+    }
+
+    /// Returns where it went: "the OS keychain" or "the encrypted replica".
+    pub fn store(r: &mut Replica, token: &str) -> anyhow::Result<&'static str> {
+        if std::env::var_os("DESK_NO_KEYCHAIN").is_none()
+            && Keychain::default().set(&account(r), token).is_ok()
+        {
+            r.set_setting("sync.token", None)?;
+            return Ok("the OS keychain");
+        }
+        r.set_setting("sync.token", Some(token))?;
+        Ok("the encrypted replica")
+    }
+
+    pub fn load(r: &Replica) -> anyhow::Result<Option<String>> {
+        if let Some(t) = r.setting("sync.token")? {
+            return Ok(Some(t));
+        }
+        if std::env::var_os("DESK_NO_KEYCHAIN").is_some() {
+            return Ok(None);
+        }
+        Ok(Keychain::default()
+            .get(&account(r))
+            .ok()
+            .flatten()
+            .filter(|t| !t.is_empty()))
+    }
+
+    pub fn forget(r: &mut Replica) -> anyhow::Result<()> {
+        r.set_setting("sync.token", None)?;
+        if std::env::var_os("DESK_NO_KEYCHAIN").is_none() {
+            // Overwritten rather than deleted: the store trait has no delete, and an empty
+            // token is refused like a missing one.
+            let _ = Keychain::default().set(&account(r), "");
+        }
+        Ok(())
     }
 }

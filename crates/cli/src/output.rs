@@ -237,9 +237,50 @@ impl Out {
         Ok(())
     }
 
+    pub fn logged_in(
+        &mut self,
+        url: &str,
+        user: &str,
+        role: &str,
+        expires: i64,
+        kept: &str,
+    ) -> R {
+        let until = chrono::DateTime::from_timestamp(expires, 0)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        if self.json {
+            return self.emit_json(&json!({"server": url, "user": user, "role": role, "expires": until, "token_in": kept}));
+        }
+        writeln!(
+            self.stdout,
+            "Signed in to {url} as {user} ({role}) until {until}; the token is in {kept}"
+        )?;
+        Ok(())
+    }
+
+    pub fn line(&mut self, text: &str) -> R {
+        if self.json {
+            return self.emit_json(&json!({"ok": true, "message": text}));
+        }
+        writeln!(self.stdout, "{text}")?;
+        Ok(())
+    }
+
     pub fn synced(&mut self, r: &desk_sync::SyncReport, open_conflicts: usize) -> R {
         if self.json {
-            return self.emit_json(&json!({"pushed": r.pushed, "pulled": r.pulled, "applied": r.applied, "open_conflicts": open_conflicts}));
+            return self.emit_json(&json!({"pushed": r.pushed, "pulled": r.pulled, "applied": r.applied, "open_conflicts": open_conflicts, "purged": r.purged, "kept_for_review": r.quarantined, "restamped": r.restamped, "rescoped": r.rescoped}));
+        }
+        if r.rescoped {
+            writeln!(self.stdout, "Your role changed: this replica was emptied and filled again with what you may now see")?;
+        }
+        if r.purged > 0 {
+            writeln!(self.stdout, "Removed {} record{} you may no longer see", r.purged, if r.purged == 1 { "" } else { "s" })?;
+        }
+        if r.quarantined > 0 {
+            writeln!(self.stdout, "{} of your edits were to records you may no longer see: the server kept them for the secretariat to review", r.quarantined)?;
+        }
+        if r.restamped > 0 {
+            writeln!(self.stdout, "This computer's clock is ahead: the server stamped {} of your edits with its own time (check the date and time settings)", r.restamped)?;
         }
         writeln!(
             self.stdout,
@@ -306,11 +347,23 @@ impl Out {
             }
             None => ErrorKind::Internal,
         };
-        let code = match kind {
+        let sync = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<desk_sync::SyncError>());
+        let code = match (kind, sync) {
+            (_, Some(desk_sync::SyncError::Denied(..))) => 6,
+            (_, Some(desk_sync::SyncError::Network(_))) => 7,
+            (_, Some(
+                desk_sync::SyncError::OutOfScope(_)
+                | desk_sync::SyncError::NotPermitted(_)
+                | desk_sync::SyncError::Refused { .. },
+            )) => 8,
+            (k, _) => match k {
             ErrorKind::Validation => 3,
             ErrorKind::NotFound => 4,
             ErrorKind::WrongKey => 5,
             _ => 1,
+            },
         };
         let message = e
             .chain()

@@ -26,9 +26,11 @@ pub use error::{Error, ErrorKind, Result};
 pub use migrations::SCHEMA_VERSION;
 pub use replica::{
     display_value, Change, FieldChange, Fields, Filter, FilterOp, Key, ListQuery, Progress, Record,
-    Replica, Summary,
+    RecordRef, Replica, Summary,
 };
 pub use schema::{Entity, EntityDesc, Field, FieldKind};
+/// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).
+pub use rusqlite;
 pub use search::SearchHit;
 pub use undo::UndoReport;
 

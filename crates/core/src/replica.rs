@@ -111,6 +111,13 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
 }
 
+/// A record named by its entity (change-log name) and id: what a purge removes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub entity: String,
+    pub id: String,
+}
+
 /// A field's new value, and the version of the field the editor had seen (zero on create).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -633,6 +640,20 @@ impl Replica {
     /// interrupted sync resumes after the last batch that committed, and a batch applied twice
     /// changes nothing.
     pub fn apply_pulled(&mut self, changes: &[Change], cursor: Option<i64>) -> Result<usize> {
+        self.apply_pull(changes, &[], cursor)
+    }
+
+    /// [`Replica::apply_pulled`] with the records the server says this replica may no longer
+    /// hold (its user lost the right to see them): in the same transaction they are removed with
+    /// their children, their history, their conflicts and their search entries. This replica's
+    /// own edits to them that the server has not yet acknowledged stay in the outbox (the server
+    /// keeps them for review), so nothing typed here is lost unsent.
+    pub fn apply_pull(
+        &mut self,
+        changes: &[Change],
+        purged: &[RecordRef],
+        cursor: Option<i64>,
+    ) -> Result<usize> {
         // Hybrid logical clock: what we have seen moves our clock on, so our next edits are
         // stamped after the ones that just arrived.
         let before = self.clock.last();
@@ -645,6 +666,13 @@ impl Replica {
                 if w.apply(c)? {
                     applied += 1;
                 }
+            }
+            for p in purged {
+                let entity = Entity::parse(&p.entity).ok_or_else(|| Error::BadChange {
+                    seq: 0,
+                    message: format!("purge of an unknown entity {}", p.entity),
+                })?;
+                w.purge(entity, &p.id)?;
             }
             if let Some(cursor) = cursor {
                 set_meta(&w.tx, "pulled", &cursor.to_string())?;
@@ -722,6 +750,111 @@ impl Replica {
     /// How far the sync server's stream has been applied here (0: nothing yet).
     pub fn pull_cursor(&self) -> Result<i64> {
         Ok(self.meta_or("pulled")?.parse().unwrap_or(0))
+    }
+
+    /// Removes every record, its history, conflicts and search entries, and starts the pull
+    /// cursor again from zero: for a device whose access was revoked (wiped) or whose user's
+    /// role changed (pulled again under the new role). Own edits the server has not
+    /// acknowledged stay in the outbox. One transaction. Returns how many records went.
+    pub fn wipe(&mut self) -> Result<usize> {
+        self.write(|w| {
+            let mut n = 0;
+            for e in Entity::ALL {
+                let d = e.desc();
+                n += w.tx.execute(&format!("DELETE FROM {}", d.table), [])?;
+            }
+            w.tx.execute("DELETE FROM search_tri", [])?;
+            w.tx.execute("DELETE FROM conflict", [])?;
+            w.tx.execute("DELETE FROM undo", [])?;
+            let acked = acked_in(&w.tx)?;
+            w.tx.execute(
+                "DELETE FROM change_log WHERE NOT (device = 1 AND dev_seq > ?1)",
+                [acked],
+            )?;
+            set_meta(&w.tx, "pulled", "0")?;
+            Ok(n)
+        })
+    }
+
+    /// Change-log entries by sequence number (those that exist), in the order asked.
+    pub fn changes_at(&self, seqs: &[i64]) -> Result<Vec<Change>> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            out.extend(self.changes(seq - 1, 1)?.into_iter().filter(|c| c.seq == seq));
+        }
+        Ok(out)
+    }
+
+    /// A new reading of this replica's clock (the sync server stamps with it the changes whose
+    /// clocks are implausibly far ahead).
+    pub fn tick(&mut self) -> Hlc {
+        self.clock.tick(now_millis())
+    }
+
+    /// Runs `f` in one transaction on tables outside the record schema (the sync server's
+    /// accounts, tokens and audit log live beside its records). Records are never written this
+    /// way: they go through the methods above, which keep the change log.
+    pub fn with_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// [`Replica::apply_changes`] and `also` (on tables outside the record schema) in one
+    /// transaction: both commit or neither does.
+    pub fn apply_changes_and(
+        &mut self,
+        changes: &[Change],
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<usize> {
+        if let Some(max) = changes.iter().map(|c| c.hlc).max() {
+            self.clock.observe(max);
+        }
+        self.write(|w| {
+            let mut applied = 0;
+            for c in changes {
+                if w.apply(c)? {
+                    applied += 1;
+                }
+            }
+            also(&w.tx)?;
+            Ok(applied)
+        })
+    }
+
+    /// A local setting of this replica (never synced; inside the encrypted file): the sync
+    /// server's address, the signed-in user, and the sync token where no OS keychain exists.
+    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [format!("local.{name}")],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Sets (or with `None` removes) a local setting; see [`Replica::setting`].
+    pub fn set_setting(&mut self, name: &str, value: Option<&str>) -> Result<()> {
+        let key = format!("local.{name}");
+        match value {
+            Some(v) => {
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, v],
+                )?;
+            }
+            None => {
+                self.conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+            }
+        }
+        Ok(())
     }
 
     fn meta_or(&self, key: &str) -> Result<String> {
@@ -1219,6 +1352,92 @@ impl Tx<'_> {
         Ok(n + 1)
     }
 
+    /// Removes a record and its children from this replica entirely (rows, history except own
+    /// unacknowledged edits, conflicts, search entries). Nothing is logged: a purge is not an
+    /// edit, and other replicas never hear of it. Unknown ids are ignored.
+    pub(crate) fn purge(&mut self, entity: Entity, id: &str) -> Result<()> {
+        let d = entity.desc();
+        for child in entity.children() {
+            let (pf, _) = child.parent.unwrap_or(("", entity));
+            let sql = format!("SELECT id FROM {} WHERE {pf} = ?1", child.table);
+            let ids: Vec<String> = self
+                .tx
+                .prepare(&sql)?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for cid in ids {
+                self.purge(child.entity, &cid)?;
+            }
+        }
+        if let Ok((rowid, _)) = self.locate(d, id) {
+            if !d.search.is_empty() {
+                self.tx
+                    .prepare_cached("DELETE FROM search_tri WHERE rowid = ?1")?
+                    .execute([(d.search_code << search::SHIFT) | rowid])?;
+            }
+            self.tx
+                .execute(&format!("DELETE FROM {} WHERE rowid = ?1", d.table), [rowid])?;
+        }
+        self.tx.execute(
+            "DELETE FROM conflict WHERE entity = ?1 AND record = ?2",
+            params![d.name, id],
+        )?;
+        let acked = acked_in(&self.tx)?;
+        self.tx.execute(
+            "DELETE FROM change_log WHERE record = ?1 AND entity = ?2 \
+             AND NOT (device = 1 AND dev_seq > ?3)",
+            params![id, d.name, acked],
+        )?;
+        Ok(())
+    }
+
+    /// The sync server stamped one of our changes again (its clock was implausibly far ahead):
+    /// take the server's stamp for it in the log and for every field whose version it still is,
+    /// so this replica holds exactly what every other one does.
+    fn restamp(&mut self, d: &'static EntityDesc, c: &Change, seq: i64, old: Hlc) -> Result<()> {
+        self.tx.execute(
+            "UPDATE change_log SET hlc = ?1 WHERE seq = ?2",
+            params![c.hlc.0 as i64, seq],
+        )?;
+        let Ok((rowid, rec, mut versions)) = self.current(d, &c.record) else {
+            return Ok(());
+        };
+        let was = Version {
+            hlc: old,
+            device: c.device.clone(),
+        };
+        let now = Version {
+            hlc: c.hlc,
+            device: c.device.clone(),
+        };
+        let default_was_this = versions.default == was;
+        let mut fixed = Vec::new();
+        for f in &c.fields {
+            let present = rec.fields.contains_key(&f.field);
+            if versions.get(&f.field, present) == was {
+                let is_null = rec.fields.get(&f.field).is_none_or(Value::is_null);
+                fixed.push((f.field.clone(), is_null && f.field != "_deleted"));
+            }
+        }
+        if default_was_this {
+            // Fields still at the create version move with it.
+            versions.default = now.clone();
+        }
+        for (field, is_null) in fixed {
+            versions.overrides.remove(&field);
+            versions.set(&field, now.clone(), is_null);
+        }
+        self.tx.execute(
+            &format!("UPDATE {} SET _hlc = ?1, _fv = ?2 WHERE rowid = ?3", d.table),
+            params![
+                versions.default.hlc.0 as i64,
+                versions.overrides_json(&|id| self.device_n(id))?,
+                rowid
+            ],
+        )?;
+        Ok(())
+    }
+
     fn set_deleted(&mut self, entity: Entity, rowid: i64, id: &str, deleted: bool) -> Result<()> {
         let d = entity.desc();
         let (_, _, mut versions) = self.current(d, id)?;
@@ -1280,14 +1499,17 @@ impl Tx<'_> {
             .optional()?;
         let dev_n = match dev_n {
             Some(n) => {
-                let seen: Option<i64> = self
+                let seen: Option<(i64, i64)> = self
                     .tx
                     .prepare_cached(
-                        "SELECT seq FROM change_log WHERE device = ?1 AND dev_seq = ?2",
+                        "SELECT seq, hlc FROM change_log WHERE device = ?1 AND dev_seq = ?2",
                     )?
-                    .query_row(params![n, c.dev_seq], |r| r.get(0))
+                    .query_row(params![n, c.dev_seq], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                if seen.is_some() {
+                if let Some((seq, hlc)) = seen {
+                    if hlc as u64 != c.hlc.0 {
+                        self.restamp(d, c, seq, Hlc(hlc as u64))?;
+                    }
                     return Ok(false);
                 }
                 n
@@ -1492,6 +1714,17 @@ impl Versions {
         }
         Ok(Sql::Text(serde_json::to_string(&m).unwrap_or_default()))
     }
+}
+
+/// The highest own sequence number the server acknowledged, read inside a transaction.
+fn acked_in(tx: &rusqlite::Transaction<'_>) -> Result<i64> {
+    Ok(tx
+        .query_row("SELECT value FROM meta WHERE key = 'pushed'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 fn set_meta(tx: &rusqlite::Transaction<'_>, key: &str, value: &str) -> Result<()> {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const SHIFT: i64 = 40;
+pub(crate) const SHIFT: i64 = 40;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {

@@ -1,34 +1,33 @@
 //! `desk-server`: the sync hub over HTTP.
 //!
 //! ```text
-//! desk-server [--db FILE] [--listen ADDR]     (defaults: ./desk-server.db, 127.0.0.1:8730)
+//! desk-server [serve] [--config FILE] [--db FILE] [--listen ADDR]
+//! desk-server user add NAME --role ROLE [--country C] [--password-stdin] [--db FILE]
+//! desk-server user list | user role NAME ROLE | user disable NAME
+//! desk-server device list | device revoke ID
+//! desk-server audit [--limit N] | quarantine
 //! ```
 //!
-//! With no flags it just runs: the store (an encrypted replica) is created on first start with
-//! a random key in `FILE.key` beside it (mode 0600). It prints `listening on http://ADDR` once
-//! it accepts connections (`--listen 127.0.0.1:0` picks a free port).
-//!
-//! API (JSON; every error is `{"error": {"code", "message"}}` with a 4xx/5xx status):
-//! - `POST /v1/push` `{"device", "changes": [...]}` → `{"acked": N}`: the device's changes are
-//!   stored exactly once, in order; everything up to `acked` is durable.
-//! - `GET /v1/pull?after=N&limit=M` → `{"changes", "cursor", "more"}`.
-//! - `GET /v1/health` → `{"ok": true, "version"}`.
-//!
-//! Not yet (the sync issue): device sign-in and tokens, roles and scope, schema-version checks,
-//! the compact binary format, long-poll, attachments.
+//! With no flags it just runs on `./desk-server.db`, `127.0.0.1:8730`: the store (an encrypted
+//! replica) is created on first start with a random key in `FILE.key` beside it (mode 0600). It
+//! prints `listening on http://ADDR` once it accepts connections (`--listen 127.0.0.1:0` picks
+//! a free port). Roles: `admin`, `secretariat`, `focal-point:COUNTRY`, `partner` (see
+//! `desk_sync::access`). The HTTP API is described in `docs/openapi.yaml`; every error is
+//! `{"error": {"code", "message"}}` with a 4xx/5xx status.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use desk_core::{Change, Key};
-use desk_sync::{Hub, SyncError};
+use desk_core::{Change, Key, RecordRef};
+use desk_sync::{auth, Denied, Hub, Role, Session, SyncError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 type Shared = Arc<Mutex<Hub>>;
 
@@ -50,30 +49,40 @@ impl IntoResponse for ApiError {
 
 impl From<SyncError> for ApiError {
     fn from(e: SyncError) -> ApiError {
+        let msg = e.to_string();
         match e {
-            SyncError::Refused { .. } => ApiError(StatusCode::FORBIDDEN, "refused", e.to_string()),
-            SyncError::Replica(desk_core::Error::Validation { .. }) => ApiError(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_change",
-                e.to_string(),
-            ),
-            SyncError::Replica(desk_core::Error::BadChange { .. }) => ApiError(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_change",
-                e.to_string(),
-            ),
-            SyncError::Replica(desk_core::Error::UnknownEntity(_)) => ApiError(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_entity",
-                e.to_string(),
-            ),
-            other => ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                other.to_string(),
-            ),
+            SyncError::Refused { .. } => ApiError(StatusCode::FORBIDDEN, "refused", msg),
+            SyncError::Denied(d, _) => ApiError(StatusCode::UNAUTHORIZED, d.code(), msg),
+            SyncError::OutOfScope(_) => ApiError(StatusCode::FORBIDDEN, "out_of_scope", msg),
+            SyncError::NotPermitted(_) => ApiError(StatusCode::FORBIDDEN, "not_permitted", msg),
+            SyncError::Rescope => ApiError(StatusCode::CONFLICT, "rescope", msg),
+            SyncError::Invalid(_) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg),
+            SyncError::Replica(desk_core::Error::Validation { .. })
+            | SyncError::Replica(desk_core::Error::BadChange { .. }) => {
+                ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", msg)
+            }
+            SyncError::Replica(desk_core::Error::UnknownEntity(_)) => {
+                ApiError(StatusCode::UNPROCESSABLE_ENTITY, "unknown_entity", msg)
+            }
+            SyncError::Network(_) | SyncError::Replica(_) => {
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
+            }
         }
     }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    user: String,
+    password: String,
+    device: String,
+}
+
+#[derive(Serialize)]
+struct LoginAnswer {
+    token: String,
+    role: String,
+    expires: i64,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +94,8 @@ struct PushBody {
 #[derive(Serialize)]
 struct PushAnswer {
     acked: i64,
+    quarantined: usize,
+    restamped: usize,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +108,7 @@ struct PullQuery {
 #[derive(Serialize)]
 struct PullAnswer {
     changes: Vec<Change>,
+    purged: Vec<RecordRef>,
     cursor: i64,
     more: bool,
 }
@@ -129,41 +141,114 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-async fn push(
+/// Runs store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                Denied::Unknown.code(),
+                "no bearer token: sign in with `desk login`".into(),
+            )
+        })
+}
+
+fn session(hub: &Hub, headers: &HeaderMap) -> Result<Session, ApiError> {
+    Ok(hub.authenticate(&bearer(headers)?)?)
+}
+
+async fn login(
     State(hub): State<Shared>,
-    body: Result<Json<PushBody>, JsonRejection>,
-) -> Result<Json<PushAnswer>, ApiError> {
+    body: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Json<LoginAnswer>, ApiError> {
     let Json(body) = body?;
-    if body.device.trim().is_empty() {
+    if body.device.trim().is_empty() || body.device.len() > 100 {
         return Err(ApiError(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "device is empty".into(),
+            "device must be 1–100 characters".into(),
         ));
     }
-    let reply = tokio::task::spawn_blocking(move || {
-        lock(&hub)?
-            .push(&body.device, &body.changes)
-            .map_err(ApiError::from)
+    let l = blocking(move || {
+        let mut hub = lock(&hub)?;
+        Ok(auth::login(
+            hub.store(),
+            &body.user,
+            &body.password,
+            &body.device,
+        )?)
     })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
-    Ok(Json(PushAnswer { acked: reply.acked }))
+    .await?;
+    Ok(Json(LoginAnswer {
+        token: l.token,
+        role: l.role.as_string(),
+        expires: l.expires,
+    }))
+}
+
+async fn push(
+    State(hub): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<PushBody>, JsonRejection>,
+) -> Result<Json<PushAnswer>, ApiError> {
+    let token_error = bearer(&headers).err();
+    if let Some(e) = token_error {
+        return Err(e);
+    }
+    let Json(body) = body?;
+    let reply = blocking(move || {
+        let mut hub = lock(&hub)?;
+        let s = session(&hub, &headers)?;
+        if body.device != s.device {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                "refused",
+                format!(
+                    "this token belongs to device {}, not {}",
+                    s.device, body.device
+                ),
+            ));
+        }
+        Ok(hub.push(&s.who, &s.device, &body.changes)?)
+    })
+    .await?;
+    Ok(Json(PushAnswer {
+        acked: reply.acked,
+        quarantined: reply.quarantined,
+        restamped: reply.restamped,
+    }))
 }
 
 async fn pull(
     State(hub): State<Shared>,
+    headers: HeaderMap,
     q: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Json<PullAnswer>, ApiError> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(500).clamp(1, MAX_PULL);
-    let reply = tokio::task::spawn_blocking(move || {
-        lock(&hub)?.pull(q.after, limit).map_err(ApiError::from)
+    let reply = blocking(move || {
+        let mut hub = lock(&hub)?;
+        let s = session(&hub, &headers)?;
+        hub.begin_pull(&s, q.after)?;
+        Ok(hub.pull(&s.who, q.after, limit)?)
     })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    .await?;
     Ok(Json(PullAnswer {
         changes: reply.changes,
+        purged: reply.purged,
         cursor: reply.cursor,
         more: reply.more,
     }))
@@ -181,13 +266,33 @@ async fn not_found() -> ApiError {
     )
 }
 
+/// Every request must finish within this long (a stuck client cannot hold a worker).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+async fn timeout(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, next.run(req))
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!("the request took longer than {} s", REQUEST_TIMEOUT.as_secs()),
+            )
+        })
+}
+
 fn app(hub: Shared) -> Router {
     Router::new()
+        .route("/v1/login", post(login))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(timeout))
         .with_state(hub)
 }
 
@@ -221,43 +326,223 @@ fn store_key(db: &Path) -> anyhow::Result<Key> {
     Ok(Key::Raw(raw))
 }
 
-fn args() -> anyhow::Result<(PathBuf, String)> {
-    let mut db = PathBuf::from("desk-server.db");
-    let mut listen = "127.0.0.1:8730".to_string();
-    let mut it = std::env::args();
-    it.next(); // the program name
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--db" => {
-                db = PathBuf::from(
-                    it.next()
-                        .ok_or_else(|| anyhow::anyhow!("--db needs a file"))?,
-                )
-            }
-            "--listen" => {
-                listen = it
-                    .next()
-                    .ok_or_else(|| anyhow::anyhow!("--listen needs an address"))?
-            }
-            "-h" | "--help" => {
-                println!("desk-server [--db FILE] [--listen ADDR]   (defaults: desk-server.db, 127.0.0.1:8730)");
-                std::process::exit(0);
-            }
-            other => anyhow::bail!("unknown argument {other} (try --help)"),
+/// Settings from the command line and, below them, the config file.
+struct Settings {
+    db: PathBuf,
+    listen: String,
+}
+
+/// Reads `key = value` lines (`#` comments; keys `db`, `listen`; quotes optional).
+fn read_config(path: &Path, s: &mut Settings) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (k, v) = line.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("{}:{}: expected key = value", path.display(), n + 1)
+        })?;
+        let v = v.trim().trim_matches('"').to_string();
+        match k.trim() {
+            "db" => s.db = PathBuf::from(v),
+            "listen" => s.listen = v,
+            other => anyhow::bail!(
+                "{}:{}: unknown setting '{other}' (db, listen)",
+                path.display(),
+                n + 1
+            ),
         }
     }
-    Ok((db, listen))
+    Ok(())
+}
+
+const USAGE: &str = "\
+desk-server [serve] [--config FILE] [--db FILE] [--listen ADDR]
+    run the sync server (defaults: desk-server.db, 127.0.0.1:8730)
+desk-server user add NAME --role ROLE [--country C] [--password-stdin]
+    add a user or set their password and role; the password comes from
+    --password-stdin, DESK_PASSWORD or a prompt
+    (ROLE: admin | secretariat | focal-point --country C | partner)
+desk-server user list | user role NAME ROLE | user disable NAME
+desk-server device list | device revoke DEVICE
+desk-server audit [--limit N]      the audit log, newest first
+desk-server quarantine             edits kept aside for review
+Every command takes --db FILE and --config FILE.";
+
+fn open_hub(db: &Path) -> anyhow::Result<Hub> {
+    let key = store_key(db)?;
+    Hub::open(db, &key).map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", db.display()))
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let p = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        if let Ok(p) = std::env::var("DESK_PASSWORD") {
+            return Ok(p);
+        }
+        let p = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(p == again, "the passwords differ");
+        p
+    };
+    Ok(p)
+}
+
+fn when(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+fn admin(
+    words: &[String],
+    role: Option<&str>,
+    db: &Path,
+    password_stdin: bool,
+    limit: usize,
+) -> anyhow::Result<()> {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let mut hub = open_hub(db)?;
+    match w.as_slice() {
+        ["user", "add", name] => {
+            let role = role.ok_or_else(|| anyhow::anyhow!("user add {name}: --role is needed"))?;
+            let role = Role::parse(role).map_err(anyhow::Error::msg)?;
+            let password = read_password(password_stdin)?;
+            auth::add_user(hub.store(), name, &password, &role)?;
+            println!("user {name}: {}", role.as_string());
+        }
+        ["user", "list"] => {
+            for u in auth::users(hub.state())? {
+                let off = if u.disabled { "  (disabled)" } else { "" };
+                println!("{}\t{}\t{} devices{off}", u.name, u.role, u.devices);
+            }
+        }
+        ["user", "role", name, role] => {
+            let role = Role::parse(role).map_err(anyhow::Error::msg)?;
+            auth::set_role(hub.store(), name, &role)?;
+            println!("user {name}: {} (their devices pull again)", role.as_string());
+        }
+        ["user", "disable", name] => {
+            let n = auth::disable_user(hub.store(), name)?;
+            println!("user {name} disabled; {n} devices revoked");
+        }
+        ["device", "list"] => {
+            for d in auth::devices(hub.state())? {
+                let state = if d.revoked { "revoked" } else { "active" };
+                let seen = d.last_seen.map(when).unwrap_or_else(|| "never".into());
+                println!(
+                    "{}\t{}\t{state}\texpires {}\tlast seen {seen}",
+                    d.id,
+                    d.user,
+                    when(d.expires)
+                );
+            }
+        }
+        ["device", "revoke", id] => {
+            auth::revoke_device(hub.store(), id)?;
+            println!("device {id} revoked: it wipes its replica on next contact");
+        }
+        ["audit"] => {
+            for (at, user, device, action, detail) in auth::audit_log(hub.state(), limit)? {
+                println!(
+                    "{}\t{}\t{}\t{action}\t{detail}",
+                    when(at),
+                    user.unwrap_or_default(),
+                    device.unwrap_or_default()
+                );
+            }
+        }
+        ["quarantine"] => {
+            for (device, seq, record, reason) in hub.quarantined()? {
+                println!("{device}/{seq}\t{record}\t{reason}");
+            }
+        }
+        _ => anyhow::bail!("unknown command '{}'\n{USAGE}", w.join(" ")),
+    }
+    Ok(())
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let (db, listen) = args()?;
-    let key = store_key(&db)?;
-    let hub = Hub::open(&db, &key)
-        .map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", db.display()))?;
-    let listener = tokio::net::TcpListener::bind(&listen)
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("desk-server: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let mut s = Settings {
+        db: PathBuf::from("desk-server.db"),
+        listen: "127.0.0.1:8730".into(),
+    };
+    let mut words = Vec::new();
+    let (mut db, mut listen, mut config) = (None, None, None);
+    let mut password_stdin = false;
+    let mut limit = 50;
+    let (mut role, mut country) = (None, None);
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |what: &str| {
+            it.next()
+                .ok_or_else(|| anyhow::anyhow!("{a} needs {what}"))
+        };
+        match a.as_str() {
+            "--db" => {
+                let v = value("a file")?;
+                if v.starts_with("postgres:") || v.starts_with("postgresql:") {
+                    anyhow::bail!(
+                        "the PostgreSQL store is not built yet; use a SQLite file (--db sqlite:PATH)"
+                    );
+                }
+                db = Some(PathBuf::from(v.strip_prefix("sqlite:").unwrap_or(&v)))
+            }
+            "--listen" => listen = Some(value("an address")?),
+            "--config" => config = Some(PathBuf::from(value("a file")?)),
+            "--limit" => {
+                limit = value("a number")?
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--limit needs a number"))?
+            }
+            "--password-stdin" => password_stdin = true,
+            "--role" => role = Some(value("a role")?),
+            "--country" => country = Some(value("a country")?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other if other.starts_with("--") => {
+                anyhow::bail!("unknown option {other}\n{USAGE}")
+            }
+            _ => words.push(a),
+        }
+    }
+    if let Some(c) = &config {
+        read_config(c, &mut s)?;
+    }
+    if let Some(d) = db {
+        s.db = d;
+    }
+    if let Some(l) = listen {
+        s.listen = l;
+    }
+    if !(words.is_empty() || words == ["serve"]) {
+        let role = match (role, country) {
+            (Some(r), Some(c)) if !r.contains(':') => Some(format!("{r}:{c}")),
+            (Some(r), _) => Some(r),
+            (None, Some(_)) => anyhow::bail!("--country goes with --role focal-point"),
+            (None, None) => None,
+        };
+        return admin(&words, role.as_deref(), &s.db, password_stdin, limit);
+    }
+    let hub = open_hub(&s.db)?;
+    let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.listen))?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app(Arc::new(Mutex::new(hub))))
         .with_graceful_shutdown(async {

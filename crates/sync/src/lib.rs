@@ -12,8 +12,16 @@
 //! The HTTP server and `desk sync` wrap these two; the deterministic simulation
 //! (`tests/simulation.rs`) drives them through a network that drops, repeats and reorders.
 
-use desk_core::{Change, Replica};
+use desk_core::{Change, Entity, RecordRef, Replica};
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
+
+pub mod access;
+pub mod auth;
+pub mod http;
+
+pub use access::{Principal, Role};
+pub use auth::{Denied, Session};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -29,19 +37,48 @@ pub enum SyncError {
         dev_seq: i64,
         message: String,
     },
+    /// The token was not accepted (see [`Denied`]).
+    #[error("{1}")]
+    Denied(Denied, String),
+    /// A change names a record its user may not see (or would create one they could not).
+    #[error("out of scope: {0}")]
+    OutOfScope(String),
+    /// The user's role does not allow the change (a partner writing, a focal point
+    /// reclassifying).
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+    /// The user's role changed: the device pulls again from zero under the new one.
+    #[error("the user's role changed: pull again from the start")]
+    Rescope,
+    /// Bad input (a request, a user name, a password).
+    #[error("{0}")]
+    Invalid(String),
 }
 
-/// The server's answer to a push: every change of this device up to `acked` is durably stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl From<desk_core::rusqlite::Error> for SyncError {
+    fn from(e: desk_core::rusqlite::Error) -> SyncError {
+        SyncError::Replica(desk_core::Error::from(e))
+    }
+}
+
+/// The server's answer to a push: every change of this device up to `acked` is durably stored
+/// (merged, or — for records its user can no longer see — kept aside for review).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PushReply {
     pub acked: i64,
+    /// Changes to records out of the user's scope, kept for the secretariat to review.
+    pub quarantined: usize,
+    /// Changes whose clock was implausibly far ahead, stamped again by the server.
+    pub restamped: usize,
 }
 
-/// A page of the server's history after a cursor.
-#[derive(Debug, Clone, PartialEq)]
+/// A page of the server's history after a cursor, as one device may see it.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PullReply {
     pub changes: Vec<Change>,
-    /// The server sequence of the last change in `changes` (the cursor to ask after next).
+    /// Records this device may no longer hold (removed with their children and history).
+    pub purged: Vec<RecordRef>,
+    /// The server sequence the device has now seen up to (the cursor to ask after next).
     pub cursor: i64,
     pub more: bool,
 }
@@ -55,10 +92,16 @@ pub trait Transport {
 /// The server's state: a replica of its own. Its change log is the server's history (the
 /// order of arrival is the server sequence), the high-water marks are the highest sequence held
 /// per device, and the records are the merged state — all durable, so a restarted hub carries on
-/// exactly where it stopped.
+/// exactly where it stopped. Accounts, the audit log and changes kept for review live in the
+/// same file ([`auth`]); the visibility index ([`access::Index`]) is rebuilt from the history
+/// on open.
 pub struct Hub {
     state: Replica,
+    index: access::Index,
 }
+
+/// Changes read from the history per query while building a pull page.
+const SCAN: usize = 1_000;
 
 impl Hub {
     /// Opens the hub's store at `path`, creating it on first use.
@@ -68,14 +111,34 @@ impl Hub {
         } else {
             Replica::init(path, key)?
         };
-        Ok(Hub { state })
+        Hub::start(state)
     }
 
     /// A hub with a new store at `path`.
     pub fn new(path: &Path, key: &desk_core::Key) -> Result<Hub, SyncError> {
-        Ok(Hub {
-            state: Replica::init(path, key)?,
-        })
+        Hub::start(Replica::init(path, key)?)
+    }
+
+    fn start(mut state: Replica) -> Result<Hub, SyncError> {
+        state.with_transaction(|tx| tx.execute_batch(auth::SCHEMA))?;
+        let mut hub = Hub {
+            state,
+            index: access::Index::default(),
+        };
+        hub.catch_up()?;
+        Ok(hub)
+    }
+
+    fn catch_up(&mut self) -> Result<(), SyncError> {
+        loop {
+            let page = self.state.changes(self.index.head, 10_000)?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for c in &page {
+                self.index.observe(c);
+            }
+        }
     }
 
     /// The merged state (what every replica converges to).
@@ -83,16 +146,54 @@ impl Hub {
         &self.state
     }
 
+    /// The store, for account administration ([`auth`]).
+    pub fn store(&mut self) -> &mut Replica {
+        &mut self.state
+    }
+
     /// Every accepted change, in server order (no edit is ever dropped from it).
     pub fn history(&self) -> Result<Vec<Change>, SyncError> {
         Ok(self.state.changes(0, usize::MAX)?)
     }
 
-    /// Accepts `device`'s changes in sequence. Repeats (at or below the high-water mark) are
-    /// skipped; a change after a gap stops the batch there (the client resends from the ack).
-    /// A change claiming another device is refused and nothing of the batch is stored. The
-    /// accepted changes, the history and the mark commit in one transaction.
-    pub fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {
+    /// Changes kept aside for review: (device, dev_seq, record, reason).
+    pub fn quarantined(&self) -> Result<Vec<(String, i64, String, String)>, SyncError> {
+        let mut stmt = self.state.reader().prepare(
+            "SELECT device, dev_seq, record, reason FROM srv_quarantine ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<desk_core::rusqlite::Result<_>>()?)
+    }
+
+    fn high_water(&self, device: &str) -> Result<i64, SyncError> {
+        let q: i64 = self.state.reader().query_row(
+            "SELECT coalesce(max(dev_seq), 0) FROM srv_quarantine WHERE device = ?1",
+            [device],
+            |r| r.get(0),
+        )?;
+        Ok(self.state.high_water(device)?.max(q))
+    }
+
+    /// Checks a bearer token ([`auth::authenticate`]).
+    pub fn authenticate(&self, token: &str) -> Result<Session, SyncError> {
+        auth::authenticate(&self.state, token)
+    }
+
+    /// Accepts `device`'s changes in sequence, as `who`. Repeats (at or below the high-water
+    /// mark) are skipped; a change after a gap stops the batch there (the client resends from
+    /// the ack). A change claiming another device, naming a record `who` may not see, or that
+    /// `who` may not make is refused and nothing of the batch is stored — except an edit to a
+    /// record `who` could see before and no longer can (made offline before access was lost):
+    /// it is kept aside for review and acknowledged, so the device's outbox moves on. A clock
+    /// more than [`access::MAX_CLOCK_LEAD_MS`] ahead of the server's is stamped again (and
+    /// audited), so a device whose clock runs days fast does not win every later conflict.
+    /// Everything commits in one transaction.
+    pub fn push(
+        &mut self,
+        who: &Principal,
+        device: &str,
+        batch: &[Change],
+    ) -> Result<PushReply, SyncError> {
         if let Some(c) = batch.iter().find(|c| c.device != device) {
             return Err(SyncError::Refused {
                 device: c.device.clone(),
@@ -100,39 +201,302 @@ impl Hub {
                 message: format!("pushed by {device}, not by its author"),
             });
         }
-        let mut high = self.state.high_water(device)?;
-        let mut accepted = Vec::new();
-        let mut ordered: Vec<&Change> = batch.iter().collect();
+        let mut high = self.high_water(device)?;
+        let mut ordered: Vec<&Change> = batch.iter().filter(|c| c.dev_seq > high).collect();
         ordered.sort_by_key(|c| c.dev_seq);
+        if !ordered.is_empty() && !who.role.may_write() {
+            return Err(SyncError::NotPermitted(format!(
+                "{} ({}) may read but not change records",
+                who.user,
+                who.role.as_string()
+            )));
+        }
+        let head = self.index.head;
+        let now_ms = auth::now_secs().max(0) as u64 * 1000;
+        let mut keep = Vec::new();
+        let mut aside: Vec<(Change, &'static str)> = Vec::new();
+        let mut restamped = Vec::new();
+        let mut created: HashSet<String> = HashSet::new();
         for c in ordered {
-            if c.dev_seq <= high {
-                continue;
-            }
             if c.dev_seq != high + 1 {
                 break;
             }
             high = c.dev_seq;
-            accepted.push(c.clone());
+            if c.schema_version > self.state.schema_version() {
+                return Err(SyncError::Invalid(format!(
+                    "change {device}/{} has schema version {}; this server knows up to {}: \
+                     upgrade the server",
+                    c.dev_seq,
+                    c.schema_version,
+                    self.state.schema_version()
+                )));
+            }
+            let mut c = c.clone();
+            match self.check(who, &c, head, &created)? {
+                Verdict::Accept => {}
+                Verdict::Aside(reason) => {
+                    aside.push((c, reason));
+                    continue;
+                }
+            }
+            if !self.index.contains(&c.record) {
+                created.insert(c.record.clone());
+            }
+            if access::too_far_ahead(c.hlc, now_ms) {
+                let was = c.hlc;
+                c.hlc = self.state.tick();
+                restamped.push((c.dev_seq, was, c.hlc));
+            }
+            keep.push(c);
         }
-        if !accepted.is_empty() {
-            self.state.apply_changes(&accepted)?;
+        let user = who.user.clone();
+        let reply = PushReply {
+            acked: high,
+            quarantined: aside.len(),
+            restamped: restamped.len(),
+        };
+        if keep.is_empty() && aside.is_empty() {
+            return Ok(reply);
         }
-        Ok(PushReply { acked: high })
+        self.state.apply_changes_and(&keep, |tx| {
+            for (c, reason) in &aside {
+                tx.execute(
+                    "INSERT OR IGNORE INTO srv_quarantine (at, device, dev_seq, entity, record, \
+                     reason, change) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    desk_core::rusqlite::params![
+                        auth::now_secs(),
+                        device,
+                        c.dev_seq,
+                        c.entity,
+                        c.record,
+                        reason,
+                        serde_json::to_string(c).unwrap_or_default()
+                    ],
+                )?;
+                auth::audit(
+                    tx,
+                    Some(&user),
+                    Some(device),
+                    "quarantine",
+                    &format!("{}/{} on {} {}: {reason}", device, c.dev_seq, c.entity, c.record),
+                )?;
+            }
+            for (seq, was, now) in &restamped {
+                auth::audit(
+                    tx,
+                    Some(&user),
+                    Some(device),
+                    "restamp",
+                    &format!(
+                        "{device}/{seq}: clock {} is ahead of the server; stamped {}",
+                        was.to_rfc3339(),
+                        now.to_rfc3339()
+                    ),
+                )?;
+            }
+            auth::audit(
+                tx,
+                Some(&user),
+                Some(device),
+                "push",
+                &format!("{} changes up to {high}", keep.len()),
+            )
+        })?;
+        self.catch_up()?;
+        Ok(reply)
     }
 
-    /// The history after server sequence `after`, at most `limit` changes.
-    pub fn pull(&self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
+    /// Whether `who` may make change `c` (checked against the state at `head`, plus the
+    /// records created earlier in the same batch).
+    fn check(
+        &self,
+        who: &Principal,
+        c: &Change,
+        head: i64,
+        created: &HashSet<String>,
+    ) -> Result<Verdict, SyncError> {
+        let role = &who.role;
+        if matches!(role, Role::Admin | Role::Secretariat) {
+            return Ok(Verdict::Accept);
+        }
+        let entity = Entity::parse(&c.entity)
+            .ok_or_else(|| SyncError::Invalid(format!("unknown entity {}", c.entity)))?;
+        let d = entity.desc();
+        let field = |name: &str| c.fields.iter().find(|f| f.field == name).map(|f| &f.value);
+        let out = |what: &str| {
+            SyncError::OutOfScope(format!(
+                "change {}/{} {what} ({} {})",
+                c.device, c.dev_seq, c.entity, c.record
+            ))
+        };
+        let visible = |id: &str| {
+            created.contains(id)
+                || !self.index.contains(id)
+                || self.index.own_visible(role, id, head)
+        };
+        if self.index.contains(&c.record) && !created.contains(&c.record) {
+            if !self.index.visible(role, &c.record, head) {
+                if self.index.ever_visible(role, &c.record) {
+                    return Ok(Verdict::Aside("the record left the user's scope"));
+                }
+                return Err(out("names a record this user may not see"));
+            }
+            if d.classified
+                && c
+                    .fields
+                    .iter()
+                    .any(|f| f.field == "classification" || f.field == "scope")
+            {
+                return Err(SyncError::NotPermitted(format!(
+                    "{} ({}) may not change who sees {} {}",
+                    who.user,
+                    role.as_string(),
+                    c.entity,
+                    c.record
+                )));
+            }
+        } else if d.classified {
+            let class = field("classification")
+                .and_then(|v| v.as_str())
+                .unwrap_or("internal");
+            let scope: Vec<String> = match field("scope") {
+                Some(serde_json::Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if !role.sees(class, &scope) {
+                return Err(out("would create a record this user could not see"));
+            }
+        } else if let Some((p, _)) = d.parent {
+            match field(p).and_then(|v| v.as_str()) {
+                Some(parent) if visible(parent) => {}
+                _ => return Err(out("is a child of a record this user may not see")),
+            }
+        }
+        for f in &c.fields {
+            let is_ref = d.parent.is_some_and(|(p, _)| p == f.field)
+                || matches!(
+                    d.field(&f.field).map(|x| x.kind),
+                    Some(desk_core::FieldKind::Ref(_) | desk_core::FieldKind::RefList(_))
+                );
+            if !is_ref {
+                continue;
+            }
+            let targets: Vec<&str> = match &f.value {
+                serde_json::Value::String(s) => vec![s.as_str()],
+                serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+                _ => Vec::new(),
+            };
+            if targets.iter().any(|t| !visible(t)) {
+                return Err(out(&format!(
+                    "sets {} to a record this user may not see",
+                    f.field
+                )));
+            }
+        }
+        Ok(Verdict::Accept)
+    }
+
+    /// Called before a pull: a device whose user's role changed must start again from zero
+    /// (it wipes what it holds and pulls everything its new role may see).
+    pub fn begin_pull(&mut self, session: &Session, after: i64) -> Result<(), SyncError> {
+        if session.rescope {
+            if after > 0 {
+                return Err(SyncError::Rescope);
+            }
+            let device = session.device.clone();
+            self.state
+                .with_transaction(|tx| auth::clear_rescope(tx, &device))?;
+        }
+        Ok(())
+    }
+
+    /// The history after server sequence `after` as `who` may see it, at most about `limit`
+    /// changes. The stream is a pure function of the history: a change is sent when its record
+    /// is visible to `who` at that change's sequence; when a record becomes visible, its whole
+    /// history up to then comes with it; when it stops being visible, it is named in `purged`
+    /// (only ever a record the device was sent). References to records `who` may not see are
+    /// blanked in values that lost the merge, so no hidden id travels.
+    pub fn pull(&self, who: &Principal, after: i64, limit: usize) -> Result<PullReply, SyncError> {
         let limit = limit.max(1);
-        let mut changes = self.state.changes(after, limit + 1)?;
-        let more = changes.len() > limit;
-        changes.truncate(limit);
-        let cursor = changes.last().map_or(after, |c| c.seq);
+        let role = &who.role;
+        if matches!(role, Role::Admin | Role::Secretariat) {
+            let mut changes = self.state.changes(after, limit + 1)?;
+            let more = changes.len() > limit;
+            changes.truncate(limit);
+            let cursor = changes.last().map_or(after, |c| c.seq);
+            return Ok(PullReply {
+                changes,
+                purged: Vec::new(),
+                cursor,
+                more,
+            });
+        }
+        let mut out: Vec<Change> = Vec::new();
+        let mut sent: HashSet<(String, i64)> = HashSet::new();
+        let mut purged: BTreeSet<String> = BTreeSet::new();
+        let mut pos = after;
+        let mut scanned = 0usize;
+        'scan: loop {
+            let page = self.state.changes(pos, SCAN)?;
+            if page.is_empty() {
+                break;
+            }
+            for c in page {
+                let s = c.seq;
+                for x in self.index.events_at(s) {
+                    for y in self.index.affected(x) {
+                        let before = self.index.visible(role, &y, s - 1);
+                        let now = self.index.visible(role, &y, s);
+                        if before && !now {
+                            purged.insert(y);
+                        } else if !before && now {
+                            purged.remove(&y);
+                            for h in self.state.changes_at(&self.index.seqs(&y, s))? {
+                                if sent.insert((h.device.clone(), h.dev_seq)) {
+                                    out.push(self.index.redact(role, h, s));
+                                }
+                            }
+                        }
+                    }
+                }
+                if self.index.visible(role, &c.record, s)
+                    && sent.insert((c.device.clone(), c.dev_seq))
+                {
+                    out.push(self.index.redact(role, c, s));
+                }
+                pos = s;
+                scanned += 1;
+                if out.len() >= limit || scanned >= limit.saturating_mul(20) {
+                    break 'scan;
+                }
+            }
+        }
+        out.retain(|c| !purged.contains(&c.record));
+        let purged = purged
+            .into_iter()
+            .filter_map(|id| {
+                self.index.entity(&id).map(|e| RecordRef {
+                    entity: e.name().to_string(),
+                    id,
+                })
+            })
+            .collect();
         Ok(PullReply {
-            changes,
-            cursor,
-            more,
+            changes: out,
+            purged,
+            cursor: pos,
+            more: pos < self.index.head,
         })
     }
+}
+
+enum Verdict {
+    Accept,
+    /// Kept for review, acknowledged, not merged.
+    Aside(&'static str),
 }
 
 /// What a sync run did.
@@ -141,6 +505,14 @@ pub struct SyncReport {
     pub pushed: usize,
     pub pulled: usize,
     pub applied: usize,
+    /// Records removed because this device's user may no longer see them.
+    pub purged: usize,
+    /// Own edits the server kept aside for review (their records left the user's scope).
+    pub quarantined: usize,
+    /// Own edits the server stamped again (this device's clock is ahead).
+    pub restamped: usize,
+    /// The user's role changed: the replica was emptied and pulled again.
+    pub rescoped: bool,
 }
 
 /// Progress of a sync run, for a progress bar.
@@ -154,8 +526,23 @@ pub const BATCH: usize = 500;
 
 /// One sync run: push the whole outbox, then pull everything new. Errors leave the replica
 /// consistent (every step is its own transaction) and the next run picks up where this one
-/// stopped.
+/// stopped. A revoked device wipes its replica here, on first contact; a device whose user's
+/// role changed empties it and pulls again under the new role.
 pub fn sync(
+    r: &mut Replica,
+    t: &mut dyn Transport,
+    progress: &mut dyn FnMut(SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    match sync_once(r, t, progress) {
+        Err(SyncError::Denied(Denied::Revoked, msg)) => {
+            r.wipe()?;
+            Err(SyncError::Denied(Denied::Revoked, msg))
+        }
+        other => other,
+    }
+}
+
+fn sync_once(
     r: &mut Replica,
     t: &mut dyn Transport,
     progress: &mut dyn FnMut(SyncProgress),
@@ -179,6 +566,8 @@ pub fn sync(
             )));
         }
         report.pushed += batch.iter().filter(|c| c.dev_seq <= now).count();
+        report.quarantined += reply.quarantined;
+        report.restamped += reply.restamped;
         progress(SyncProgress::Pushed {
             done: report.pushed,
             left: r.outbox(usize::MAX)?.len(),
@@ -186,12 +575,20 @@ pub fn sync(
     }
     loop {
         let after = r.pull_cursor()?;
-        let reply = t.pull(after, BATCH)?;
-        if reply.cursor <= after && reply.changes.is_empty() {
+        let reply = match t.pull(after, BATCH) {
+            Err(SyncError::Rescope) if !report.rescoped => {
+                r.wipe()?;
+                report.rescoped = true;
+                continue;
+            }
+            other => other?,
+        };
+        if reply.cursor <= after && reply.changes.is_empty() && reply.purged.is_empty() {
             break;
         }
-        report.applied += r.apply_pulled(&reply.changes, Some(reply.cursor))?;
+        report.applied += r.apply_pull(&reply.changes, &reply.purged, Some(reply.cursor))?;
         report.pulled += reply.changes.len();
+        report.purged += reply.purged.len();
         progress(SyncProgress::Pulled {
             done: report.pulled,
             cursor: reply.cursor,
@@ -203,18 +600,29 @@ pub fn sync(
     Ok(report)
 }
 
-pub mod http;
-
 /// A transport straight to a hub in the same process (tests, and a replica syncing with a
-/// local server library).
-pub struct Direct<'a>(pub &'a mut Hub);
+/// local server library), acting as `who`.
+pub struct Direct<'a> {
+    pub hub: &'a mut Hub,
+    pub who: Principal,
+}
+
+impl<'a> Direct<'a> {
+    /// As an administrator (sees and writes everything).
+    pub fn admin(hub: &'a mut Hub) -> Direct<'a> {
+        Direct {
+            hub,
+            who: Principal::admin(),
+        }
+    }
+}
 
 impl Transport for Direct<'_> {
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {
-        self.0.push(device, batch)
+        self.hub.push(&self.who, device, batch)
     }
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
-        self.0.pull(after, limit)
+        self.hub.pull(&self.who, after, limit)
     }
 }
 
@@ -240,29 +648,30 @@ mod tests {
         }
         let out = a.outbox(10).expect("outbox");
         let dev = a.device_id().to_string();
+        let admin = Principal::admin();
         // A gap (change 2 before 1): nothing accepted, ack stays at 0.
-        assert_eq!(hub.push(&dev, &out[1..2]).expect("push").acked, 0);
+        assert_eq!(hub.push(&admin, &dev, &out[1..2]).expect("push").acked, 0);
         assert!(hub.history().expect("history").is_empty());
         // In order; then the same batch again is harmless.
-        assert_eq!(hub.push(&dev, &out[..2]).expect("push").acked, 2);
-        assert_eq!(hub.push(&dev, &out).expect("push").acked, 3);
-        assert_eq!(hub.push(&dev, &out).expect("again").acked, 3);
+        assert_eq!(hub.push(&admin, &dev, &out[..2]).expect("push").acked, 2);
+        assert_eq!(hub.push(&admin, &dev, &out).expect("push").acked, 3);
+        assert_eq!(hub.push(&admin, &dev, &out).expect("again").acked, 3);
         assert_eq!(hub.history().expect("history").len(), 3);
         // Nobody pushes another device's changes.
-        let err = hub.push("someone-else", &out).expect_err("foreign");
+        let err = hub.push(&admin, "someone-else", &out).expect_err("foreign");
         assert!(matches!(err, SyncError::Refused { .. }), "{err}");
         assert_eq!(hub.history().expect("history").len(), 3);
         // Pages of the history.
-        let p = hub.pull(1, 1).expect("pull");
+        let p = hub.pull(&admin, 1, 1).expect("pull");
         assert_eq!((p.changes.len(), p.cursor, p.more), (1, 2, true));
-        let p = hub.pull(2, 10).expect("pull");
+        let p = hub.pull(&admin, 2, 10).expect("pull");
         assert_eq!((p.changes.len(), p.cursor, p.more), (1, 3, false));
-        assert!(hub.pull(3, 10).expect("pull").changes.is_empty());
+        assert!(hub.pull(&admin, 3, 10).expect("pull").changes.is_empty());
         // Restarted, the hub knows its history and its marks.
         drop(hub);
         let mut hub = Hub::open(&dir.path().join("hub.db"), &key).expect("reopen");
         assert_eq!(hub.history().expect("history").len(), 3);
-        assert_eq!(hub.push(&dev, &out).expect("after restart").acked, 3);
+        assert_eq!(hub.push(&admin, &dev, &out).expect("after restart").acked, 3);
         assert_eq!(hub.history().expect("history").len(), 3);
     }
 }

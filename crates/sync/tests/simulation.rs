@@ -1,17 +1,22 @@
-//! Deterministic simulation: 8 replicas and a hub, random creates, edits, deletes and restores
-//! while replicas go offline and come back, over a network that drops requests, loses replies
-//! (the server committed, the client never heard), repeats requests and delivers late ones out
-//! of order; the server restarts now and then. Every run is seeded; a failure prints its seed.
+//! Deterministic simulation: 8 replicas and a hub, random creates, edits, deletes, restores
+//! and changes of who may see a record, while replicas go offline and come back, over a network
+//! that drops requests, loses replies (the server committed, the client never heard), repeats
+//! requests and delivers late ones out of order; the server restarts now and then. Replicas 0–4
+//! belong to the secretariat, 5 and 6 to the focal points of Thailand and Cambodia, 7 to a
+//! development partner (reads only). Every run is seeded; a failure prints its seed.
 //!
-//! After each run, with everyone back online: every replica equals the hub (same dump); every
-//! edit ever made is in the hub's history exactly once; no record came back from a delete except
-//! by a restore that is newer than the delete; every outbox is empty.
+//! After each run, with everyone back online: every secretariat replica equals the hub (same
+//! dump); every other replica holds exactly the records its role may see, each equal to the
+//! hub's, and no id of any other record anywhere (records, history, conflicts); every edit ever
+//! made is in the hub's history exactly once, or kept aside for review (an edit to a record that
+//! left its author's scope meanwhile); no record came back from a delete except by a restore
+//! newer than the delete; every outbox is empty.
 //!
 //! `SIM_SEEDS=N` runs N seeds (CI runs 100; `SIM_SEEDS=10000 cargo test -p desk-sync --release
 //! --test simulation` is the long run), `SIM_SEED=S` one seed.
 
 use desk_core::{Change, Entity, Fields, Key, ListQuery, Replica};
-use desk_sync::{sync, Direct, Hub, PullReply, PushReply, SyncError, Transport};
+use desk_sync::{sync, Direct, Hub, Principal, PullReply, PushReply, Role, SyncError, Transport};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,41 +40,45 @@ impl Rng {
 /// A network between one client and the hub that misbehaves on purpose.
 struct BadNet<'a> {
     hub: &'a mut Hub,
+    who: &'a Principal,
     rng: &'a mut Rng,
     /// Push requests held back, delivered later (out of order).
-    late: &'a mut Vec<(String, Vec<Change>)>,
+    late: &'a mut Vec<(Principal, String, Vec<Change>)>,
 }
 
 impl Transport for BadNet<'_> {
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {
         // Deliver a late request first, sometimes.
         if !self.late.is_empty() && self.rng.chance(30) {
-            let (d, b) = self.late.remove(self.rng.below(self.late.len()));
-            let _ = self.hub.push(&d, &b);
+            let (w, d, b) = self.late.remove(self.rng.below(self.late.len()));
+            let _ = self.hub.push(&w, &d, &b);
         }
         match self.rng.below(100) {
             0..=9 => Err(SyncError::Network("request dropped".into())),
             10..=19 => {
-                let _ = self.hub.push(device, batch)?;
+                let _ = self.hub.push(self.who, device, batch)?;
                 Err(SyncError::Network("reply lost".into()))
             }
             20..=27 => {
-                self.late.push((device.to_string(), batch.to_vec()));
+                self.late
+                    .push((self.who.clone(), device.to_string(), batch.to_vec()));
                 Err(SyncError::Network("request delayed".into()))
             }
             28..=35 => {
-                let _ = self.hub.push(device, batch)?;
-                self.hub.push(device, batch)
+                let _ = self.hub.push(self.who, device, batch)?;
+                self.hub.push(self.who, device, batch)
             }
-            _ => self.hub.push(device, batch),
+            _ => self.hub.push(self.who, device, batch),
         }
     }
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
         match self.rng.below(100) {
             0..=9 => Err(SyncError::Network("pull dropped".into())),
             // A smaller page than asked for: the client must loop on `more`.
-            10..=29 => self.hub.pull(after, 1 + self.rng.below(limit.min(7))),
-            _ => self.hub.pull(after, limit),
+            10..=29 => self
+                .hub
+                .pull(self.who, after, 1 + self.rng.below(limit.min(7))),
+            _ => self.hub.pull(self.who, after, limit),
         }
     }
 }
@@ -104,7 +113,29 @@ fn contacts(r: &Replica) -> Vec<(String, bool)> {
     .collect()
 }
 
-fn run(seed: u64) {
+/// A random classification and scope (as typed: comma-separated countries).
+fn classification(rng: &mut Rng) -> (&'static str, String) {
+    match rng.below(4) {
+        0 => ("public", String::new()),
+        1 => ("internal", String::new()),
+        _ => {
+            let scope: Vec<&str> = ["TH", "KH", "VN"]
+                .into_iter()
+                .filter(|_| rng.chance(50))
+                .collect();
+            ("restricted", scope.join(","))
+        }
+    }
+}
+
+/// What the runs exercised, so a run that never purged or kept anything aside fails.
+#[derive(Default)]
+struct Seen {
+    purged: usize,
+    quarantined: usize,
+}
+
+fn run(seed: u64, exercised: &mut Seen) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let dir = tempfile::tempdir().expect("tmp");
     let key = Key::Raw([9u8; 32]);
@@ -112,8 +143,19 @@ fn run(seed: u64) {
     let mut replicas: Vec<Replica> = (0..8)
         .map(|i| Replica::init(&dir.path().join(format!("r{i}.db")), &key).expect("replica"))
         .collect();
+    let roles: Vec<Principal> = (0..8)
+        .map(|i| Principal {
+            user: format!("user{i}"),
+            role: match i {
+                0..=4 => Role::Secretariat,
+                5 => Role::FocalPoint("TH".into()),
+                6 => Role::FocalPoint("KH".into()),
+                _ => Role::Partner,
+            },
+        })
+        .collect();
     let mut online = [true; 8];
-    let mut late: Vec<(String, Vec<Change>)> = Vec::new();
+    let mut late: Vec<(Principal, String, Vec<Change>)> = Vec::new();
     // Every change made anywhere: (device, dev_seq).
     let mut made: BTreeMap<(String, i64), ()> = BTreeMap::new();
     let record_new = |r: &Replica, made: &mut BTreeMap<(String, i64), ()>| {
@@ -124,19 +166,39 @@ fn run(seed: u64) {
 
     for _step in 0..60 {
         let i = rng.below(8);
-        match rng.below(100) {
+        let op = rng.below(100);
+        let role = &roles[i].role;
+        if *role == Role::Partner && op < 62 {
+            // A partner reads; its replica never writes.
+            continue;
+        }
+        match op {
             0..=14 => {
                 let name = NAMES[rng.below(NAMES.len())];
+                let (class, scope) = match role {
+                    // A focal point creates only what it may see itself.
+                    Role::FocalPoint(c) => match rng.below(3) {
+                        0 => ("public", String::new()),
+                        1 => ("internal", String::new()),
+                        _ => ("restricted", format!("{c},VN")),
+                    },
+                    _ => classification(&mut rng),
+                };
                 let _ = replicas[i].create(
                     Entity::Contact,
-                    &fields(json!({"name": name, "title": TITLES[rng.below(4)]})),
+                    &fields(json!({"name": name, "title": TITLES[rng.below(4)],
+                        "classification": class, "scope": scope})),
                 );
             }
             15..=49 => {
                 let known = contacts(&replicas[i]);
                 if !known.is_empty() {
                     let (id, _) = &known[rng.below(known.len())];
-                    let f = if rng.chance(50) {
+                    let f = if *role == Role::Secretariat && rng.chance(25) {
+                        // Who may see it changes.
+                        let (class, scope) = classification(&mut rng);
+                        json!({"classification": class, "scope": scope})
+                    } else if rng.chance(50) {
                         json!({"title": TITLES[rng.below(4)]})
                     } else {
                         json!({"name": NAMES[rng.below(NAMES.len())]})
@@ -168,11 +230,15 @@ fn run(seed: u64) {
                     record_new(&replicas[i], &mut made);
                     let mut net = BadNet {
                         hub: &mut hub,
+                        who: &roles[i],
                         rng: &mut rng,
                         late: &mut late,
                     };
                     // Failures are expected here; the next sync resumes.
-                    let _ = sync(&mut replicas[i], &mut net, &mut |_| {});
+                    if let Ok(rep) = sync(&mut replicas[i], &mut net, &mut |_| {}) {
+                        exercised.purged += rep.purged;
+                        exercised.quarantined += rep.quarantined;
+                    }
                 }
             }
         }
@@ -180,27 +246,92 @@ fn run(seed: u64) {
     }
 
     // Everyone back online, the network healed (late requests finally arrive, harmlessly).
-    for (d, b) in late.drain(..) {
-        let _ = hub.push(&d, &b);
+    for (w, d, b) in late.drain(..) {
+        let _ = hub.push(&w, &d, &b);
     }
     for _round in 0..2 {
-        for r in replicas.iter_mut() {
+        for (r, who) in replicas.iter_mut().zip(&roles) {
             record_new(r, &mut made);
-            sync(r, &mut Direct(&mut hub), &mut |_| {}).expect("clean sync");
+            let mut t = Direct {
+                hub: &mut hub,
+                who: who.clone(),
+            };
+            let rep = sync(r, &mut t, &mut |_| {}).expect("clean sync");
+            exercised.purged += rep.purged;
+            exercised.quarantined += rep.quarantined;
         }
     }
 
     let expected = hub.state().dump().expect("hub dump");
+    let all = hub
+        .state()
+        .list(
+            Entity::Contact,
+            &ListQuery {
+                include_deleted: true,
+                ..Default::default()
+            },
+        )
+        .expect("hub contacts");
     for (k, r) in replicas.iter().enumerate() {
         assert!(
             r.outbox(1).expect("outbox").is_empty(),
             "seed {seed}: replica {k} still has unsent changes"
         );
-        let got = r.dump().expect("dump");
-        assert!(
-            got == expected,
-            "seed {seed}: replica {k} differs from the hub\n--- hub\n{expected}\n--- replica\n{got}"
+        let role = &roles[k].role;
+        if *role == Role::Secretariat {
+            let got = r.dump().expect("dump");
+            assert!(
+                got == expected,
+                "seed {seed}: replica {k} differs from the hub\n--- hub\n{expected}\n--- replica\n{got}"
+            );
+            continue;
+        }
+        // The oracle: the hub's records this role may see, by their own classification.
+        let visible: Vec<_> = all
+            .iter()
+            .filter(|c| {
+                let scope: Vec<String> = c
+                    .fields
+                    .get("scope")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
+                role.sees(c.str("classification").unwrap_or("internal"), &scope)
+            })
+            .cloned()
+            .collect();
+        let mut visible = visible;
+        visible.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut held = r
+            .list(
+                Entity::Contact,
+                &ListQuery {
+                    include_deleted: true,
+                    ..Default::default()
+                },
+            )
+            .expect("list");
+        held.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(
+            held, visible,
+            "seed {seed}: replica {k} ({role:?}) does not hold exactly what it may see"
         );
+        let ids: std::collections::HashSet<&str> = visible.iter().map(|c| c.id.as_str()).collect();
+        for c in r.changes(0, usize::MAX).expect("log") {
+            assert!(
+                ids.contains(c.record.as_str()),
+                "seed {seed}: replica {k} ({role:?}) keeps history of {} it may not see",
+                c.record
+            );
+        }
+        for c in r.conflicts(true).expect("conflicts") {
+            assert!(
+                ids.contains(c.record.as_str()),
+                "seed {seed}: replica {k} ({role:?}) keeps a conflict on {} it may not see",
+                c.record
+            );
+        }
     }
     // No acknowledged edit lost, none applied twice: the history holds each change once.
     let mut seen: HashMap<(String, i64), usize> = HashMap::new();
@@ -212,10 +343,16 @@ fn run(seed: u64) {
         seen.values().all(|n| *n == 1),
         "seed {seed}: a change twice in the history"
     );
+    let aside: std::collections::HashSet<(String, i64)> = hub
+        .quarantined()
+        .expect("quarantine")
+        .into_iter()
+        .map(|(d, s, _, _)| (d, s))
+        .collect();
     for key in made.keys() {
         assert!(
-            seen.contains_key(key),
-            "seed {seed}: change {key:?} never reached the server"
+            seen.contains_key(key) ^ aside.contains(key),
+            "seed {seed}: change {key:?} is not exactly once in the history or kept aside"
         );
     }
     // No resurrection: a record is live exactly when its newest delete-or-restore (by clock,
@@ -242,8 +379,9 @@ fn run(seed: u64) {
 
 #[test]
 fn replicas_converge_through_a_bad_network() {
+    let mut exercised = Seen::default();
     if let Some(seed) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
-        run(seed);
+        run(seed, &mut exercised);
         return;
     }
     let seeds: u64 = std::env::var("SIM_SEEDS")
@@ -251,6 +389,18 @@ fn replicas_converge_through_a_bad_network() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
     for seed in 1..=seeds {
-        run(seed);
+        run(seed, &mut exercised);
     }
+    if seeds >= 20 {
+        assert!(
+            exercised.purged > 0 && exercised.quarantined > 0,
+            "the runs never purged ({}) or kept an edit aside ({}): the simulation lost its teeth",
+            exercised.purged,
+            exercised.quarantined
+        );
+    }
+    eprintln!(
+        "{seeds} seeds: {} records purged from replicas, {} edits kept aside for review",
+        exercised.purged, exercised.quarantined
+    );
 }

@@ -1,0 +1,389 @@
+//! Who may see and write what: roles, and the server's index of every record's visibility
+//! through time.
+//!
+//! A record's *own* visibility comes from its classification and scope (organisations,
+//! contacts, projects, meetings, documents carry them) or, for a child (agenda item,
+//! participant, decision…), from its parent. A record is *visible* to a role when it is itself
+//! and every record it refers to is too — so no id of a record the role may not see ever
+//! reaches it, not even inside another record. The rule per role:
+//!
+//! | role                  | public | internal | restricted                 |
+//! |-----------------------|--------|----------|----------------------------|
+//! | admin, secretariat    | yes    | yes      | yes                        |
+//! | country focal point C | yes    | yes      | only if C is in its scope  |
+//! | partner               | yes    | no       | no                         |
+//!
+//! Visibility changes over time (a meeting is restricted, a contact moves to a restricted
+//! organisation), so the [`Index`] keeps, per record, the history of the fields that decide it,
+//! stamped with server sequence numbers: "was X visible to this role at sequence s" has an
+//! exact answer, which is what lets each device's pull stream be a pure function of the
+//! server's history (see [`crate::Hub::pull`]).
+
+use desk_core::hlc::{Hlc, Version};
+use desk_core::{Change, Entity, FieldKind};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What a signed-in user is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Secretariat,
+    /// A member country's focal point (ISO code).
+    FocalPoint(String),
+    /// A development partner: reads public records, writes nothing.
+    Partner,
+}
+
+impl Role {
+    /// `admin`, `secretariat`, `focal-point:TH` (any country name or code), `partner`.
+    pub fn parse(s: &str) -> Result<Role, String> {
+        let s = s.trim();
+        match s.to_ascii_lowercase().as_str() {
+            "admin" => return Ok(Role::Admin),
+            "secretariat" => return Ok(Role::Secretariat),
+            "partner" => return Ok(Role::Partner),
+            _ => {}
+        }
+        if let Some(c) = s
+            .strip_prefix("focal-point:")
+            .or_else(|| s.strip_prefix("focal_point:"))
+        {
+            return desk_core::schema::country(c)
+                .map(|c| Role::FocalPoint(c.code.to_string()))
+                .ok_or_else(|| format!("unknown country '{c}' in the role"));
+        }
+        Err(format!(
+            "unknown role '{s}' (admin, secretariat, focal-point:COUNTRY, partner)"
+        ))
+    }
+
+    pub fn as_string(&self) -> String {
+        match self {
+            Role::Admin => "admin".into(),
+            Role::Secretariat => "secretariat".into(),
+            Role::FocalPoint(c) => format!("focal-point:{c}"),
+            Role::Partner => "partner".into(),
+        }
+    }
+
+    /// Whether this role sees a record of this classification and scope.
+    pub fn sees(&self, classification: &str, scope: &[String]) -> bool {
+        match self {
+            Role::Admin | Role::Secretariat => true,
+            Role::FocalPoint(c) => classification != "restricted" || scope.iter().any(|s| s == c),
+            Role::Partner => classification == "public",
+        }
+    }
+
+    /// Whether this role may change who sees an existing record (its classification or scope).
+    pub fn may_reclassify(&self) -> bool {
+        matches!(self, Role::Admin | Role::Secretariat)
+    }
+
+    pub fn may_write(&self) -> bool {
+        !matches!(self, Role::Partner)
+    }
+}
+
+/// A signed-in user, as the hub sees each request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: String,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn admin() -> Principal {
+        Principal {
+            user: "admin".into(),
+            role: Role::Admin,
+        }
+    }
+}
+
+/// The fields of a record that decide who sees it, as of one server sequence number.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct State {
+    /// field -> (version, value); only the deciding fields (classification, scope, parent,
+    /// references).
+    fields: BTreeMap<String, (Version, Value)>,
+}
+
+impl State {
+    fn str(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).and_then(|(_, v)| v.as_str())
+    }
+    fn list(&self, field: &str) -> Vec<String> {
+        match self.fields.get(field).map(|(_, v)| v) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+struct Node {
+    entity: Entity,
+    /// (server sequence, state from then on); the first entry is the record's creation.
+    history: Vec<(i64, State)>,
+    /// Every server sequence number that changed this record.
+    seqs: Vec<i64>,
+}
+
+impl Node {
+    fn at(&self, seq: i64) -> Option<&State> {
+        let i = self.history.partition_point(|(s, _)| *s <= seq);
+        (i > 0).then(|| &self.history[i - 1].1)
+    }
+}
+
+/// The fields of an entity that decide visibility: classification and scope when it carries
+/// them, its parent, and every reference.
+fn deciding(entity: Entity, field: &str) -> bool {
+    let d = entity.desc();
+    if d.classified && (field == "classification" || field == "scope") {
+        return true;
+    }
+    if d.parent.is_some_and(|(p, _)| p == field) {
+        return true;
+    }
+    matches!(
+        d.field(field).map(|f| f.kind),
+        Some(FieldKind::Ref(_) | FieldKind::RefList(_))
+    )
+}
+
+/// Ids a field value names (a reference or a list of them).
+fn ids(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every record the server holds, with the history of what decides its visibility.
+#[derive(Default)]
+pub struct Index {
+    nodes: HashMap<String, Node>,
+    /// Records whose deciding fields changed at a server sequence.
+    events: BTreeMap<i64, Vec<String>>,
+    /// target -> records that name it as parent or reference (at any time).
+    dependents: HashMap<String, HashSet<String>>,
+    /// The last server sequence observed.
+    pub head: i64,
+}
+
+impl Index {
+    /// Takes in one change of the server's history (in sequence order).
+    pub fn observe(&mut self, c: &Change) {
+        self.head = self.head.max(c.seq);
+        let Some(entity) = Entity::parse(&c.entity) else {
+            return;
+        };
+        let incoming = Version {
+            hlc: c.hlc,
+            device: c.device.clone(),
+        };
+        let node = self.nodes.entry(c.record.clone()).or_insert_with(|| Node {
+            entity,
+            history: Vec::new(),
+            seqs: Vec::new(),
+        });
+        node.seqs.push(c.seq);
+        let mut state = node
+            .history
+            .last()
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default();
+        let mut changed = node.history.is_empty();
+        for f in &c.fields {
+            if !deciding(entity, &f.field) {
+                continue;
+            }
+            let newer = state
+                .fields
+                .get(&f.field)
+                .is_none_or(|(v, _)| desk_protocol::merge::wins(&incoming, v));
+            if newer {
+                for id in ids(&f.value) {
+                    self.dependents
+                        .entry(id)
+                        .or_default()
+                        .insert(c.record.clone());
+                }
+                state
+                    .fields
+                    .insert(f.field.clone(), (incoming.clone(), f.value.clone()));
+                changed = true;
+            }
+        }
+        if changed {
+            node.history.push((c.seq, state));
+            self.events.entry(c.seq).or_default().push(c.record.clone());
+        }
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.nodes.contains_key(id)
+    }
+
+    pub fn entity(&self, id: &str) -> Option<Entity> {
+        self.nodes.get(id).map(|n| n.entity)
+    }
+
+    /// Every server sequence that changed `id`, up to `at`.
+    pub fn seqs(&self, id: &str, at: i64) -> Vec<i64> {
+        self.nodes.get(id).map_or_else(Vec::new, |n| {
+            n.seqs.iter().copied().filter(|s| *s <= at).collect()
+        })
+    }
+
+    /// Records whose deciding fields changed at `seq`.
+    pub fn events_at(&self, seq: i64) -> &[String] {
+        self.events.get(&seq).map_or(&[], Vec::as_slice)
+    }
+
+    /// `id`'s own visibility at `at`: its classification, or its parent's (a record not yet
+    /// created is not visible).
+    pub fn own_visible(&self, role: &Role, id: &str, at: i64) -> bool {
+        let mut id = id.to_string();
+        for _ in 0..8 {
+            let Some(node) = self.nodes.get(&id) else {
+                return false;
+            };
+            let Some(state) = node.at(at) else {
+                return false;
+            };
+            let d = node.entity.desc();
+            if d.classified {
+                return role.sees(
+                    state.str("classification").unwrap_or("internal"),
+                    &state.list("scope"),
+                );
+            }
+            match d.parent.and_then(|(p, _)| state.str(p)) {
+                Some(parent) => id = parent.to_string(),
+                None => return matches!(role, Role::Admin | Role::Secretariat),
+            }
+        }
+        false
+    }
+
+    /// `id`'s visibility at `at`: its own, and that of every record it names.
+    pub fn visible(&self, role: &Role, id: &str, at: i64) -> bool {
+        if matches!(role, Role::Admin | Role::Secretariat) {
+            return self.nodes.get(id).is_some_and(|n| n.at(at).is_some());
+        }
+        if !self.own_visible(role, id, at) {
+            return false;
+        }
+        let Some(state) = self.nodes.get(id).and_then(|n| n.at(at)) else {
+            return false;
+        };
+        state.fields.values().all(|(_, v)| {
+            ids(v)
+                .iter()
+                .all(|t| !self.nodes.contains_key(t) || self.own_visible(role, t, at))
+        })
+    }
+
+    /// Whether `role` could see `id` at any point of its history (an edit to it made offline
+    /// before access was lost is kept for review rather than refused as a probe).
+    pub fn ever_visible(&self, role: &Role, id: &str) -> bool {
+        let mut points: Vec<i64> = Vec::new();
+        let mut next = vec![id.to_string()];
+        let mut seen = HashSet::new();
+        while let Some(x) = next.pop() {
+            if !seen.insert(x.clone()) || seen.len() > 64 {
+                continue;
+            }
+            if let Some(n) = self.nodes.get(&x) {
+                for (s, st) in &n.history {
+                    points.push(*s);
+                    for (_, v) in st.fields.values() {
+                        next.extend(ids(v));
+                    }
+                }
+            }
+        }
+        points.iter().any(|&s| self.visible(role, id, s))
+    }
+
+    /// The records whose visibility can change when `id`'s deciding fields do: itself, its
+    /// descendants, and every record naming one of those.
+    pub fn affected(&self, id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut next = vec![id.to_string()];
+        while let Some(x) = next.pop() {
+            if !seen.insert(x.clone()) {
+                continue;
+            }
+            out.push(x.clone());
+            if let Some(deps) = self.dependents.get(&x) {
+                for dep in deps {
+                    // Children inherit (recurse); referrers depend on this one only.
+                    let is_child = self.nodes.get(dep).is_some_and(|n| {
+                        n.entity.desc().parent.is_some_and(|(p, _)| {
+                            n.history
+                                .iter()
+                                .any(|(_, st)| st.str(p) == Some(x.as_str()))
+                        })
+                    });
+                    if is_child {
+                        next.push(dep.clone());
+                    } else if seen.insert(dep.clone()) {
+                        out.push(dep.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `c` as `role` may receive it at `at`: references to records it may not see are blanked
+    /// (only ever values that lost the merge: a record whose winning reference is hidden is
+    /// itself hidden, so nothing a replica converges to is changed).
+    pub fn redact(&self, role: &Role, mut c: Change, at: i64) -> Change {
+        if matches!(role, Role::Admin | Role::Secretariat) {
+            return c;
+        }
+        let Some(entity) = Entity::parse(&c.entity) else {
+            return c;
+        };
+        for f in &mut c.fields {
+            let hidden =
+                |t: &str| self.nodes.contains_key(t) && !self.own_visible(role, t, at);
+            match entity.desc().field(&f.field).map(|d| d.kind) {
+                Some(FieldKind::Ref(_)) => {
+                    if f.value.as_str().is_some_and(hidden) {
+                        f.value = Value::Null;
+                    }
+                }
+                Some(FieldKind::RefList(_)) => {
+                    if let Value::Array(a) = &mut f.value {
+                        a.retain(|v| !v.as_str().is_some_and(hidden));
+                    }
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// Clocks further ahead of the server than this are stamped again on arrival.
+pub const MAX_CLOCK_LEAD_MS: u64 = 5 * 60 * 1000;
+
+/// Whether a change's clock is implausibly far ahead of `now_ms`.
+pub fn too_far_ahead(hlc: Hlc, now_ms: u64) -> bool {
+    hlc.millis() > now_ms.saturating_add(MAX_CLOCK_LEAD_MS)
+}

@@ -186,7 +186,9 @@ fn cli() -> Command {
         .subcommand(
             Command::new("sync")
                 .about("Send this replica's changes to the sync server and fetch everyone else's (resumable; safe to repeat)")
-                .arg(Arg::new("server").long("server").env("DESK_SERVER").value_name("URL").help("the desk-server address [default: the one signed in to]")),
+                .arg(Arg::new("server").long("server").env("DESK_SERVER").value_name("URL").help("the desk-server address [default: the one signed in to]"))
+                .arg(Arg::new("progress").long("progress").action(ArgAction::SetTrue).help("report progress on stderr, one line per batch, even when not on a terminal"))
+                .arg(Arg::new("page").long("page").value_parser(clap::value_parser!(usize)).value_name("N").help("changes per request [default: 500]")),
         )
         .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
         .subcommand(
@@ -424,15 +426,21 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 anyhow!("not signed in: run `desk login --server {url} --user NAME` first")
             })?;
             let mut t = desk_sync::http::Http::new(&url, Some(&token))?;
-            let show = !out.json && std::io::stderr().is_terminal();
-            let report = desk_sync::sync(&mut r, &mut t, &mut |p| {
+            let lines = sub.get_flag("progress");
+            let show = lines || (!out.json && std::io::stderr().is_terminal());
+            let (start, end) = if lines { ("", "\n") } else { ("\r", "   ") };
+            let page = sub
+                .get_one::<usize>("page")
+                .copied()
+                .unwrap_or(desk_sync::BATCH);
+            let report = desk_sync::sync_with(&mut r, &mut t, page, &mut |p| {
                 if show {
                     match p {
                         desk_sync::SyncProgress::Pushed { done, left } => {
-                            eprint!("\rsent {done}, {left} to go   ")
+                            eprint!("{start}sent {done}, {left} to go{end}")
                         }
                         desk_sync::SyncProgress::Pulled { done, .. } => {
-                            eprint!("\rreceived {done}          ")
+                            eprint!("{start}received {done}{end}")
                         }
                     }
                 }
@@ -441,7 +449,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 desk_sync::SyncError::Replica(e) => anyhow::Error::from(e),
                 other => anyhow::Error::from(other),
             })?;
-            if show {
+            if show && !lines {
                 eprintln!();
             }
             out.synced(&report, r.conflicts(false)?.len())?;

@@ -237,14 +237,7 @@ impl Out {
         Ok(())
     }
 
-    pub fn logged_in(
-        &mut self,
-        url: &str,
-        user: &str,
-        role: &str,
-        expires: i64,
-        kept: &str,
-    ) -> R {
+    pub fn logged_in(&mut self, url: &str, user: &str, role: &str, expires: i64, kept: &str) -> R {
         let until = chrono::DateTime::from_timestamp(expires, 0)
             .map(|t| t.format("%Y-%m-%d").to_string())
             .unwrap_or_default();
@@ -274,7 +267,12 @@ impl Out {
             writeln!(self.stdout, "Your role changed: this replica was emptied and filled again with what you may now see")?;
         }
         if r.purged > 0 {
-            writeln!(self.stdout, "Removed {} record{} you may no longer see", r.purged, if r.purged == 1 { "" } else { "s" })?;
+            writeln!(
+                self.stdout,
+                "Removed {} record{} you may no longer see",
+                r.purged,
+                if r.purged == 1 { "" } else { "s" }
+            )?;
         }
         if r.quarantined > 0 {
             writeln!(self.stdout, "{} of your edits were to records you may no longer see: the server kept them for the secretariat to review", r.quarantined)?;
@@ -353,16 +351,19 @@ impl Out {
         let code = match (kind, sync) {
             (_, Some(desk_sync::SyncError::Denied(..))) => 6,
             (_, Some(desk_sync::SyncError::Network(_))) => 7,
-            (_, Some(
-                desk_sync::SyncError::OutOfScope(_)
-                | desk_sync::SyncError::NotPermitted(_)
-                | desk_sync::SyncError::Refused { .. },
-            )) => 8,
+            (
+                _,
+                Some(
+                    desk_sync::SyncError::OutOfScope(_)
+                    | desk_sync::SyncError::NotPermitted(_)
+                    | desk_sync::SyncError::Refused { .. },
+                ),
+            ) => 8,
             (k, _) => match k {
-            ErrorKind::Validation => 3,
-            ErrorKind::NotFound => 4,
-            ErrorKind::WrongKey => 5,
-            _ => 1,
+                ErrorKind::Validation => 3,
+                ErrorKind::NotFound => 4,
+                ErrorKind::WrongKey => 5,
+                _ => 1,
             },
         };
         let message = e

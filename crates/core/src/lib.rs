@@ -28,9 +28,9 @@ pub use replica::{
     display_value, Change, FieldChange, Fields, Filter, FilterOp, Key, ListQuery, Progress, Record,
     RecordRef, Replica, Summary,
 };
-pub use schema::{Entity, EntityDesc, Field, FieldKind};
 /// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).
 pub use rusqlite;
+pub use schema::{Entity, EntityDesc, Field, FieldKind};
 pub use search::SearchHit;
 pub use undo::UndoReport;
 

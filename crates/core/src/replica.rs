@@ -780,7 +780,11 @@ impl Replica {
     pub fn changes_at(&self, seqs: &[i64]) -> Result<Vec<Change>> {
         let mut out = Vec::with_capacity(seqs.len());
         for &seq in seqs {
-            out.extend(self.changes(seq - 1, 1)?.into_iter().filter(|c| c.seq == seq));
+            out.extend(
+                self.changes(seq - 1, 1)?
+                    .into_iter()
+                    .filter(|c| c.seq == seq),
+            );
         }
         Ok(out)
     }
@@ -851,7 +855,8 @@ impl Replica {
                 )?;
             }
             None => {
-                self.conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+                self.conn
+                    .execute("DELETE FROM meta WHERE key = ?1", [key])?;
             }
         }
         Ok(())
@@ -1375,8 +1380,10 @@ impl Tx<'_> {
                     .prepare_cached("DELETE FROM search_tri WHERE rowid = ?1")?
                     .execute([(d.search_code << search::SHIFT) | rowid])?;
             }
-            self.tx
-                .execute(&format!("DELETE FROM {} WHERE rowid = ?1", d.table), [rowid])?;
+            self.tx.execute(
+                &format!("DELETE FROM {} WHERE rowid = ?1", d.table),
+                [rowid],
+            )?;
         }
         self.tx.execute(
             "DELETE FROM conflict WHERE entity = ?1 AND record = ?2",
@@ -1427,11 +1434,23 @@ impl Tx<'_> {
             versions.overrides.remove(&field);
             versions.set(&field, now.clone(), is_null);
         }
+        // The row's newest clock is its newest field version (every change that won bumped it).
+        let updated = versions
+            .overrides
+            .values()
+            .map(|v| v.hlc)
+            .chain([versions.default.hlc])
+            .max()
+            .unwrap_or(Hlc::ZERO);
         self.tx.execute(
-            &format!("UPDATE {} SET _hlc = ?1, _fv = ?2 WHERE rowid = ?3", d.table),
+            &format!(
+                "UPDATE {} SET _hlc = ?1, _fv = ?2, _updated = ?3 WHERE rowid = ?4",
+                d.table
+            ),
             params![
                 versions.default.hlc.0 as i64,
                 versions.overrides_json(&|id| self.device_n(id))?,
+                updated.0 as i64,
                 rowid
             ],
         )?;

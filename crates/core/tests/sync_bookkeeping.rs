@@ -111,3 +111,120 @@ fn our_clock_moves_past_changes_that_arrive() {
         Some(mine[0].hlc.0)
     );
 }
+
+#[test]
+fn a_purge_removes_a_record_its_children_history_conflicts_and_search_entries() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = replica(&dir, "a.db");
+    let mut b = replica(&dir, "b.db");
+    let m = a
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "Special SOM on border posts", "start_date": "2027-03-01"})),
+        )
+        .expect("meeting");
+    a.create(
+        Entity::AgendaItem,
+        &fields(json!({"meeting": m.id, "title": "Border posts"})),
+    )
+    .expect("item");
+    let keep = a
+        .create(Entity::Contact, &fields(json!({"name": "Sok Vanna"})))
+        .expect("contact");
+    let all = a.outbox(100).expect("outbox");
+    b.apply_pulled(&all, Some(all.len() as i64))
+        .expect("b has it");
+    // B's own edit to the meeting, acknowledged, and a conflict on it.
+    b.update(
+        Entity::Meeting,
+        &m.id,
+        &fields(json!({"venue": "Vientiane"})),
+    )
+    .expect("edit");
+    b.acknowledge(1).expect("ack");
+    a.update(
+        Entity::Meeting,
+        &m.id,
+        &fields(json!({"venue": "Phnom Penh"})),
+    )
+    .expect("edit a");
+    let clash = a.outbox(100).expect("outbox");
+    b.apply_pulled(&clash[clash.len() - 1..], None)
+        .expect("clash");
+    assert_eq!(b.conflicts(false).expect("conflicts").len(), 1);
+    assert!(!b.search("border", 10).expect("search").is_empty());
+    // B's unsent edit to the meeting stays in its outbox through the purge.
+    b.update(
+        Entity::Meeting,
+        &m.id,
+        &fields(json!({"city": "Vientiane"})),
+    )
+    .expect("unsent");
+
+    let gone = desk_core::RecordRef {
+        entity: "meeting".into(),
+        id: m.id.clone(),
+    };
+    b.apply_pull(&[], &[gone], Some(99)).expect("purge");
+    assert!(b.get(Entity::Meeting, &m.id).is_err());
+    assert_eq!(
+        b.count(Entity::AgendaItem).expect("count"),
+        0,
+        "children go too"
+    );
+    assert!(b.conflicts(true).expect("conflicts").is_empty());
+    assert!(b.search("border", 10).expect("search").is_empty());
+    assert!(b.search("special", 10).expect("search").is_empty());
+    let log = b.changes(0, usize::MAX).expect("log");
+    assert!(
+        log.iter()
+            .all(|c| c.record == keep.id || (c.device == b.device_id() && c.dev_seq > 1)),
+        "only the contact's history and B's unsent edit remain: {log:?}"
+    );
+    assert_eq!(b.outbox(10).expect("outbox").len(), 1);
+    assert_eq!(b.pull_cursor().expect("cursor"), 99);
+    assert!(b.dump().expect("dump").contains("Sok Vanna"));
+    assert!(!b.dump().expect("dump").contains(&m.id));
+}
+
+#[test]
+fn a_wipe_empties_the_replica_but_keeps_unsent_edits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = replica(&dir, "a.db");
+    for n in ["Sok Vanna", "Aung Kyaw"] {
+        a.create(Entity::Contact, &fields(json!({"name": n})))
+            .expect("create");
+    }
+    a.acknowledge(1).expect("ack");
+    a.apply_pulled(&[], Some(7)).expect("cursor");
+    assert_eq!(a.wipe().expect("wipe"), 2);
+    assert_eq!(a.count(Entity::Contact).expect("count"), 0);
+    assert!(a.search("sok", 10).expect("search").is_empty());
+    assert_eq!(a.outbox(10).expect("outbox").len(), 1, "the unsent create");
+    assert_eq!(a.pull_cursor().expect("cursor"), 0);
+}
+
+#[test]
+fn a_change_stamped_again_by_the_server_takes_the_new_stamp_everywhere() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = replica(&dir, "a.db");
+    let mut b = replica(&dir, "b.db");
+    let c = a
+        .create(Entity::Contact, &fields(json!({"name": "Somchai Jaidee"})))
+        .expect("create");
+    a.update(
+        Entity::Contact,
+        &c.id,
+        &fields(json!({"title": "Director"})),
+    )
+    .expect("edit");
+    let mut out = a.outbox(10).expect("outbox");
+    // The server lowered the edit's stamp (as if A's clock were far ahead).
+    let lower = desk_core::hlc::Hlc(out[0].hlc.0 + 1);
+    out[1].hlc = lower;
+    a.apply_pulled(&out, Some(2))
+        .expect("own changes back, restamped");
+    b.apply_pulled(&out, Some(2)).expect("b");
+    assert_eq!(a.dump().expect("a"), b.dump().expect("b"));
+    assert_eq!(a.changes(0, 10).expect("log")[1].hlc, lower);
+}

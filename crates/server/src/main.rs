@@ -279,7 +279,10 @@ async fn timeout(
             ApiError(
                 StatusCode::REQUEST_TIMEOUT,
                 "timeout",
-                format!("the request took longer than {} s", REQUEST_TIMEOUT.as_secs()),
+                format!(
+                    "the request took longer than {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
             )
         })
 }
@@ -341,9 +344,9 @@ fn read_config(path: &Path, s: &mut Settings) -> anyhow::Result<()> {
         if line.is_empty() {
             continue;
         }
-        let (k, v) = line.split_once('=').ok_or_else(|| {
-            anyhow::anyhow!("{}:{}: expected key = value", path.display(), n + 1)
-        })?;
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("{}:{}: expected key = value", path.display(), n + 1))?;
         let v = v.trim().trim_matches('"').to_string();
         match k.trim() {
             "db" => s.db = PathBuf::from(v),
@@ -425,7 +428,10 @@ fn admin(
         ["user", "role", name, role] => {
             let role = Role::parse(role).map_err(anyhow::Error::msg)?;
             auth::set_role(hub.store(), name, &role)?;
-            println!("user {name}: {} (their devices pull again)", role.as_string());
+            println!(
+                "user {name}: {} (their devices pull again)",
+                role.as_string()
+            );
         }
         ["user", "disable", name] => {
             let n = auth::disable_user(hub.store(), name)?;
@@ -487,10 +493,7 @@ async fn run() -> anyhow::Result<()> {
     let (mut role, mut country) = (None, None);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        let mut value = |what: &str| {
-            it.next()
-                .ok_or_else(|| anyhow::anyhow!("{a} needs {what}"))
-        };
+        let mut value = |what: &str| it.next().ok_or_else(|| anyhow::anyhow!("{a} needs {what}"));
         match a.as_str() {
             "--db" => {
                 let v = value("a file")?;

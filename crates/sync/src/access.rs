@@ -360,13 +360,10 @@ impl Index {
             return c;
         };
         for f in &mut c.fields {
-            let hidden =
-                |t: &str| self.nodes.contains_key(t) && !self.own_visible(role, t, at);
+            let hidden = |t: &str| self.nodes.contains_key(t) && !self.own_visible(role, t, at);
             match entity.desc().field(&f.field).map(|d| d.kind) {
-                Some(FieldKind::Ref(_)) => {
-                    if f.value.as_str().is_some_and(hidden) {
-                        f.value = Value::Null;
-                    }
+                Some(FieldKind::Ref(_)) if f.value.as_str().is_some_and(hidden) => {
+                    f.value = Value::Null;
                 }
                 Some(FieldKind::RefList(_)) => {
                     if let Value::Array(a) = &mut f.value {

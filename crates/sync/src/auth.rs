@@ -208,7 +208,13 @@ pub fn disable_user(store: &mut Replica, name: &str) -> Result<usize, SyncError>
         let n = tx.execute("UPDATE srv_user SET disabled = 1 WHERE name = ?1", [name])?;
         let d = tx.execute("UPDATE srv_device SET revoked = 1 WHERE user = ?1", [name])?;
         if n > 0 {
-            audit(tx, Some(name), None, "disable", &format!("{d} devices revoked"))?;
+            audit(
+                tx,
+                Some(name),
+                None,
+                "disable",
+                &format!("{d} devices revoked"),
+            )?;
         }
         Ok((n, d))
     })?;
@@ -311,10 +317,16 @@ pub fn login(
     });
     let Some((_, role, disabled)) = row.filter(|_| verified) else {
         store.with_transaction(|tx| audit(tx, Some(user), Some(device), "login", "refused"))?;
-        return Err(SyncError::Denied(Denied::Unknown, "wrong user name or password".into()));
+        return Err(SyncError::Denied(
+            Denied::Unknown,
+            "wrong user name or password".into(),
+        ));
     };
     if disabled {
-        return Err(SyncError::Denied(Denied::Revoked, "this user is disabled".into()));
+        return Err(SyncError::Denied(
+            Denied::Revoked,
+            "this user is disabled".into(),
+        ));
     }
     let revoked: bool = store
         .reader()
@@ -383,13 +395,22 @@ pub fn authenticate(store: &Replica, token: &str) -> Result<Session, SyncError> 
         )
         .optional()?;
     let Some((device, user, expires, revoked, rescope, role, disabled)) = row else {
-        return Err(SyncError::Denied(Denied::Unknown, Denied::Unknown.message().into()));
+        return Err(SyncError::Denied(
+            Denied::Unknown,
+            Denied::Unknown.message().into(),
+        ));
     };
     if revoked || disabled {
-        return Err(SyncError::Denied(Denied::Revoked, Denied::Revoked.message().into()));
+        return Err(SyncError::Denied(
+            Denied::Revoked,
+            Denied::Revoked.message().into(),
+        ));
     }
     if expires < now_secs() {
-        return Err(SyncError::Denied(Denied::Expired, Denied::Expired.message().into()));
+        return Err(SyncError::Denied(
+            Denied::Expired,
+            Denied::Expired.message().into(),
+        ));
     }
     Ok(Session {
         device,

@@ -158,9 +158,10 @@ impl Hub {
 
     /// Changes kept aside for review: (device, dev_seq, record, reason).
     pub fn quarantined(&self) -> Result<Vec<(String, i64, String, String)>, SyncError> {
-        let mut stmt = self.state.reader().prepare(
-            "SELECT device, dev_seq, record, reason FROM srv_quarantine ORDER BY id",
-        )?;
+        let mut stmt = self
+            .state
+            .reader()
+            .prepare("SELECT device, dev_seq, record, reason FROM srv_quarantine ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         Ok(rows.collect::<desk_core::rusqlite::Result<_>>()?)
     }
@@ -278,7 +279,10 @@ impl Hub {
                     Some(&user),
                     Some(device),
                     "quarantine",
-                    &format!("{}/{} on {} {}: {reason}", device, c.dev_seq, c.entity, c.record),
+                    &format!(
+                        "{}/{} on {} {}: {reason}",
+                        device, c.dev_seq, c.entity, c.record
+                    ),
                 )?;
             }
             for (seq, was, now) in &restamped {
@@ -342,8 +346,7 @@ impl Hub {
                 return Err(out("names a record this user may not see"));
             }
             if d.classified
-                && c
-                    .fields
+                && c.fields
                     .iter()
                     .any(|f| f.field == "classification" || f.field == "scope")
             {
@@ -533,7 +536,17 @@ pub fn sync(
     t: &mut dyn Transport,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
-    match sync_once(r, t, progress) {
+    sync_with(r, t, BATCH, progress)
+}
+
+/// [`sync`] with `page` changes per request.
+pub fn sync_with(
+    r: &mut Replica,
+    t: &mut dyn Transport,
+    page: usize,
+    progress: &mut dyn FnMut(SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    match sync_once(r, t, page.max(1), progress) {
         Err(SyncError::Denied(Denied::Revoked, msg)) => {
             r.wipe()?;
             Err(SyncError::Denied(Denied::Revoked, msg))
@@ -545,12 +558,13 @@ pub fn sync(
 fn sync_once(
     r: &mut Replica,
     t: &mut dyn Transport,
+    page: usize,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let device = r.device_id().to_string();
     loop {
-        let batch = r.outbox(BATCH)?;
+        let batch = r.outbox(page)?;
         if batch.is_empty() {
             break;
         }
@@ -575,7 +589,7 @@ fn sync_once(
     }
     loop {
         let after = r.pull_cursor()?;
-        let reply = match t.pull(after, BATCH) {
+        let reply = match t.pull(after, page) {
             Err(SyncError::Rescope) if !report.rescoped => {
                 r.wipe()?;
                 report.rescoped = true;
@@ -671,7 +685,10 @@ mod tests {
         drop(hub);
         let mut hub = Hub::open(&dir.path().join("hub.db"), &key).expect("reopen");
         assert_eq!(hub.history().expect("history").len(), 3);
-        assert_eq!(hub.push(&admin, &dev, &out).expect("after restart").acked, 3);
+        assert_eq!(
+            hub.push(&admin, &dev, &out).expect("after restart").acked,
+            3
+        );
         assert_eq!(hub.history().expect("history").len(), 3);
     }
 }

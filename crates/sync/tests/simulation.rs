@@ -295,7 +295,11 @@ fn run(seed: u64, exercised: &mut Seen) {
                     .fields
                     .get("scope")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 role.sees(c.str("classification").unwrap_or("internal"), &scope)
             })

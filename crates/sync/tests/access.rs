@@ -1,0 +1,476 @@
+//! Accounts, roles and scope through the hub's public API: who receives what, what a push may
+//! do, sign-in and revocation, and a role change that makes a device start again.
+
+use desk_core::{Entity, Fields, Key, Replica};
+use desk_sync::{auth, sync, Denied, Direct, Hub, Principal, Role, SyncError};
+use serde_json::json;
+
+fn fields(v: serde_json::Value) -> Fields {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => Fields::new(),
+    }
+}
+
+fn who(role: Role) -> Principal {
+    Principal {
+        user: "someone".into(),
+        role,
+    }
+}
+
+fn th() -> Principal {
+    who(Role::FocalPoint("TH".into()))
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    hub: Hub,
+    sec: Replica,
+    dir: std::path::PathBuf,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = Key::Raw([3u8; 32]);
+    let hub = Hub::new(&dir.path().join("hub.db"), &key).expect("hub");
+    let sec = Replica::init(&dir.path().join("sec.db"), &key).expect("sec");
+    let path = dir.path().to_path_buf();
+    World {
+        _dir: dir,
+        hub,
+        sec,
+        dir: path,
+    }
+}
+
+impl World {
+    fn replica(&self, name: &str) -> Replica {
+        Replica::init(&self.dir.join(name), &Key::Raw([3u8; 32])).expect("replica")
+    }
+    fn sec_sync(&mut self) {
+        let mut t = Direct {
+            hub: &mut self.hub,
+            who: who(Role::Secretariat),
+        };
+        sync(&mut self.sec, &mut t, &mut |_| {}).expect("secretariat sync");
+    }
+}
+
+#[test]
+fn roles_parse_and_decide() {
+    assert_eq!(
+        Role::parse("focal-point:Lao PDR"),
+        Ok(Role::FocalPoint("LA".into()))
+    );
+    assert_eq!(Role::parse("Secretariat"), Ok(Role::Secretariat));
+    assert!(Role::parse("focal-point:Atlantis").is_err());
+    assert!(Role::parse("king").is_err());
+    let th = Role::FocalPoint("TH".into());
+    assert!(th.sees("internal", &[]));
+    assert!(th.sees("restricted", &["KH".into(), "TH".into()]));
+    assert!(!th.sees("restricted", &["KH".into()]));
+    assert!(!th.sees("restricted", &[]));
+    assert!(Role::Partner.sees("public", &[]));
+    assert!(!Role::Partner.sees("internal", &[]));
+    assert!(Role::Secretariat.sees("restricted", &[]));
+}
+
+#[test]
+fn a_focal_point_receives_what_it_may_see_loses_it_and_gets_it_back_whole() {
+    let mut w = world();
+    let m = w
+        .sec
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "ACMECS SOM", "start_date": "2027-02-01", "classification": "internal"})),
+        )
+        .expect("meeting");
+    let item = w
+        .sec
+        .create(
+            Entity::AgendaItem,
+            &fields(json!({"meeting": m.id, "title": "Review"})),
+        )
+        .expect("item");
+    let hidden = w
+        .sec
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Sok Vanna", "classification": "restricted", "scope": "KH"})),
+        )
+        .expect("contact");
+    w.sec_sync();
+
+    let mut t = w.replica("th.db");
+    let r = sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    assert_eq!(r.purged, 0);
+    assert!(t.get(Entity::AgendaItem, &item.id).is_ok());
+    assert!(
+        t.get(Entity::Contact, &hidden.id).is_err(),
+        "restricted to KH"
+    );
+
+    // Restricted to Cambodia: Thailand's replica loses the meeting and its agenda.
+    w.sec
+        .update(
+            Entity::Meeting,
+            &m.id,
+            &fields(json!({"classification": "restricted", "scope": "KH"})),
+        )
+        .expect("restrict");
+    w.sec
+        .update(
+            Entity::AgendaItem,
+            &item.id,
+            &fields(json!({"title": "Review (closed)"})),
+        )
+        .expect("edit while hidden");
+    w.sec_sync();
+    let r = sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    assert_eq!(r.purged, 2, "the meeting and its agenda item");
+    assert!(t.get(Entity::Meeting, &m.id).is_err());
+    assert!(t.get(Entity::AgendaItem, &item.id).is_err());
+    assert!(t.changes(0, usize::MAX).expect("log").is_empty());
+
+    // Opened to Thailand again: the whole record comes back, with what changed meanwhile.
+    w.sec
+        .update(Entity::Meeting, &m.id, &fields(json!({"scope": "KH,TH"})))
+        .expect("widen");
+    w.sec_sync();
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    assert_eq!(
+        t.get(Entity::AgendaItem, &item.id)
+            .expect("back")
+            .str("title"),
+        Some("Review (closed)")
+    );
+    assert_eq!(
+        t.get(Entity::Meeting, &m.id).expect("back"),
+        w.sec.get(Entity::Meeting, &m.id).expect("sec")
+    );
+}
+
+#[test]
+fn a_hidden_contact_never_reaches_a_focal_point_even_inside_another_record() {
+    let mut w = world();
+    let m = w
+        .sec
+        .create(
+            Entity::Meeting,
+            &fields(
+                json!({"title": "SOM", "start_date": "2027-02-01", "classification": "public"}),
+            ),
+        )
+        .expect("meeting");
+    let hidden = w
+        .sec
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Sok Vanna", "classification": "restricted", "scope": "KH"})),
+        )
+        .expect("hidden");
+    let shown = w
+        .sec
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Somchai Jaidee", "classification": "public"})),
+        )
+        .expect("shown");
+    // A seat first given to the hidden contact, then to the visible one: the seat is visible
+    // now, and its history must not carry the hidden id.
+    let seat = w
+        .sec
+        .create(
+            Entity::Participant,
+            &fields(json!({"meeting": m.id, "contact": hidden.id, "delegation": "KH"})),
+        )
+        .expect("seat");
+    w.sec
+        .update(
+            Entity::Participant,
+            &seat.id,
+            &fields(json!({"contact": shown.id})),
+        )
+        .expect("reseat");
+    w.sec_sync();
+    let page = w.hub.pull(&th(), 0, 1000).expect("pull");
+    let wire = serde_json::to_string(&page.changes).expect("json");
+    assert!(
+        !wire.contains(&hidden.id),
+        "the hidden contact's id travelled: {wire}"
+    );
+    assert!(wire.contains(&seat.id) && wire.contains(&shown.id));
+    let partner = w.hub.pull(&who(Role::Partner), 0, 1000).expect("pull");
+    let wire = serde_json::to_string(&partner.changes).expect("json");
+    assert!(wire.contains(&m.id) && !wire.contains(&hidden.id));
+    // The replica converges on what the secretariat holds for that seat.
+    let mut t = w.replica("th.db");
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    assert_eq!(
+        t.get(Entity::Participant, &seat.id).expect("seat"),
+        w.sec.get(Entity::Participant, &seat.id).expect("sec seat")
+    );
+}
+
+#[test]
+fn pushes_are_checked_change_by_change() {
+    let mut w = world();
+    let kh_only = w
+        .sec
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "KH bilateral", "start_date": "2027-02-01", "classification": "restricted", "scope": "KH"})),
+        )
+        .expect("meeting");
+    let open = w
+        .sec
+        .create(
+            Entity::Meeting,
+            &fields(
+                json!({"title": "SOM", "start_date": "2027-02-01", "classification": "internal"}),
+            ),
+        )
+        .expect("meeting");
+    w.sec_sync();
+    let history_len = w.hub.history().expect("history").len();
+
+    // A partner reads only.
+    let mut p = w.replica("partner.db");
+    p.create(
+        Entity::Contact,
+        &fields(json!({"name": "Jane Doe", "classification": "public"})),
+    )
+    .expect("local");
+    let err = sync(
+        &mut p,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: who(Role::Partner),
+        },
+        &mut |_| {},
+    )
+    .expect_err("partner push");
+    assert!(matches!(err, SyncError::NotPermitted(_)), "{err}");
+
+    // Thailand may not create what it could not see, nor a child of what it cannot see.
+    let mut t = w.replica("th.db");
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("first sync");
+    t.create(
+        Entity::Contact,
+        &fields(json!({"name": "Sok Vanna", "classification": "restricted", "scope": "KH"})),
+    )
+    .expect("local create");
+    let err = sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect_err("invisible create");
+    assert!(matches!(err, SyncError::OutOfScope(_)), "{err}");
+    let mut crafted = w.sec.changes(0, 1).expect("a change")[0].clone();
+    crafted.device = "th-device".into();
+    crafted.dev_seq = 1;
+    crafted.record = "01900000-0000-7000-8000-000000000001".into();
+    crafted.entity = "agenda_item".into();
+    crafted.fields = vec![desk_core::FieldChange {
+        field: "meeting".into(),
+        value: json!(kh_only.id),
+        base: desk_core::hlc::Hlc::ZERO,
+    }];
+    let err = w
+        .hub
+        .push(&th(), "th-device", &[crafted])
+        .expect_err("child of hidden");
+    assert!(matches!(err, SyncError::OutOfScope(_)), "{err}");
+
+    // Nor reclassify what it sees.
+    let mut t2 = w.replica("th2.db");
+    sync(
+        &mut t2,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    t2.update(
+        Entity::Meeting,
+        &open.id,
+        &fields(json!({"classification": "public"})),
+    )
+    .expect("local");
+    let err = sync(
+        &mut t2,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect_err("reclassify");
+    assert!(matches!(err, SyncError::NotPermitted(_)), "{err}");
+    assert_eq!(
+        w.hub.history().expect("history").len(),
+        history_len,
+        "nothing stored"
+    );
+}
+
+#[test]
+fn an_offline_edit_to_a_record_that_left_scope_is_kept_aside_not_lost() {
+    let mut w = world();
+    let m = w
+        .sec
+        .create(
+            Entity::Meeting,
+            &fields(
+                json!({"title": "SOM", "start_date": "2027-02-01", "classification": "internal"}),
+            ),
+        )
+        .expect("meeting");
+    w.sec_sync();
+    let mut t = w.replica("th.db");
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    t.update(
+        Entity::Meeting,
+        &m.id,
+        &fields(json!({"notes": "Thai position: support"})),
+    )
+    .expect("offline edit");
+    w.sec
+        .update(
+            Entity::Meeting,
+            &m.id,
+            &fields(json!({"classification": "restricted", "scope": "KH"})),
+        )
+        .expect("restrict");
+    w.sec_sync();
+    let r = sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    assert_eq!((r.quarantined, r.purged), (1, 1));
+    assert!(t.outbox(10).expect("outbox").is_empty());
+    let aside = w.hub.quarantined().expect("aside");
+    assert_eq!(aside.len(), 1);
+    assert_eq!(aside[0].2, m.id);
+    assert!(w
+        .sec
+        .get(Entity::Meeting, &m.id)
+        .expect("m")
+        .str("notes")
+        .is_none());
+}
+
+#[test]
+fn sign_in_tokens_revocation_and_a_role_change() {
+    let mut w = world();
+    auth::add_user(w.hub.store(), "nok", "short", &th().role).expect_err("short password");
+    auth::add_user(w.hub.store(), "bad name!", "long enough pw", &th().role).expect_err("name");
+    auth::add_user(w.hub.store(), "nok", "long enough pw", &th().role).expect("user");
+    let err = auth::login(w.hub.store(), "nok", "wrong password", "dev-1").expect_err("wrong");
+    assert!(matches!(err, SyncError::Denied(Denied::Unknown, _)));
+    let l = auth::login(w.hub.store(), "nok", "long enough pw", "dev-1").expect("login");
+    let s = w.hub.authenticate(&l.token).expect("token");
+    assert_eq!(
+        (s.device.as_str(), s.who.role.clone()),
+        ("dev-1", th().role)
+    );
+    assert!(matches!(
+        w.hub.authenticate("deadbeef"),
+        Err(SyncError::Denied(Denied::Unknown, _))
+    ));
+    // Only the hash is stored.
+    let stored: String = w
+        .hub
+        .state()
+        .reader()
+        .query_row("SELECT token FROM srv_device WHERE id = 'dev-1'", [], |r| {
+            r.get(0)
+        })
+        .expect("row");
+    assert_ne!(stored, l.token);
+
+    // A role change: the device must start again from zero.
+    auth::set_role(w.hub.store(), "nok", &Role::FocalPoint("KH".into())).expect("role");
+    let s = w.hub.authenticate(&l.token).expect("token");
+    assert!(matches!(w.hub.begin_pull(&s, 5), Err(SyncError::Rescope)));
+    w.hub.begin_pull(&s, 0).expect("from zero is fine");
+    let s = w.hub.authenticate(&l.token).expect("token");
+    assert!(!s.rescope && s.who.role == Role::FocalPoint("KH".into()));
+
+    auth::revoke_device(w.hub.store(), "dev-1").expect("revoke");
+    assert!(matches!(
+        w.hub.authenticate(&l.token),
+        Err(SyncError::Denied(Denied::Revoked, _))
+    ));
+    assert!(matches!(
+        auth::login(w.hub.store(), "nok", "long enough pw", "dev-1"),
+        Err(SyncError::Denied(Denied::Revoked, _))
+    ));
+    let log = auth::audit_log(w.hub.state(), 50).expect("audit");
+    for action in ["user", "login", "role", "revoke"] {
+        assert!(
+            log.iter().any(|e| e.3 == action),
+            "audit has {action}: {log:?}"
+        );
+    }
+}

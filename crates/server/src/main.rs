@@ -29,7 +29,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-type Shared = Arc<Mutex<Hub>>;
+/// The hub, and the newest server sequence for long-polls to wait on.
+#[derive(Clone)]
+struct Shared {
+    hub: Arc<Mutex<Hub>>,
+    head: Arc<tokio::sync::watch::Sender<i64>>,
+}
 
 /// Requests larger than this are refused (413) before they are read.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -103,6 +108,8 @@ struct PullQuery {
     #[serde(default)]
     after: i64,
     limit: Option<usize>,
+    /// Seconds to wait for news when there is none (long-poll).
+    wait: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -113,7 +120,7 @@ struct PullAnswer {
     more: bool,
 }
 
-fn lock(hub: &Shared) -> Result<std::sync::MutexGuard<'_, Hub>, ApiError> {
+fn lock(hub: &Arc<Mutex<Hub>>) -> Result<std::sync::MutexGuard<'_, Hub>, ApiError> {
     hub.lock().map_err(|_| {
         ApiError(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -171,7 +178,7 @@ fn session(hub: &Hub, headers: &HeaderMap) -> Result<Session, ApiError> {
 }
 
 async fn login(
-    State(hub): State<Shared>,
+    State(Shared { hub, .. }): State<Shared>,
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Json<LoginAnswer>, ApiError> {
     let Json(body) = body?;
@@ -199,32 +206,66 @@ async fn login(
     }))
 }
 
-async fn push(
-    State(hub): State<Shared>,
-    headers: HeaderMap,
-    body: Result<Json<PushBody>, JsonRejection>,
-) -> Result<Json<PushAnswer>, ApiError> {
-    let token_error = bearer(&headers).err();
-    if let Some(e) = token_error {
-        return Err(e);
+/// A push body, binary (`application/x-desk-sync`) or JSON.
+fn push_body(headers: &HeaderMap, body: &[u8]) -> Result<(String, Vec<Change>), ApiError> {
+    if wants(headers, axum::http::header::CONTENT_TYPE) {
+        return Ok(desk_sync::wire::decode_push(body)
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?);
     }
-    let Json(body) = body?;
-    let reply = blocking(move || {
+    let b: PushBody = serde_json::from_slice(body).map_err(|e| {
+        let status = if e.is_data() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError(status, "bad_request", format!("the JSON body: {e}"))
+    })?;
+    Ok((b.device, b.changes))
+}
+
+/// Whether a header names the binary sync format.
+fn wants(headers: &HeaderMap, name: axum::http::header::HeaderName) -> bool {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(desk_sync::wire::CONTENT_TYPE))
+}
+
+async fn push(
+    State(Shared { hub, head }): State<Shared>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<PushAnswer>, ApiError> {
+    bearer(&headers)?;
+    let body = body.map_err(|r| {
+        let status = r.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "bad_request"
+        };
+        ApiError(status, code, r.body_text())
+    })?;
+    let (device, changes) = push_body(&headers, &body)?;
+    let (reply, newest) = blocking(move || {
         let mut hub = lock(&hub)?;
         let s = session(&hub, &headers)?;
-        if body.device != s.device {
+        if device != s.device {
             return Err(ApiError(
                 StatusCode::FORBIDDEN,
                 "refused",
-                format!(
-                    "this token belongs to device {}, not {}",
-                    s.device, body.device
-                ),
+                format!("this token belongs to device {}, not {device}", s.device),
             ));
         }
-        Ok(hub.push(&s.who, &s.device, &body.changes)?)
+        let reply = hub.push(&s.who, &s.device, &changes)?;
+        Ok((reply, hub.head()))
     })
     .await?;
+    head.send_if_modified(|h| {
+        let moved = newest > *h;
+        *h = (*h).max(newest);
+        moved
+    });
     Ok(Json(PushAnswer {
         acked: reply.acked,
         quarantined: reply.quarantined,
@@ -232,13 +273,31 @@ async fn push(
     }))
 }
 
+/// The longest a pull may wait for news.
+const MAX_WAIT_SECS: u64 = 60;
+
 async fn pull(
-    State(hub): State<Shared>,
+    State(Shared { hub, head }): State<Shared>,
     headers: HeaderMap,
     q: Result<Query<PullQuery>, QueryRejection>,
-) -> Result<Json<PullAnswer>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(500).clamp(1, MAX_PULL);
+    let binary = wants(&headers, axum::http::header::ACCEPT);
+    let wait = q.wait.unwrap_or(0).min(MAX_WAIT_SECS);
+    if wait > 0 {
+        // Long-poll: check the token first, then wait (off any lock) until something newer
+        // than `after` is held, or the time is up; an idle client costs the server nothing.
+        let h = hub.clone();
+        let hd = headers.clone();
+        blocking(move || session(&*lock(&h)?, &hd).map(|_| ())).await?;
+        let mut rx = head.subscribe();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(wait),
+            rx.wait_for(|newest| *newest > q.after),
+        )
+        .await;
+    }
     let reply = blocking(move || {
         let mut hub = lock(&hub)?;
         let s = session(&hub, &headers)?;
@@ -246,12 +305,24 @@ async fn pull(
         Ok(hub.pull(&s.who, q.after, limit)?)
     })
     .await?;
+    if binary {
+        let bytes = desk_sync::wire::encode_page(&reply)?;
+        return Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                desk_sync::wire::CONTENT_TYPE,
+            )],
+            bytes,
+        )
+            .into_response());
+    }
     Ok(Json(PullAnswer {
         changes: reply.changes,
         purged: reply.purged,
         cursor: reply.cursor,
         more: reply.more,
-    }))
+    })
+    .into_response())
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -547,7 +618,12 @@ async fn run() -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.listen))?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(Arc::new(Mutex::new(hub))))
+    let (head, _) = tokio::sync::watch::channel(hub.head());
+    let shared = Shared {
+        hub: Arc::new(Mutex::new(hub)),
+        head: Arc::new(head),
+    };
+    axum::serve(listener, app(shared))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -774,3 +774,45 @@ fn a_client_killed_mid_apply_resumes_where_it_stopped() {
     b.sync(&server);
     assert_eq!(a.records(), b.records());
 }
+
+#[test]
+fn a_waiting_pull_returns_with_the_change_that_arrives_and_binary_garbage_is_refused() {
+    let store = tempfile::tempdir().expect("tmp");
+    let server = Server::start(&store.path().join("hub.db"));
+    server.user("sec", &["secretariat"]);
+    let a = Desk::new();
+    a.login(&server, "sec");
+    let watcher = Authed(
+        reqwest::blocking::Client::new(),
+        login(&server, "sec", "watcher"),
+    );
+    let url = format!("{}/v1/pull?after=0&wait=50", server.url);
+    let waiting = std::thread::spawn(move || {
+        let r = watcher.get(url).send().expect("long-poll");
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().expect("json")
+    });
+    a.ok(&["contact", "add", "--name", "Aung Kyaw"]);
+    a.sync(&server);
+    let page = waiting.join().expect("thread");
+    let changes = page["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{page}");
+    assert!(
+        changes[0]["fields"].to_string().contains("Aung Kyaw"),
+        "{page}"
+    );
+
+    let t = login(&server, "sec", "prober");
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(t)
+        .header("content-type", "application/x-desk-sync")
+        .body(vec![0x78u8, 0x9c, 1, 2, 3])
+        .send()
+        .expect("garbage");
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().expect("json")["error"]["code"],
+        "bad_request"
+    );
+}

@@ -1,7 +1,8 @@
-//! The client's transport to `desk-server` over HTTP (JSON; see `docs/openapi.yaml`).
+//! The client's transport to `desk-server` over HTTP: the compact binary format of [`wire`]
+//! by default, JSON on request (see `docs/openapi.yaml`).
 
 use crate::auth::Denied;
-use crate::{PullReply, PushReply, Role, SyncError, Transport};
+use crate::{wire, PullReply, PushReply, Role, SyncError, Transport};
 use desk_core::{Change, RecordRef};
 use serde::Deserialize;
 use std::time::Duration;
@@ -10,6 +11,11 @@ pub struct Http {
     base: String,
     token: Option<String>,
     client: reqwest::blocking::Client,
+    /// Send and ask for the binary format (default) rather than JSON.
+    pub binary: bool,
+    /// Bytes sent and received in request and answer bodies so far.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +75,9 @@ impl Http {
             base: base.trim_end_matches('/').to_string(),
             token: token.map(str::to_string),
             client,
+            binary: true,
+            bytes_sent: 0,
+            bytes_received: 0,
         })
     }
 
@@ -99,12 +108,22 @@ impl Http {
         &self,
         r: reqwest::blocking::Response,
     ) -> Result<T, SyncError> {
+        let (_, bytes) = self.body(r)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| SyncError::Network(format!("unreadable answer from the server: {e}")))
+    }
+
+    /// The body of a successful answer and whether it is the binary format; errors decoded.
+    fn body(&self, r: reqwest::blocking::Response) -> Result<(bool, Vec<u8>), SyncError> {
         let status = r.status();
+        let binary = r
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(wire::CONTENT_TYPE));
         let bytes = r.bytes().map_err(|e| SyncError::Network(e.to_string()))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                SyncError::Network(format!("unreadable answer from the server: {e}"))
-            });
+            return Ok((binary, bytes.to_vec()));
         }
         let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(&bytes) else {
             let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -136,9 +155,22 @@ impl Http {
 
 impl Transport for Http {
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {
-        let r = self
-            .request(self.client.post(format!("{}/v1/push", self.base)))
-            .json(&serde_json::json!({"device": device, "changes": batch}))
+        let req = self.request(self.client.post(format!("{}/v1/push", self.base)));
+        let body = if self.binary {
+            wire::encode_push(device, batch)?
+        } else {
+            serde_json::to_vec(&serde_json::json!({"device": device, "changes": batch}))
+                .map_err(|e| SyncError::Invalid(e.to_string()))?
+        };
+        self.bytes_sent += body.len() as u64;
+        let kind = if self.binary {
+            wire::CONTENT_TYPE
+        } else {
+            "application/json"
+        };
+        let r = req
+            .header(reqwest::header::CONTENT_TYPE, kind)
+            .body(body)
             .send()
             .map_err(|e| SyncError::Network(e.to_string()))?;
         let a: Acked = self.answer(r)?;
@@ -150,14 +182,33 @@ impl Transport for Http {
     }
 
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
-        let r = self
-            .request(
-                self.client
-                    .get(format!("{}/v1/pull?after={after}&limit={limit}", self.base)),
-            )
-            .send()
-            .map_err(|e| SyncError::Network(e.to_string()))?;
-        let p: Page = self.answer(r)?;
+        self.pull_wait(after, limit, 0)
+    }
+
+    fn pull_wait(
+        &mut self,
+        after: i64,
+        limit: usize,
+        wait_secs: u32,
+    ) -> Result<PullReply, SyncError> {
+        let mut req = self.request(self.client.get(format!(
+            "{}/v1/pull?after={after}&limit={limit}&wait={wait_secs}",
+            self.base
+        )));
+        if self.binary {
+            req = req.header(reqwest::header::ACCEPT, wire::CONTENT_TYPE);
+        }
+        if wait_secs > 0 {
+            req = req.timeout(Duration::from_secs(u64::from(wait_secs) + 30));
+        }
+        let r = req.send().map_err(|e| SyncError::Network(e.to_string()))?;
+        let (binary, bytes) = self.body(r)?;
+        self.bytes_received += bytes.len() as u64;
+        if binary {
+            return wire::decode_page(&bytes);
+        }
+        let p: Page = serde_json::from_slice(&bytes)
+            .map_err(|e| SyncError::Network(format!("unreadable answer from the server: {e}")))?;
         Ok(PullReply {
             changes: p.changes,
             purged: p.purged,

@@ -19,6 +19,7 @@ use std::path::Path;
 pub mod access;
 pub mod auth;
 pub mod http;
+pub mod wire;
 
 pub use access::{Principal, Role};
 pub use auth::{Denied, Session};
@@ -87,6 +88,17 @@ pub struct PullReply {
 pub trait Transport {
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError>;
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError>;
+    /// [`Transport::pull`] that, when nothing is new after `after`, waits up to `wait_secs`
+    /// for something to arrive (long-poll) instead of answering at once.
+    fn pull_wait(
+        &mut self,
+        after: i64,
+        limit: usize,
+        wait_secs: u32,
+    ) -> Result<PullReply, SyncError> {
+        let _ = wait_secs;
+        self.pull(after, limit)
+    }
 }
 
 /// The server's state: a replica of its own. Its change log is the server's history (the
@@ -139,6 +151,11 @@ impl Hub {
                 self.index.observe(c);
             }
         }
+    }
+
+    /// The server sequence of the newest change held.
+    pub fn head(&self) -> i64 {
+        self.index.head
     }
 
     /// The merged state (what every replica converges to).

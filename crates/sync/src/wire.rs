@@ -1,0 +1,302 @@
+//! The compact binary wire format (`application/x-desk-sync`): a batch of changes as postcard
+//! (varint integers, length-prefixed strings), with each record id as its 16 UUID bytes and each
+//! device named once per batch, then deflated. JSON stays available (and is what the OpenAPI
+//! document shows) for people and tools; clients ask for this with `Accept` and send it with
+//! `Content-Type`. A one-field edit costs well under 48 bytes in a batch (see the sync bench).
+
+use crate::{PullReply, SyncError};
+use desk_core::hlc::Hlc;
+use desk_core::{Change, FieldChange, RecordRef};
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+
+pub const CONTENT_TYPE: &str = "application/x-desk-sync";
+
+/// Batches larger than this once inflated are refused (a deflate bomb stops here).
+const MAX_INFLATED: u64 = 256 * 1024 * 1024;
+
+#[derive(Serialize, Deserialize)]
+enum Id {
+    Uuid([u8; 16]),
+    Text(String),
+}
+
+impl Id {
+    fn of(s: &str) -> Id {
+        match parse_uuid(s) {
+            Some(b) if format_uuid(&b) == s => Id::Uuid(b),
+            _ => Id::Text(s.to_string()),
+        }
+    }
+    fn text(self) -> String {
+        match self {
+            Id::Uuid(b) => format_uuid(&b),
+            Id::Text(s) => s,
+        }
+    }
+}
+
+fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = s.bytes().filter(|b| *b != b'-').collect();
+    if s.len() != 36 || hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let text = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn format_uuid(b: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{byte:02x}"));
+    }
+    s
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireField {
+    field: String,
+    /// The value as JSON text (postcard does not carry self-describing values).
+    value: String,
+    base: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireChange {
+    seq: i64,
+    /// Index into the batch's device table.
+    device: u32,
+    dev_seq: i64,
+    tx: i64,
+    entity: String,
+    record: Id,
+    hlc: u64,
+    schema_version: i64,
+    fields: Vec<WireField>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireBatch {
+    devices: Vec<String>,
+    changes: Vec<WireChange>,
+    purged: Vec<(String, Id)>,
+    cursor: i64,
+    more: bool,
+}
+
+fn to_wire(changes: &[Change]) -> (Vec<String>, Vec<WireChange>) {
+    let mut devices: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(changes.len());
+    for c in changes {
+        let device = match devices.iter().position(|d| *d == c.device) {
+            Some(i) => i,
+            None => {
+                devices.push(c.device.clone());
+                devices.len() - 1
+            }
+        } as u32;
+        out.push(WireChange {
+            seq: c.seq,
+            device,
+            dev_seq: c.dev_seq,
+            tx: c.tx,
+            entity: c.entity.clone(),
+            record: Id::of(&c.record),
+            hlc: c.hlc.0,
+            schema_version: c.schema_version,
+            fields: c
+                .fields
+                .iter()
+                .map(|f| WireField {
+                    field: f.field.clone(),
+                    value: f.value.to_string(),
+                    base: f.base.0,
+                })
+                .collect(),
+        });
+    }
+    (devices, out)
+}
+
+fn from_wire(devices: &[String], changes: Vec<WireChange>) -> Result<Vec<Change>, SyncError> {
+    let mut out = Vec::with_capacity(changes.len());
+    for c in changes {
+        let device = devices
+            .get(c.device as usize)
+            .ok_or_else(|| SyncError::Invalid(format!("change {}: no device {}", c.seq, c.device)))?
+            .clone();
+        let mut fields = Vec::with_capacity(c.fields.len());
+        for f in c.fields {
+            let value = serde_json::from_str(&f.value).map_err(|e| {
+                SyncError::Invalid(format!("change {}: field {}: {e}", c.seq, f.field))
+            })?;
+            fields.push(FieldChange {
+                field: f.field,
+                value,
+                base: Hlc(f.base),
+            });
+        }
+        out.push(Change {
+            seq: c.seq,
+            device,
+            dev_seq: c.dev_seq,
+            tx: c.tx,
+            entity: c.entity,
+            record: c.record.text(),
+            hlc: Hlc(c.hlc),
+            schema_version: c.schema_version,
+            fields,
+        });
+    }
+    Ok(out)
+}
+
+fn pack(batch: &WireBatch) -> Result<Vec<u8>, SyncError> {
+    let raw = postcard::to_allocvec(batch).map_err(|e| SyncError::Invalid(e.to_string()))?;
+    let mut z = DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+    z.write_all(&raw)
+        .map_err(|e| SyncError::Invalid(e.to_string()))?;
+    z.finish().map_err(|e| SyncError::Invalid(e.to_string()))
+}
+
+fn unpack(bytes: &[u8]) -> Result<WireBatch, SyncError> {
+    let mut raw = Vec::new();
+    DeflateDecoder::new(bytes)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| SyncError::Invalid(format!("the batch is not valid deflate data: {e}")))?;
+    if raw.len() as u64 > MAX_INFLATED {
+        return Err(SyncError::Invalid("the batch inflates past 256 MB".into()));
+    }
+    postcard::from_bytes(&raw)
+        .map_err(|e| SyncError::Invalid(format!("the batch is not a valid desk-sync batch: {e}")))
+}
+
+/// A push body: the device's changes.
+pub fn encode_push(device: &str, changes: &[Change]) -> Result<Vec<u8>, SyncError> {
+    let (mut devices, changes) = to_wire(changes);
+    if devices.is_empty() {
+        devices.push(device.to_string());
+    }
+    pack(&WireBatch {
+        devices,
+        changes,
+        purged: Vec::new(),
+        cursor: 0,
+        more: false,
+    })
+}
+
+/// Reads a push body: (device, changes). An empty batch names its device first.
+pub fn decode_push(bytes: &[u8]) -> Result<(String, Vec<Change>), SyncError> {
+    let b = unpack(bytes)?;
+    let device = b
+        .devices
+        .first()
+        .cloned()
+        .ok_or_else(|| SyncError::Invalid("the batch names no device".into()))?;
+    Ok((device, from_wire(&b.devices, b.changes)?))
+}
+
+pub fn encode_page(p: &PullReply) -> Result<Vec<u8>, SyncError> {
+    let (devices, changes) = to_wire(&p.changes);
+    pack(&WireBatch {
+        devices,
+        changes,
+        purged: p
+            .purged
+            .iter()
+            .map(|r| (r.entity.clone(), Id::of(&r.id)))
+            .collect(),
+        cursor: p.cursor,
+        more: p.more,
+    })
+}
+
+pub fn decode_page(bytes: &[u8]) -> Result<PullReply, SyncError> {
+    let b = unpack(bytes)?;
+    Ok(PullReply {
+        changes: from_wire(&b.devices, b.changes)?,
+        purged: b
+            .purged
+            .into_iter()
+            .map(|(entity, id)| RecordRef {
+                entity,
+                id: id.text(),
+            })
+            .collect(),
+        cursor: b.cursor,
+        more: b.more,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn change(i: i64) -> Change {
+        Change {
+            seq: 100 + i,
+            device: "01a233b4-c525-7369-9564-f1fdef3213a0".into(),
+            dev_seq: i,
+            tx: i,
+            entity: "contact".into(),
+            record: format!("01a233b4-c52f-7695-bc69-47a546f1{:04x}", i),
+            hlc: Hlc::new(1_790_000_000_000 + i as u64, 0),
+            schema_version: 2,
+            fields: vec![FieldChange {
+                field: "title".into(),
+                value: json!("Director-General"),
+                base: Hlc::new(1_789_000_000_000, 3),
+            }],
+        }
+    }
+
+    #[test]
+    fn batches_round_trip() {
+        let changes: Vec<Change> = (1..=50).map(change).collect();
+        let (device, back) =
+            decode_push(&encode_push("d", &changes).expect("encode")).expect("decode");
+        assert_eq!(
+            (device.as_str(), &back),
+            ("01a233b4-c525-7369-9564-f1fdef3213a0", &changes)
+        );
+        let mut odd = change(1);
+        odd.record = "not-a-uuid".into();
+        odd.fields[0].value = json!(["TH", {"k": null}, 1.5]);
+        let page = PullReply {
+            changes: vec![odd],
+            purged: vec![RecordRef {
+                entity: "meeting".into(),
+                id: "01a233b4-c52f-7695-bc69-47a546f1e7d9".into(),
+            }],
+            cursor: 7,
+            more: true,
+        };
+        assert_eq!(
+            decode_page(&encode_page(&page).expect("encode")).expect("decode"),
+            page
+        );
+        let (device, none) =
+            decode_push(&encode_push("solo", &[]).expect("encode")).expect("decode");
+        assert_eq!((device.as_str(), none.len()), ("solo", 0));
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        for bad in [&b"not deflate"[..], &[0x03, 0x00][..]] {
+            let err = decode_page(bad).expect_err("garbage");
+            assert!(matches!(err, SyncError::Invalid(_)), "{err}");
+        }
+    }
+}

@@ -351,6 +351,7 @@ impl Out {
         let code = match (kind, sync) {
             (_, Some(desk_sync::SyncError::Denied(..))) => 6,
             (_, Some(desk_sync::SyncError::Network(_))) => 7,
+            (_, Some(desk_sync::SyncError::UpgradeRequired(_))) => 9,
             (
                 _,
                 Some(

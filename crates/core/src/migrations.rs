@@ -160,7 +160,14 @@ const V2: &str = "ALTER TABLE meeting ADD COLUMN precedence TEXT;\n\
                    incoming_device TEXT NOT NULL, winner TEXT NOT NULL, resolved_tx INTEGER);\n\
                   CREATE INDEX conflict_open ON conflict (resolved_tx, id);\n";
 
+/// Version 3: sync. Changes from a newer schema wait here, whole, for the fields and entities
+/// this build does not know yet (what it knows is applied at once); they are applied in full
+/// after an upgrade. Never a reset that discards anything.
+const V3: &str = "CREATE TABLE deferred (rowid INTEGER PRIMARY KEY, device TEXT NOT NULL, \
+                  dev_seq INTEGER NOT NULL, record TEXT NOT NULL, change TEXT NOT NULL, \
+                  UNIQUE (device, dev_seq));\n";
+
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -280,6 +280,8 @@ impl Replica {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Per-entity and per-field-set statements (inserts, merges) stay compiled.
+        conn.set_prepared_statement_cache_capacity(128);
         // 64 MB of page cache: a large import or sync batch then never spills half-written
         // pages to the WAL before its commit.
         conn.pragma_update(None, "cache_size", -65_536)?;
@@ -293,6 +295,9 @@ impl Replica {
         };
         r.migrate(found, upto)?;
         r.load_meta()?;
+        if upto == SCHEMA_VERSION {
+            r.reapply_deferred()?;
+        }
         Ok(r)
     }
 
@@ -713,6 +718,17 @@ impl Replica {
         Ok(out)
     }
 
+    /// How many changes wait in the outbox (cheap; for progress).
+    pub fn outbox_len(&self) -> Result<usize> {
+        let acked = self.acknowledged()?;
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM change_log WHERE device = 1 AND dev_seq > ?1",
+            [acked],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// The highest sequence number held from `device` (0 if none): the server's high-water mark
     /// for that device.
     pub fn high_water(&self, device: &str) -> Result<i64> {
@@ -766,6 +782,7 @@ impl Replica {
             w.tx.execute("DELETE FROM search_tri", [])?;
             w.tx.execute("DELETE FROM conflict", [])?;
             w.tx.execute("DELETE FROM undo", [])?;
+            w.tx.execute("DELETE FROM deferred", [])?;
             let acked = acked_in(&w.tx)?;
             w.tx.execute(
                 "DELETE FROM change_log WHERE NOT (device = 1 AND dev_seq > ?1)",
@@ -774,6 +791,64 @@ impl Replica {
             set_meta(&w.tx, "pulled", "0")?;
             Ok(n)
         })
+    }
+
+    /// Applies, in one transaction, the changes that were deferred because they named
+    /// entities or fields this build did not know, now that it knows them (after an upgrade).
+    /// Runs on open; returns how many were applied.
+    pub fn reapply_deferred(&mut self) -> Result<usize> {
+        let rows: Vec<(String, i64, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT device, dev_seq, change FROM deferred ORDER BY rowid")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let ready: Vec<(String, i64, Change)> = rows
+            .into_iter()
+            .filter_map(|(d, s, json)| {
+                serde_json::from_str::<Change>(&json)
+                    .ok()
+                    .map(|c| (d, s, c))
+            })
+            .filter(|(_, _, c)| {
+                Entity::parse(&c.entity).is_some_and(|e| {
+                    c.fields
+                        .iter()
+                        .all(|f| f.field == "_deleted" || e.desc().field(&f.field).is_some())
+                })
+            })
+            .collect();
+        if ready.is_empty() {
+            return Ok(0);
+        }
+        self.write(|w| {
+            for (device, dev_seq, c) in &ready {
+                w.apply_inner(c, true)?;
+                w.tx.execute(
+                    "DELETE FROM deferred WHERE device = ?1 AND dev_seq = ?2",
+                    params![device, dev_seq],
+                )?;
+            }
+            Ok(ready.len())
+        })
+    }
+
+    /// How many changes wait for an upgrade of this replica (schema skew).
+    pub fn deferred_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM deferred", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// The sequence number of the newest change-log entry (0 when empty).
+    pub fn last_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Change-log entries by sequence number (those that exist), in the order asked.
@@ -1389,6 +1464,8 @@ impl Tx<'_> {
             "DELETE FROM conflict WHERE entity = ?1 AND record = ?2",
             params![d.name, id],
         )?;
+        self.tx
+            .execute("DELETE FROM deferred WHERE record = ?1", [id])?;
         let acked = acked_in(&self.tx)?;
         self.tx.execute(
             "DELETE FROM change_log WHERE record = ?1 AND entity = ?2 \
@@ -1492,6 +1569,59 @@ impl Tx<'_> {
     /// Applies one change from elsewhere; false if it was already applied. Each field merges
     /// on its own: it takes the incoming value only if the incoming version is the highest.
     fn apply(&mut self, c: &Change) -> Result<bool> {
+        self.apply_inner(c, false)
+    }
+
+    /// Schema skew: a change from a newer schema may name an entity or fields this build does
+    /// not know. What is known applies now; the whole change waits in `deferred` and is applied
+    /// in full once this replica has been upgraded (see [`Replica::reapply_deferred`]). Returns
+    /// `None` when nothing in `c` is unknown.
+    fn defer_unknown(&mut self, c: &Change) -> Result<Option<bool>> {
+        if c.schema_version <= SCHEMA_VERSION {
+            return Ok(None);
+        }
+        let entity = Entity::parse(&c.entity);
+        let known = |f: &FieldChange| {
+            f.field == "_deleted" || entity.is_some_and(|e| e.desc().field(&f.field).is_some())
+        };
+        if entity.is_some() && c.fields.iter().all(known) {
+            return Ok(None);
+        }
+        let held: bool = self
+            .tx
+            .prepare_cached("SELECT 1 FROM deferred WHERE device = ?1 AND dev_seq = ?2")?
+            .query_row(params![c.device, c.dev_seq], |_| Ok(true))
+            .optional()?
+            .unwrap_or(false);
+        if held {
+            return Ok(Some(false));
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO deferred (device, dev_seq, record, change) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                c.device,
+                c.dev_seq,
+                c.record,
+                serde_json::to_string(c).unwrap_or_default()
+            ])?;
+        if entity.is_none() {
+            return Ok(Some(true));
+        }
+        let mut part = c.clone();
+        part.fields.retain(known);
+        self.apply_inner(&part, false).map(Some)
+    }
+
+    /// Applies `c`; with `redo`, a change applied before in part (deferred) is merged again in
+    /// full and its log entry completed.
+    fn apply_inner(&mut self, c: &Change, redo: bool) -> Result<bool> {
+        if !redo {
+            if let Some(applied) = self.defer_unknown(c)? {
+                return Ok(applied);
+            }
+        }
         let bad = |message: String| Error::BadChange {
             seq: c.seq,
             message,
@@ -1525,11 +1655,19 @@ impl Tx<'_> {
                     )?
                     .query_row(params![n, c.dev_seq], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                if let Some((seq, hlc)) = seen {
-                    if hlc as u64 != c.hlc.0 {
-                        self.restamp(d, c, seq, Hlc(hlc as u64))?;
+                match seen {
+                    Some((seq, _)) if redo => {
+                        // Logged again below, in full.
+                        self.tx
+                            .execute("DELETE FROM change_log WHERE seq = ?1", [seq])?;
                     }
-                    return Ok(false);
+                    Some((seq, hlc)) => {
+                        if hlc as u64 != c.hlc.0 {
+                            self.restamp(d, c, seq, Hlc(hlc as u64))?;
+                        }
+                        return Ok(false);
+                    }
+                    None => {}
                 }
                 n
             }
@@ -1544,6 +1682,12 @@ impl Tx<'_> {
             device: c.device.clone(),
         };
         if self.locate(d, &c.record).is_err() {
+            if !c.fields.iter().any(|f| f.field == "_deleted") {
+                // A record this replica has never seen (the bulk of an initial sync): one
+                // insert with every field, as a local create does.
+                self.apply_create(d, c, dev_n)?;
+                return Ok(true);
+            }
             self.tx.execute(
                 &format!(
                     "INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)",
@@ -1624,11 +1768,61 @@ impl Tx<'_> {
                 d.table,
                 sets.join(", ")
             );
-            self.tx.execute(&sql, rusqlite::params_from_iter(args))?;
+            self.tx
+                .prepare_cached(&sql)?
+                .execute(rusqlite::params_from_iter(args))?;
             if touches_search && !d.search.is_empty() {
                 self.reindex.insert((entity, rowid));
             }
         }
+        self.log_applied(d, c, dev_n)?;
+        Ok(true)
+    }
+
+    /// Applies the first change of a record new to this replica: its fields in one insert,
+    /// at the change's version; fields it does not name stay unwritten (version zero).
+    fn apply_create(&mut self, d: &'static EntityDesc, c: &Change, dev_n: i64) -> Result<()> {
+        let mut values: BTreeMap<&'static str, Value> = BTreeMap::new();
+        let mut nulls: BTreeMap<&'static str, (u64, i64)> = BTreeMap::new();
+        for f in &c.fields {
+            let Some(fd) = d.field(&f.field) else {
+                continue; // checked by the caller
+            };
+            if f.value.is_null() {
+                // Cleared at the create version: it needs its own version (see Versions::set).
+                nulls.insert(fd.name, (c.hlc.0, dev_n));
+            } else {
+                values.insert(fd.name, f.value.clone());
+            }
+        }
+        let hlc = c.hlc.0 as i64;
+        {
+            let mut stmt = self.tx.prepare_cached(insert_sql(d.entity))?;
+            let mut params: Vec<ToSqlOutput<'_>> = Vec::with_capacity(4 + d.fields.len());
+            params.push(ToSqlOutput::Borrowed(ValueRef::Text(c.record.as_bytes())));
+            params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
+            params.push(ToSqlOutput::Owned(Sql::Integer(dev_n)));
+            params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
+            for f in d.fields {
+                params.push(bind(values.get(f.name).unwrap_or(&Value::Null)));
+            }
+            stmt.execute(rusqlite::params_from_iter(params))?;
+        }
+        let rowid = self.tx.last_insert_rowid();
+        if !nulls.is_empty() {
+            self.tx.execute(
+                &format!("UPDATE {} SET _fv = ?1 WHERE rowid = ?2", d.table),
+                params![serde_json::to_string(&nulls).unwrap_or_default(), rowid],
+            )?;
+        }
+        if !d.search.is_empty() {
+            search::index_new(&self.tx, d, rowid, &values)?;
+        }
+        self.log_applied(d, c, dev_n)
+    }
+
+    /// Appends a change that arrived from elsewhere to this replica's log.
+    fn log_applied(&mut self, d: &EntityDesc, c: &Change, dev_n: i64) -> Result<()> {
         let fields: Map<String, Value> = c
             .fields
             .iter()
@@ -1659,7 +1853,7 @@ impl Tx<'_> {
         if c.hlc > self.hlc {
             self.hlc = c.hlc;
         }
-        Ok(true)
+        Ok(())
     }
 }
 

@@ -228,3 +228,81 @@ fn a_change_stamped_again_by_the_server_takes_the_new_stamp_everywhere() {
     assert_eq!(a.dump().expect("a"), b.dump().expect("b"));
     assert_eq!(a.changes(0, 10).expect("log")[1].hlc, lower);
 }
+
+#[test]
+fn changes_from_a_newer_schema_apply_what_is_known_and_wait_for_the_rest() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = replica(&dir, "a.db");
+    let mut b = replica(&dir, "b.db");
+    let c = a
+        .create(Entity::Contact, &fields(json!({"name": "Somchai Jaidee"})))
+        .expect("create");
+    let mut out = a.outbox(10).expect("outbox");
+    // As a newer build would send it: a field and an entity this build does not know.
+    let newer = desk_core::SCHEMA_VERSION + 1;
+    out[0].schema_version = newer;
+    out[0].fields.push(desk_core::FieldChange {
+        field: "signal_handle".into(),
+        value: json!("@somchai"),
+        base: desk_core::hlc::Hlc::ZERO,
+    });
+    let mut booking = out[0].clone();
+    booking.dev_seq = 2;
+    booking.entity = "venue_booking".into();
+    booking.record = "01900000-0000-7000-8000-0000000000b1".into();
+    assert_eq!(
+        b.apply_pulled(&[out[0].clone(), booking.clone()], Some(2))
+            .expect("apply"),
+        2
+    );
+    assert_eq!(
+        b.get(Entity::Contact, &c.id)
+            .expect("known part")
+            .str("name"),
+        Some("Somchai Jaidee")
+    );
+    assert_eq!(b.deferred_count().expect("deferred"), 2);
+    // Again: nothing new, nothing doubled.
+    assert_eq!(
+        b.apply_pulled(&[out[0].clone(), booking], Some(2))
+            .expect("again"),
+        0
+    );
+    assert_eq!(b.deferred_count().expect("deferred"), 2);
+    // The same unknown field from a change of this schema is simply wrong.
+    let mut wrong = out[0].clone();
+    wrong.schema_version = desk_core::SCHEMA_VERSION;
+    wrong.dev_seq = 3;
+    assert!(b.apply_pulled(&[wrong], None).is_err());
+
+    // After an upgrade that knows them, deferred changes apply in full on open. (Simulated:
+    // a deferred change whose fields this build knows.)
+    let mut later = out[0].clone();
+    later.dev_seq = 9;
+    later.fields = vec![desk_core::FieldChange {
+        field: "title".into(),
+        value: json!("Director-General"),
+        base: desk_core::hlc::Hlc::ZERO,
+    }];
+    let path = b.path().to_path_buf();
+    let json = serde_json::to_string(&later).expect("json");
+    b.with_transaction(|tx| {
+        tx.execute(
+            "INSERT INTO deferred (device, dev_seq, record, change) VALUES (?1, 9, ?2, ?3)",
+            desk_core::rusqlite::params![later.device, later.record, json],
+        )
+        .map(|_| ())
+    })
+    .expect("deferred row");
+    drop(b);
+    let b = Replica::open(&path, &Key::Raw([1u8; 32])).expect("reopen");
+    assert_eq!(
+        b.get(Entity::Contact, &c.id).expect("contact").str("title"),
+        Some("Director-General")
+    );
+    assert_eq!(
+        b.deferred_count().expect("deferred"),
+        2,
+        "the unknown ones still wait"
+    );
+}

@@ -61,6 +61,9 @@ impl From<SyncError> for ApiError {
             SyncError::OutOfScope(_) => ApiError(StatusCode::FORBIDDEN, "out_of_scope", msg),
             SyncError::NotPermitted(_) => ApiError(StatusCode::FORBIDDEN, "not_permitted", msg),
             SyncError::Rescope => ApiError(StatusCode::CONFLICT, "rescope", msg),
+            SyncError::UpgradeRequired(_) => {
+                ApiError(StatusCode::UPGRADE_REQUIRED, "upgrade_required", msg)
+            }
             SyncError::Invalid(_) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg),
             SyncError::Replica(desk_core::Error::Validation { .. })
             | SyncError::Replica(desk_core::Error::BadChange { .. }) => {
@@ -174,6 +177,18 @@ fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 fn session(hub: &Hub, headers: &HeaderMap) -> Result<Session, ApiError> {
+    let schema = headers
+        .get(desk_sync::http::SCHEMA_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    if let Some(v) = schema.filter(|v| *v < desk_sync::MIN_CLIENT_SCHEMA) {
+        return Err(SyncError::UpgradeRequired(format!(
+            "this app speaks schema {v}; the server needs {} or newer: update the app \
+             (your unsent changes are kept until then)",
+            desk_sync::MIN_CLIENT_SCHEMA
+        ))
+        .into());
+    }
     Ok(hub.authenticate(&bearer(headers)?)?)
 }
 
@@ -190,13 +205,11 @@ async fn login(
         ));
     }
     let l = blocking(move || {
+        // The password check is slow on purpose: it runs without holding the store.
+        let c = auth::credentials(lock(&hub)?.state(), &body.user)?;
+        let ok = auth::verify(c.as_ref(), &body.password);
         let mut hub = lock(&hub)?;
-        Ok(auth::login(
-            hub.store(),
-            &body.user,
-            &body.password,
-            &body.device,
-        )?)
+        Ok(auth::issue(hub.store(), &body.user, c, ok, &body.device)?)
     })
     .await?;
     Ok(Json(LoginAnswer {
@@ -625,6 +638,23 @@ async fn run() -> anyhow::Result<()> {
     };
     axum::serve(listener, app(shared))
         .with_graceful_shutdown(async {
+            // Ctrl-C, or SIGTERM from systemd: in-flight requests finish first.
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;

@@ -816,3 +816,101 @@ fn a_waiting_pull_returns_with_the_change_that_arrives_and_binary_garbage_is_ref
         "bad_request"
     );
 }
+
+#[test]
+fn the_server_reads_its_config_file_and_names_what_is_wrong_in_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("from-config.db");
+    let conf = dir.path().join("desk-server.conf");
+    std::fs::write(
+        &conf,
+        format!("# test\ndb = {}\nlisten = \"127.0.0.1:0\"\n", db.display()),
+    )
+    .expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_desk-server"))
+        .args(["--config", &conf.to_string_lossy()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    assert!(
+        db.exists(),
+        "the store named in the config file was created"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = std::fs::metadata(dir.path().join("from-config.db.key")).expect("key");
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    std::fs::write(&conf, "db = x.db\nport = 80\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_desk-server"))
+        .args(["--config", &conf.to_string_lossy()])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(":2: unknown setting 'port'"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_desk-server"))
+        .args(["user", "add", "x", "--role", "king"])
+        .args(["--db", &db.to_string_lossy()])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role 'king'"));
+}
+
+#[test]
+fn a_client_too_old_for_the_server_is_refused_before_anything_is_stored() {
+    let store = tempfile::tempdir().expect("tmp");
+    let server = Server::start(&store.path().join("hub.db"));
+    server.user("sec", &["secretariat"]);
+    let a = Desk::new();
+    a.ok(&["contact", "add", "--name", "Aung Kyaw"]);
+    let log = a.json(&["log"]);
+    let device = a.device();
+    let http = Authed(
+        reqwest::blocking::Client::new(),
+        login(&server, "sec", &device),
+    );
+    let r = http
+        .post(format!("{}/v1/push", server.url))
+        .header("x-desk-schema", "1")
+        .json(&json!({"device": device, "changes": log}))
+        .send()
+        .expect("push");
+    assert_eq!(r.status(), 426);
+    assert_eq!(
+        r.json::<Value>().expect("json")["error"]["code"],
+        "upgrade_required"
+    );
+    let page: Value = http
+        .get(format!("{}/v1/pull?after=0", server.url))
+        .send()
+        .expect("pull")
+        .json()
+        .expect("json");
+    assert!(
+        page["changes"].as_array().expect("changes").is_empty(),
+        "nothing stored"
+    );
+    // A change from a schema newer than the server's is refused too (the server upgrades first).
+    let mut newer = log.clone();
+    newer[0]["schema_version"] = json!(99);
+    let r = http
+        .post(format!("{}/v1/push", server.url))
+        .json(&json!({"device": device, "changes": newer}))
+        .send()
+        .expect("push");
+    assert_eq!(r.status(), 422);
+    // The replica's outbox is intact: a current client sends it.
+    a.login(&server, "sec");
+    assert_eq!(a.sync(&server)["pushed"], 1);
+}

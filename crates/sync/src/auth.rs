@@ -292,30 +292,43 @@ pub struct Login {
     pub expires: i64,
 }
 
-/// Signs a device in. Wrong user or password: the same answer for both, and audited. A
-/// revoked device stays revoked (a lost laptop that turns up gets a new replica).
-pub fn login(
-    store: &mut Replica,
-    user: &str,
-    password: &str,
-    device: &str,
-) -> Result<Login, SyncError> {
-    let row: Option<(String, String, bool)> = store
+/// A user's stored credentials: (argon2 hash, role, disabled).
+pub type Credentials = (String, String, bool);
+
+/// Reads what [`verify`] needs (step one of a sign-in; cheap, under the store's lock).
+pub fn credentials(store: &Replica, user: &str) -> Result<Option<Credentials>, SyncError> {
+    Ok(store
         .reader()
         .query_row(
             "SELECT password, role, disabled FROM srv_user WHERE name = ?1",
             [user],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .optional()?;
-    let verified = row.as_ref().is_some_and(|(hash, _, _)| {
+        .optional()?)
+}
+
+/// Checks a password against its argon2 hash (step two; deliberately slow, so a server runs
+/// it without holding the store).
+pub fn verify(credentials: Option<&Credentials>, password: &str) -> bool {
+    credentials.is_some_and(|(hash, _, _)| {
         PasswordHash::new(hash).is_ok_and(|h| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &h)
                 .is_ok()
         })
-    });
-    let Some((_, role, disabled)) = row.filter(|_| verified) else {
+    })
+}
+
+/// Step three: issues the device's token if the password was right (audits either way). A
+/// revoked device stays revoked (a lost laptop that turns up gets a new replica).
+pub fn issue(
+    store: &mut Replica,
+    user: &str,
+    credentials: Option<Credentials>,
+    verified: bool,
+    device: &str,
+) -> Result<Login, SyncError> {
+    let Some((_, role, disabled)) = credentials.filter(|_| verified) else {
         store.with_transaction(|tx| audit(tx, Some(user), Some(device), "login", "refused"))?;
         return Err(SyncError::Denied(
             Denied::Unknown,
@@ -371,6 +384,19 @@ pub fn login(
         role,
         expires,
     })
+}
+
+/// Signs a device in (the three steps above in one call). Wrong user or password: the same
+/// answer for both, and audited.
+pub fn login(
+    store: &mut Replica,
+    user: &str,
+    password: &str,
+    device: &str,
+) -> Result<Login, SyncError> {
+    let c = credentials(store, user)?;
+    let ok = verify(c.as_ref(), password);
+    issue(store, user, c, ok, device)
 }
 
 /// Checks a bearer token.

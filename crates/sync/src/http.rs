@@ -7,6 +7,9 @@ use desk_core::{Change, RecordRef};
 use serde::Deserialize;
 use std::time::Duration;
 
+/// The header that tells the server which schema this client speaks.
+pub const SCHEMA_HEADER: &str = "x-desk-schema";
+
 pub struct Http {
     base: String,
     token: Option<String>,
@@ -98,6 +101,8 @@ impl Http {
     }
 
     fn request(&self, r: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+        // The server refuses a client too old for it (426) before it changes anything.
+        let r = r.header(SCHEMA_HEADER, desk_core::SCHEMA_VERSION.to_string());
         match &self.token {
             Some(t) => r.bearer_auth(t),
             None => r,
@@ -140,6 +145,7 @@ impl Http {
             "out_of_scope" => SyncError::OutOfScope(error.message),
             "not_permitted" | "read_only" => SyncError::NotPermitted(error.message),
             "rescope" => SyncError::Rescope,
+            "upgrade_required" => SyncError::UpgradeRequired(error.message),
             "refused" => SyncError::Refused {
                 device: String::new(),
                 dev_seq: 0,

@@ -15,6 +15,7 @@
 use desk_core::{Change, Entity, RecordRef, Replica};
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 
 pub mod access;
 pub mod auth;
@@ -51,6 +52,10 @@ pub enum SyncError {
     /// The user's role changed: the device pulls again from zero under the new one.
     #[error("the user's role changed: pull again from the start")]
     Rescope,
+    /// This client is older than the server accepts: update the app (nothing is lost: the
+    /// outbox waits).
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// Bad input (a request, a user name, a password).
     #[error("{0}")]
     Invalid(String),
@@ -111,6 +116,10 @@ pub struct Hub {
     state: Replica,
     index: access::Index,
 }
+
+/// The oldest client schema this server accepts (older clients are refused with 426 before
+/// anything is stored; their outboxes wait for the update).
+pub const MIN_CLIENT_SCHEMA: i64 = 2;
 
 /// Changes read from the history per query while building a pull page.
 const SCAN: usize = 1_000;
@@ -323,7 +332,16 @@ impl Hub {
                 &format!("{} changes up to {high}", keep.len()),
             )
         })?;
-        self.catch_up()?;
+        // The accepted changes took the next sequence numbers, in order: index them as they
+        // are (reading them back is the slow way, kept for anything unexpected).
+        if self.state.last_seq()? == head + keep.len() as i64 {
+            for (i, mut c) in keep.into_iter().enumerate() {
+                c.seq = head + 1 + i as i64;
+                self.index.observe(&c);
+            }
+        } else {
+            self.catch_up()?;
+        }
         Ok(reply)
     }
 
@@ -563,9 +581,77 @@ pub fn sync_with(
     page: usize,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
-    match sync_once(r, t, page.max(1), progress) {
+    run(r, t, page, progress)
+}
+
+/// [`sync`] for a replica the app shares with its user: the lock is held only between
+/// network calls, so editing goes on during a long sync.
+pub fn sync_shared(
+    m: &Mutex<Option<Replica>>,
+    t: &mut dyn Transport,
+    page: usize,
+    progress: &mut dyn FnMut(SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    let mut access = m;
+    run(&mut access, t, page, progress)
+}
+
+/// How the sync loop reaches the replica: directly, or through a lock.
+trait Access {
+    fn with(
+        &mut self,
+        f: &mut dyn FnMut(&mut Replica) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError>;
+}
+
+impl Access for Replica {
+    fn with(
+        &mut self,
+        f: &mut dyn FnMut(&mut Replica) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        f(self)
+    }
+}
+
+impl Access for &Mutex<Option<Replica>> {
+    fn with(
+        &mut self,
+        f: &mut dyn FnMut(&mut Replica) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        // A panic elsewhere while holding the lock leaves the replica as SQLite left it
+        // (transactions roll back): still safe to use.
+        let mut guard = self.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_mut() {
+            Some(r) => f(r),
+            None => Err(SyncError::Invalid("the replica is locked".into())),
+        }
+    }
+}
+
+fn get<T>(
+    a: &mut dyn Access,
+    f: impl FnOnce(&mut Replica) -> Result<T, SyncError>,
+) -> Result<T, SyncError> {
+    let mut f = Some(f);
+    let mut out = None;
+    a.with(&mut |r| {
+        if let Some(f) = f.take() {
+            out = Some(f(r)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| SyncError::Invalid("the replica was not reached".into()))
+}
+
+fn run(
+    a: &mut dyn Access,
+    t: &mut dyn Transport,
+    page: usize,
+    progress: &mut dyn FnMut(SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    match sync_once(a, t, page.max(1), progress) {
         Err(SyncError::Denied(Denied::Revoked, msg)) => {
-            r.wipe()?;
+            get(a, |r| Ok(r.wipe()?))?;
             Err(SyncError::Denied(Denied::Revoked, msg))
         }
         other => other,
@@ -573,22 +659,23 @@ pub fn sync_with(
 }
 
 fn sync_once(
-    r: &mut Replica,
+    a: &mut dyn Access,
     t: &mut dyn Transport,
     page: usize,
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    let device = r.device_id().to_string();
+    let (device, waiting) = get(a, |r| Ok((r.device_id().to_string(), r.outbox_len()?)))?;
     loop {
-        let batch = r.outbox(page)?;
+        let (batch, before) = get(a, |r| Ok((r.outbox(page)?, r.acknowledged()?)))?;
         if batch.is_empty() {
             break;
         }
-        let before = r.acknowledged()?;
         let reply = t.push(&device, &batch)?;
-        r.acknowledge(reply.acked)?;
-        let now = r.acknowledged()?;
+        let now = get(a, |r| {
+            r.acknowledge(reply.acked)?;
+            Ok(r.acknowledged()?)
+        })?;
         if now <= before {
             // The server is missing an earlier change than this batch starts with (it lost
             // nothing it acknowledged, so this cannot persist): stop rather than spin.
@@ -601,14 +688,14 @@ fn sync_once(
         report.restamped += reply.restamped;
         progress(SyncProgress::Pushed {
             done: report.pushed,
-            left: r.outbox(usize::MAX)?.len(),
+            left: waiting.saturating_sub(report.pushed),
         });
     }
     loop {
-        let after = r.pull_cursor()?;
+        let after = get(a, |r| Ok(r.pull_cursor()?))?;
         let reply = match t.pull(after, page) {
             Err(SyncError::Rescope) if !report.rescoped => {
-                r.wipe()?;
+                get(a, |r| Ok(r.wipe()?))?;
                 report.rescoped = true;
                 continue;
             }
@@ -617,7 +704,9 @@ fn sync_once(
         if reply.cursor <= after && reply.changes.is_empty() && reply.purged.is_empty() {
             break;
         }
-        report.applied += r.apply_pull(&reply.changes, &reply.purged, Some(reply.cursor))?;
+        report.applied += get(a, |r| {
+            Ok(r.apply_pull(&reply.changes, &reply.purged, Some(reply.cursor))?)
+        })?;
         report.pulled += reply.changes.len();
         report.purged += reply.purged.len();
         progress(SyncProgress::Pulled {

@@ -87,7 +87,8 @@ pub fn status(state: State<'_, AppState>) -> Result<Status, CommandError> {
 /// Opens the replica (creating it on first run): with the keychain's key, or the passphrase
 /// given here or in the environment.
 #[tauri::command]
-pub fn unlock(
+pub fn unlock<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
     passphrase: Option<String>,
 ) -> Result<Summary, CommandError> {
@@ -103,6 +104,8 @@ pub fn unlock(
     let (replica, _) = desk_keys::init(&state.data_dir, protect, &kc, &ask)?;
     let summary = replica.summary()?;
     *state.replica() = Some(replica);
+    // Signed in earlier: keep in step with the server in the background.
+    start_sync(&app);
     Ok(summary)
 }
 
@@ -446,4 +449,203 @@ fn dirs_documents() -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
         .map(|h| h.join("Documents"))
         .filter(|d| d.is_dir())
+}
+
+fn sync_error(e: desk_sync::SyncError) -> CommandError {
+    let kind = match &e {
+        desk_sync::SyncError::Replica(core) => core.kind(),
+        desk_sync::SyncError::Network(_) => ErrorKind::Unavailable,
+        desk_sync::SyncError::Denied(..) => ErrorKind::WrongKey,
+        _ => ErrorKind::Validation,
+    };
+    CommandError {
+        kind,
+        field: None,
+        message: e.to_string(),
+    }
+}
+
+/// Where the replica syncs, for the UI.
+#[derive(Debug, Serialize)]
+pub struct SyncStatus {
+    pub signed_in: bool,
+    pub server: Option<String>,
+    pub user: Option<String>,
+    pub running: bool,
+    pub last: Option<desk_sync::background::SyncEvent>,
+}
+
+/// The server and token this replica signed in with, if any.
+fn account(state: &AppState) -> Result<Option<(String, String)>, CommandError> {
+    let guard = state.replica();
+    let Some(r) = guard.as_ref() else {
+        return Ok(None);
+    };
+    let server = r.setting("sync.server")?;
+    let token = desk_keys::sync_token::load(r, &Keychain::default())?;
+    Ok(server.zip(token))
+}
+
+#[tauri::command]
+pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
+    let signed_in = account(&state)?.is_some();
+    let (server, user) = {
+        let guard = state.replica();
+        match guard.as_ref() {
+            Some(r) => (r.setting("sync.server")?, r.setting("sync.user")?),
+            None => (None, None),
+        }
+    };
+    let l = state.sync_loop();
+    Ok(SyncStatus {
+        signed_in,
+        server,
+        user,
+        running: l.running,
+        last: l.last.clone(),
+    })
+}
+
+/// Starts the background loop if this replica is signed in and none runs; wakes it if one
+/// does. It reports through `sync` events ({state: syncing|idle|offline|stopped, …}).
+pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    use tauri::Manager;
+    let state = app.state::<AppState>();
+    let Ok(Some((server, token))) = account(&state) else {
+        return;
+    };
+    let mut l = state.sync_loop();
+    if l.running {
+        if let Some(w) = &l.wake {
+            let _ = w.send(());
+        }
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    l.running = true;
+    l.wake = Some(tx);
+    l.stop = stop.clone();
+    drop(l);
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let state = app.state::<AppState>();
+        let report = |e: desk_sync::background::SyncEvent| {
+            state.sync_loop().last = Some(e.clone());
+            let _ = app.emit("sync", &e);
+        };
+        match desk_sync::http::Http::new(&server, Some(&token)) {
+            Ok(mut t) => desk_sync::background::follow(
+                state.replica_lock(),
+                &mut t,
+                &stop,
+                &rx,
+                &mut desk_sync::background::Backoff::default(),
+                desk_sync::background::LONG_POLL_SECS,
+                &mut |e| report(e),
+            ),
+            Err(e) => report(desk_sync::background::SyncEvent::Stopped {
+                code: "invalid",
+                message: e.to_string(),
+            }),
+        }
+        state.sync_loop().running = false;
+    });
+}
+
+/// Signs this replica in to a sync server (the token goes to the OS keychain, else inside the
+/// encrypted replica) and starts syncing in the background.
+#[tauri::command]
+pub async fn sync_login<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    server: String,
+    user: String,
+    password: String,
+) -> Result<SyncStatus, CommandError> {
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        use tauri::Manager;
+        let state = handle.state::<AppState>();
+        let device = with(&state, |r| Ok(r.device_id().to_string()))?;
+        let signed = desk_sync::http::Http::new(&server, None)
+            .and_then(|h| h.login(&user, &password, &device))
+            .map_err(sync_error)?;
+        {
+            let mut guard = state.replica();
+            let r = guard.as_mut().ok_or_else(locked)?;
+            desk_keys::sync_token::store(r, &Keychain::default(), &signed.token)?;
+            r.set_setting("sync.server", Some(&server))?;
+            r.set_setting("sync.user", Some(&user))?;
+        }
+        start_sync(&handle);
+        sync_status(state)
+    })
+    .await
+    .map_err(|e| CommandError {
+        kind: ErrorKind::Internal,
+        field: None,
+        message: e.to_string(),
+    })?
+}
+
+/// One full round now (push, then pull), reported like the background loop's; also wakes it.
+#[tauri::command]
+pub async fn sync_now<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+) -> Result<desk_sync::background::SyncEvent, CommandError> {
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        use desk_sync::background::SyncEvent;
+        use tauri::Manager;
+        let state = handle.state::<AppState>();
+        let (server, token) = account(&state)?.ok_or_else(|| CommandError {
+            kind: ErrorKind::Validation,
+            field: Some("server".into()),
+            message: "not signed in to a sync server".into(),
+        })?;
+        let mut t = desk_sync::http::Http::new(&server, Some(&token)).map_err(sync_error)?;
+        let report =
+            desk_sync::sync_shared(state.replica_lock(), &mut t, desk_sync::BATCH, &mut |p| {
+                let (pushed, pulled) = match p {
+                    desk_sync::SyncProgress::Pushed { done, .. } => (done, 0),
+                    desk_sync::SyncProgress::Pulled { done, .. } => (0, done),
+                };
+                let _ = handle.emit("sync", SyncEvent::Syncing { pushed, pulled });
+            })
+            .map_err(sync_error)?;
+        let done = SyncEvent::Idle {
+            pushed: report.pushed,
+            pulled: report.pulled,
+            purged: report.purged,
+            kept_for_review: report.quarantined,
+            restamped: report.restamped,
+        };
+        state.sync_loop().last = Some(done.clone());
+        let _ = handle.emit("sync", &done);
+        start_sync(&handle);
+        Ok(done)
+    })
+    .await
+    .map_err(|e| CommandError {
+        kind: ErrorKind::Internal,
+        field: None,
+        message: e.to_string(),
+    })?
+}
+
+/// Forgets the token and stops the loop; the replica and its unsent edits stay.
+#[tauri::command]
+pub fn sync_logout(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
+    {
+        let mut l = state.sync_loop();
+        l.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        l.wake = None;
+        l.last = None;
+    }
+    {
+        let mut guard = state.replica();
+        let r = guard.as_mut().ok_or_else(locked)?;
+        desk_keys::sync_token::forget(r, &Keychain::default())?;
+    }
+    sync_status(state)
 }

@@ -32,6 +32,10 @@ pub fn build<R: tauri::Runtime>(
             commands::conflicts,
             commands::resolve_conflict,
             commands::load_demo,
+            commands::sync_status,
+            commands::sync_login,
+            commands::sync_now,
+            commands::sync_logout,
         ])
         .build(context)
 }

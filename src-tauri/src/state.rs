@@ -1,14 +1,27 @@
 //! What the shell holds between commands: where the replica is, and the open replica.
 
 use desk_core::Replica;
+use desk_sync::background::SyncEvent;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+
+/// The background sync loop, when one runs.
+#[derive(Default)]
+pub struct SyncLoop {
+    pub running: bool,
+    pub wake: Option<mpsc::Sender<()>>,
+    pub stop: Arc<AtomicBool>,
+    /// What it last reported (the UI asks on start; later ones arrive as `sync` events).
+    pub last: Option<SyncEvent>,
+}
 
 pub struct AppState {
     pub data_dir: PathBuf,
     /// A passphrase from the environment (`DESK_PASSPHRASE`), for machines without a keychain.
     pub env_passphrase: Option<String>,
     replica: Mutex<Option<Replica>>,
+    pub sync: Mutex<SyncLoop>,
 }
 
 impl AppState {
@@ -17,6 +30,7 @@ impl AppState {
             data_dir,
             env_passphrase,
             replica: Mutex::new(None),
+            sync: Mutex::new(SyncLoop::default()),
         }
     }
 
@@ -30,6 +44,15 @@ impl AppState {
             .ok()
             .filter(|p| !p.is_empty());
         AppState::new(data_dir, pass)
+    }
+
+    /// The replica's lock itself (the sync loop takes it only between network calls).
+    pub fn replica_lock(&self) -> &Mutex<Option<Replica>> {
+        &self.replica
+    }
+
+    pub fn sync_loop(&self) -> MutexGuard<'_, SyncLoop> {
+        self.sync.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn replica(&self) -> MutexGuard<'_, Option<Replica>> {

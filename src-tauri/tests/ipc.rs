@@ -194,3 +194,93 @@ fn the_app_prints_briefing_packs() {
     assert_eq!(err["field"], "sections");
     assert_eq!(std::fs::read(&file).expect("still there"), bytes);
 }
+
+#[test]
+fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
+    // The real server (desk-server's routes) in-process, on 127.0.0.1.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut hub = desk_sync::Hub::new(&dir.path().join("hub.db"), &desk_core::Key::Raw([8u8; 32]))
+        .expect("hub");
+    desk_sync::auth::add_user(
+        hub.store(),
+        "ana",
+        "long enough password",
+        &desk_sync::Role::Secretariat,
+    )
+    .expect("user");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    rt.spawn(desk_server::serve(listener, hub, async {
+        let _ = stopped.await;
+    }));
+
+    let shell = Shell::new(Some("correct horse battery"));
+    shell.call("unlock", json!({})).expect("unlock");
+    shell
+        .call(
+            "create",
+            json!({"entityName": "contact", "fields": {"name": "Somchai Jaidee"}}),
+        )
+        .expect("contact");
+    let st = shell.call("sync_status", json!({})).expect("status");
+    assert_eq!(st["signed_in"], false);
+    let err = shell
+        .call("sync_now", json!({}))
+        .expect_err("not signed in");
+    assert_eq!(err["field"], "server");
+    let err = shell
+        .call(
+            "sync_login",
+            json!({"server": url, "user": "ana", "password": "wrong password"}),
+        )
+        .expect_err("wrong password");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("wrong user name or password"),
+        "{err}"
+    );
+
+    let st = shell
+        .call(
+            "sync_login",
+            json!({"server": url, "user": "ana", "password": "long enough password"}),
+        )
+        .expect("login");
+    assert_eq!(
+        (st["signed_in"].clone(), st["user"].clone()),
+        (json!(true), json!("ana"))
+    );
+    let done = shell.call("sync_now", json!({})).expect("sync now");
+    assert_eq!(done["state"], "idle", "{done}");
+
+    // Another device of the same user receives what the app pushed.
+    let token = desk_sync::http::Http::new(&url, None)
+        .expect("http")
+        .login("ana", "long enough password", "checker")
+        .expect("login")
+        .token;
+    let mut other = desk_sync::http::Http::new(&url, Some(&token)).expect("http");
+    use desk_sync::Transport;
+    let page = other.pull(0, 100).expect("pull");
+    assert!(
+        serde_json::to_string(&page.changes)
+            .expect("json")
+            .contains("Somchai Jaidee"),
+        "{:?}",
+        page.changes
+    );
+
+    let st = shell.call("sync_logout", json!({})).expect("logout");
+    assert_eq!(st["signed_in"], false);
+    let _ = stop.send(());
+}

@@ -50,6 +50,8 @@ async function start() {
 
 function ready(summary) {
   $("#unlock").hidden = true;
+  $("#sync-button").hidden = false;
+  invoke("sync_status").then((st) => renderSync(st.last)).catch(() => {});
   $("#app").hidden = false;
   $("#search").disabled = false;
   renderCounts(summary);
@@ -186,5 +188,54 @@ $("#unlock-form").addEventListener("submit", async (e) => {
   try { ready(await invoke("unlock", { passphrase: $("#passphrase").value })); }
   catch (err) { $("#unlock-error").textContent = err.message || String(err); }
 });
+
+// Sync: the header shows what the background sync last reported; the button signs in (first
+// time) or syncs now.
+function renderSync(ev) {
+  const s = $("#sync-state");
+  if (!ev) { s.textContent = ""; return; }
+  const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+  switch (ev.state) {
+    case "syncing": s.textContent = `Syncing… sent ${ev.pushed}, received ${ev.pulled}`; break;
+    case "idle": {
+      const parts = ["Up to date"];
+      if (ev.purged) parts.push(n(ev.purged, "record removed (no longer in your scope)", "records removed (no longer in your scope)"));
+      if (ev.kept_for_review) parts.push(n(ev.kept_for_review, "edit kept for review", "edits kept for review"));
+      if (ev.restamped) parts.push("your clock is ahead: check the date and time");
+      s.textContent = parts.join(" · ");
+      break;
+    }
+    case "offline": s.textContent = `Offline — retrying in ${ev.retry_in_secs} s (${ev.message})`; break;
+    case "stopped": s.textContent = `Sync stopped: ${ev.message}`; break;
+    default: s.textContent = "";
+  }
+}
+
+async function syncClicked() {
+  $("#sync-error").textContent = "";
+  try {
+    const st = await invoke("sync_status");
+    if (!st.signed_in) { $("#sync-panel").hidden = false; $("#sync-user").focus(); return; }
+    renderSync(await invoke("sync_now"));
+    show(view);
+  } catch (err) { renderSync({ state: "stopped", message: err.message || String(err) }); }
+}
+
+$("#sync-button").addEventListener("click", syncClicked);
+$("#sync-cancel").addEventListener("click", () => { $("#sync-panel").hidden = true; });
+$("#sync-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const st = await invoke("sync_login", { server: $("#sync-server").value, user: $("#sync-user").value, password: $("#sync-password").value });
+    $("#sync-password").value = "";
+    $("#sync-panel").hidden = true;
+    renderSync(st.last);
+    renderSync(await invoke("sync_now"));
+    show(view);
+  } catch (err) { $("#sync-error").textContent = err.message || String(err); }
+});
+if (window.__TAURI__.event) {
+  window.__TAURI__.event.listen("sync", (e) => renderSync(e.payload));
+}
 
 start().catch(showError);

@@ -404,14 +404,14 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let signed = desk_sync::http::Http::new(&url, None)?
                 .login(&user, &password, &device)
                 .map_err(anyhow::Error::from)?;
-            let kept = sync_token::store(&mut r, &signed.token)?;
+            let kept = desk_keys::sync_token::store(&mut r, &Keychain::default(), &signed.token)?;
             r.set_setting("sync.server", Some(&url))?;
             r.set_setting("sync.user", Some(&user))?;
             out.logged_in(&url, &user, &signed.role.as_string(), signed.expires, kept)?;
         }
         "logout" => {
             let mut r = open(&dir)?;
-            sync_token::forget(&mut r)?;
+            desk_keys::sync_token::forget(&mut r, &Keychain::default())?;
             out.line("Signed out; the replica and its unsent changes stay here")?;
         }
         "sync" => {
@@ -422,9 +422,10 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                     anyhow!("no sync server: run `desk login --server URL --user NAME` first")
                 })?,
             };
-            let token = sync_token::load(&r)?.ok_or_else(|| {
-                anyhow!("not signed in: run `desk login --server {url} --user NAME` first")
-            })?;
+            let token =
+                desk_keys::sync_token::load(&r, &Keychain::default())?.ok_or_else(|| {
+                    anyhow!("not signed in: run `desk login --server {url} --user NAME` first")
+                })?;
             let mut t = desk_sync::http::Http::new(&url, Some(&token))?;
             let lines = sub.get_flag("progress");
             let show = lines || (!out.json && std::io::stderr().is_terminal());
@@ -606,52 +607,5 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::cli().debug_assert();
-    }
-}
-
-/// Where the sync token is kept: the OS keychain (account `sync-token:DEVICE`), or, where no
-/// keychain answers, inside the encrypted replica — never a plain file.
-mod sync_token {
-    use desk_core::Replica;
-    use desk_keys::{Keychain, SecretStore};
-
-    fn account(r: &Replica) -> String {
-        format!("sync-token:{}", r.device_id())
-    }
-
-    /// Returns where it went: "the OS keychain" or "the encrypted replica".
-    pub fn store(r: &mut Replica, token: &str) -> anyhow::Result<&'static str> {
-        if std::env::var_os("DESK_NO_KEYCHAIN").is_none()
-            && Keychain::default().set(&account(r), token).is_ok()
-        {
-            r.set_setting("sync.token", None)?;
-            return Ok("the OS keychain");
-        }
-        r.set_setting("sync.token", Some(token))?;
-        Ok("the encrypted replica")
-    }
-
-    pub fn load(r: &Replica) -> anyhow::Result<Option<String>> {
-        if let Some(t) = r.setting("sync.token")? {
-            return Ok(Some(t));
-        }
-        if std::env::var_os("DESK_NO_KEYCHAIN").is_some() {
-            return Ok(None);
-        }
-        Ok(Keychain::default()
-            .get(&account(r))
-            .ok()
-            .flatten()
-            .filter(|t| !t.is_empty()))
-    }
-
-    pub fn forget(r: &mut Replica) -> anyhow::Result<()> {
-        r.set_setting("sync.token", None)?;
-        if std::env::var_os("DESK_NO_KEYCHAIN").is_none() {
-            // Overwritten rather than deleted: the store trait has no delete, and an empty
-            // token is refused like a missing one.
-            let _ = Keychain::default().set(&account(r), "");
-        }
-        Ok(())
     }
 }

@@ -311,3 +311,53 @@ mod tests {
         ));
     }
 }
+
+/// Where a sync token lives: the OS keychain (account `sync-token:DEVICE`), or, where no
+/// keychain answers (or `DESK_NO_KEYCHAIN` is set), inside the encrypted replica — never in a
+/// plain file.
+pub mod sync_token {
+    use super::{Result, SecretStore};
+    use desk_core::Replica;
+
+    fn account(r: &Replica) -> String {
+        format!("sync-token:{}", r.device_id())
+    }
+
+    fn keychain_allowed() -> bool {
+        std::env::var_os("DESK_NO_KEYCHAIN").is_none()
+    }
+
+    /// Keeps `token`; returns where it went ("the OS keychain" or "the encrypted replica").
+    pub fn store(r: &mut Replica, keychain: &dyn SecretStore, token: &str) -> Result<&'static str> {
+        if keychain_allowed() && keychain.set(&account(r), token).is_ok() {
+            r.set_setting("sync.token", None)?;
+            return Ok("the OS keychain");
+        }
+        r.set_setting("sync.token", Some(token))?;
+        Ok("the encrypted replica")
+    }
+
+    pub fn load(r: &Replica, keychain: &dyn SecretStore) -> Result<Option<String>> {
+        if let Some(t) = r.setting("sync.token")? {
+            return Ok(Some(t));
+        }
+        if !keychain_allowed() {
+            return Ok(None);
+        }
+        Ok(keychain
+            .get(&account(r))
+            .ok()
+            .flatten()
+            .filter(|t| !t.is_empty()))
+    }
+
+    pub fn forget(r: &mut Replica, keychain: &dyn SecretStore) -> Result<()> {
+        r.set_setting("sync.token", None)?;
+        if keychain_allowed() {
+            // Overwritten rather than deleted (the store has no delete); an empty token counts
+            // as none.
+            let _ = keychain.set(&account(r), "");
+        }
+        Ok(())
+    }
+}

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 
 pub mod access;
 pub mod auth;
+pub mod background;
 pub mod http;
 pub mod wire;
 

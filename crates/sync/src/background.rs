@@ -1,0 +1,193 @@
+//! The app's background sync: a loop that keeps a shared replica in step with the server —
+//! a full round (push, then pull) whenever woken, then a long-poll for news; on failure it
+//! backs off (1 s, doubling, at most 5 min; a wake-up cuts the wait short) and says so. It
+//! holds the replica's lock only between network calls, and reports what it does as
+//! [`SyncEvent`]s for the UI (progress, idle with a summary, offline with the retry time,
+//! signed out).
+
+use crate::{sync_shared, Denied, SyncError, SyncProgress, SyncReport, Transport, BATCH};
+use desk_core::Replica;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What the loop is doing, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncEvent {
+    Syncing {
+        pushed: usize,
+        pulled: usize,
+    },
+    /// Up to date; the summary of the round that got there.
+    Idle {
+        pushed: usize,
+        pulled: usize,
+        purged: usize,
+        kept_for_review: usize,
+        restamped: usize,
+    },
+    /// The server could not be reached (or failed); the next try is in `retry_in_secs`.
+    Offline {
+        message: String,
+        retry_in_secs: u64,
+    },
+    /// The server refused this device (not signed in, expired, revoked, out of scope…): the
+    /// loop stops until the user acts. Local work goes on.
+    Stopped {
+        code: &'static str,
+        message: String,
+    },
+}
+
+/// Exponential backoff: `first`, doubling, at most `max`.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff {
+            first,
+            max,
+            next: first,
+        }
+    }
+    /// The wait before the next try (and doubles the one after).
+    pub fn fail(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(self.max);
+        now
+    }
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff::new(Duration::from_secs(1), Duration::from_secs(300))
+    }
+}
+
+/// How long a long-poll waits for news before the loop goes round again.
+pub const LONG_POLL_SECS: u32 = 25;
+
+fn idle(r: &SyncReport) -> SyncEvent {
+    SyncEvent::Idle {
+        pushed: r.pushed,
+        pulled: r.pulled,
+        purged: r.purged,
+        kept_for_review: r.quarantined,
+        restamped: r.restamped,
+    }
+}
+
+/// Errors after which trying again cannot help until a person acts.
+fn fatal(e: &SyncError) -> Option<&'static str> {
+    match e {
+        SyncError::Denied(d, _) => Some(match d {
+            Denied::Unknown => "unauthenticated",
+            Denied::Expired => "expired",
+            Denied::Revoked => "revoked",
+        }),
+        SyncError::OutOfScope(_) => Some("out_of_scope"),
+        SyncError::NotPermitted(_) => Some("not_permitted"),
+        SyncError::Refused { .. } => Some("refused"),
+        SyncError::UpgradeRequired(_) => Some("upgrade_required"),
+        SyncError::Invalid(_) => Some("invalid"),
+        SyncError::Network(_) | SyncError::Replica(_) | SyncError::Rescope => None,
+    }
+}
+
+/// Runs until `stop` is set (checked between steps) or the server refuses this device. `wake`
+/// starts a round at once (after a local edit, or "Sync now"); a closed channel is the same as
+/// `stop`. `long_poll` is the wait for news between rounds (0: none, a round per wake-up).
+pub fn follow(
+    replica: &Mutex<Option<Replica>>,
+    t: &mut dyn Transport,
+    stop: &AtomicBool,
+    wake: &Receiver<()>,
+    backoff: &mut Backoff,
+    long_poll: u32,
+    on: &mut dyn FnMut(SyncEvent),
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let mut last = (0, 0);
+        on(SyncEvent::Syncing {
+            pushed: 0,
+            pulled: 0,
+        });
+        let round = sync_shared(replica, t, BATCH, &mut |p| {
+            match p {
+                SyncProgress::Pushed { done, .. } => last.0 = done,
+                SyncProgress::Pulled { done, .. } => last.1 = done,
+            }
+            on(SyncEvent::Syncing {
+                pushed: last.0,
+                pulled: last.1,
+            });
+        });
+        let wait = match round {
+            Ok(report) => {
+                backoff.reset();
+                on(idle(&report));
+                if long_poll == 0 {
+                    None
+                } else {
+                    // Wait for news without holding the replica; apply it in the next round.
+                    let cursor = replica
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .as_ref()
+                        .and_then(|r| r.pull_cursor().ok())
+                        .unwrap_or(0);
+                    match t.pull_wait(cursor, 1, long_poll) {
+                        Ok(_) => continue,
+                        Err(e) if fatal(&e).is_none() => Some((backoff.fail(), e.to_string())),
+                        Err(e) => {
+                            stopped(&e, on);
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                if fatal(&e).is_some() {
+                    stopped(&e, on);
+                    return;
+                }
+                Some((backoff.fail(), e.to_string()))
+            }
+        };
+        let timeout = match wait {
+            Some((d, message)) => {
+                on(SyncEvent::Offline {
+                    message,
+                    retry_in_secs: d.as_secs().max(1),
+                });
+                d
+            }
+            None => Duration::from_secs(3600),
+        };
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match wake.recv_timeout(timeout) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+fn stopped(e: &SyncError, on: &mut dyn FnMut(SyncEvent)) {
+    on(SyncEvent::Stopped {
+        code: fatal(e).unwrap_or("error"),
+        message: e.to_string(),
+    });
+}

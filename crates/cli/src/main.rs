@@ -187,6 +187,7 @@ fn cli() -> Command {
             Command::new("sync")
                 .about("Send this replica's changes to the sync server and fetch everyone else's (resumable; safe to repeat)")
                 .arg(Arg::new("server").long("server").env("DESK_SERVER").value_name("URL").help("the desk-server address [default: the one signed in to]"))
+                .arg(Arg::new("verify").long("verify").action(ArgAction::SetTrue).help("then compare a digest of this replica with the server's view of what you may see"))
                 .arg(Arg::new("progress").long("progress").action(ArgAction::SetTrue).help("report progress on stderr, one line per batch, even when not on a terminal"))
                 .arg(Arg::new("page").long("page").value_parser(clap::value_parser!(usize)).value_name("N").help("changes per request [default: 500]")),
         )
@@ -454,6 +455,24 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 eprintln!();
             }
             out.synced(&report, r.conflicts(false)?.len())?;
+            if sub.get_flag("verify") {
+                match desk_sync::verify(&r, &mut t).map_err(anyhow::Error::from)? {
+                    desk_sync::Verification::Same { records } => out.line(&format!(
+                        "Verified: the {records} records here are exactly what the server holds for you"
+                    ))?,
+                    desk_sync::Verification::Behind { .. } => out.line(
+                        "Not verified: the server received changes meanwhile; sync again",
+                    )?,
+                    desk_sync::Verification::Differs { server, here } => {
+                        return Err(anyhow!(
+                            "this replica differs from the server ({} records here, {} there): \
+                             sign in on a new replica, or ask for help",
+                            here.records,
+                            server.records
+                        ))
+                    }
+                }
+            }
         }
         "conflicts" => match sub.subcommand() {
             Some(("resolve", rm)) => {

@@ -325,6 +325,19 @@ async fn pull(
     .into_response())
 }
 
+async fn checksum(
+    State(Shared { hub, .. }): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<desk_sync::Checksum>, ApiError> {
+    let c = blocking(move || {
+        let hub = lock(&hub)?;
+        let s = session(&hub, &headers)?;
+        Ok(hub.checksum(&s.who)?)
+    })
+    .await?;
+    Ok(Json(c))
+}
+
 async fn health() -> Json<serde_json::Value> {
     Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")}))
 }
@@ -364,6 +377,7 @@ fn app(hub: Shared) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))
+        .route("/v1/checksum", get(checksum))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(timeout))

@@ -553,6 +553,8 @@ fn a_focal_point_never_receives_another_countrys_restricted_record_not_even_its_
         th_desk.json(&["meeting", "show", &open])["title"],
         "ACMECS SOM"
     );
+    let verified = th_desk.ok(&["sync", "--verify"]);
+    assert!(verified.contains("Verified: the 2 records"), "{verified}");
     sec.ok(&[
         "meeting",
         "edit",

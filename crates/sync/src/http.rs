@@ -160,6 +160,14 @@ impl Http {
 }
 
 impl Transport for Http {
+    fn checksum(&mut self) -> Result<crate::Checksum, SyncError> {
+        let r = self
+            .request(self.client.get(format!("{}/v1/checksum", self.base)))
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        self.answer(r)
+    }
+
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {
         let req = self.request(self.client.post(format!("{}/v1/push", self.base)));
         let body = if self.binary {

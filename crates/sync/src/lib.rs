@@ -90,6 +90,53 @@ pub struct PullReply {
     pub more: bool,
 }
 
+/// A digest of the records a user may see, to detect divergence: the server's over what the
+/// user's role may see at `head`, the replica's over what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checksum {
+    /// The server sequence it describes (a replica compares only when its cursor is here).
+    pub head: i64,
+    pub records: u64,
+    /// SHA-256 over every record (entity, id, fields, times, deleted), by entity then id.
+    pub digest: String,
+}
+
+/// The digest of `r`'s records that `keep` selects (see [`Checksum`]).
+pub fn checksum(
+    r: &Replica,
+    head: i64,
+    keep: &dyn Fn(&desk_core::Record) -> bool,
+) -> Result<Checksum, SyncError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut records = 0u64;
+    for e in Entity::ALL {
+        let mut all = r.list(
+            e,
+            &desk_core::ListQuery {
+                include_deleted: true,
+                ..Default::default()
+            },
+        )?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        for rec in all.iter().filter(|x| keep(x)) {
+            h.update(serde_json::to_vec(rec).unwrap_or_default());
+            h.update(b"\n");
+            records += 1;
+        }
+    }
+    let digest = h
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    Ok(Checksum {
+        head,
+        records,
+        digest,
+    })
+}
+
 /// How a client reaches the server.
 pub trait Transport {
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError>;
@@ -105,6 +152,50 @@ pub trait Transport {
         let _ = wait_secs;
         self.pull(after, limit)
     }
+    /// The server's digest of what this device may see ([`Checksum`]).
+    fn checksum(&mut self) -> Result<Checksum, SyncError> {
+        Err(SyncError::Invalid(
+            "this transport cannot ask for a checksum".into(),
+        ))
+    }
+}
+
+/// Whether a replica holds exactly what the server says its user may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Same {
+        records: u64,
+    },
+    /// The replica differs: a full pull from zero repairs it.
+    Differs {
+        server: Checksum,
+        here: Checksum,
+    },
+    /// The server moved on since the last pull: sync and verify again.
+    Behind {
+        cursor: i64,
+        head: i64,
+    },
+}
+
+/// Compares the replica's digest with the server's.
+pub fn verify(r: &Replica, t: &mut dyn Transport) -> Result<Verification, SyncError> {
+    let server = t.checksum()?;
+    let cursor = r.pull_cursor()?;
+    if cursor != server.head {
+        return Ok(Verification::Behind {
+            cursor,
+            head: server.head,
+        });
+    }
+    let here = checksum(r, server.head, &|_| true)?;
+    Ok(if here.digest == server.digest {
+        Verification::Same {
+            records: here.records,
+        }
+    } else {
+        Verification::Differs { server, here }
+    })
 }
 
 /// The server's state: a replica of its own. Its change log is the server's history (the
@@ -161,6 +252,14 @@ impl Hub {
                 self.index.observe(c);
             }
         }
+    }
+
+    /// The digest of what `who` may see now (see [`Checksum`]).
+    pub fn checksum(&self, who: &Principal) -> Result<Checksum, SyncError> {
+        let head = self.index.head;
+        checksum(&self.state, head, &|rec| {
+            self.index.visible(&who.role, &rec.id, head)
+        })
     }
 
     /// The server sequence of the newest change held.
@@ -744,6 +843,9 @@ impl Transport for Direct<'_> {
     }
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
         self.hub.pull(&self.who, after, limit)
+    }
+    fn checksum(&mut self) -> Result<Checksum, SyncError> {
+        self.hub.checksum(&self.who)
     }
 }
 

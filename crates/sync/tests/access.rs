@@ -474,3 +474,88 @@ fn sign_in_tokens_revocation_and_a_role_change() {
         );
     }
 }
+
+#[test]
+fn a_checksum_tells_a_replica_in_step_from_one_that_diverged() {
+    let mut w = world();
+    w.sec
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "KH bilateral", "start_date": "2027-02-01", "classification": "restricted", "scope": "KH"})),
+        )
+        .expect("meeting");
+    let open = w
+        .sec
+        .create(Entity::Contact, &fields(json!({"name": "Somchai Jaidee"})))
+        .expect("contact");
+    w.sec_sync();
+    let mut t = w.replica("th.db");
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    let v = desk_sync::verify(
+        &t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+    )
+    .expect("verify");
+    assert_eq!(v, desk_sync::Verification::Same { records: 1 });
+    // Behind: the server moved on.
+    w.sec
+        .update(
+            Entity::Contact,
+            &open.id,
+            &fields(json!({"title": "Director"})),
+        )
+        .expect("edit");
+    w.sec_sync();
+    let v = desk_sync::verify(
+        &t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+    )
+    .expect("verify");
+    assert!(matches!(v, desk_sync::Verification::Behind { .. }), "{v:?}");
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("sync");
+    // A record lost locally (a damaged replica) is noticed.
+    let cursor = t.pull_cursor().expect("cursor");
+    t.apply_pull(
+        &[],
+        &[desk_core::RecordRef {
+            entity: "contact".into(),
+            id: open.id.clone(),
+        }],
+        Some(cursor),
+    )
+    .expect("lose it");
+    let v = desk_sync::verify(
+        &t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+    )
+    .expect("verify");
+    assert!(
+        matches!(v, desk_sync::Verification::Differs { .. }),
+        "{v:?}"
+    );
+}

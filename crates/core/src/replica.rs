@@ -213,6 +213,8 @@ pub(crate) struct Tx<'a> {
     tx_no: i64,
     /// (entity, rowid) whose search entry must be rebuilt at commit.
     reindex: BTreeSet<(Entity, i64)>,
+    /// Devices met in this transaction: id -> (number here, highest sequence held).
+    devices: std::collections::HashMap<String, (i64, i64)>,
 }
 
 impl Replica {
@@ -371,6 +373,7 @@ impl Replica {
             next_dev_seq: self.next_dev_seq,
             tx_no,
             reindex: BTreeSet::new(),
+            devices: std::collections::HashMap::new(),
         };
         let out = f(&mut w)?;
         for (entity, rowid) in std::mem::take(&mut w.reindex) {
@@ -1641,13 +1644,34 @@ impl Tx<'_> {
                 )
             });
         }
-        let dev_n: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT n FROM device WHERE id = ?1")?
-            .query_row([&c.device], |r| r.get(0))
-            .optional()?;
-        let dev_n = match dev_n {
-            Some(n) => {
+        // Per device, its number here and the highest sequence held, read once a
+        // transaction: a change above it is new without asking (the common case of a page).
+        let known = match self.devices.get(&c.device) {
+            Some(&v) => Some(v),
+            None => {
+                let n: Option<i64> = self
+                    .tx
+                    .prepare_cached("SELECT n FROM device WHERE id = ?1")?
+                    .query_row([&c.device], |r| r.get(0))
+                    .optional()?;
+                match n {
+                    Some(n) => {
+                        let max: i64 = self
+                            .tx
+                            .prepare_cached(
+                                "SELECT coalesce(max(dev_seq), 0) FROM change_log WHERE device = ?1",
+                            )?
+                            .query_row([n], |r| r.get(0))?;
+                        self.devices.insert(c.device.clone(), (n, max));
+                        Some((n, max))
+                    }
+                    None => None,
+                }
+            }
+        };
+        let dev_n = match known {
+            Some((n, max)) if c.dev_seq > max && !redo => n,
+            Some((n, _)) => {
                 let seen: Option<(i64, i64)> = self
                     .tx
                     .prepare_cached(
@@ -1674,9 +1698,14 @@ impl Tx<'_> {
             None => {
                 self.tx
                     .execute("INSERT INTO device (id) VALUES (?1)", [&c.device])?;
-                self.tx.last_insert_rowid()
+                let n = self.tx.last_insert_rowid();
+                self.devices.insert(c.device.clone(), (n, 0));
+                n
             }
         };
+        if let Some(v) = self.devices.get_mut(&c.device) {
+            v.1 = v.1.max(c.dev_seq);
+        }
         let incoming = Version {
             hlc: c.hlc,
             device: c.device.clone(),

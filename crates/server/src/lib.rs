@@ -429,3 +429,24 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let doc = include_str!("../../../docs/openapi.yaml");
+        let src = include_str!("lib.rs");
+        let routes: Vec<&str> = src
+            .split(".route(\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .collect();
+        assert!(routes.len() >= 5, "{routes:?}");
+        for r in routes {
+            assert!(
+                doc.contains(&format!("\n  {r}:\n")),
+                "{r} is not in docs/openapi.yaml"
+            );
+        }
+    }
+}

@@ -85,40 +85,55 @@ fn entity_command(e: Entity) -> Command {
             .required(true)
             .help("record id")
     };
-    Command::new(d.cli)
-        .about(format!(
-            "Create, list, show, edit and delete {} records",
-            d.name.replace('_', " ")
-        ))
-        .subcommand_required(true)
-        .arg_required_else_help(true)
-        .subcommand(
-            Command::new("add")
-                .about(format!("Create a {}; prints it with its new id", d.name))
-                .args(field_args(e, true)),
-        )
-        .subcommand(list)
-        .subcommand(
-            Command::new("show")
-                .about(format!("Show one {}", d.name))
-                .arg(id_arg()),
-        )
-        .subcommand(
-            Command::new("edit")
-                .about(format!("Change fields of a {}", d.name))
-                .arg(id_arg())
-                .args(field_args(e, false)),
-        )
-        .subcommand(
-            Command::new("rm")
-                .about(format!("Delete a {} (and its parts)", d.name))
-                .arg(id_arg()),
-        )
-        .subcommand(
-            Command::new("restore")
-                .about(format!("Bring back a deleted {}", d.name))
-                .arg(id_arg()),
-        )
+    let mut cmd = Command::new(d.cli);
+    if e == Entity::Document {
+        cmd = cmd
+            .subcommand(
+                Command::new("attach")
+                    .about("Attach a file to a document (kept by its SHA-256 inside the encrypted replica; sync moves it)")
+                    .arg(id_arg())
+                    .arg(Arg::new("file").value_name("FILE").required(true)),
+            )
+            .subcommand(
+                Command::new("save")
+                    .about("Write a document's file out (verified against its SHA-256)")
+                    .arg(id_arg())
+                    .arg(Arg::new("output").short('o').long("output").value_name("FILE").required(true)),
+            );
+    }
+    cmd.about(format!(
+        "Create, list, show, edit and delete {} records",
+        d.name.replace('_', " ")
+    ))
+    .subcommand_required(true)
+    .arg_required_else_help(true)
+    .subcommand(
+        Command::new("add")
+            .about(format!("Create a {}; prints it with its new id", d.name))
+            .args(field_args(e, true)),
+    )
+    .subcommand(list)
+    .subcommand(
+        Command::new("show")
+            .about(format!("Show one {}", d.name))
+            .arg(id_arg()),
+    )
+    .subcommand(
+        Command::new("edit")
+            .about(format!("Change fields of a {}", d.name))
+            .arg(id_arg())
+            .args(field_args(e, false)),
+    )
+    .subcommand(
+        Command::new("rm")
+            .about(format!("Delete a {} (and its parts)", d.name))
+            .arg(id_arg()),
+    )
+    .subcommand(
+        Command::new("restore")
+            .about(format!("Bring back a deleted {}", d.name))
+            .arg(id_arg()),
+    )
 }
 
 fn cli() -> Command {
@@ -587,6 +602,44 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                     let raw = vm.get_one::<String>("id").cloned().unwrap_or_default();
                     let rec = r.restore(e, &raw)?;
                     out.record(&r, &rec)?;
+                }
+                "attach" => {
+                    let id = id(&r);
+                    let file =
+                        PathBuf::from(vm.get_one::<String>("file").cloned().unwrap_or_default());
+                    let data = std::fs::read(&file)
+                        .map_err(|err| anyhow!("cannot read {}: {err}", file.display()))?;
+                    let sha = r.put_blob(&data)?;
+                    let mut f = Fields::new();
+                    f.insert("sha256".into(), Value::String(sha));
+                    if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+                        f.insert("filename".into(), Value::String(name.to_string()));
+                    }
+                    let rec = r.update(e, &id, &f)?;
+                    out.record(&r, &rec)?;
+                }
+                "save" => {
+                    let id = id(&r);
+                    let rec = r.get(e, &id)?;
+                    let sha = rec.str("sha256").unwrap_or_default().to_string();
+                    if sha.is_empty() {
+                        return Err(anyhow!("document {id} has no file attached"));
+                    }
+                    let size = r
+                        .blob_status(&sha)?
+                        .filter(|s| s.complete)
+                        .ok_or_else(|| {
+                            anyhow!("the file of document {id} is not here yet: run desk sync")
+                        })?
+                        .size;
+                    let data = r.read_blob(&sha, 0, size as usize, false)?;
+                    if desk_core::blobs::sha256_hex(&data) != sha {
+                        return Err(anyhow!("the file of document {id} is damaged here"));
+                    }
+                    let path =
+                        PathBuf::from(vm.get_one::<String>("output").cloned().unwrap_or_default());
+                    write_atomically(&path, &data)?;
+                    out.line(&format!("Saved {} ({} bytes)", path.display(), data.len()))?;
                 }
                 other => return Err(anyhow!("unknown verb {other}")),
             }

@@ -261,7 +261,7 @@ impl Out {
 
     pub fn synced(&mut self, r: &desk_sync::SyncReport, open_conflicts: usize) -> R {
         if self.json {
-            return self.emit_json(&json!({"pushed": r.pushed, "pulled": r.pulled, "applied": r.applied, "open_conflicts": open_conflicts, "purged": r.purged, "kept_for_review": r.quarantined, "restamped": r.restamped, "rescoped": r.rescoped}));
+            return self.emit_json(&json!({"pushed": r.pushed, "pulled": r.pulled, "applied": r.applied, "open_conflicts": open_conflicts, "purged": r.purged, "kept_for_review": r.quarantined, "restamped": r.restamped, "rescoped": r.rescoped, "files_sent": r.files_sent, "files_received": r.files_received}));
         }
         if r.rescoped {
             writeln!(self.stdout, "Your role changed: this replica was emptied and filled again with what you may now see")?;
@@ -276,6 +276,13 @@ impl Out {
         }
         if r.quarantined > 0 {
             writeln!(self.stdout, "{} of your edits were to records you may no longer see: the server kept them for the secretariat to review", r.quarantined)?;
+        }
+        if r.files_sent + r.files_received > 0 {
+            writeln!(
+                self.stdout,
+                "Files: sent {}, received {}",
+                r.files_sent, r.files_received
+            )?;
         }
         if r.restamped > 0 {
             writeln!(self.stdout, "This computer's clock is ahead: the server stamped {} of your edits with its own time (check the date and time settings)", r.restamped)?;

@@ -7,6 +7,7 @@
 //! user. Every mutation goes through [`Replica`] in one transaction and records its field
 //! changes ([`Change`]) with a hybrid logical clock ([`hlc`]).
 
+pub mod blobs;
 mod conflicts;
 pub mod demo;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod text;
 mod undo;
 mod validate;
 
+pub use blobs::BlobStatus;
 pub use conflicts::{Conflict, Take};
 pub use error::{Error, ErrorKind, Result};
 pub use migrations::SCHEMA_VERSION;

@@ -163,9 +163,16 @@ const V2: &str = "ALTER TABLE meeting ADD COLUMN precedence TEXT;\n\
 /// Version 3: sync. Changes from a newer schema wait here, whole, for the fields and entities
 /// this build does not know yet (what it knows is applied at once); they are applied in full
 /// after an upgrade. Never a reset that discards anything.
+/// Also the attachment store: documents' files by SHA-256, in chunks (a transfer resumes at
+/// the first missing byte; `complete` only once the whole file hashed right), inside the
+/// encrypted file like everything else.
 const V3: &str = "CREATE TABLE deferred (rowid INTEGER PRIMARY KEY, device TEXT NOT NULL, \
                   dev_seq INTEGER NOT NULL, record TEXT NOT NULL, change TEXT NOT NULL, \
-                  UNIQUE (device, dev_seq));\n";
+                  UNIQUE (device, dev_seq));\n\
+                  CREATE TABLE blob (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, \
+                   have INTEGER NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n\
+                  CREATE TABLE blob_chunk (sha256 TEXT NOT NULL, offset INTEGER NOT NULL, \
+                   data BLOB NOT NULL, PRIMARY KEY (sha256, offset)) WITHOUT ROWID;\n";
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
 pub const MIGRATIONS: &[&str] = &[V1, V2, V3];

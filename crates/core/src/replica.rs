@@ -682,6 +682,10 @@ impl Replica {
                 })?;
                 w.purge(entity, &p.id)?;
             }
+            if !purged.is_empty() {
+                // Cached files of documents that went go too.
+                crate::blobs::drop_unreferenced(&w.tx)?;
+            }
             if let Some(cursor) = cursor {
                 set_meta(&w.tx, "pulled", &cursor.to_string())?;
             }
@@ -786,6 +790,8 @@ impl Replica {
             w.tx.execute("DELETE FROM conflict", [])?;
             w.tx.execute("DELETE FROM undo", [])?;
             w.tx.execute("DELETE FROM deferred", [])?;
+            w.tx.execute("DELETE FROM blob_chunk", [])?;
+            w.tx.execute("DELETE FROM blob", [])?;
             let acked = acked_in(&w.tx)?;
             w.tx.execute(
                 "DELETE FROM change_log WHERE NOT (device = 1 AND dev_seq > ?1)",

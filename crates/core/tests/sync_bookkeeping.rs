@@ -306,3 +306,29 @@ fn changes_from_a_newer_schema_apply_what_is_known_and_wait_for_the_rest() {
         "the unknown ones still wait"
     );
 }
+
+#[test]
+fn a_purged_documents_cached_file_goes_with_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = replica(&dir, "a.db");
+    let sha = a.put_blob(b"the concept note").expect("blob");
+    let kept_sha = a.put_blob(b"another file").expect("blob");
+    let d = a
+        .create(
+            Entity::Document,
+            &fields(json!({"title": "Note", "sha256": sha})),
+        )
+        .expect("doc");
+    a.create(
+        Entity::Document,
+        &fields(json!({"title": "Other", "sha256": kept_sha})),
+    )
+    .expect("doc");
+    let gone = desk_core::RecordRef {
+        entity: "document".into(),
+        id: d.id,
+    };
+    a.apply_pull(&[], &[gone], Some(1)).expect("purge");
+    assert!(a.blob_status(&sha).expect("status").is_none());
+    assert!(a.blob_status(&kept_sha).expect("status").is_some());
+}

@@ -59,6 +59,10 @@ impl From<SyncError> for ApiError {
             SyncError::Replica(desk_core::Error::UnknownEntity(_)) => {
                 ApiError(StatusCode::UNPROCESSABLE_ENTITY, "unknown_entity", msg)
             }
+            SyncError::NotFound(_) => ApiError(StatusCode::NOT_FOUND, "not_found", msg),
+            SyncError::Replica(desk_core::Error::NotFound { .. }) => {
+                ApiError(StatusCode::NOT_FOUND, "not_found", msg)
+            }
             SyncError::Network(_) | SyncError::Replica(_) => {
                 ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
             }
@@ -338,6 +342,74 @@ async fn checksum(
     Ok(Json(c))
 }
 
+#[derive(Deserialize)]
+struct BlobQuery {
+    #[serde(default)]
+    offset: u64,
+    size: Option<u64>,
+    limit: Option<usize>,
+}
+
+async fn blob_status(
+    State(Shared { hub, .. }): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(sha): axum::extract::Path<String>,
+) -> Result<Json<desk_core::BlobStatus>, ApiError> {
+    let st = blocking(move || {
+        let hub = lock(&hub)?;
+        let s = session(&hub, &headers)?;
+        Ok(hub.blob_status(&s.who, &sha)?)
+    })
+    .await?;
+    Ok(Json(st))
+}
+
+async fn blob_get(
+    State(Shared { hub, .. }): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(sha): axum::extract::Path<String>,
+    q: Result<Query<BlobQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let bytes = blocking(move || {
+        let hub = lock(&hub)?;
+        let s = session(&hub, &headers)?;
+        let limit = q.limit.unwrap_or(desk_core::blobs::CHUNK);
+        Ok(hub.blob_get(&s.who, &sha, q.offset, limit)?)
+    })
+    .await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn blob_put(
+    State(Shared { hub, .. }): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(sha): axum::extract::Path<String>,
+    q: Result<Query<BlobQuery>, QueryRejection>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<desk_core::BlobStatus>, ApiError> {
+    let Query(q) = q?;
+    let body = body.map_err(|r| ApiError(r.status(), "bad_request", r.body_text()))?;
+    let size = q.size.ok_or_else(|| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "size (the whole file's length) is required".into(),
+        )
+    })?;
+    let st = blocking(move || {
+        let mut hub = lock(&hub)?;
+        let s = session(&hub, &headers)?;
+        Ok(hub.blob_put(&s.who, &sha, size, q.offset, &body)?)
+    })
+    .await?;
+    Ok(Json(st))
+}
+
 async fn health() -> Json<serde_json::Value> {
     Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")}))
 }
@@ -378,6 +450,8 @@ fn app(hub: Shared) -> Router {
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))
         .route("/v1/checksum", get(checksum))
+        .route("/v1/blobs/{sha}", get(blob_get).put(blob_put))
+        .route("/v1/blobs/{sha}/status", get(blob_status))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(timeout))

@@ -916,3 +916,53 @@ fn a_client_too_old_for_the_server_is_refused_before_anything_is_stored() {
     a.login(&server, "sec");
     assert_eq!(a.sync(&server)["pushed"], 1);
 }
+
+#[test]
+fn a_documents_file_travels_with_it_and_leaves_with_it() {
+    let store = tempfile::tempdir().expect("tmp");
+    let server = Server::start(&store.path().join("hub.db"));
+    server.user("sec", &["secretariat"]);
+    server.user("th", &["focal-point", "--country", "TH"]);
+    let (a, th) = (Desk::new(), Desk::new());
+    a.login(&server, "sec");
+    th.login(&server, "th");
+    let file = store.path().join("concept note.pdf");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&file, &data).expect("file");
+    let doc = id_of(&a.json(&[
+        "document",
+        "add",
+        "--title",
+        "Concept note",
+        "--classification",
+        "internal",
+    ]));
+    let attached = a.json(&["document", "attach", &doc, &file.to_string_lossy()]);
+    assert_eq!(attached["filename"], "concept note.pdf");
+    assert_eq!(a.sync(&server)["files_sent"], 1);
+    assert_eq!(th.sync(&server)["files_received"], 1);
+    let out = store.path().join("copy.pdf");
+    th.ok(&["document", "save", &doc, "-o", &out.to_string_lossy()]);
+    assert_eq!(std::fs::read(&out).expect("copy"), data);
+    // Restricted away from Thailand: the document and its cached file leave TH's replica.
+    a.ok(&[
+        "document",
+        "edit",
+        &doc,
+        "--classification",
+        "restricted",
+        "--scope",
+        "KH",
+    ]);
+    a.sync(&server);
+    th.sync(&server);
+    let gone = th.run(&["document", "save", &doc, "-o", &out.to_string_lossy()]);
+    assert_eq!(gone.status.code(), Some(4));
+    let sha = attached["sha256"].as_str().expect("sha");
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/blobs/{sha}?offset=0", server.url))
+        .bearer_auth(login(&server, "th", "th-raw"))
+        .send()
+        .expect("raw get");
+    assert_eq!(r.status(), 404, "not served to TH any more");
+}

@@ -101,6 +101,7 @@ fn fatal(e: &SyncError) -> Option<&'static str> {
         SyncError::Refused { .. } => Some("refused"),
         SyncError::UpgradeRequired(_) => Some("upgrade_required"),
         SyncError::Invalid(_) => Some("invalid"),
+        SyncError::NotFound(_) => Some("not_found"),
         SyncError::Network(_) | SyncError::Replica(_) | SyncError::Rescope => None,
     }
 }

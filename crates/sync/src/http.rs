@@ -145,6 +145,7 @@ impl Http {
             "out_of_scope" => SyncError::OutOfScope(error.message),
             "not_permitted" | "read_only" => SyncError::NotPermitted(error.message),
             "rescope" => SyncError::Rescope,
+            "not_found" => SyncError::NotFound(error.message),
             "upgrade_required" => SyncError::UpgradeRequired(error.message),
             "refused" => SyncError::Refused {
                 device: String::new(),
@@ -160,6 +161,50 @@ impl Http {
 }
 
 impl Transport for Http {
+    fn blob_status(&mut self, sha: &str) -> Result<desk_core::BlobStatus, SyncError> {
+        let r = self
+            .request(
+                self.client
+                    .get(format!("{}/v1/blobs/{sha}/status", self.base)),
+            )
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        self.answer(r)
+    }
+
+    fn blob_put(
+        &mut self,
+        sha: &str,
+        size: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<desk_core::BlobStatus, SyncError> {
+        self.bytes_sent += data.len() as u64;
+        let r = self
+            .request(self.client.put(format!(
+                "{}/v1/blobs/{sha}?size={size}&offset={offset}",
+                self.base
+            )))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(data.to_vec())
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        self.answer(r)
+    }
+
+    fn blob_get(&mut self, sha: &str, offset: u64, len: usize) -> Result<Vec<u8>, SyncError> {
+        let r = self
+            .request(self.client.get(format!(
+                "{}/v1/blobs/{sha}?offset={offset}&limit={len}",
+                self.base
+            )))
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let (_, bytes) = self.body(r)?;
+        self.bytes_received += bytes.len() as u64;
+        Ok(bytes)
+    }
+
     fn checksum(&mut self) -> Result<crate::Checksum, SyncError> {
         let r = self
             .request(self.client.get(format!("{}/v1/checksum", self.base)))

@@ -57,6 +57,9 @@ pub enum SyncError {
     /// outbox waits).
     #[error("{0}")]
     UpgradeRequired(String),
+    /// No such thing that this user may see (a file no visible document names).
+    #[error("not found: {0}")]
+    NotFound(String),
     /// Bad input (a request, a user name, a password).
     #[error("{0}")]
     Invalid(String),
@@ -151,6 +154,28 @@ pub trait Transport {
     ) -> Result<PullReply, SyncError> {
         let _ = wait_secs;
         self.pull(after, limit)
+    }
+    /// How much of file `sha` the server holds (a file no document visible to this device
+    /// names is "not found").
+    fn blob_status(&mut self, sha: &str) -> Result<desk_core::BlobStatus, SyncError> {
+        let _ = sha;
+        Err(SyncError::Invalid("this transport moves no files".into()))
+    }
+    /// Sends bytes of file `sha` (`size` bytes) from `offset`.
+    fn blob_put(
+        &mut self,
+        sha: &str,
+        size: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<desk_core::BlobStatus, SyncError> {
+        let _ = (sha, size, offset, data);
+        Err(SyncError::Invalid("this transport moves no files".into()))
+    }
+    /// Fetches up to `len` bytes of file `sha` from `offset`.
+    fn blob_get(&mut self, sha: &str, offset: u64, len: usize) -> Result<Vec<u8>, SyncError> {
+        let _ = (sha, offset, len);
+        Err(SyncError::Invalid("this transport moves no files".into()))
     }
     /// The server's digest of what this device may see ([`Checksum`]).
     fn checksum(&mut self) -> Result<Checksum, SyncError> {
@@ -252,6 +277,75 @@ impl Hub {
                 self.index.observe(c);
             }
         }
+    }
+
+    /// Whether a document `who` may see names file `sha` (else the file does not exist for
+    /// them: "not found", whether or not it is here).
+    fn file_visible(&self, who: &Principal, sha: &str) -> Result<(), SyncError> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .state
+                .reader()
+                .prepare_cached("SELECT id FROM document WHERE sha256 = ?1")?;
+            let rows = stmt.query_map([sha], |r| r.get(0))?;
+            rows.collect::<desk_core::rusqlite::Result<_>>()?
+        };
+        let head = self.index.head;
+        if ids.iter().any(|id| self.index.visible(&who.role, id, head)) {
+            Ok(())
+        } else {
+            Err(SyncError::NotFound(format!(
+                "no document you may see names the file {sha}"
+            )))
+        }
+    }
+
+    pub fn blob_status(
+        &self,
+        who: &Principal,
+        sha: &str,
+    ) -> Result<desk_core::BlobStatus, SyncError> {
+        self.file_visible(who, sha)?;
+        Ok(self
+            .state
+            .blob_status(sha)?
+            .unwrap_or(desk_core::BlobStatus {
+                size: 0,
+                have: 0,
+                complete: false,
+            }))
+    }
+
+    /// Takes bytes of a file a visible document names (see [`Replica::append_blob`]).
+    pub fn blob_put(
+        &mut self,
+        who: &Principal,
+        sha: &str,
+        size: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<desk_core::BlobStatus, SyncError> {
+        self.file_visible(who, sha)?;
+        if !who.role.may_write() {
+            return Err(SyncError::NotPermitted(format!(
+                "{} may read but not send files",
+                who.user
+            )));
+        }
+        Ok(self.state.append_blob(sha, size, offset, data)?)
+    }
+
+    pub fn blob_get(
+        &self,
+        who: &Principal,
+        sha: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>, SyncError> {
+        self.file_visible(who, sha)?;
+        Ok(self
+            .state
+            .read_blob(sha, offset, len.min(desk_core::blobs::CHUNK), false)?)
     }
 
     /// The digest of what `who` may see now (see [`Checksum`]).
@@ -651,6 +745,9 @@ pub struct SyncReport {
     pub restamped: usize,
     /// The user's role changed: the replica was emptied and pulled again.
     pub rescoped: bool,
+    /// Documents' files sent to and received from the server (whole files).
+    pub files_sent: usize,
+    pub files_received: usize,
 }
 
 /// Progress of a sync run, for a progress bar.
@@ -817,7 +914,68 @@ fn sync_once(
             break;
         }
     }
+    files(a, t, &mut report)?;
     Ok(report)
+}
+
+/// Documents' files, on their own queue after the records: each file the server lacks is
+/// sent from where the server's copy ends, each one missing here fetched from where ours
+/// ends, a chunk at a time; an interrupted transfer resumes, a damaged one starts again.
+fn files(
+    a: &mut dyn Access,
+    t: &mut dyn Transport,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let chunk = desk_core::blobs::CHUNK;
+    for sha in get(a, |r| Ok(r.held_blobs()?))? {
+        let mut there = match t.blob_status(&sha) {
+            Ok(s) => s,
+            // Not (yet) visible to this user on the server, or refused: not ours to send.
+            Err(SyncError::NotFound(_) | SyncError::NotPermitted(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        if there.complete {
+            continue;
+        }
+        let size = get(a, |r| Ok(r.blob_status(&sha)?.map_or(0, |s| s.size)))?;
+        while !there.complete {
+            let at = there.have;
+            let data = get(a, |r| Ok(r.read_blob(&sha, at, chunk, false)?))?;
+            there = t.blob_put(&sha, size, at, &data)?;
+            if there.have <= at && !there.complete {
+                return Err(SyncError::Network(format!(
+                    "the server took nothing of file {sha} at byte {at}; try again"
+                )));
+            }
+        }
+        report.files_sent += 1;
+    }
+    for sha in get(a, |r| Ok(r.missing_blobs()?))? {
+        let there = match t.blob_status(&sha) {
+            Ok(s) => s,
+            Err(SyncError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        if !there.complete {
+            continue; // its author has not sent it yet
+        }
+        let mut have = get(a, |r| Ok(r.blob_status(&sha)?.map_or(0, |s| s.have)))?;
+        loop {
+            let data = t.blob_get(&sha, have, chunk)?;
+            if data.is_empty() {
+                return Err(SyncError::Network(format!(
+                    "the server sent nothing of file {sha} at byte {have}; try again"
+                )));
+            }
+            let s = get(a, |r| Ok(r.append_blob(&sha, there.size, have, &data)?))?;
+            have = s.have;
+            if s.complete {
+                break;
+            }
+        }
+        report.files_received += 1;
+    }
+    Ok(())
 }
 
 /// A transport straight to a hub in the same process (tests, and a replica syncing with a
@@ -846,6 +1004,21 @@ impl Transport for Direct<'_> {
     }
     fn checksum(&mut self) -> Result<Checksum, SyncError> {
         self.hub.checksum(&self.who)
+    }
+    fn blob_status(&mut self, sha: &str) -> Result<desk_core::BlobStatus, SyncError> {
+        self.hub.blob_status(&self.who, sha)
+    }
+    fn blob_put(
+        &mut self,
+        sha: &str,
+        size: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<desk_core::BlobStatus, SyncError> {
+        self.hub.blob_put(&self.who, sha, size, offset, data)
+    }
+    fn blob_get(&mut self, sha: &str, offset: u64, len: usize) -> Result<Vec<u8>, SyncError> {
+        self.hub.blob_get(&self.who, sha, offset, len)
     }
 }
 

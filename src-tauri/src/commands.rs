@@ -187,7 +187,8 @@ pub fn get(
 ) -> Result<RecordView, CommandError> {
     let e = entity(&entity_name)?;
     with(&state, |r| {
-        let record = r.get(e, &id)?;
+        // Long text with an unsettled second version shows both.
+        let record = r.with_unsettled(r.get(e, &id)?)?;
         Ok(view(r, record, true))
     })
 }

@@ -89,3 +89,24 @@ def driver(data_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def sync_server():
+    """The real desk-server on a free loopback port, with one secretariat user."""
+    d = tempfile.mkdtemp(prefix="desk-e2e-server-")
+    db = str(Path(d) / "server.db")
+    env = dict(os.environ, DESK_PASSWORD="e2e sync password")
+    subprocess.run(
+        [TARGET / "desk-server", "user", "add", "e2e", "--role", "secretariat", "--db", db],
+        env=env, check=True, capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [TARGET / "desk-server", "--db", db, "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    line = proc.stdout.readline().strip()
+    assert line.startswith("listening on "), line
+    yield line.removeprefix("listening on ")
+    proc.terminate()
+    proc.wait(timeout=20)

@@ -82,3 +82,28 @@ def test_one_click_prints_the_briefing_pack(driver):
     path = Path(result.get_attribute("data-file"))
     assert path.name == "ACMECS SOM 2026 briefing pack.pdf", result.text
     assert path.read_bytes().startswith(b"%PDF-")
+
+
+def test_signing_in_syncs_the_replica_to_the_server(driver, sync_server, tmp_path):
+    import subprocess
+
+    target = Path(os.environ.get("CARGO_TARGET_DIR", Path(__file__).resolve().parents[2] / "target")) / "debug"
+    driver.find_element(By.ID, "sync-button").click()
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "sync-panel")))
+    server = driver.find_element(By.ID, "sync-server")
+    server.clear()
+    server.send_keys(sync_server)
+    driver.find_element(By.ID, "sync-user").send_keys("e2e")
+    driver.find_element(By.ID, "sync-password").send_keys("e2e sync password")
+    driver.find_element(By.CSS_SELECTOR, "#sync-form button[type='submit']").click()
+    wait(driver, 120).until(lambda d: "Up to date" in d.find_element(By.ID, "sync-state").text)
+    assert not driver.find_element(By.ID, "sync-panel").is_displayed()
+    # Another replica signed in as the same user receives what the app sent.
+    env = dict(os.environ, DESK_DATA_DIR=str(tmp_path / "other"), DESK_PASSPHRASE="other replica",
+               DESK_PASSWORD="e2e sync password", DESK_NO_KEYCHAIN="1")
+    run = lambda *a: subprocess.run([target / "desk", *a], env=env, check=True, capture_output=True, text=True)
+    run("init")
+    run("login", "--server", sync_server, "--user", "e2e")
+    run("sync")
+    out = run("search", "Somchai").stdout
+    assert "Somchai" in out, out

@@ -110,6 +110,7 @@ fn country_name(code: &str) -> String {
     country(code).map_or(code.to_string(), |c| c.name.to_string())
 }
 
+/// A meeting's or project's parts, long text shown with any unsettled second version.
 fn children(r: &Replica, e: Entity, parent: &str) -> Result<Vec<Record>> {
     r.list(
         e,
@@ -117,12 +118,15 @@ fn children(r: &Replica, e: Entity, parent: &str) -> Result<Vec<Record>> {
             parent: Some(parent.to_string()),
             ..Default::default()
         },
-    )
+    )?
+    .into_iter()
+    .map(|rec| r.with_unsettled(rec))
+    .collect()
 }
 
 /// Composes the briefing pack of one meeting.
 pub fn compose(r: &Replica, meeting_id: &str, opts: &Options) -> Result<Pack> {
-    let m = r.get(Entity::Meeting, meeting_id)?;
+    let m = r.with_unsettled(r.get(Entity::Meeting, meeting_id)?)?;
     if m.deleted {
         return Err(desk_core::Error::Deleted {
             entity: "meeting",
@@ -356,7 +360,7 @@ fn project_blocks(r: &Replica, agenda: &[Record]) -> Result<Vec<Block>> {
     }
     let mut out = Vec::new();
     for id in ids {
-        let p = r.get(Entity::Project, &id)?;
+        let p = r.with_unsettled(r.get(Entity::Project, &id)?)?;
         if p.deleted {
             continue;
         }

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
 use crate::replica::{Fields, Record, Replica};
-use crate::schema::Entity;
+use crate::schema::{Entity, FieldKind};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
@@ -81,6 +81,51 @@ impl Replica {
             out.push(c);
         }
         Ok(out)
+    }
+
+    /// `rec` as people should read it while long free text (minutes, decisions, notes, talking
+    /// points, briefs) has versions that clashed and nobody has settled: both versions are
+    /// kept in view, the one that won first, then each other one under a marker. Short
+    /// fields show the winner (their other value waits in the inbox). Nothing is written.
+    pub fn with_unsettled(&self, mut rec: Record) -> Result<Record> {
+        let Some(e) = Entity::parse(rec.entity) else {
+            return Ok(rec);
+        };
+        let d = e.desc();
+        let mut stmt = self.reader().prepare_cached(
+            "SELECT field, held, incoming FROM conflict WHERE entity = ?1 AND record = ?2 \
+             AND kind = 'concurrent_edit' AND resolved_tx IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![d.name, rec.id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (field, held, incoming) = row?;
+            if !matches!(d.field(&field).map(|f| f.kind), Some(FieldKind::LongText)) {
+                continue;
+            }
+            let text = |s: String| match serde_json::from_str::<Value>(&s) {
+                Ok(Value::String(t)) => t,
+                Ok(Value::Null) => String::new(),
+                Ok(other) => other.to_string(),
+                Err(_) => s,
+            };
+            let current = rec.str(&field).unwrap_or_default().to_string();
+            let mut shown = current.clone();
+            for other in [text(held), text(incoming)] {
+                if !other.is_empty() && other != current && !shown.contains(&other) {
+                    shown.push_str(&format!(
+                        "\n\n[Another version, not yet settled (see Conflicts):]\n{other}"
+                    ));
+                }
+            }
+            rec.fields.insert(field, Value::String(shown));
+        }
+        Ok(rec)
     }
 
     /// Settles a conflict: writes the chosen value as a new edit (or, for an edit that raced a

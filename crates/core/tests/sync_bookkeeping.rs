@@ -332,3 +332,62 @@ fn a_purged_documents_cached_file_goes_with_it() {
     assert!(a.blob_status(&sha).expect("status").is_none());
     assert!(a.blob_status(&kept_sha).expect("status").is_some());
 }
+
+#[test]
+fn long_text_keeps_both_versions_in_view_until_settled() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = replica(&dir, "a.db");
+    let mut b = replica(&dir, "b.db");
+    let m = a
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "SOM", "start_date": "2027-02-01", "notes": "Draft"})),
+        )
+        .expect("meeting");
+    let first = a.outbox(10).expect("outbox");
+    b.apply_pulled(&first, None).expect("b");
+    a.update(
+        Entity::Meeting,
+        &m.id,
+        &fields(json!({"notes": "Agreed: Thai proposal", "venue": "Bangkok"})),
+    )
+    .expect("a edits");
+    b.update(
+        Entity::Meeting,
+        &m.id,
+        &fields(json!({"notes": "Agreed: Lao proposal", "venue": "Vientiane"})),
+    )
+    .expect("b edits");
+    let from_b = b.outbox(10).expect("outbox");
+    a.apply_pulled(&from_b, None).expect("clash");
+    let held = a.get(Entity::Meeting, &m.id).expect("get");
+    let shown = a.with_unsettled(held.clone()).expect("view");
+    let notes = shown.str("notes").expect("notes");
+    assert!(
+        notes.contains("Thai proposal") && notes.contains("Lao proposal"),
+        "{notes}"
+    );
+    assert!(notes.contains("not yet settled"));
+    // A short field shows the winner only; the stored record is unchanged.
+    assert_eq!(shown.str("venue"), held.str("venue"));
+    assert!(!held
+        .str("notes")
+        .expect("notes")
+        .contains("not yet settled"));
+    // Settled: one version again.
+    let c = a
+        .conflicts(false)
+        .expect("inbox")
+        .into_iter()
+        .find(|c| c.field == "notes")
+        .expect("notes conflict");
+    a.resolve_conflict(
+        c.id,
+        desk_core::Take::Value(json!("Agreed: joint proposal")),
+    )
+    .expect("settle");
+    let shown = a
+        .with_unsettled(a.get(Entity::Meeting, &m.id).expect("get"))
+        .expect("view");
+    assert_eq!(shown.str("notes"), Some("Agreed: joint proposal"));
+}

@@ -669,18 +669,20 @@ impl Replica {
             self.clock.observe(max);
         }
         let applied = match self.write(|w| {
-            let mut applied = 0;
-            for c in changes {
-                if w.apply(c)? {
-                    applied += 1;
-                }
-            }
+            // Purges first: a record lost and regained within one page comes back whole from
+            // the changes that follow.
             for p in purged {
                 let entity = Entity::parse(&p.entity).ok_or_else(|| Error::BadChange {
                     seq: 0,
                     message: format!("purge of an unknown entity {}", p.entity),
                 })?;
                 w.purge(entity, &p.id)?;
+            }
+            let mut applied = 0;
+            for c in changes {
+                if w.apply(c)? {
+                    applied += 1;
+                }
             }
             if !purged.is_empty() {
                 // Cached files of documents that went go too.

@@ -21,6 +21,8 @@ use std::time::Duration;
 struct Shared {
     hub: Arc<Mutex<Hub>>,
     head: Arc<tokio::sync::watch::Sender<i64>>,
+    /// Set when the server is shutting down: long-polls answer at once.
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Requests larger than this are refused (413) before they are read.
@@ -236,7 +238,7 @@ fn wants(headers: &HeaderMap, name: axum::http::header::HeaderName) -> bool {
 }
 
 async fn push(
-    State(Shared { hub, head }): State<Shared>,
+    State(Shared { hub, head, .. }): State<Shared>,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<PushAnswer>, ApiError> {
@@ -281,7 +283,11 @@ async fn push(
 const MAX_WAIT_SECS: u64 = 60;
 
 async fn pull(
-    State(Shared { hub, head }): State<Shared>,
+    State(Shared {
+        hub,
+        head,
+        mut closing,
+    }): State<Shared>,
     headers: HeaderMap,
     q: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -296,11 +302,11 @@ async fn pull(
         let hd = headers.clone();
         blocking(move || session(&*lock(&h)?, &hd).map(|_| ())).await?;
         let mut rx = head.subscribe();
-        let _ = tokio::time::timeout(
-            Duration::from_secs(wait),
-            rx.wait_for(|newest| *newest > q.after),
-        )
-        .await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
+            _ = rx.wait_for(|newest| *newest > q.after) => {}
+            _ = closing.wait_for(|c| *c) => {}
+        }
     }
     let reply = blocking(move || {
         let mut hub = lock(&hub)?;
@@ -495,12 +501,18 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (head, _) = tokio::sync::watch::channel(hub.head());
+    let (close, closing) = tokio::sync::watch::channel(false);
     let shared = Shared {
         hub: Arc::new(Mutex::new(hub)),
         head: Arc::new(head),
+        closing,
     };
     axum::serve(listener, app(shared))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Waiting long-polls answer now instead of holding the shutdown up.
+            let _ = close.send(true);
+        })
         .await
 }
 

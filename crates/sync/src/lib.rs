@@ -86,7 +86,9 @@ pub struct PushReply {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PullReply {
     pub changes: Vec<Change>,
-    /// Records this device may no longer hold (removed with their children and history).
+    /// Records this device may no longer hold (removed with their children and history,
+    /// before `changes` apply: a record lost and regained within a page is purged, then
+    /// comes back whole from its history in `changes`).
     pub purged: Vec<RecordRef>,
     /// The server sequence the device has now seen up to (the cursor to ask after next).
     pub cursor: i64,
@@ -669,6 +671,9 @@ impl Hub {
         let mut out: Vec<Change> = Vec::new();
         let mut sent: HashSet<(String, i64)> = HashSet::new();
         let mut purged: BTreeSet<String> = BTreeSet::new();
+        // Lost and found again within this page: purged first (whatever the device did to it
+        // meanwhile goes, e.g. an edit kept aside), then its whole history again.
+        let mut regained: HashSet<String> = HashSet::new();
         let mut pos = after;
         let mut scanned = 0usize;
         'scan: loop {
@@ -683,11 +688,18 @@ impl Hub {
                         let before = self.index.visible(role, &y, s - 1);
                         let now = self.index.visible(role, &y, s);
                         if before && !now {
+                            regained.remove(&y);
                             purged.insert(y);
                         } else if !before && now {
-                            purged.remove(&y);
+                            if purged.contains(&y) {
+                                // Its history comes again, from the start and in order (the
+                                // record is rebuilt from nothing after the purge).
+                                regained.insert(y.clone());
+                                out.retain(|c| c.record != y);
+                            }
                             for h in self.state.changes_at(&self.index.seqs(&y, s))? {
-                                if sent.insert((h.device.clone(), h.dev_seq)) {
+                                let key = (h.device.clone(), h.dev_seq);
+                                if sent.insert(key) || regained.contains(&y) {
                                     out.push(self.index.redact(role, h, s));
                                 }
                             }
@@ -706,7 +718,10 @@ impl Hub {
                 }
             }
         }
-        out.retain(|c| !purged.contains(&c.record));
+        out.retain(|c| !purged.contains(&c.record) || regained.contains(&c.record));
+        // A regained record's history may now be in the page twice: once is enough.
+        let mut once = HashSet::new();
+        out.retain(|c| once.insert((c.device.clone(), c.dev_seq)));
         let purged = purged
             .into_iter()
             .filter_map(|id| {

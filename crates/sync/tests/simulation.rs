@@ -1,5 +1,6 @@
-//! Deterministic simulation: 8 replicas and a hub, random creates, edits, deletes, restores
-//! and changes of who may see a record, while replicas go offline and come back, over a network
+//! Deterministic simulation: 8 replicas and a hub, random creates, edits, deletes, restores,
+//! changes of who may see a record and documents with files, while replicas go offline, die
+//! and start again between transactions, and come back, over a network
 //! that drops requests, loses replies (the server committed, the client never heard), repeats
 //! requests and delivers late ones out of order; the server restarts now and then. Replicas 0–4
 //! belong to the secretariat, 5 and 6 to the focal points of Thailand and Cambodia, 7 to a
@@ -133,6 +134,7 @@ fn classification(rng: &mut Rng) -> (&'static str, String) {
 struct Seen {
     purged: usize,
     quarantined: usize,
+    files: usize,
 }
 
 fn run(seed: u64, exercised: &mut Seen) {
@@ -168,7 +170,7 @@ fn run(seed: u64, exercised: &mut Seen) {
         let i = rng.below(8);
         let op = rng.below(100);
         let role = &roles[i].role;
-        if *role == Role::Partner && op < 62 {
+        if *role == Role::Partner && (op < 62 || (65..=67).contains(&op)) {
             // A partner reads; its replica never writes.
             continue;
         }
@@ -219,7 +221,29 @@ fn run(seed: u64, exercised: &mut Seen) {
                     let _ = replicas[i].restore(Entity::Contact, &id);
                 }
             }
-            62..=68 => online[i] = !online[i],
+            62..=64 => online[i] = !online[i],
+            65..=67 => {
+                // A document with a file (a few KB, random bytes).
+                let len = 100 + rng.below(3000);
+                let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                let (class, scope) = match role {
+                    Role::FocalPoint(c) => ("restricted", c.to_string()),
+                    _ => classification(&mut rng),
+                };
+                if let Ok(sha) = replicas[i].put_blob(&data) {
+                    let _ = replicas[i].create(
+                        Entity::Document,
+                        &fields(json!({"title": "Concept note", "sha256": sha,
+                            "classification": class, "scope": scope})),
+                    );
+                }
+            }
+            68 => {
+                // The replica's process dies between two transactions and starts again.
+                let path = replicas[i].path().to_path_buf();
+                let fresh = Replica::open(&path, &key).expect("reopen replica");
+                replicas[i] = fresh;
+            }
             69 => {
                 // The server process dies and restarts: it carries on from its store.
                 drop(hub);
@@ -238,6 +262,7 @@ fn run(seed: u64, exercised: &mut Seen) {
                     if let Ok(rep) = sync(&mut replicas[i], &mut net, &mut |_| {}) {
                         exercised.purged += rep.purged;
                         exercised.quarantined += rep.quarantined;
+                        exercised.files += rep.files_received;
                     }
                 }
             }
@@ -259,26 +284,43 @@ fn run(seed: u64, exercised: &mut Seen) {
             let rep = sync(r, &mut t, &mut |_| {}).expect("clean sync");
             exercised.purged += rep.purged;
             exercised.quarantined += rep.quarantined;
+            exercised.files += rep.files_received;
         }
     }
 
     let expected = hub.state().dump().expect("hub dump");
-    let all = hub
-        .state()
-        .list(
-            Entity::Contact,
-            &ListQuery {
-                include_deleted: true,
-                ..Default::default()
-            },
-        )
-        .expect("hub contacts");
+    let every = |r: &Replica| {
+        let mut v = Vec::new();
+        for e in [Entity::Contact, Entity::Document] {
+            v.extend(
+                r.list(
+                    e,
+                    &ListQuery {
+                        include_deleted: true,
+                        ..Default::default()
+                    },
+                )
+                .expect("list"),
+            );
+        }
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    };
+    let all = every(hub.state());
+    assert!(
+        hub.state().missing_blobs().expect("files").is_empty(),
+        "seed {seed}: the hub lacks a file"
+    );
     for (k, r) in replicas.iter().enumerate() {
         assert!(
             r.outbox(1).expect("outbox").is_empty(),
             "seed {seed}: replica {k} still has unsent changes"
         );
         let role = &roles[k].role;
+        assert!(
+            r.missing_blobs().expect("files").is_empty(),
+            "seed {seed}: replica {k} lacks files of documents it holds"
+        );
         if *role == Role::Secretariat {
             let got = r.dump().expect("dump");
             assert!(
@@ -307,16 +349,7 @@ fn run(seed: u64, exercised: &mut Seen) {
             .collect();
         let mut visible = visible;
         visible.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut held = r
-            .list(
-                Entity::Contact,
-                &ListQuery {
-                    include_deleted: true,
-                    ..Default::default()
-                },
-            )
-            .expect("list");
-        held.sort_by(|a, b| a.id.cmp(&b.id));
+        let held = every(r);
         assert_eq!(
             held, visible,
             "seed {seed}: replica {k} ({role:?}) does not hold exactly what it may see"
@@ -397,14 +430,16 @@ fn replicas_converge_through_a_bad_network() {
     }
     if seeds >= 20 {
         assert!(
-            exercised.purged > 0 && exercised.quarantined > 0,
-            "the runs never purged ({}) or kept an edit aside ({}): the simulation lost its teeth",
+            exercised.purged > 0 && exercised.quarantined > 0 && exercised.files > 0,
+            "the runs never purged ({}), kept an edit aside ({}) or moved a file ({}): the \
+             simulation lost its teeth",
             exercised.purged,
-            exercised.quarantined
+            exercised.quarantined,
+            exercised.files
         );
     }
     eprintln!(
-        "{seeds} seeds: {} records purged from replicas, {} edits kept aside for review",
-        exercised.purged, exercised.quarantined
+        "{seeds} seeds: {} records purged from replicas, {} edits kept aside for review, {} files fetched",
+        exercised.purged, exercised.quarantined, exercised.files
     );
 }

@@ -452,6 +452,15 @@ fn dirs_documents() -> Option<std::path::PathBuf> {
         .filter(|d| d.is_dir())
 }
 
+/// A background task that could not finish (it panicked or was cancelled).
+fn joined(e: tauri::Error) -> CommandError {
+    CommandError {
+        kind: ErrorKind::Internal,
+        field: None,
+        message: e.to_string(),
+    }
+}
+
 fn sync_error(e: desk_sync::SyncError) -> CommandError {
     let kind = match &e {
         desk_sync::SyncError::Replica(core) => core.kind(),
@@ -582,11 +591,7 @@ pub async fn sync_login<R: tauri::Runtime>(
         sync_status(state)
     })
     .await
-    .map_err(|e| CommandError {
-        kind: ErrorKind::Internal,
-        field: None,
-        message: e.to_string(),
-    })?
+    .map_err(joined)?
 }
 
 /// One full round now (push, then pull), reported like the background loop's; also wakes it.
@@ -627,11 +632,7 @@ pub async fn sync_now<R: tauri::Runtime>(
         Ok(done)
     })
     .await
-    .map_err(|e| CommandError {
-        kind: ErrorKind::Internal,
-        field: None,
-        message: e.to_string(),
-    })?
+    .map_err(joined)?
 }
 
 /// Forgets the token and stops the loop; the replica and its unsent edits stay.

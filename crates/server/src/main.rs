@@ -181,7 +181,8 @@ async fn run() -> anyhow::Result<()> {
     let mut password_stdin = false;
     let mut limit = 50;
     let (mut role, mut country) = (None, None);
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args();
+    it.next(); // the program's own name
     while let Some(a) = it.next() {
         let mut value = |what: &str| it.next().ok_or_else(|| anyhow::anyhow!("{a} needs {what}"));
         match a.as_str() {

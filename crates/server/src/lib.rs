@@ -522,7 +522,8 @@ mod tests {
     fn every_route_is_in_the_openapi_document() {
         let doc = include_str!("../../../docs/openapi.yaml");
         let src = include_str!("lib.rs");
-        // The text after each `.route("` up to the closing quote (the first piece precedes any).
+        // Each route's path: what follows the call's opening quote (the first piece is the
+        // code before the first route).
         let pieces: Vec<&str> = src.split(".route(\"").collect();
         let routes: Vec<&str> = pieces[1..]
             .iter()

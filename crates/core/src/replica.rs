@@ -202,6 +202,8 @@ pub struct Replica {
     clock: Clock,
     next_dev_seq: i64,
     next_tx: i64,
+    /// See [`Replica::set_search_index`].
+    search_index: bool,
 }
 
 /// Mutable state of one write transaction.
@@ -213,6 +215,8 @@ pub(crate) struct Tx<'a> {
     tx_no: i64,
     /// (entity, rowid) whose search entry must be rebuilt at commit.
     reindex: BTreeSet<(Entity, i64)>,
+    /// Whether changes from elsewhere feed the search index.
+    search: bool,
     /// Devices met in this transaction: id -> (number here, highest sequence held).
     devices: std::collections::HashMap<String, (i64, i64)>,
 }
@@ -294,6 +298,7 @@ impl Replica {
             clock: Clock::starting_at(Hlc::ZERO),
             next_dev_seq: 1,
             next_tx: 1,
+            search_index: true,
         };
         r.migrate(found, upto)?;
         r.load_meta()?;
@@ -371,6 +376,7 @@ impl Replica {
             device: &self.device,
             hlc,
             next_dev_seq: self.next_dev_seq,
+            search: self.search_index,
             tx_no,
             reindex: BTreeSet::new(),
             devices: std::collections::HashMap::new(),
@@ -1010,12 +1016,21 @@ impl Replica {
                 out.push('\n');
             }
         }
-        out.push_str("## search\n");
-        for rec in crate::search::indexed_records(&self.conn)? {
-            out.push_str(&rec);
-            out.push('\n');
+        if self.search_index {
+            out.push_str("## search\n");
+            for rec in crate::search::indexed_records(&self.conn)? {
+                out.push_str(&rec);
+                out.push('\n');
+            }
         }
         Ok(out)
+    }
+
+    /// Whether changes from elsewhere feed the search index (on by default). The sync server's
+    /// store never searches and turns it off: a trigram entry is a good part of each merge.
+    /// Its dump then has no search section.
+    pub fn set_search_index(&mut self, on: bool) {
+        self.search_index = on;
     }
 }
 
@@ -1121,7 +1136,7 @@ impl Tx<'_> {
         let hlc = self.hlc.0 as i64;
         {
             // One cached statement per entity, every column bound (NULL where absent).
-            let mut stmt = self.tx.prepare_cached(insert_sql(entity))?;
+            let mut stmt = self.tx.prepare_cached(insert_sql(entity, false))?;
             let mut params: Vec<ToSqlOutput<'_>> = Vec::with_capacity(4 + d.fields.len());
             params.push(ToSqlOutput::Borrowed(ValueRef::Text(id.as_bytes())));
             params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
@@ -1718,13 +1733,13 @@ impl Tx<'_> {
             hlc: c.hlc,
             device: c.device.clone(),
         };
-        if self.locate(d, &c.record).is_err() {
-            if !c.fields.iter().any(|f| f.field == "_deleted") {
-                // A record this replica has never seen (the bulk of an initial sync): one
-                // insert with every field, as a local create does.
-                self.apply_create(d, c, dev_n)?;
-                return Ok(true);
-            }
+        let has_tombstone = c.fields.iter().any(|f| f.field == "_deleted");
+        // A record this replica has never seen (the bulk of an initial sync): one insert with
+        // every field, as a local create does; it does nothing if the record exists.
+        if !has_tombstone && self.apply_create(d, c, dev_n)? {
+            return Ok(true);
+        }
+        if has_tombstone && self.locate(d, &c.record).is_err() {
             self.tx.execute(
                 &format!(
                     "INSERT INTO {} (id, _hlc, _dev, _updated) VALUES (?1, ?2, ?3, ?2)",
@@ -1808,7 +1823,7 @@ impl Tx<'_> {
             self.tx
                 .prepare_cached(&sql)?
                 .execute(rusqlite::params_from_iter(args))?;
-            if touches_search && !d.search.is_empty() {
+            if self.search && touches_search && !d.search.is_empty() {
                 self.reindex.insert((entity, rowid));
             }
         }
@@ -1818,7 +1833,7 @@ impl Tx<'_> {
 
     /// Applies the first change of a record new to this replica: its fields in one insert,
     /// at the change's version; fields it does not name stay unwritten (version zero).
-    fn apply_create(&mut self, d: &'static EntityDesc, c: &Change, dev_n: i64) -> Result<()> {
+    fn apply_create(&mut self, d: &'static EntityDesc, c: &Change, dev_n: i64) -> Result<bool> {
         let mut values: BTreeMap<&'static str, Value> = BTreeMap::new();
         let mut nulls: BTreeMap<&'static str, (u64, i64)> = BTreeMap::new();
         for f in &c.fields {
@@ -1834,7 +1849,7 @@ impl Tx<'_> {
         }
         let hlc = c.hlc.0 as i64;
         {
-            let mut stmt = self.tx.prepare_cached(insert_sql(d.entity))?;
+            let mut stmt = self.tx.prepare_cached(insert_sql(d.entity, true))?;
             let mut params: Vec<ToSqlOutput<'_>> = Vec::with_capacity(4 + d.fields.len());
             params.push(ToSqlOutput::Borrowed(ValueRef::Text(c.record.as_bytes())));
             params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
@@ -1843,7 +1858,9 @@ impl Tx<'_> {
             for f in d.fields {
                 params.push(bind(values.get(f.name).unwrap_or(&Value::Null)));
             }
-            stmt.execute(rusqlite::params_from_iter(params))?;
+            if stmt.execute(rusqlite::params_from_iter(params))? == 0 {
+                return Ok(false);
+            }
         }
         let rowid = self.tx.last_insert_rowid();
         if !nulls.is_empty() {
@@ -1852,10 +1869,11 @@ impl Tx<'_> {
                 params![serde_json::to_string(&nulls).unwrap_or_default(), rowid],
             )?;
         }
-        if !d.search.is_empty() {
+        if self.search && !d.search.is_empty() {
             search::index_new(&self.tx, d, rowid, &values)?;
         }
-        self.log_applied(d, c, dev_n)
+        self.log_applied(d, c, dev_n)?;
+        Ok(true)
     }
 
     /// Appends a change that arrived from elsewhere to this replica's log.
@@ -2029,12 +2047,15 @@ fn json_object_1(k: &str, v: &Value) -> String {
 }
 
 /// `INSERT INTO table (id, _hlc, _dev, _updated, field…) VALUES (?, …)`, made once per entity.
-fn insert_sql(entity: Entity) -> &'static str {
+/// The cached INSERT of every column of an entity; `or_skip`: one that does nothing when a
+/// record with that id exists (applying changes from elsewhere).
+fn insert_sql(entity: Entity, or_skip: bool) -> &'static str {
     static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let all = SQL.get_or_init(|| {
-        Entity::ALL
+        [false, true]
             .iter()
-            .map(|e| {
+            .flat_map(|skip| Entity::ALL.iter().map(move |e| (*skip, e)))
+            .map(|(skip, e)| {
                 let d = e.desc();
                 let cols: Vec<&str> = ["id", "_hlc", "_dev", "_updated"]
                     .into_iter()
@@ -2042,16 +2063,21 @@ fn insert_sql(entity: Entity) -> &'static str {
                     .collect();
                 let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
                 format!(
-                    "INSERT INTO {} ({}) VALUES ({})",
+                    "INSERT INTO {} ({}) VALUES ({}){}",
                     d.table,
                     cols.join(", "),
-                    marks.join(", ")
+                    marks.join(", "),
+                    if skip {
+                        " ON CONFLICT (id) DO NOTHING"
+                    } else {
+                        ""
+                    }
                 )
             })
             .collect()
     });
     let i = Entity::ALL.iter().position(|e| *e == entity).unwrap_or(0);
-    &all[i]
+    &all[i + if or_skip { Entity::ALL.len() } else { 0 }]
 }
 
 /// A stored value as an SQL parameter, borrowing text rather than copying it.

@@ -260,6 +260,8 @@ impl Hub {
     }
 
     fn start(mut state: Replica) -> Result<Hub, SyncError> {
+        // The hub never searches: its merges skip the search index.
+        state.set_search_index(false);
         state.with_transaction(|tx| tx.execute_batch(auth::SCHEMA))?;
         let mut hub = Hub {
             state,

@@ -18,7 +18,7 @@
 //!    the same 100,000 documents replicated from pouchdb-server to an in-memory pouchdb-node.
 //!
 //! `BENCH_QUICK=1` runs on a fiftieth of the data (a smoke run for CI: debug timings mean
-//! nothing there).
+//! nothing there); `BENCH_ONLY=merge` stops after the in-process merge and apply.
 
 use desk_core::{Change, Entity, Fields, Key, Replica};
 use desk_sync::http::Http;
@@ -224,6 +224,9 @@ fn main() {
         verdict(apply >= 30_000.0)
     );
     drop((b, pages, hub));
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("merge") {
+        return; // steps 1 and 3 only (for perf work on the merge path)
+    }
 
     // 1b. The same pushed over HTTP to the real server, binary format.
     let server = start(&dir.path().join("server.db"));

@@ -879,13 +879,22 @@ fn sync_once(
     progress: &mut dyn FnMut(SyncProgress),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
+    let mut refused = None;
     let (device, waiting) = get(a, |r| Ok((r.device_id().to_string(), r.outbox_len()?)))?;
     loop {
         let (batch, before) = get(a, |r| Ok((r.outbox(page)?, r.acknowledged()?)))?;
         if batch.is_empty() {
             break;
         }
-        let reply = t.push(&device, &batch)?;
+        let reply = match t.push(&device, &batch) {
+            // The server will not take these edits (a partner's, or out of the user's scope):
+            // they stay in the outbox, and this replica still receives everyone else's work.
+            Err(e @ (SyncError::NotPermitted(_) | SyncError::OutOfScope(_))) => {
+                refused = Some(e);
+                break;
+            }
+            other => other?,
+        };
         let now = get(a, |r| {
             r.acknowledge(reply.acked)?;
             Ok(r.acknowledged()?)
@@ -932,7 +941,10 @@ fn sync_once(
         }
     }
     files(a, t, &mut report)?;
-    Ok(report)
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// Documents' files, on their own queue after the records: each file the server lacks is

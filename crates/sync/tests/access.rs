@@ -284,6 +284,12 @@ fn pushes_are_checked_change_by_change() {
     )
     .expect_err("partner push");
     assert!(matches!(err, SyncError::NotPermitted(_)), "{err}");
+    // Refused edits stay in its outbox, and it still receives what it may read.
+    assert_eq!(p.outbox(10).expect("outbox").len(), 1);
+    assert!(
+        p.pull_cursor().expect("cursor") > 0,
+        "pulled despite the refusal"
+    );
 
     // Thailand may not create what it could not see, nor a child of what it cannot see.
     let mut t = w.replica("th.db");

@@ -966,3 +966,79 @@ fn a_documents_file_travels_with_it_and_leaves_with_it() {
         .expect("raw get");
     assert_eq!(r.status(), 404, "not served to TH any more");
 }
+
+#[test]
+fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
+    let store = tempfile::tempdir().expect("tmp");
+    let db = store.path().join("hub.db");
+    let server = Server::start(&db);
+    server.user("sec", &["secretariat"]);
+    let (a, b) = (Desk::new(), Desk::new());
+    a.login(&server, "sec");
+    b.login(&server, "sec");
+    a.ok(&["demo"]);
+    let made = a
+        .json(&["log", "--limit", "10000000"])
+        .as_array()
+        .expect("log")
+        .len();
+
+    // Mid-push: A sends 5 changes a request; the server dies after the first is confirmed.
+    let mut child = a
+        .command(&["sync", "--server", &server.url, "--progress", "--page", "5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sync");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("sent"))
+        .expect("a batch was confirmed");
+    server.kill();
+    assert!(
+        !child.wait().expect("sync ends").success(),
+        "{first}: the sync fails"
+    );
+    let server = Server::start(&db);
+    a.sync(&server);
+    // Every change exactly once on the server, none lost, none twice.
+    let token = login(&server, "sec", "auditor");
+    let auditor = Authed(reqwest::blocking::Client::new(), token);
+    let (_, pages) = auditor.pull_all(&server, 0);
+    let held: usize = pages
+        .iter()
+        .map(|p| p["changes"].as_array().expect("changes").len())
+        .sum();
+    assert_eq!(held, made, "the server holds each of A's changes once");
+
+    // Mid-pull: B fetches 5 a request; the server dies after the first page is applied.
+    let mut child = b
+        .command(&["sync", "--server", &server.url, "--progress", "--page", "5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sync");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    let found = lines.by_ref().map_while(Result::ok).any(|l| {
+        seen.push(l.clone());
+        l.starts_with("received")
+    });
+    assert!(found, "a page was applied: {seen:?}");
+    server.kill();
+    assert!(!child.wait().expect("sync ends").success());
+    let part = b
+        .json(&["log", "--limit", "10000000"])
+        .as_array()
+        .expect("log")
+        .len();
+    assert!(
+        part >= 5 && part < made,
+        "stopped part way: {part} of {made}"
+    );
+    let server = Server::start(&db);
+    b.sync(&server);
+    assert_eq!(a.records(), b.records());
+}

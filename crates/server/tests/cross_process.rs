@@ -113,6 +113,41 @@ impl Desk {
     fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run desk")
     }
+    /// Starts `desk sync --progress --page 5` (against `server`, or the one signed in to) and
+    /// reads its progress until a line starting with `prefix` (a batch confirmed: "sent", a
+    /// page applied: "received"). Returns the running process, that line, and the rest of its
+    /// output (kept open so the process can go on writing).
+    fn sync_until(
+        &self,
+        server: Option<&str>,
+        prefix: &str,
+    ) -> (
+        Child,
+        String,
+        std::io::Lines<BufReader<std::process::ChildStderr>>,
+    ) {
+        let mut args = vec!["sync"];
+        if let Some(url) = server {
+            args.extend(["--server", url]);
+        }
+        args.extend(["--progress", "--page", "5"]);
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sync");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if line.starts_with(prefix) {
+                return (child, line, lines);
+            }
+            seen.push(line);
+        }
+        let _ = child.wait();
+        panic!("no line starting with {prefix:?}: {seen:?}");
+    }
     fn login(&self, s: &Server, user: &str) {
         self.ok(&["login", "--server", &s.url, "--user", user]);
     }
@@ -742,18 +777,7 @@ fn a_client_killed_mid_apply_resumes_where_it_stopped() {
     a.ok(&["demo"]);
     a.sync(&server);
     // B pulls in small pages and reports each; it is killed after the first page committed.
-    let mut child = b
-        .command(&["sync", "--progress", "--page", "5"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sync");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let first = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("received"))
-        .expect("a page was received");
+    let (mut child, first, _rest) = b.sync_until(None, "received");
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
     assert!(first.starts_with("received 5"), "{first}");
@@ -984,18 +1008,7 @@ fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
         .len();
 
     // Mid-push: A sends 5 changes a request; the server dies after the first is confirmed.
-    let mut child = a
-        .command(&["sync", "--server", &server.url, "--progress", "--page", "5"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sync");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let first = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("sent"))
-        .expect("a batch was confirmed");
+    let (mut child, first, _rest) = a.sync_until(Some(&server.url), "sent");
     server.kill();
     assert!(
         !child.wait().expect("sync ends").success(),
@@ -1014,19 +1027,7 @@ fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
     assert_eq!(held, made, "the server holds each of A's changes once");
 
     // Mid-pull: B fetches 5 a request; the server dies after the first page is applied.
-    let mut child = b
-        .command(&["sync", "--server", &server.url, "--progress", "--page", "5"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sync");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut seen = Vec::new();
-    let found = lines.by_ref().map_while(Result::ok).any(|l| {
-        seen.push(l.clone());
-        l.starts_with("received")
-    });
-    assert!(found, "a page was applied: {seen:?}");
+    let (mut child, _, _rest) = b.sync_until(Some(&server.url), "received");
     server.kill();
     assert!(!child.wait().expect("sync ends").success());
     let part = b

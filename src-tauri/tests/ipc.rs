@@ -202,7 +202,7 @@ fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
     let mut hub = desk_sync::Hub::new(&dir.path().join("hub.db"), &desk_core::Key::Raw([8u8; 32]))
         .expect("hub");
     desk_sync::auth::add_user(
-        hub.store(),
+        hub.store_mut(),
         "ana",
         "long enough password",
         &desk_sync::Role::Secretariat,

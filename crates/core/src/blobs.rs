@@ -49,6 +49,43 @@ fn check_name(sha: &str) -> Result<()> {
     }
 }
 
+/// Where a chunk of file `sha` (`size` bytes in all) starting at `offset` fits what is held:
+/// `None` when it brings nothing new (held already: a harmless repeat), else how much will be
+/// held with it. It must start where the held part ends, within the file, and not be empty.
+/// The same rule on replicas and on the server.
+pub fn next_chunk(
+    held: &BlobStatus,
+    sha: &str,
+    size: u64,
+    offset: u64,
+    len: usize,
+) -> Result<Option<u64>> {
+    check_name(sha)?;
+    if held.complete || offset.saturating_add(len as u64) <= held.have {
+        return Ok(None);
+    }
+    if held.size != size {
+        return Err(bad(format!(
+            "file {sha} is {} bytes, not {size}",
+            held.size
+        )));
+    }
+    if offset != held.have {
+        return Err(bad(format!(
+            "file {sha}: the next chunk starts at byte {}, not {offset}",
+            held.have
+        )));
+    }
+    if len == 0 && size > 0 {
+        return Err(bad(format!("file {sha}: an empty chunk")));
+    }
+    let have = offset + len as u64;
+    if have > size {
+        return Err(bad(format!("file {sha}: more than its {size} bytes")));
+    }
+    Ok(Some(have))
+}
+
 impl Replica {
     /// Stores a whole file; returns its SHA-256 (the value a document's `sha256` takes).
     pub fn put_blob(&mut self, data: &[u8]) -> Result<String> {
@@ -109,28 +146,9 @@ impl Replica {
             have: 0,
             complete: false,
         });
-        if held.complete || offset + (data.len() as u64) <= held.have {
+        let Some(have) = next_chunk(&held, sha, size, offset, data.len())? else {
             return Ok(held);
-        }
-        if held.size != size {
-            return Err(bad(format!(
-                "file {sha} is {} bytes, not {size}",
-                held.size
-            )));
-        }
-        if offset != held.have {
-            return Err(bad(format!(
-                "file {sha}: the next chunk starts at byte {}, not {offset}",
-                held.have
-            )));
-        }
-        if data.is_empty() && size > 0 {
-            return Err(bad(format!("file {sha}: an empty chunk")));
-        }
-        let have = offset + data.len() as u64;
-        if have > size {
-            return Err(bad(format!("file {sha}: more than its {size} bytes")));
-        }
+        };
         let mut complete = false;
         self.with_transaction(|tx| {
             tx.execute(

@@ -65,7 +65,7 @@ impl From<SyncError> for ApiError {
             SyncError::Replica(desk_core::Error::NotFound { .. }) => {
                 ApiError(StatusCode::NOT_FOUND, "not_found", msg)
             }
-            SyncError::Network(_) | SyncError::Replica(_) => {
+            SyncError::Network(_) | SyncError::Replica(_) | SyncError::Store(_) => {
                 ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
             }
         }
@@ -199,10 +199,16 @@ async fn login(
     }
     let l = blocking(move || {
         // The password check is slow on purpose: it runs without holding the store.
-        let c = auth::credentials(lock(&hub)?.state(), &body.user)?;
+        let c = auth::credentials(lock(&hub)?.store(), &body.user)?;
         let ok = auth::verify(c.as_ref(), &body.password);
         let mut hub = lock(&hub)?;
-        Ok(auth::issue(hub.store(), &body.user, c, ok, &body.device)?)
+        Ok(auth::issue(
+            hub.store_mut(),
+            &body.user,
+            c,
+            ok,
+            &body.device,
+        )?)
     })
     .await?;
     Ok(Json(LoginAnswer {
@@ -502,18 +508,23 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (head, _) = tokio::sync::watch::channel(hub.head());
     let (close, closing) = tokio::sync::watch::channel(false);
+    let hub = Arc::new(Mutex::new(hub));
     let shared = Shared {
-        hub: Arc::new(Mutex::new(hub)),
+        hub: hub.clone(),
         head: Arc::new(head),
         closing,
     };
-    axum::serve(listener, app(shared))
+    let served = axum::serve(listener, app(shared))
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Waiting long-polls answer now instead of holding the shutdown up.
             let _ = close.send(true);
         })
-        .await
+        .await;
+    // The store may hold a blocking client (PostgreSQL's runs its own small runtime): it is
+    // closed off the async threads.
+    let _ = tokio::task::spawn_blocking(move || drop(hub)).await;
+    served
 }
 
 #[cfg(test)]

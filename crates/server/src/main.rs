@@ -1,8 +1,8 @@
 //! `desk-server`: the sync hub over HTTP.
 //!
 //! ```text
-//! desk-server [serve] [--config FILE] [--db FILE] [--listen ADDR]
-//! desk-server user add NAME --role ROLE [--country C] [--password-stdin] [--db FILE]
+//! desk-server [serve] [--config FILE] [--db FILE|sqlite:FILE|postgres://…] [--listen ADDR]
+//! desk-server user add NAME --role ROLE [--country C] [--password-stdin] [--db …]
 //! desk-server user list | user role NAME ROLE | user disable NAME
 //! desk-server device list | device revoke ID
 //! desk-server audit [--limit N] | quarantine
@@ -11,17 +11,21 @@
 //! With no flags it just runs on `./desk-server.db`, `127.0.0.1:8730`: the store (an encrypted
 //! replica) is created on first start with a random key in `FILE.key` beside it (mode 0600). It
 //! prints `listening on http://ADDR` once it accepts connections (`--listen 127.0.0.1:0` picks
-//! a free port). Roles: `admin`, `secretariat`, `focal-point:COUNTRY`, `partner` (see
+//! a free port). `--db postgres://user[:password]@host[:port]/database` keeps everything in
+//! PostgreSQL instead (see `desk_sync::pg`; a password belongs in the URL inside the config
+//! file, mode 0600, rather than on the command line). Roles: `admin`, `secretariat`, `focal-point:COUNTRY`, `partner` (see
 //! `desk_sync::access`). The HTTP API is described in `docs/openapi.yaml`; every error is
 //! `{"error": {"code", "message"}}` with a 4xx/5xx status.
 
 use desk_server::{serve, store_key};
+use desk_sync::store::{self, SqliteStore, Tables};
 use desk_sync::{auth, Hub, Role};
 use std::path::{Path, PathBuf};
 
 /// Settings from the command line and, below them, the config file.
 struct Settings {
-    db: PathBuf,
+    /// A SQLite file (optionally `sqlite:FILE`) or a `postgres://` URL.
+    db: String,
     listen: String,
 }
 
@@ -39,7 +43,7 @@ fn read_config(path: &Path, s: &mut Settings) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("{}:{}: expected key = value", path.display(), n + 1))?;
         let v = v.trim().trim_matches('"').to_string();
         match k.trim() {
-            "db" => s.db = PathBuf::from(v),
+            "db" => s.db = v,
             "listen" => s.listen = v,
             other => anyhow::bail!(
                 "{}:{}: unknown setting '{other}' (db, listen)",
@@ -52,7 +56,7 @@ fn read_config(path: &Path, s: &mut Settings) -> anyhow::Result<()> {
 }
 
 const USAGE: &str = "\
-desk-server [serve] [--config FILE] [--db FILE] [--listen ADDR]
+desk-server [serve] [--config FILE] [--db FILE | postgres://USER@HOST/DB] [--listen ADDR]
     run the sync server (defaults: desk-server.db, 127.0.0.1:8730)
 desk-server user add NAME --role ROLE [--country C] [--password-stdin]
     add a user or set their password and role; the password comes from
@@ -64,9 +68,49 @@ desk-server audit [--limit N]      the audit log, newest first
 desk-server quarantine             edits kept aside for review
 Every command takes --db FILE and --config FILE.";
 
-fn open_hub(db: &Path) -> anyhow::Result<Hub> {
-    let key = store_key(db)?;
-    Hub::open(db, &key).map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", db.display()))
+fn is_postgres(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+fn sqlite_path(db: &str) -> anyhow::Result<&Path> {
+    if db.starts_with("postgres:") || db.starts_with("postgresql:") {
+        anyhow::bail!(
+            "--db {db}: a PostgreSQL store is named postgres://USER@HOST[:PORT]/DATABASE"
+        );
+    }
+    Ok(Path::new(db.strip_prefix("sqlite:").unwrap_or(db)))
+}
+
+/// The server's tables alone, for the administrative commands (they run beside a live
+/// server; on PostgreSQL they neither take its lock nor build a working copy).
+fn open_tables(db: &str) -> anyhow::Result<Box<dyn Tables>> {
+    if is_postgres(db) {
+        let shown = desk_sync::pg::redact(db);
+        return Ok(Box::new(desk_sync::pg::PgTables::connect(db).map_err(
+            |e| anyhow::anyhow!("cannot open the store {shown}: {e}"),
+        )?));
+    }
+    let path = sqlite_path(db)?;
+    let key = store_key(path)?;
+    Ok(Box::new(SqliteStore::open(path, &key).map_err(|e| {
+        anyhow::anyhow!("cannot open the store {}: {e}", path.display())
+    })?))
+}
+
+/// Opens the store `db` names: a `postgres://` (or `postgresql://`) URL, or a SQLite file
+/// (plain or `sqlite:FILE`) whose key is kept beside it.
+fn open_hub(db: &str) -> anyhow::Result<Hub> {
+    if is_postgres(db) {
+        let shown = desk_sync::pg::redact(db);
+        let store = desk_sync::pg::PgStore::connect(db)
+            .map_err(|e| anyhow::anyhow!("cannot open the store {shown}: {e}"))?;
+        return Hub::with_store(Box::new(store))
+            .map_err(|e| anyhow::anyhow!("cannot open the store {shown}: {e}"));
+    }
+    let path = sqlite_path(db)?;
+    let key = store_key(path)?;
+    Hub::open(path, &key)
+        .map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", path.display()))
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
@@ -95,40 +139,41 @@ fn when(secs: i64) -> String {
 fn admin(
     words: &[String],
     role: Option<&str>,
-    db: &Path,
+    db: &str,
     password_stdin: bool,
     limit: usize,
 ) -> anyhow::Result<()> {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
-    let mut hub = open_hub(db)?;
+    let mut tables = open_tables(db)?;
+    let t = tables.as_mut();
     match w.as_slice() {
         ["user", "add", name] => {
             let role = role.ok_or_else(|| anyhow::anyhow!("user add {name}: --role is needed"))?;
             let role = Role::parse(role).map_err(anyhow::Error::msg)?;
             let password = read_password(password_stdin)?;
-            auth::add_user(hub.store(), name, &password, &role)?;
+            auth::add_user(t, name, &password, &role)?;
             println!("user {name}: {}", role.as_string());
         }
         ["user", "list"] => {
-            for u in auth::users(hub.state())? {
+            for u in auth::users(t)? {
                 let off = if u.disabled { "  (disabled)" } else { "" };
                 println!("{}\t{}\t{} devices{off}", u.name, u.role, u.devices);
             }
         }
         ["user", "role", name, role] => {
             let role = Role::parse(role).map_err(anyhow::Error::msg)?;
-            auth::set_role(hub.store(), name, &role)?;
+            auth::set_role(t, name, &role)?;
             println!(
                 "user {name}: {} (their devices pull again)",
                 role.as_string()
             );
         }
         ["user", "disable", name] => {
-            let n = auth::disable_user(hub.store(), name)?;
+            let n = auth::disable_user(t, name)?;
             println!("user {name} disabled; {n} devices revoked");
         }
         ["device", "list"] => {
-            for d in auth::devices(hub.state())? {
+            for d in auth::devices(t)? {
                 let state = if d.revoked { "revoked" } else { "active" };
                 let seen = d.last_seen.map(when).unwrap_or_else(|| "never".into());
                 println!(
@@ -140,11 +185,11 @@ fn admin(
             }
         }
         ["device", "revoke", id] => {
-            auth::revoke_device(hub.store(), id)?;
+            auth::revoke_device(t, id)?;
             println!("device {id} revoked: it wipes its replica on next contact");
         }
         ["audit"] => {
-            for (at, user, device, action, detail) in auth::audit_log(hub.state(), limit)? {
+            for (at, user, device, action, detail) in auth::audit_log(t, limit)? {
                 println!(
                     "{}\t{}\t{}\t{action}\t{detail}",
                     when(at),
@@ -154,7 +199,7 @@ fn admin(
             }
         }
         ["quarantine"] => {
-            for (device, seq, record, reason) in hub.quarantined()? {
+            for (device, seq, record, reason) in store::quarantined(t)? {
                 println!("{device}/{seq}\t{record}\t{reason}");
             }
         }
@@ -163,17 +208,19 @@ fn admin(
     Ok(())
 }
 
-#[tokio::main]
-async fn main() {
-    if let Err(e) = run().await {
+fn main() {
+    if let Err(e) = run() {
         eprintln!("desk-server: {e:#}");
         std::process::exit(2);
     }
 }
 
-async fn run() -> anyhow::Result<()> {
+/// Opening the store and the administrative commands are plain blocking code (the PostgreSQL
+/// client runs its own small runtime and must not be called from inside another's); only
+/// serving runs on tokio.
+fn run() -> anyhow::Result<()> {
     let mut s = Settings {
-        db: PathBuf::from("desk-server.db"),
+        db: "desk-server.db".into(),
         listen: "127.0.0.1:8730".into(),
     };
     let mut words = Vec::new();
@@ -186,15 +233,7 @@ async fn run() -> anyhow::Result<()> {
     while let Some(a) = it.next() {
         let mut value = |what: &str| it.next().ok_or_else(|| anyhow::anyhow!("{a} needs {what}"));
         match a.as_str() {
-            "--db" => {
-                let v = value("a file")?;
-                if v.starts_with("postgres:") || v.starts_with("postgresql:") {
-                    anyhow::bail!(
-                        "the PostgreSQL store is not built yet; use a SQLite file (--db sqlite:PATH)"
-                    );
-                }
-                db = Some(PathBuf::from(v.strip_prefix("sqlite:").unwrap_or(&v)))
-            }
+            "--db" => db = Some(value("a file or a postgres:// URL")?),
             "--listen" => listen = Some(value("an address")?),
             "--config" => config = Some(PathBuf::from(value("a file")?)),
             "--limit" => {
@@ -234,9 +273,17 @@ async fn run() -> anyhow::Result<()> {
         return admin(&words, role.as_deref(), &s.db, password_stdin, limit);
     }
     let hub = open_hub(&s.db)?;
-    let listener = tokio::net::TcpListener::bind(&s.listen)
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
+    runtime.block_on(listen_and_serve(hub, &s.listen))
+}
+
+async fn listen_and_serve(hub: Hub, listen: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.listen))?;
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     println!("listening on http://{}", listener.local_addr()?);
     serve(listener, hub, async {
         // Ctrl-C, or SIGTERM from systemd: in-flight requests finish first.

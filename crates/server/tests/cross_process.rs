@@ -8,79 +8,13 @@
 //!
 //! Needs the `desk` binary beside `desk-server` (`cargo test --workspace` builds both).
 
+mod common;
+
+use common::{Server, Store, PASSWORD};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-
-struct Server {
-    child: Child,
-    url: String,
-    db: PathBuf,
-}
-
-const PASSWORD: &str = "correct horse battery";
-
-impl Server {
-    /// `desk-server` administration on this server's store (run beside the live server, as an
-    /// operator would).
-    fn admin(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_desk-server"))
-            .args(args)
-            .args(["--db", &self.db.to_string_lossy()])
-            .env("DESK_PASSWORD", PASSWORD)
-            .output()
-            .expect("desk-server admin");
-        assert!(
-            out.status.success(),
-            "desk-server {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Adds a user with the test password.
-    fn user(&self, name: &str, role: &[&str]) {
-        let mut a = vec!["user", "add", name, "--role"];
-        a.extend_from_slice(role);
-        self.admin(&a);
-    }
-
-    fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_desk-server"))
-            .args(["--db", &db.to_string_lossy(), "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start desk-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("server says where it listens");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
-        Server {
-            child,
-            url,
-            db: db.to_path_buf(),
-        }
-    }
-    /// SIGKILL: no chance to flush or say goodbye.
-    fn kill(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn desk_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_desk-server")).with_file_name("desk");
@@ -182,8 +116,8 @@ impl Desk {
 
 #[test]
 fn two_offline_replicas_converge_through_a_killed_and_restarted_server() {
-    let store = tempfile::tempdir().expect("tmp");
-    let db = store.path().join("hub.db");
+    let store = Store::new();
+    let db = store.spec();
     let server = Server::start(&db);
     server.user("alice", &["secretariat"]);
     server.user("bob", &["secretariat"]);
@@ -252,8 +186,8 @@ fn two_offline_replicas_converge_through_a_killed_and_restarted_server() {
 
 #[test]
 fn the_same_batch_twice_is_stored_once_and_bad_requests_change_nothing() {
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("alice", &["secretariat"]);
     let plain = reqwest::blocking::Client::new();
     let a = Desk::new();
@@ -462,8 +396,8 @@ fn id_of(v: &Value) -> String {
 
 #[test]
 fn a_focal_point_never_receives_another_countrys_restricted_record_not_even_its_id() {
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("sec", &["secretariat"]);
     server.user("th", &["focal-point", "--country", "TH"]);
     server.user("kh", &["focal-point", "--country", "Cambodia"]);
@@ -639,8 +573,8 @@ fn a_focal_point_never_receives_another_countrys_restricted_record_not_even_its_
 
 #[test]
 fn a_revoked_device_is_wiped_on_next_contact_and_cannot_sign_in_again() {
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("sec", &["secretariat"]);
     let (a, lost) = (Desk::new(), Desk::new());
     a.login(&server, "sec");
@@ -709,8 +643,8 @@ fn a_client_clock_three_days_fast_does_not_win_later_edits() {
         faketime.exists(),
         "faketime missing: run scripts/setup (Debian package faketime)"
     );
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("sec", &["secretariat"]);
     let (fast, normal) = (Desk::new(), Desk::new());
     fast.login(&server, "sec");
@@ -768,8 +702,8 @@ fn a_client_clock_three_days_fast_does_not_win_later_edits() {
 
 #[test]
 fn a_client_killed_mid_apply_resumes_where_it_stopped() {
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("sec", &["secretariat"]);
     let (a, b) = (Desk::new(), Desk::new());
     a.login(&server, "sec");
@@ -803,8 +737,8 @@ fn a_client_killed_mid_apply_resumes_where_it_stopped() {
 
 #[test]
 fn a_waiting_pull_returns_with_the_change_that_arrives_and_binary_garbage_is_refused() {
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("sec", &["secretariat"]);
     let a = Desk::new();
     a.login(&server, "sec");
@@ -895,8 +829,8 @@ fn the_server_reads_its_config_file_and_names_what_is_wrong_in_one() {
 
 #[test]
 fn a_client_too_old_for_the_server_is_refused_before_anything_is_stored() {
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("sec", &["secretariat"]);
     let a = Desk::new();
     a.ok(&["contact", "add", "--name", "Aung Kyaw"]);
@@ -943,8 +877,8 @@ fn a_client_too_old_for_the_server_is_refused_before_anything_is_stored() {
 
 #[test]
 fn a_documents_file_travels_with_it_and_leaves_with_it() {
-    let store = tempfile::tempdir().expect("tmp");
-    let server = Server::start(&store.path().join("hub.db"));
+    let store = Store::new();
+    let server = Server::start(&store.spec());
     server.user("sec", &["secretariat"]);
     server.user("th", &["focal-point", "--country", "TH"]);
     let (a, th) = (Desk::new(), Desk::new());
@@ -993,8 +927,8 @@ fn a_documents_file_travels_with_it_and_leaves_with_it() {
 
 #[test]
 fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
-    let store = tempfile::tempdir().expect("tmp");
-    let db = store.path().join("hub.db");
+    let store = Store::new();
+    let db = store.spec();
     let server = Server::start(&db);
     server.user("sec", &["secretariat"]);
     let (a, b) = (Desk::new(), Desk::new());

@@ -1,28 +1,15 @@
 //! Accounts on the sync server: users with a role and an argon2 password hash, devices signed
 //! in with a bearer token (only its SHA-256 is stored), revocation, and the audit log. The
-//! tables live in the hub's own encrypted store, beside the records.
+//! tables live in the hub's store beside the history (SQLite or PostgreSQL: one piece of SQL,
+//! see [`crate::store::Sql`]).
 
 use crate::access::{Principal, Role};
+use crate::store::{Sql, Tables, TablesExt};
 use crate::SyncError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use desk_core::rusqlite::{self, params, OptionalExtension};
-use desk_core::Replica;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-
-pub(crate) const SCHEMA: &str = "\
-CREATE TABLE IF NOT EXISTS srv_user (name TEXT PRIMARY KEY, password TEXT NOT NULL, \
-  role TEXT NOT NULL, created INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS srv_device (id TEXT PRIMARY KEY, user TEXT NOT NULL, \
-  token TEXT UNIQUE, issued INTEGER NOT NULL, expires INTEGER NOT NULL, \
-  revoked INTEGER NOT NULL DEFAULT 0, last_seen INTEGER, rescope INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS srv_audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, \
-  user TEXT, device TEXT, action TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS srv_quarantine (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, \
-  device TEXT NOT NULL, dev_seq INTEGER NOT NULL, entity TEXT NOT NULL, record TEXT NOT NULL, \
-  reason TEXT NOT NULL, change TEXT NOT NULL, UNIQUE (device, dev_seq));
-";
 
 /// How long a token lasts without signing in again (local work never waits on it).
 pub const TOKEN_DAYS: i64 = 30;
@@ -105,16 +92,22 @@ fn bad(message: String) -> SyncError {
 }
 
 pub(crate) fn audit(
-    tx: &rusqlite::Transaction<'_>,
+    sql: &mut dyn Sql,
     user: Option<&str>,
     device: Option<&str>,
     action: &str,
     detail: &str,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO srv_audit (at, user, device, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![now_secs(), user, device, action, detail])?;
+) -> Result<(), SyncError> {
+    sql.exec(
+        "INSERT INTO srv_audit (at, \"user\", device, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            now_secs().into(),
+            user.into(),
+            device.into(),
+            action.into(),
+            detail.into(),
+        ],
+    )?;
     Ok(())
 }
 
@@ -149,7 +142,7 @@ fn hash_password(password: &str) -> Result<String, SyncError> {
 /// Adds a user (or replaces the password and role of an existing one). A role change makes
 /// every device of the user pull again from zero under the new role.
 pub fn add_user(
-    store: &mut Replica,
+    store: &mut dyn Tables,
     name: &str,
     password: &str,
     role: &Role,
@@ -157,42 +150,46 @@ pub fn add_user(
     check_name(name)?;
     let hash = hash_password(password)?;
     let role = role.as_string();
-    store.with_transaction(|tx| {
-        let old: Option<String> = tx
-            .query_row("SELECT role FROM srv_user WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        tx.execute(
-            "INSERT INTO srv_user (name, password, role, created) VALUES (?1, ?2, ?3, ?4) \
+    store.write_with(|sql| {
+        let old = sql
+            .row("SELECT role FROM srv_user WHERE name = $1", &[name.into()])?
+            .map(|r| r.text(0))
+            .transpose()?;
+        sql.exec(
+            "INSERT INTO srv_user (name, password, role, created) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET password = excluded.password, role = excluded.role, \
              disabled = 0",
-            params![name, hash, role, now_secs()],
+            &[name.into(), hash.into(), (&role).into(), now_secs().into()],
         )?;
         if old.as_deref().is_some_and(|o| o != role) {
-            tx.execute("UPDATE srv_device SET rescope = 1 WHERE user = ?1", [name])?;
+            sql.exec(
+                "UPDATE srv_device SET rescope = 1 WHERE \"user\" = $1",
+                &[name.into()],
+            )?;
         }
         let what = match old {
             Some(o) if o != role => format!("role {o} -> {role}; password set"),
             Some(_) => "password set".into(),
             None => format!("added with role {role}"),
         };
-        audit(tx, Some(name), None, "user", &what)
-    })?;
-    Ok(())
+        audit(sql, Some(name), None, "user", &what)
+    })
 }
 
 /// Changes a user's role; their devices pull again from zero (records no longer in scope go).
-pub fn set_role(store: &mut Replica, name: &str, role: &Role) -> Result<(), SyncError> {
+pub fn set_role(store: &mut dyn Tables, name: &str, role: &Role) -> Result<(), SyncError> {
     let role = role.as_string();
-    let n = store.with_transaction(|tx| {
-        let n = tx.execute(
-            "UPDATE srv_user SET role = ?1 WHERE name = ?2",
-            params![role, name],
+    let n = store.write_with(|sql| {
+        let n = sql.exec(
+            "UPDATE srv_user SET role = $1 WHERE name = $2",
+            &[(&role).into(), name.into()],
         )?;
         if n > 0 {
-            tx.execute("UPDATE srv_device SET rescope = 1 WHERE user = ?1", [name])?;
-            audit(tx, Some(name), None, "role", &role)?;
+            sql.exec(
+                "UPDATE srv_device SET rescope = 1 WHERE \"user\" = $1",
+                &[name.into()],
+            )?;
+            audit(sql, Some(name), None, "role", &role)?;
         }
         Ok(n)
     })?;
@@ -203,13 +200,19 @@ pub fn set_role(store: &mut Replica, name: &str, role: &Role) -> Result<(), Sync
 }
 
 /// Disables a user and revokes every device of theirs.
-pub fn disable_user(store: &mut Replica, name: &str) -> Result<usize, SyncError> {
-    let (n, devices) = store.with_transaction(|tx| {
-        let n = tx.execute("UPDATE srv_user SET disabled = 1 WHERE name = ?1", [name])?;
-        let d = tx.execute("UPDATE srv_device SET revoked = 1 WHERE user = ?1", [name])?;
+pub fn disable_user(store: &mut dyn Tables, name: &str) -> Result<usize, SyncError> {
+    let (n, devices) = store.write_with(|sql| {
+        let n = sql.exec(
+            "UPDATE srv_user SET disabled = 1 WHERE name = $1",
+            &[name.into()],
+        )?;
+        let d = sql.exec(
+            "UPDATE srv_device SET revoked = 1 WHERE \"user\" = $1",
+            &[name.into()],
+        )?;
         if n > 0 {
             audit(
-                tx,
+                sql,
                 Some(name),
                 None,
                 "disable",
@@ -221,15 +224,18 @@ pub fn disable_user(store: &mut Replica, name: &str) -> Result<usize, SyncError>
     if n == 0 {
         return Err(bad(format!("no user named '{name}'")));
     }
-    Ok(devices)
+    Ok(devices as usize)
 }
 
 /// Revokes one device: its token stops working and on its next contact it wipes its replica.
-pub fn revoke_device(store: &mut Replica, device: &str) -> Result<(), SyncError> {
-    let n = store.with_transaction(|tx| {
-        let n = tx.execute("UPDATE srv_device SET revoked = 1 WHERE id = ?1", [device])?;
+pub fn revoke_device(store: &mut dyn Tables, device: &str) -> Result<(), SyncError> {
+    let n = store.write_with(|sql| {
+        let n = sql.exec(
+            "UPDATE srv_device SET revoked = 1 WHERE id = $1",
+            &[device.into()],
+        )?;
         if n > 0 {
-            audit(tx, None, Some(device), "revoke", "device revoked")?;
+            audit(sql, None, Some(device), "revoke", "device revoked")?;
         }
         Ok(n)
     })?;
@@ -239,49 +245,70 @@ pub fn revoke_device(store: &mut Replica, device: &str) -> Result<(), SyncError>
     Ok(())
 }
 
-pub fn users(store: &Replica) -> Result<Vec<User>, SyncError> {
-    let mut stmt = store.reader().prepare(
-        "SELECT u.name, u.role, u.disabled, (SELECT count(*) FROM srv_device d \
-         WHERE d.user = u.name AND d.revoked = 0) FROM srv_user u ORDER BY u.name",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(User {
-            name: r.get(0)?,
-            role: r.get(1)?,
-            disabled: r.get(2)?,
-            devices: r.get(3)?,
+pub fn users(store: &dyn Tables) -> Result<Vec<User>, SyncError> {
+    store.read_with(|sql| {
+        sql.rows(
+            "SELECT u.name, u.role, u.disabled, (SELECT count(*) FROM srv_device d \
+             WHERE d.\"user\" = u.name AND d.revoked = 0) FROM srv_user u ORDER BY u.name",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(User {
+                name: r.text(0)?,
+                role: r.text(1)?,
+                disabled: r.flag(2)?,
+                devices: r.int(3)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect()
+    })
 }
 
-pub fn devices(store: &Replica) -> Result<Vec<Device>, SyncError> {
-    let mut stmt = store.reader().prepare(
-        "SELECT id, user, expires, revoked, last_seen FROM srv_device ORDER BY user, id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Device {
-            id: r.get(0)?,
-            user: r.get(1)?,
-            expires: r.get(2)?,
-            revoked: r.get(3)?,
-            last_seen: r.get(4)?,
+pub fn devices(store: &dyn Tables) -> Result<Vec<Device>, SyncError> {
+    store.read_with(|sql| {
+        sql.rows(
+            "SELECT id, \"user\", expires, revoked, last_seen FROM srv_device \
+             ORDER BY \"user\", id",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Device {
+                id: r.text(0)?,
+                user: r.text(1)?,
+                expires: r.int(2)?,
+                revoked: r.flag(3)?,
+                last_seen: r.opt_int(4)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect()
+    })
 }
 
 /// The audit log, newest first: (time, user, device, action, detail).
 pub type AuditEntry = (i64, Option<String>, Option<String>, String, String);
 
-pub fn audit_log(store: &Replica, limit: usize) -> Result<Vec<AuditEntry>, SyncError> {
-    let mut stmt = store.reader().prepare(
-        "SELECT at, user, device, action, detail FROM srv_audit ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn audit_log(store: &dyn Tables, limit: usize) -> Result<Vec<AuditEntry>, SyncError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    store.read_with(|sql| {
+        sql.rows(
+            "SELECT at, \"user\", device, action, detail FROM srv_audit ORDER BY id DESC \
+             LIMIT $1",
+            &[limit.into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.int(0)?,
+                r.opt_text(1)?,
+                r.opt_text(2)?,
+                r.text(3)?,
+                r.text(4)?,
+            ))
+        })
+        .collect()
+    })
 }
 
 /// What a sign-in returns.
@@ -296,15 +323,15 @@ pub struct Login {
 pub type Credentials = (String, String, bool);
 
 /// Reads what [`verify`] needs (step one of a sign-in; cheap, under the store's lock).
-pub fn credentials(store: &Replica, user: &str) -> Result<Option<Credentials>, SyncError> {
-    Ok(store
-        .reader()
-        .query_row(
-            "SELECT password, role, disabled FROM srv_user WHERE name = ?1",
-            [user],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?)
+pub fn credentials(store: &dyn Tables, user: &str) -> Result<Option<Credentials>, SyncError> {
+    store.read_with(|sql| {
+        sql.row(
+            "SELECT password, role, disabled FROM srv_user WHERE name = $1",
+            &[user.into()],
+        )?
+        .map(|r| Ok((r.text(0)?, r.text(1)?, r.flag(2)?)))
+        .transpose()
+    })
 }
 
 /// Checks a password against its argon2 hash (step two; deliberately slow, so a server runs
@@ -322,14 +349,14 @@ pub fn verify(credentials: Option<&Credentials>, password: &str) -> bool {
 /// Step three: issues the device's token if the password was right (audits either way). A
 /// revoked device stays revoked (a lost laptop that turns up gets a new replica).
 pub fn issue(
-    store: &mut Replica,
+    store: &mut dyn Tables,
     user: &str,
     credentials: Option<Credentials>,
     verified: bool,
     device: &str,
 ) -> Result<Login, SyncError> {
     let Some((_, role, disabled)) = credentials.filter(|_| verified) else {
-        store.with_transaction(|tx| audit(tx, Some(user), Some(device), "login", "refused"))?;
+        store.write_with(|sql| audit(sql, Some(user), Some(device), "login", "refused"))?;
         return Err(SyncError::Denied(
             Denied::Unknown,
             "wrong user name or password".into(),
@@ -341,15 +368,15 @@ pub fn issue(
             "this user is disabled".into(),
         ));
     }
-    let revoked: bool = store
-        .reader()
-        .query_row(
-            "SELECT revoked FROM srv_device WHERE id = ?1",
-            [device],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(false);
+    let revoked = store.read_with(|sql| {
+        sql.row(
+            "SELECT revoked FROM srv_device WHERE id = $1",
+            &[device.into()],
+        )?
+        .map(|r| r.flag(0))
+        .transpose()
+    })?;
+    let revoked = revoked.unwrap_or(false);
     if revoked {
         return Err(SyncError::Denied(
             Denied::Revoked,
@@ -362,22 +389,32 @@ pub fn issue(
     let token = hex(&raw);
     let expires = now_secs() + TOKEN_DAYS * 86_400;
     let hash = token_hash(&token);
-    store.with_transaction(|tx| {
-        let other: Option<String> = tx
-            .query_row("SELECT user FROM srv_device WHERE id = ?1", [device], |r| {
-                r.get(0)
-            })
-            .optional()?;
+    store.write_with(|sql| {
+        let other = sql
+            .row(
+                "SELECT \"user\" FROM srv_device WHERE id = $1",
+                &[device.into()],
+            )?
+            .map(|r| r.text(0))
+            .transpose()?;
         // A device signed in by another user before starts again from zero as this one.
         let rescope = other.is_some_and(|o| o != user);
-        tx.execute(
-            "INSERT INTO srv_device (id, user, token, issued, expires, rescope) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET user = excluded.user, \
-             token = excluded.token, issued = excluded.issued, expires = excluded.expires, \
-             rescope = max(rescope, excluded.rescope)",
-            params![device, user, hash, now_secs(), expires, rescope],
+        sql.exec(
+            "INSERT INTO srv_device (id, \"user\", token, issued, expires, rescope) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+             \"user\" = excluded.\"user\", token = excluded.token, issued = excluded.issued, \
+             expires = excluded.expires, rescope = CASE WHEN srv_device.rescope > \
+             excluded.rescope THEN srv_device.rescope ELSE excluded.rescope END",
+            &[
+                device.into(),
+                user.into(),
+                hash.into(),
+                now_secs().into(),
+                expires.into(),
+                rescope.into(),
+            ],
         )?;
-        audit(tx, Some(user), Some(device), "login", "signed in")
+        audit(sql, Some(user), Some(device), "login", "signed in")
     })?;
     Ok(Login {
         token,
@@ -389,7 +426,7 @@ pub fn issue(
 /// Signs a device in (the three steps above in one call). Wrong user or password: the same
 /// answer for both, and audited.
 pub fn login(
-    store: &mut Replica,
+    store: &mut dyn Tables,
     user: &str,
     password: &str,
     device: &str,
@@ -400,26 +437,26 @@ pub fn login(
 }
 
 /// Checks a bearer token.
-pub fn authenticate(store: &Replica, token: &str) -> Result<Session, SyncError> {
-    let row: Option<(String, String, i64, bool, bool, String, bool)> = store
-        .reader()
-        .query_row(
-            "SELECT d.id, d.user, d.expires, d.revoked, d.rescope, u.role, u.disabled \
-             FROM srv_device d JOIN srv_user u ON u.name = d.user WHERE d.token = ?1",
-            [token_hash(token)],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )
-        .optional()?;
+pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, SyncError> {
+    let row = store.read_with(|sql| {
+        sql.row(
+            "SELECT d.id, d.\"user\", d.expires, d.revoked, d.rescope, u.role, u.disabled \
+             FROM srv_device d JOIN srv_user u ON u.name = d.\"user\" WHERE d.token = $1",
+            &[token_hash(token).into()],
+        )?
+        .map(|r| {
+            Ok((
+                r.text(0)?,
+                r.text(1)?,
+                r.int(2)?,
+                r.flag(3)?,
+                r.flag(4)?,
+                r.text(5)?,
+                r.flag(6)?,
+            ))
+        })
+        .transpose()
+    })?;
     let Some((device, user, expires, revoked, rescope, role, disabled)) = row else {
         return Err(SyncError::Denied(
             Denied::Unknown,
@@ -449,10 +486,10 @@ pub fn authenticate(store: &Replica, token: &str) -> Result<Session, SyncError> 
 }
 
 /// Whether a device must pull again from zero (its user's role changed).
-pub(crate) fn clear_rescope(tx: &rusqlite::Transaction<'_>, device: &str) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE srv_device SET rescope = 0, last_seen = ?2 WHERE id = ?1",
-        params![device, now_secs()],
+pub(crate) fn clear_rescope(sql: &mut dyn Sql, device: &str) -> Result<(), SyncError> {
+    sql.exec(
+        "UPDATE srv_device SET rescope = 0, last_seen = $2 WHERE id = $1",
+        &[device.into(), now_secs().into()],
     )?;
     Ok(())
 }

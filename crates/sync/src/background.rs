@@ -102,7 +102,10 @@ fn fatal(e: &SyncError) -> Option<&'static str> {
         SyncError::UpgradeRequired(_) => Some("upgrade_required"),
         SyncError::Invalid(_) => Some("invalid"),
         SyncError::NotFound(_) => Some("not_found"),
-        SyncError::Network(_) | SyncError::Replica(_) | SyncError::Rescope => None,
+        SyncError::Network(_)
+        | SyncError::Replica(_)
+        | SyncError::Store(_)
+        | SyncError::Rescope => None,
     }
 }
 

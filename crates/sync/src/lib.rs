@@ -16,11 +16,17 @@ use desk_core::{Change, Entity, RecordRef, Replica};
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
+use store::TablesExt;
 
 pub mod access;
 pub mod auth;
 pub mod background;
 pub mod http;
+#[cfg(feature = "postgres")]
+pub mod pg;
+pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod wire;
 
 pub use access::{Principal, Role};
@@ -63,6 +69,9 @@ pub enum SyncError {
     /// Bad input (a request, a user name, a password).
     #[error("{0}")]
     Invalid(String),
+    /// The server's store failed (PostgreSQL unreachable, a disk error): nothing was stored.
+    #[error("the server's store failed: {0}")]
+    Store(String),
 }
 
 impl From<desk_core::rusqlite::Error> for SyncError {
@@ -225,14 +234,14 @@ pub fn verify(r: &Replica, t: &mut dyn Transport) -> Result<Verification, SyncEr
     })
 }
 
-/// The server's state: a replica of its own. Its change log is the server's history (the
-/// order of arrival is the server sequence), the high-water marks are the highest sequence held
-/// per device, and the records are the merged state — all durable, so a restarted hub carries on
-/// exactly where it stopped. Accounts, the audit log and changes kept for review live in the
-/// same file ([`auth`]); the visibility index ([`access::Index`]) is rebuilt from the history
-/// on open.
+/// The server's side of sync. Its store ([`store::Store`]: SQLite by default, PostgreSQL for
+/// production) keeps the history (the order of arrival is the server sequence), the
+/// high-water marks (the highest sequence held per device), the merged records, accounts, the
+/// audit log, changes kept for review and files — all durable, so a restarted hub carries on
+/// exactly where it stopped. The visibility index ([`access::Index`]) is rebuilt from the
+/// history on open.
 pub struct Hub {
-    state: Replica,
+    store: Box<dyn store::Store>,
     index: access::Index,
 }
 
@@ -244,27 +253,20 @@ pub const MIN_CLIENT_SCHEMA: i64 = 2;
 const SCAN: usize = 1_000;
 
 impl Hub {
-    /// Opens the hub's store at `path`, creating it on first use.
+    /// Opens the hub's SQLite store at `path`, creating it on first use.
     pub fn open(path: &Path, key: &desk_core::Key) -> Result<Hub, SyncError> {
-        let state = if path.exists() {
-            Replica::open(path, key)?
-        } else {
-            Replica::init(path, key)?
-        };
-        Hub::start(state)
+        Hub::with_store(Box::new(store::SqliteStore::open(path, key)?))
     }
 
-    /// A hub with a new store at `path`.
+    /// A hub with a new SQLite store at `path`.
     pub fn new(path: &Path, key: &desk_core::Key) -> Result<Hub, SyncError> {
-        Hub::start(Replica::init(path, key)?)
+        Hub::with_store(Box::new(store::SqliteStore::create(path, key)?))
     }
 
-    fn start(mut state: Replica) -> Result<Hub, SyncError> {
-        // The hub never searches: its merges skip the search index.
-        state.set_search_index(false);
-        state.with_transaction(|tx| tx.execute_batch(auth::SCHEMA))?;
+    /// A hub on any store (e.g. `pg::PgStore`).
+    pub fn with_store(store: Box<dyn store::Store>) -> Result<Hub, SyncError> {
         let mut hub = Hub {
-            state,
+            store,
             index: access::Index::default(),
         };
         hub.catch_up()?;
@@ -273,7 +275,7 @@ impl Hub {
 
     fn catch_up(&mut self) -> Result<(), SyncError> {
         loop {
-            let page = self.state.changes(self.index.head, 10_000)?;
+            let page = self.store.changes(self.index.head, 10_000)?;
             if page.is_empty() {
                 return Ok(());
             }
@@ -288,7 +290,8 @@ impl Hub {
     fn file_visible(&self, who: &Principal, sha: &str) -> Result<(), SyncError> {
         let ids: Vec<String> = {
             let mut stmt = self
-                .state
+                .store
+                .state()
                 .reader()
                 .prepare_cached("SELECT id FROM document WHERE sha256 = ?1")?;
             let rows = stmt.query_map([sha], |r| r.get(0))?;
@@ -311,8 +314,8 @@ impl Hub {
     ) -> Result<desk_core::BlobStatus, SyncError> {
         self.file_visible(who, sha)?;
         Ok(self
-            .state
-            .blob_status(sha)?
+            .store
+            .read_with(|sql| store::blob_status(sql, sha))?
             .unwrap_or(desk_core::BlobStatus {
                 size: 0,
                 have: 0,
@@ -320,7 +323,9 @@ impl Hub {
             }))
     }
 
-    /// Takes bytes of a file a visible document names (see [`Replica::append_blob`]).
+    /// Takes bytes of a file a visible document names, in order from where the server's copy
+    /// ends; once all have come they are checked against the name (damaged: dropped, to be
+    /// sent again).
     pub fn blob_put(
         &mut self,
         who: &Principal,
@@ -336,7 +341,7 @@ impl Hub {
                 who.user
             )));
         }
-        Ok(self.state.append_blob(sha, size, offset, data)?)
+        store::blob_append(&mut *self.store, sha, size, offset, data)
     }
 
     pub fn blob_get(
@@ -347,15 +352,36 @@ impl Hub {
         len: usize,
     ) -> Result<Vec<u8>, SyncError> {
         self.file_visible(who, sha)?;
-        Ok(self
-            .state
-            .read_blob(sha, offset, len.min(desk_core::blobs::CHUNK), false)?)
+        self.store.read_with(|sql| {
+            store::blob_read(sql, sha, offset, len.min(desk_core::blobs::CHUNK), false)
+        })
+    }
+
+    /// Files that documents name but the server does not hold whole (yet: their senders have
+    /// not finished), by SHA-256.
+    pub fn missing_files(&self) -> Result<Vec<String>, SyncError> {
+        let named: Vec<String> = {
+            let mut stmt = self.store.state().reader().prepare(
+                "SELECT DISTINCT sha256 FROM document WHERE sha256 IS NOT NULL AND sha256 != '' \
+                 ORDER BY sha256",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<desk_core::rusqlite::Result<_>>()?
+        };
+        let mut missing = Vec::new();
+        for sha in named {
+            let held = self.store.read_with(|sql| store::blob_status(sql, &sha))?;
+            if !held.is_some_and(|s| s.complete) {
+                missing.push(sha);
+            }
+        }
+        Ok(missing)
     }
 
     /// The digest of what `who` may see now (see [`Checksum`]).
     pub fn checksum(&self, who: &Principal) -> Result<Checksum, SyncError> {
         let head = self.index.head;
-        checksum(&self.state, head, &|rec| {
+        checksum(self.store.state(), head, &|rec| {
             self.index.visible(&who.role, &rec.id, head)
         })
     }
@@ -367,41 +393,57 @@ impl Hub {
 
     /// The merged state (what every replica converges to).
     pub fn state(&self) -> &Replica {
-        &self.state
+        self.store.state()
+    }
+
+    /// The store, for reading accounts ([`auth`]).
+    pub fn store(&self) -> &dyn store::Store {
+        &*self.store
     }
 
     /// The store, for account administration ([`auth`]).
-    pub fn store(&mut self) -> &mut Replica {
-        &mut self.state
+    pub fn store_mut(&mut self) -> &mut dyn store::Store {
+        &mut *self.store
+    }
+
+    /// Where the store is (no password), for messages.
+    pub fn describe(&self) -> String {
+        self.store.describe()
     }
 
     /// Every accepted change, in server order (no edit is ever dropped from it).
     pub fn history(&self) -> Result<Vec<Change>, SyncError> {
-        Ok(self.state.changes(0, usize::MAX)?)
+        let mut all = Vec::new();
+        loop {
+            let page = self
+                .store
+                .changes(all.last().map_or(0, |c: &Change| c.seq), 10_000)?;
+            if page.is_empty() {
+                return Ok(all);
+            }
+            all.extend(page);
+        }
     }
 
     /// Changes kept aside for review: (device, dev_seq, record, reason).
     pub fn quarantined(&self) -> Result<Vec<(String, i64, String, String)>, SyncError> {
-        let mut stmt = self
-            .state
-            .reader()
-            .prepare("SELECT device, dev_seq, record, reason FROM srv_quarantine ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-        Ok(rows.collect::<desk_core::rusqlite::Result<_>>()?)
+        store::quarantined(&*self.store)
     }
 
     fn high_water(&self, device: &str) -> Result<i64, SyncError> {
-        let q: i64 = self.state.reader().query_row(
-            "SELECT coalesce(max(dev_seq), 0) FROM srv_quarantine WHERE device = ?1",
-            [device],
-            |r| r.get(0),
-        )?;
-        Ok(self.state.high_water(device)?.max(q))
+        let q = self.store.read_with(|sql| {
+            sql.row(
+                "SELECT coalesce(max(dev_seq), 0) FROM srv_quarantine WHERE device = $1",
+                &[device.into()],
+            )?
+            .map_or(Ok(0), |r| r.int(0))
+        })?;
+        Ok(self.store.high_water(device)?.max(q))
     }
 
     /// Checks a bearer token ([`auth::authenticate`]).
     pub fn authenticate(&self, token: &str) -> Result<Session, SyncError> {
-        auth::authenticate(&self.state, token)
+        auth::authenticate(&*self.store, token)
     }
 
     /// Accepts `device`'s changes in sequence, as `who`. Repeats (at or below the high-water
@@ -447,13 +489,13 @@ impl Hub {
                 break;
             }
             high = c.dev_seq;
-            if c.schema_version > self.state.schema_version() {
+            if c.schema_version > self.store.state().schema_version() {
                 return Err(SyncError::Invalid(format!(
                     "change {device}/{} has schema version {}; this server knows up to {}: \
                      upgrade the server",
                     c.dev_seq,
                     c.schema_version,
-                    self.state.schema_version()
+                    self.store.state().schema_version()
                 )));
             }
             let mut c = c.clone();
@@ -469,7 +511,7 @@ impl Hub {
             }
             if access::too_far_ahead(c.hlc, now_ms) {
                 let was = c.hlc;
-                c.hlc = self.state.tick();
+                c.hlc = self.store.tick();
                 restamped.push((c.dev_seq, was, c.hlc));
             }
             keep.push(c);
@@ -483,23 +525,23 @@ impl Hub {
         if keep.is_empty() && aside.is_empty() {
             return Ok(reply);
         }
-        self.state.apply_changes_and(&keep, |tx| {
+        self.store.accept(&keep, &mut |sql| {
             for (c, reason) in &aside {
-                tx.execute(
-                    "INSERT OR IGNORE INTO srv_quarantine (at, device, dev_seq, entity, record, \
-                     reason, change) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    desk_core::rusqlite::params![
-                        auth::now_secs(),
-                        device,
-                        c.dev_seq,
-                        c.entity,
-                        c.record,
-                        reason,
-                        serde_json::to_string(c).unwrap_or_default()
+                sql.exec(
+                    "INSERT INTO srv_quarantine (at, device, dev_seq, entity, record, reason, \
+                     change) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    &[
+                        auth::now_secs().into(),
+                        device.into(),
+                        c.dev_seq.into(),
+                        (&c.entity).into(),
+                        (&c.record).into(),
+                        (*reason).into(),
+                        serde_json::to_string(c).unwrap_or_default().into(),
                     ],
                 )?;
                 auth::audit(
-                    tx,
+                    sql,
                     Some(&user),
                     Some(device),
                     "quarantine",
@@ -511,7 +553,7 @@ impl Hub {
             }
             for (seq, was, now) in &restamped {
                 auth::audit(
-                    tx,
+                    sql,
                     Some(&user),
                     Some(device),
                     "restamp",
@@ -523,7 +565,7 @@ impl Hub {
                 )?;
             }
             auth::audit(
-                tx,
+                sql,
                 Some(&user),
                 Some(device),
                 "push",
@@ -532,7 +574,7 @@ impl Hub {
         })?;
         // The accepted changes took the next sequence numbers, in order: index them as they
         // are (reading them back is the slow way, kept for anything unexpected).
-        if self.state.last_seq()? == head + keep.len() as i64 {
+        if self.store.last_seq()? == head + keep.len() as i64 {
             for (i, mut c) in keep.into_iter().enumerate() {
                 c.seq = head + 1 + i as i64;
                 self.index.observe(&c);
@@ -643,8 +685,8 @@ impl Hub {
                 return Err(SyncError::Rescope);
             }
             let device = session.device.clone();
-            self.state
-                .with_transaction(|tx| auth::clear_rescope(tx, &device))?;
+            self.store
+                .write_with(|sql| auth::clear_rescope(sql, &device))?;
         }
         Ok(())
     }
@@ -659,7 +701,7 @@ impl Hub {
         let limit = limit.max(1);
         let role = &who.role;
         if matches!(role, Role::Admin | Role::Secretariat) {
-            let mut changes = self.state.changes(after, limit + 1)?;
+            let mut changes = self.store.changes(after, limit + 1)?;
             let more = changes.len() > limit;
             changes.truncate(limit);
             let cursor = changes.last().map_or(after, |c| c.seq);
@@ -679,7 +721,7 @@ impl Hub {
         let mut pos = after;
         let mut scanned = 0usize;
         'scan: loop {
-            let page = self.state.changes(pos, SCAN)?;
+            let page = self.store.changes(pos, SCAN)?;
             if page.is_empty() {
                 break;
             }
@@ -699,7 +741,7 @@ impl Hub {
                                 regained.insert(y.clone());
                                 out.retain(|c| c.record != y);
                             }
-                            for h in self.state.changes_at(&self.index.seqs(&y, s))? {
+                            for h in self.store.changes_at(&self.index.seqs(&y, s))? {
                                 let key = (h.device.clone(), h.dev_seq);
                                 if sent.insert(key) || regained.contains(&y) {
                                     out.push(self.index.redact(role, h, s));

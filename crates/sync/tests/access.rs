@@ -2,6 +2,8 @@
 //! do, sign-in and revocation, and a role change that makes a device start again.
 
 use desk_core::{Entity, Fields, Key, Replica};
+use desk_sync::store::TablesExt;
+use desk_sync::testing::TestStore;
 use desk_sync::{auth, sync, Denied, Direct, Hub, Principal, Role, SyncError};
 use serde_json::json;
 
@@ -26,6 +28,8 @@ fn th() -> Principal {
 struct World {
     _dir: tempfile::TempDir,
     hub: Hub,
+    // After `hub`: a PostgreSQL test database is dropped once the hub has let go of it.
+    _store: TestStore,
     sec: Replica,
     dir: std::path::PathBuf,
 }
@@ -33,12 +37,14 @@ struct World {
 fn world() -> World {
     let dir = tempfile::tempdir().expect("tmp");
     let key = Key::Raw([3u8; 32]);
-    let hub = Hub::new(&dir.path().join("hub.db"), &key).expect("hub");
+    let store = TestStore::new(dir.path()).expect("store");
+    let hub = store.open().expect("hub");
     let sec = Replica::init(&dir.path().join("sec.db"), &key).expect("sec");
     let path = dir.path().to_path_buf();
     World {
         _dir: dir,
         hub,
+        _store: store,
         sec,
         dir: path,
     }
@@ -429,12 +435,12 @@ fn an_offline_edit_to_a_record_that_left_scope_is_kept_aside_not_lost() {
 #[test]
 fn sign_in_tokens_revocation_and_a_role_change() {
     let mut w = world();
-    auth::add_user(w.hub.store(), "nok", "short", &th().role).expect_err("short password");
-    auth::add_user(w.hub.store(), "bad name!", "long enough pw", &th().role).expect_err("name");
-    auth::add_user(w.hub.store(), "nok", "long enough pw", &th().role).expect("user");
-    let err = auth::login(w.hub.store(), "nok", "wrong password", "dev-1").expect_err("wrong");
+    auth::add_user(w.hub.store_mut(), "nok", "short", &th().role).expect_err("short password");
+    auth::add_user(w.hub.store_mut(), "bad name!", "long enough pw", &th().role).expect_err("name");
+    auth::add_user(w.hub.store_mut(), "nok", "long enough pw", &th().role).expect("user");
+    let err = auth::login(w.hub.store_mut(), "nok", "wrong password", "dev-1").expect_err("wrong");
     assert!(matches!(err, SyncError::Denied(Denied::Unknown, _)));
-    let l = auth::login(w.hub.store(), "nok", "long enough pw", "dev-1").expect("login");
+    let l = auth::login(w.hub.store_mut(), "nok", "long enough pw", "dev-1").expect("login");
     let s = w.hub.authenticate(&l.token).expect("token");
     assert_eq!(
         (s.device.as_str(), s.who.role.clone()),
@@ -445,34 +451,34 @@ fn sign_in_tokens_revocation_and_a_role_change() {
         Err(SyncError::Denied(Denied::Unknown, _))
     ));
     // Only the hash is stored.
-    let stored: String = w
+    let stored = w
         .hub
-        .state()
-        .reader()
-        .query_row("SELECT token FROM srv_device WHERE id = 'dev-1'", [], |r| {
-            r.get(0)
-        })
-        .expect("row");
+        .store()
+        .read_with(|sql| sql.row("SELECT token FROM srv_device WHERE id = 'dev-1'", &[]))
+        .expect("read")
+        .expect("row")
+        .text(0)
+        .expect("text");
     assert_ne!(stored, l.token);
 
     // A role change: the device must start again from zero.
-    auth::set_role(w.hub.store(), "nok", &Role::FocalPoint("KH".into())).expect("role");
+    auth::set_role(w.hub.store_mut(), "nok", &Role::FocalPoint("KH".into())).expect("role");
     let s = w.hub.authenticate(&l.token).expect("token");
     assert!(matches!(w.hub.begin_pull(&s, 5), Err(SyncError::Rescope)));
     w.hub.begin_pull(&s, 0).expect("from zero is fine");
     let s = w.hub.authenticate(&l.token).expect("token");
     assert!(!s.rescope && s.who.role == Role::FocalPoint("KH".into()));
 
-    auth::revoke_device(w.hub.store(), "dev-1").expect("revoke");
+    auth::revoke_device(w.hub.store_mut(), "dev-1").expect("revoke");
     assert!(matches!(
         w.hub.authenticate(&l.token),
         Err(SyncError::Denied(Denied::Revoked, _))
     ));
     assert!(matches!(
-        auth::login(w.hub.store(), "nok", "long enough pw", "dev-1"),
+        auth::login(w.hub.store_mut(), "nok", "long enough pw", "dev-1"),
         Err(SyncError::Denied(Denied::Revoked, _))
     ));
-    let log = auth::audit_log(w.hub.state(), 50).expect("audit");
+    let log = auth::audit_log(w.hub.store(), 50).expect("audit");
     for action in ["user", "login", "role", "revoke"] {
         assert!(
             log.iter().any(|e| e.3 == action),

@@ -3,6 +3,7 @@
 
 use desk_core::{Change, Entity, Fields, Key, Replica};
 use desk_sync::background::{follow, Backoff, SyncEvent};
+use desk_sync::testing::TestStore;
 use desk_sync::{Denied, Direct, Hub, PullReply, PushReply, SyncError, Transport};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,20 +42,21 @@ impl Transport for Flaky<'_> {
     }
 }
 
-fn setup(dir: &tempfile::TempDir) -> (Hub, Mutex<Option<Replica>>) {
+fn setup(dir: &tempfile::TempDir) -> (Hub, Mutex<Option<Replica>>, TestStore) {
     let key = Key::Raw([4u8; 32]);
-    let hub = Hub::new(&dir.path().join("hub.db"), &key).expect("hub");
+    let store = TestStore::new(dir.path()).expect("store");
+    let hub = store.open().expect("hub");
     let mut r = Replica::init(&dir.path().join("r.db"), &key).expect("replica");
     let mut f = Fields::new();
     f.insert("name".into(), json!("Aung Kyaw"));
     r.create(Entity::Contact, &f).expect("create");
-    (hub, Mutex::new(Some(r)))
+    (hub, Mutex::new(Some(r)), store)
 }
 
 #[test]
 fn the_loop_backs_off_through_failures_then_catches_up() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut hub, replica) = setup(&dir);
+    let (mut hub, replica, _store) = setup(&dir);
     let mut t = Flaky {
         inner: Direct::admin(&mut hub),
         failures: 3,
@@ -90,7 +92,7 @@ fn the_loop_backs_off_through_failures_then_catches_up() {
 #[test]
 fn a_revoked_device_stops_the_loop_and_is_wiped() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut hub, replica) = setup(&dir);
+    let (mut hub, replica, _store) = setup(&dir);
     let mut t = Flaky {
         inner: Direct::admin(&mut hub),
         failures: 0,

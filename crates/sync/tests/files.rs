@@ -3,7 +3,8 @@
 //! document naming them.
 
 use desk_core::{Change, Entity, Fields, Key, Replica};
-use desk_sync::{sync, Direct, Hub, Principal, PullReply, PushReply, Role, SyncError, Transport};
+use desk_sync::testing::TestStore;
+use desk_sync::{sync, Direct, Principal, PullReply, PushReply, Role, SyncError, Transport};
 use serde_json::json;
 
 fn fields(v: serde_json::Value) -> Fields {
@@ -69,7 +70,8 @@ fn sec() -> Principal {
 fn files_travel_resume_and_are_verified() {
     let dir = tempfile::tempdir().expect("tmp");
     let key = Key::Raw([2u8; 32]);
-    let mut hub = Hub::new(&dir.path().join("hub.db"), &key).expect("hub");
+    let store = TestStore::new(dir.path()).expect("store");
+    let mut hub = store.open().expect("hub");
     let mut a = Replica::init(&dir.path().join("a.db"), &key).expect("a");
     let mut b = Replica::init(&dir.path().join("b.db"), &key).expect("b");
     let data: Vec<u8> = (0..(2 * desk_core::blobs::CHUNK + 777))
@@ -92,13 +94,7 @@ fn files_travel_resume_and_are_verified() {
     )
     .expect("a sync");
     assert_eq!(r.files_sent, 1);
-    assert!(
-        hub.state()
-            .blob_status(&sha)
-            .expect("status")
-            .expect("held")
-            .complete
-    );
+    assert!(hub.blob_status(&sec(), &sha).expect("status").complete);
 
     // B's download is cut after the first chunk: the record arrives, the file is partial.
     let mut cut = Faulty {
@@ -146,7 +142,8 @@ fn files_travel_resume_and_are_verified() {
 fn a_file_is_never_served_to_a_user_who_may_not_see_its_document() {
     let dir = tempfile::tempdir().expect("tmp");
     let key = Key::Raw([2u8; 32]);
-    let mut hub = Hub::new(&dir.path().join("hub.db"), &key).expect("hub");
+    let store = TestStore::new(dir.path()).expect("store");
+    let mut hub = store.open().expect("hub");
     let mut a = Replica::init(&dir.path().join("a.db"), &key).expect("a");
     let sha = a.put_blob(b"KH position paper").expect("blob");
     a.create(

@@ -17,6 +17,7 @@
 //! --test simulation` is the long run), `SIM_SEED=S` one seed.
 
 use desk_core::{Change, Entity, Fields, Key, ListQuery, Replica};
+use desk_sync::testing::TestStore;
 use desk_sync::{sync, Direct, Hub, Principal, PullReply, PushReply, Role, SyncError, Transport};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -141,7 +142,8 @@ fn run(seed: u64, exercised: &mut Seen) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let dir = tempfile::tempdir().expect("tmp");
     let key = Key::Raw([9u8; 32]);
-    let mut hub = Hub::new(&dir.path().join("hub.db"), &key).expect("hub");
+    let store = TestStore::new(dir.path()).expect("store");
+    let mut hub = store.open().expect("hub");
     let mut replicas: Vec<Replica> = (0..8)
         .map(|i| Replica::init(&dir.path().join(format!("r{i}.db")), &key).expect("replica"))
         .collect();
@@ -247,7 +249,7 @@ fn run(seed: u64, exercised: &mut Seen) {
             69 => {
                 // The server process dies and restarts: it carries on from its store.
                 drop(hub);
-                hub = Hub::open(&dir.path().join("hub.db"), &key).expect("hub restart");
+                hub = store.open().expect("hub restart");
             }
             _ => {
                 if online[i] {
@@ -308,7 +310,7 @@ fn run(seed: u64, exercised: &mut Seen) {
     };
     let all = every(hub.state());
     assert!(
-        hub.state().missing_blobs().expect("files").is_empty(),
+        hub.missing_files().expect("files").is_empty(),
         "seed {seed}: the hub lacks a file"
     );
     for (k, r) in replicas.iter().enumerate() {

@@ -329,6 +329,40 @@ fn remove_orphan_copies(dir: &std::path::Path) {
     }
 }
 
+/// One push's part in PostgreSQL, in one transaction: the changes at the sequences after
+/// `head` (which must still be the history's head) and the server's own rows.
+fn commit_to_postgres(
+    client: &mut Client,
+    head: i64,
+    changes: &[Change],
+    also: &mut SqlFn<'_>,
+) -> Result<(), SyncError> {
+    let mut tx = client.transaction().map_err(|e| pg_error(&e))?;
+    let held: i64 = tx
+        .query_one("SELECT coalesce(max(seq), 0) FROM srv_change", &[])
+        .map_err(|e| pg_error(&e))?
+        .get(0);
+    if held != head {
+        return Err(SyncError::Store(format!(
+            "the history has changes the working copy lacks ({head} < {held})"
+        )));
+    }
+    if !changes.is_empty() {
+        let insert = tx
+            .prepare("INSERT INTO srv_change (seq, device, dev_seq, body) VALUES ($1, $2, $3, $4)")
+            .map_err(|e| pg_error(&e))?;
+        for (i, c) in changes.iter().enumerate() {
+            let seq = head + 1 + i as i64;
+            let body = serde_json::to_string(c)
+                .map_err(|e| SyncError::Store(format!("cannot encode a change: {e}")))?;
+            tx.execute(&insert, &[&seq, &c.device, &c.dev_seq, &body])
+                .map_err(|e| pg_error(&e))?;
+        }
+    }
+    also(&mut Pg(&mut tx))?;
+    tx.commit().map_err(|e| pg_error(&e))
+}
+
 fn decode(seq: i64, body: &str) -> Result<Change, SyncError> {
     let mut c: Change = serde_json::from_str(body)
         .map_err(|e| SyncError::Store(format!("change {seq} in the history is unreadable: {e}")))?;
@@ -418,30 +452,27 @@ impl Store for PgStore {
         // Anything a failed earlier step left out of the copy goes in first, so the copy's
         // sequence numbers stay the history's.
         self.catch_up()?;
+        let head = self.copy.last_seq()?;
+        // The changes merge into the copy first — that checks them (unknown entity or field,
+        // a bad value) — and PostgreSQL commits inside the copy's transaction, before it: a
+        // change the copy refuses is never stored, and if PostgreSQL fails the copy rolls back.
+        // (If the copy's own commit then failed, it would be behind; the next push replays.)
         let client = self.tables.client.get_mut();
-        let mut tx = client.transaction().map_err(|e| pg_error(&e))?;
-        let head: i64 = tx
-            .query_one("SELECT coalesce(max(seq), 0) FROM srv_change", &[])
-            .map_err(|e| pg_error(&e))?
-            .get(0);
-        if !changes.is_empty() {
-            let insert = tx
-                .prepare(
-                    "INSERT INTO srv_change (seq, device, dev_seq, body) VALUES ($1, $2, $3, $4)",
-                )
-                .map_err(|e| pg_error(&e))?;
-            for (i, c) in changes.iter().enumerate() {
-                let seq = head + 1 + i as i64;
-                let body = serde_json::to_string(c)
-                    .map_err(|e| SyncError::Store(format!("cannot encode a change: {e}")))?;
-                tx.execute(&insert, &[&seq, &c.device, &c.dev_seq, &body])
-                    .map_err(|e| pg_error(&e))?;
+        let mut failed = None;
+        let done = self.copy.apply_changes_and(changes, |_| {
+            match commit_to_postgres(client, head, changes, also) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    failed = Some(e);
+                    Err(desk_core::rusqlite::Error::QueryReturnedNoRows)
+                }
             }
+        });
+        match (done, failed) {
+            (_, Some(e)) => return Err(e),
+            (Err(e), None) => return Err(e.into()),
+            (Ok(_), None) => {}
         }
-        also(&mut Pg(&mut tx))?;
-        tx.commit().map_err(|e| pg_error(&e))?;
-        // Durable now; the working copy follows (replayed from the history if this fails).
-        self.copy.apply_changes_and(changes, |_| Ok(()))?;
         if self.copy.last_seq()? != head + changes.len() as i64 {
             return Err(SyncError::Store(
                 "the working copy fell out of step with the history".into(),

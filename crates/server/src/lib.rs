@@ -106,6 +106,9 @@ struct PullQuery {
     limit: Option<usize>,
     /// Seconds to wait for news when there is none (long-poll).
     wait: Option<u64>,
+    /// An initial sync's snapshot sequence, as the first page's `x-desk-snapshot` gave it.
+    #[serde(default)]
+    snapshot: i64,
 }
 
 #[derive(Serialize)]
@@ -318,12 +321,14 @@ async fn pull(
         let mut hub = lock(&hub)?;
         let s = session(&hub, &headers)?;
         hub.begin_pull(&s, q.after)?;
-        Ok(hub.pull(&s.who, q.after, limit)?)
+        Ok(hub.pull_snapshot(&s.who, q.after, q.snapshot, limit)?)
     })
     .await?;
+    let snapshot = [(desk_sync::http::SNAPSHOT_HEADER, reply.snapshot.to_string())];
     if binary {
         let bytes = desk_sync::wire::encode_page(&reply)?;
         return Ok((
+            snapshot,
             [(
                 axum::http::header::CONTENT_TYPE,
                 desk_sync::wire::CONTENT_TYPE,
@@ -332,13 +337,16 @@ async fn pull(
         )
             .into_response());
     }
-    Ok(Json(PullAnswer {
-        changes: reply.changes,
-        purged: reply.purged,
-        cursor: reply.cursor,
-        more: reply.more,
-    })
-    .into_response())
+    Ok((
+        snapshot,
+        Json(PullAnswer {
+            changes: reply.changes,
+            purged: reply.purged,
+            cursor: reply.cursor,
+            more: reply.more,
+        }),
+    )
+        .into_response())
 }
 
 async fn checksum(

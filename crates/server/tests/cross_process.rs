@@ -207,13 +207,19 @@ fn the_same_batch_twice_is_stored_once_and_bad_requests_change_nothing() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<Value>().expect("json")["acked"], 2);
     }
-    let page: Value = http
+    let r = http
         .get(format!("{}/v1/pull?after=0", server.url))
         .send()
-        .expect("pull")
-        .json()
-        .expect("json");
+        .expect("pull");
+    // A pull from zero starts an initial sync: the snapshot is the history's head.
+    assert_eq!(r.headers()["x-desk-snapshot"], "2");
+    let page: Value = r.json().expect("json");
     assert_eq!(page["changes"].as_array().expect("changes").len(), 2);
+    let r = http
+        .get(format!("{}/v1/pull?after=2&snapshot=2", server.url))
+        .send()
+        .expect("pull");
+    assert_eq!(r.headers()["x-desk-snapshot"], "0", "past it: no snapshot");
 
     let bad = |r: reqwest::blocking::Response, status: u16, code: &str| {
         assert_eq!(r.status().as_u16(), status);
@@ -341,7 +347,11 @@ fn the_same_batch_twice_is_stored_once_and_bad_requests_change_nothing() {
         .expect("pull")
         .json()
         .expect("json");
-    assert_eq!(page["changes"].as_array().expect("changes").len(), 2);
+    assert_eq!(
+        page["changes"].as_array().expect("changes").len(),
+        2,
+        "{page}"
+    );
 }
 
 /// Signs a device in over raw HTTP; returns its token.

@@ -246,6 +246,11 @@ impl Index {
         })
     }
 
+    /// The server sequence of `id`'s first change.
+    pub fn first_seq(&self, id: &str) -> Option<i64> {
+        self.nodes.get(id).and_then(|n| n.seqs.first().copied())
+    }
+
     /// Records whose deciding fields changed at `seq`.
     pub fn events_at(&self, seq: i64) -> &[String] {
         self.events.get(&seq).map_or(&[], Vec::as_slice)

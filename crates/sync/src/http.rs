@@ -39,6 +39,9 @@ struct Page {
     more: bool,
 }
 
+/// The response header naming an initial sync's snapshot sequence (binary and JSON alike).
+pub const SNAPSHOT_HEADER: &str = "x-desk-snapshot";
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: ErrorDetail,
@@ -67,6 +70,55 @@ pub struct SignedIn {
 }
 
 impl Http {
+    /// One pull request (see [`Transport::pull_wait`], [`Transport::pull_snapshot`]).
+    fn get_page(
+        &mut self,
+        after: i64,
+        limit: usize,
+        wait_secs: u32,
+        snapshot: i64,
+    ) -> Result<PullReply, SyncError> {
+        let mut url = format!(
+            "{}/v1/pull?after={after}&limit={limit}&wait={wait_secs}",
+            self.base
+        );
+        if snapshot > 0 {
+            url.push_str(&format!("&snapshot={snapshot}"));
+        }
+        let mut req = self.request(self.client.get(url));
+        if self.binary {
+            req = req.header(reqwest::header::ACCEPT, wire::CONTENT_TYPE);
+        }
+        if wait_secs > 0 {
+            req = req.timeout(Duration::from_secs(u64::from(wait_secs) + 30));
+        }
+        let r = req.send().map_err(|e| SyncError::Network(e.to_string()))?;
+        let snapshot = r
+            .headers()
+            .get(SNAPSHOT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let (binary, bytes) = self.body(r)?;
+        self.bytes_received += bytes.len() as u64;
+        let mut page = if binary {
+            wire::decode_page(&bytes)?
+        } else {
+            let p: Page = serde_json::from_slice(&bytes).map_err(|e| {
+                SyncError::Network(format!("unreadable answer from the server: {e}"))
+            })?;
+            PullReply {
+                changes: p.changes,
+                purged: p.purged,
+                cursor: p.cursor,
+                more: p.more,
+                snapshot: 0,
+            }
+        };
+        page.snapshot = snapshot;
+        Ok(page)
+    }
+
     /// `base`: the server's address, e.g. `http://127.0.0.1:8730`; `token` from [`Http::login`].
     pub fn new(base: &str, token: Option<&str>) -> Result<Http, SyncError> {
         let client = reqwest::blocking::Client::builder()
@@ -250,29 +302,15 @@ impl Transport for Http {
         limit: usize,
         wait_secs: u32,
     ) -> Result<PullReply, SyncError> {
-        let mut req = self.request(self.client.get(format!(
-            "{}/v1/pull?after={after}&limit={limit}&wait={wait_secs}",
-            self.base
-        )));
-        if self.binary {
-            req = req.header(reqwest::header::ACCEPT, wire::CONTENT_TYPE);
-        }
-        if wait_secs > 0 {
-            req = req.timeout(Duration::from_secs(u64::from(wait_secs) + 30));
-        }
-        let r = req.send().map_err(|e| SyncError::Network(e.to_string()))?;
-        let (binary, bytes) = self.body(r)?;
-        self.bytes_received += bytes.len() as u64;
-        if binary {
-            return wire::decode_page(&bytes);
-        }
-        let p: Page = serde_json::from_slice(&bytes)
-            .map_err(|e| SyncError::Network(format!("unreadable answer from the server: {e}")))?;
-        Ok(PullReply {
-            changes: p.changes,
-            purged: p.purged,
-            cursor: p.cursor,
-            more: p.more,
-        })
+        self.get_page(after, limit, wait_secs, 0)
+    }
+
+    fn pull_snapshot(
+        &mut self,
+        after: i64,
+        snapshot: i64,
+        limit: usize,
+    ) -> Result<PullReply, SyncError> {
+        self.get_page(after, limit, 0, snapshot)
     }
 }

@@ -13,7 +13,7 @@
 //! (`tests/simulation.rs`) drives them through a network that drops, repeats and reorders.
 
 use desk_core::{Change, Entity, RecordRef, Replica};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 use store::TablesExt;
@@ -102,6 +102,9 @@ pub struct PullReply {
     /// The server sequence the device has now seen up to (the cursor to ask after next).
     pub cursor: i64,
     pub more: bool,
+    /// While a device's initial sync lasts: the server sequence it reads as a snapshot (pass
+    /// it back with the next pull, see [`Transport::pull_snapshot`]); 0 once past it.
+    pub snapshot: i64,
 }
 
 /// A digest of the records a user may see, to detect divergence: the server's over what the
@@ -164,6 +167,18 @@ pub trait Transport {
         wait_secs: u32,
     ) -> Result<PullReply, SyncError> {
         let _ = wait_secs;
+        self.pull(after, limit)
+    }
+    /// [`Transport::pull`] during an initial sync: `snapshot` is what the server answered
+    /// to the first pull (0 when not in one). Transports that cannot pass it fall back to
+    /// plain pulls, which converge to the same state with more changes on the way.
+    fn pull_snapshot(
+        &mut self,
+        after: i64,
+        snapshot: i64,
+        limit: usize,
+    ) -> Result<PullReply, SyncError> {
+        let _ = snapshot;
         self.pull(after, limit)
     }
     /// How much of file `sha` the server holds (a file no document visible to this device
@@ -698,19 +713,34 @@ impl Hub {
     /// (only ever a record the device was sent). References to records `who` may not see are
     /// blanked in values that lost the merge, so no hidden id travels.
     pub fn pull(&self, who: &Principal, after: i64, limit: usize) -> Result<PullReply, SyncError> {
+        self.pull_snapshot(who, after, 0, limit)
+    }
+
+    /// [`Hub::pull`] within an initial sync. A pull from zero by a user who sees everything
+    /// starts one: the answer's `snapshot` is the head at that moment, `S`, and every change
+    /// up to `S` then comes as a snapshot — each record whole where its first change is met,
+    /// as it stood at `S`: of its changes up to `S`, each cut to the fields it wrote that were
+    /// not overwritten by `S` (its first change always comes, for its create version). Pulls
+    /// that pass `S` back skip the rest of those changes; changes after `S` come one by one as
+    /// always. So a laptop set up after months of editing receives current rows, not every
+    /// edit, and a record never arrives half-built. (Other roles replay their visible history:
+    /// their stream depends on visibility through time.)
+    pub fn pull_snapshot(
+        &self,
+        who: &Principal,
+        after: i64,
+        snapshot: i64,
+        limit: usize,
+    ) -> Result<PullReply, SyncError> {
         let limit = limit.max(1);
         let role = &who.role;
         if matches!(role, Role::Admin | Role::Secretariat) {
-            let mut changes = self.store.changes(after, limit + 1)?;
-            let more = changes.len() > limit;
-            changes.truncate(limit);
-            let cursor = changes.last().map_or(after, |c| c.seq);
-            return Ok(PullReply {
-                changes,
-                purged: Vec::new(),
-                cursor,
-                more,
-            });
+            let snapshot = if after == 0 {
+                self.index.head
+            } else {
+                snapshot
+            };
+            return self.pull_all(after, if after < snapshot { snapshot } else { 0 }, limit);
         }
         let mut out: Vec<Change> = Vec::new();
         let mut sent: HashSet<(String, i64)> = HashSet::new();
@@ -780,8 +810,80 @@ impl Hub {
             purged,
             cursor: pos,
             more: pos < self.index.head,
+            snapshot: 0,
         })
     }
+}
+
+impl Hub {
+    /// [`Hub::pull_snapshot`] for a user who sees everything; `snapshot` is 0 outside an
+    /// initial sync.
+    fn pull_all(&self, after: i64, snapshot: i64, limit: usize) -> Result<PullReply, SyncError> {
+        let head = self.index.head;
+        let mut out: Vec<Change> = Vec::new();
+        let mut pos = after;
+        'scan: loop {
+            let page = self.store.changes(pos, SCAN.max(limit + 1))?;
+            if page.is_empty() {
+                break;
+            }
+            for c in page {
+                if out.len() >= limit {
+                    break 'scan;
+                }
+                pos = c.seq;
+                if c.seq > snapshot {
+                    out.push(c);
+                    continue;
+                }
+                if self.index.first_seq(&c.record) != Some(c.seq) {
+                    continue; // came with its record's first change
+                }
+                let seqs = self.index.seqs(&c.record, snapshot);
+                if seqs.len() < 2 {
+                    out.push(c);
+                } else {
+                    out.extend(as_of_snapshot(self.store.changes_at(&seqs)?));
+                }
+            }
+        }
+        Ok(PullReply {
+            changes: out,
+            purged: Vec::new(),
+            cursor: pos,
+            more: pos < head,
+            snapshot,
+        })
+    }
+}
+
+/// One record's changes (in order) cut to what still stands: each field written only by the
+/// change with the highest version among them; a change left with nothing is dropped, except
+/// the first (the record's create version).
+fn as_of_snapshot(changes: Vec<Change>) -> Vec<Change> {
+    let mut last: HashMap<String, (desk_core::hlc::Hlc, String)> = HashMap::new();
+    for c in &changes {
+        for f in &c.fields {
+            let v = (c.hlc, c.device.clone());
+            match last.get(&f.field) {
+                Some(held) if *held >= v => {}
+                _ => {
+                    last.insert(f.field.clone(), v);
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(changes.len());
+    for (i, mut c) in changes.into_iter().enumerate() {
+        c.fields.retain(|f| {
+            last.get(&f.field)
+                .is_some_and(|(h, d)| *h == c.hlc && *d == c.device)
+        });
+        if i == 0 || !c.fields.is_empty() {
+            out.push(c);
+        }
+    }
+    out
 }
 
 enum Verdict {
@@ -958,7 +1060,12 @@ fn sync_once(
     }
     loop {
         let after = get(a, |r| Ok(r.pull_cursor()?))?;
-        let reply = match t.pull(after, page) {
+        let snapshot = get(a, |r| {
+            Ok(r.setting(SNAPSHOT)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0))
+        })?;
+        let reply = match t.pull_snapshot(after, snapshot, page) {
             Err(SyncError::Rescope) if !report.rescoped => {
                 get(a, |r| Ok(r.wipe()?))?;
                 report.rescoped = true;
@@ -972,6 +1079,14 @@ fn sync_once(
         report.applied += get(a, |r| {
             Ok(r.apply_pull(&reply.changes, &reply.purged, Some(reply.cursor))?)
         })?;
+        if reply.snapshot != snapshot {
+            // Kept beside the cursor (if lost, later pages come one change at a time: the same
+            // end state).
+            let v = reply.snapshot.to_string();
+            get(a, |r| {
+                Ok(r.set_setting(SNAPSHOT, (reply.snapshot > 0).then_some(v.as_str()))?)
+            })?;
+        }
         report.pulled += reply.changes.len();
         report.purged += reply.purged.len();
         progress(SyncProgress::Pulled {
@@ -988,6 +1103,9 @@ fn sync_once(
         None => Ok(report),
     }
 }
+
+/// The local setting holding an initial sync's snapshot sequence ([`PullReply::snapshot`]).
+const SNAPSHOT: &str = "sync.snapshot";
 
 /// Documents' files, on their own queue after the records: each file the server lacks is
 /// sent from where the server's copy ends, each one missing here fetched from where ours
@@ -1072,6 +1190,14 @@ impl Transport for Direct<'_> {
     }
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
         self.hub.pull(&self.who, after, limit)
+    }
+    fn pull_snapshot(
+        &mut self,
+        after: i64,
+        snapshot: i64,
+        limit: usize,
+    ) -> Result<PullReply, SyncError> {
+        self.hub.pull_snapshot(&self.who, after, snapshot, limit)
     }
     fn checksum(&mut self) -> Result<Checksum, SyncError> {
         self.hub.checksum(&self.who)

@@ -236,6 +236,8 @@ pub fn decode_page(bytes: &[u8]) -> Result<PullReply, SyncError> {
             .collect(),
         cursor: b.cursor,
         more: b.more,
+        // Travels in the `x-desk-snapshot` header (this layout is fixed for older clients).
+        snapshot: 0,
     })
 }
 
@@ -282,6 +284,7 @@ mod tests {
             }],
             cursor: 7,
             more: true,
+            snapshot: 0,
         };
         assert_eq!(
             decode_page(&encode_page(&page).expect("encode")).expect("decode"),

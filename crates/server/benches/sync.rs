@@ -246,10 +246,10 @@ fn main() {
 
     // 2. Initial sync into an empty replica by a `desk` process, with its peak memory.
     let home = dir.path().join("desk-b");
-    let desk = |args: &[&str]| {
+    let desk_in = |home: &Path, args: &[&str]| {
         let mut c = Command::new("/usr/bin/time");
         c.args(["-f", "%M"]).arg(desk_bin()).args(args);
-        c.env("DESK_DATA_DIR", &home)
+        c.env("DESK_DATA_DIR", home)
             .env("DESK_PASSPHRASE", "bench passphrase")
             .env("DESK_PASSWORD", PASSWORD)
             .env("DESK_NO_KEYCHAIN", "1")
@@ -268,7 +268,15 @@ fn main() {
             .last()
             .and_then(|l| l.trim().parse().ok())
             .unwrap_or(0.0);
-        (took, kb / 1024.0)
+        (
+            took,
+            kb / 1024.0,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let desk = |args: &[&str]| {
+        let (took, mb, _) = desk_in(&home, args);
+        (took, mb)
     };
     desk(&["init"]);
     desk(&["login", "--server", &server.url, "--user", "bench"]);
@@ -308,6 +316,47 @@ fn main() {
     );
     let acked = http.push(a.device_id(), edits).expect("push edits").acked;
     a.acknowledge(acked).expect("ack");
+
+    // 2b. Initial sync after months of editing: four rounds of edits to a fifth of the
+    // records, then a new laptop syncs from nothing (a snapshot: superseded writes stay out).
+    let edited: Vec<String> = outbox
+        .iter()
+        .take(n / 5)
+        .map(|c| c.record.clone())
+        .collect();
+    for round in 0..4 {
+        for (i, id) in edited.iter().enumerate() {
+            let f = match round % 2 {
+                0 => json!({"title": format!("Director {round}.{}", i % 11)}),
+                _ => json!({"phone": format!("+856 21 {round}{:05}", i), "title": null}),
+            };
+            a.update(Entity::Contact, id, &fields(f)).expect("edit");
+        }
+    }
+    let more = a.outbox(usize::MAX).expect("outbox");
+    for batch in more.chunks(500) {
+        let acked = http.push(a.device_id(), batch).expect("push").acked;
+        a.acknowledge(acked).expect("ack");
+    }
+    let history = n + ids.len() + more.len();
+    let home2 = dir.path().join("desk-c");
+    desk_in(&home2, &["init"]);
+    desk_in(
+        &home2,
+        &["login", "--server", &server.url, "--user", "bench"],
+    );
+    let (took, mb, out) = desk_in(&home2, &["--json", "sync"]);
+    let shipped = serde_json::from_str::<Value>(&out)
+        .ok()
+        .and_then(|v| v["pulled"].as_u64())
+        .unwrap_or(0);
+    println!(
+        "2b. initial sync after {} edits (history {history} changes): {:.2} s, peak {:.0} MB, {shipped} changes shipped ({:.0}% of the history)",
+        more.len() + ids.len(),
+        took.as_secs_f64(),
+        mb,
+        100.0 * shipped as f64 / history as f64
+    );
 
     // 5. Latency: A commits and pushes; B long-polls and applies.
     let mut b = Replica::init(&dir.path().join("lat-b.db"), &key).expect("b");

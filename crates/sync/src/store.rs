@@ -329,6 +329,15 @@ impl SqliteStore {
         // The hub never searches: its merges skip the search index.
         replica.set_search_index(false);
         replica.with_transaction(|tx| tx.execute_batch(SQLITE_SCHEMA))?;
+        // An acknowledged push must survive a power cut, not only a crash: the server syncs
+        // the WAL at every commit (a replica's NORMAL would lose its last commits then).
+        replica
+            .reader()
+            .pragma_update(None, "synchronous", "FULL")?;
+        // Bigger WAL between checkpoints: fewer, larger checkpoints under a stream of pushes.
+        replica
+            .reader()
+            .pragma_update(None, "wal_autocheckpoint", 10_000)?;
         Ok(SqliteStore {
             replica,
             path: path.display().to_string(),

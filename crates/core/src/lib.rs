@@ -18,6 +18,7 @@ pub mod protocol;
 mod replica;
 pub mod schema;
 mod search;
+pub mod sets;
 pub mod text;
 mod undo;
 mod validate;
@@ -27,8 +28,8 @@ pub use conflicts::{Conflict, Take};
 pub use error::{Error, ErrorKind, Result};
 pub use migrations::SCHEMA_VERSION;
 pub use replica::{
-    display_value, Change, FieldChange, Fields, Filter, FilterOp, Key, ListQuery, Progress, Record,
-    RecordRef, Replica, Summary,
+    display_value, Change, Dot, FieldChange, Fields, Filter, FilterOp, Key, ListQuery, Progress,
+    Record, RecordRef, Replica, SetOps, Summary,
 };
 /// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).
 pub use rusqlite;

@@ -124,6 +124,29 @@ pub struct FieldChange {
     pub field: String,
     pub value: Value,
     pub base: Hlc,
+    /// For an edit of a set field (see [`crate::sets`]): what it added and removed; `value`
+    /// is then the list as its editor saw it afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<SetOps>,
+}
+
+/// An add-wins set edit: elements added (each dotted with the change's own device and
+/// sequence) and the dots removed (only those the editor had seen: a concurrent add survives).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetOps {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub del: Vec<Dot>,
+}
+
+/// One add of a set element: the element, and the device and sequence of the change that
+/// added it (for a value written whole, without set edits: its writer's, see `sets.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Dot {
+    pub elem: String,
+    pub dev: String,
+    pub seq: i64,
 }
 
 /// Which records `list` returns.
@@ -597,7 +620,7 @@ impl Replica {
     pub fn changes(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.seq, d.id, c.dev_seq, c.tx, c.entity, c.record, c.hlc, c.schema_version, \
-             c.fields, c.bases FROM change_log c JOIN device d ON d.n = c.device \
+             c.fields, c.bases, c.sets FROM change_log c JOIN device d ON d.n = c.device \
              WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
@@ -615,11 +638,12 @@ impl Replica {
                 },
                 r.get::<_, String>(8)?,
                 r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut c, fields, bases) = row?;
+            let (mut c, fields, bases, sets) = row?;
             let bad = |e: serde_json::Error| Error::BadChange {
                 seq: c.seq,
                 message: e.to_string(),
@@ -629,10 +653,15 @@ impl Replica {
                 Some(b) => serde_json::from_str(&b).map_err(bad)?,
                 None => BTreeMap::new(),
             };
+            let mut sets: BTreeMap<String, SetOps> = match sets {
+                Some(s) => serde_json::from_str(&s).map_err(bad)?,
+                None => BTreeMap::new(),
+            };
             c.fields = values
                 .into_iter()
                 .map(|(field, value)| FieldChange {
                     base: Hlc(bases.get(&field).copied().unwrap_or(0)),
+                    set: sets.remove(&field),
                     field,
                     value,
                 })
@@ -798,6 +827,7 @@ impl Replica {
             w.tx.execute("DELETE FROM conflict", [])?;
             w.tx.execute("DELETE FROM undo", [])?;
             w.tx.execute("DELETE FROM deferred", [])?;
+            w.tx.execute("DELETE FROM set_dot", [])?;
             w.tx.execute("DELETE FROM blob_chunk", [])?;
             w.tx.execute("DELETE FROM blob", [])?;
             // The sync engine's note of files the server holds (made again when needed).
@@ -1045,6 +1075,7 @@ impl Tx<'_> {
         record: &str,
         fields: String,
         bases: &BTreeMap<&str, u64>,
+        sets: Option<String>,
     ) -> Result<()> {
         let dev_seq = self.next_dev_seq;
         self.next_dev_seq += 1;
@@ -1060,7 +1091,7 @@ impl Tx<'_> {
         };
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO change_log (device, dev_seq, tx, entity, record, hlc, schema_version, \
-             fields, bases) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             fields, bases, sets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         stmt.execute(params![
             1,
@@ -1071,7 +1102,8 @@ impl Tx<'_> {
             self.hlc.0 as i64,
             SCHEMA_VERSION,
             fields,
-            bases
+            bases,
+            sets
         ])?;
         Ok(())
     }
@@ -1152,7 +1184,7 @@ impl Tx<'_> {
         }
         let rowid = self.tx.last_insert_rowid();
         let logged = serde_json::to_string(&values).unwrap_or_default();
-        self.log(d.name, &id, logged, &BTreeMap::new())?;
+        self.log(d.name, &id, logged, &BTreeMap::new(), None)?;
         if !d.search.is_empty() {
             search::index_new(&self.tx, d, rowid, &values)?;
         }
@@ -1365,6 +1397,39 @@ impl Tx<'_> {
             return Ok(());
         }
         self.check_record(d, Some(id), &merged)?;
+        // Set fields: the edit becomes adds and removals of elements (add-wins, `sets.rs`);
+        // the list stored is what the dots hold.
+        let mut set_ops: BTreeMap<&'static str, SetOps> = BTreeMap::new();
+        let mut unchanged: BTreeSet<&'static str> = BTreeSet::new();
+        for (name, v) in changed.iter_mut() {
+            if !crate::sets::is_set(d, name) {
+                continue;
+            }
+            let present = rec.fields.contains_key(*name);
+            let held = rec.fields.get(*name).cloned().unwrap_or(Value::Null);
+            crate::sets::materialize(&self.tx, id, name, &held, &versions.get(name, present))?;
+            match crate::sets::edit(
+                &self.tx,
+                id,
+                name,
+                v,
+                self.device,
+                self.next_dev_seq,
+                self.hlc,
+            )? {
+                Some(ops) => {
+                    *v = crate::sets::value(&self.tx, id, name)?;
+                    set_ops.insert(name, ops);
+                }
+                None => {
+                    unchanged.insert(name);
+                }
+            }
+        }
+        changed.retain(|(name, _)| !unchanged.contains(name));
+        if changed.is_empty() {
+            return Ok(());
+        }
         let mut sets = Vec::new();
         let mut args = Vec::new();
         for (name, v) in &changed {
@@ -1388,7 +1453,15 @@ impl Tx<'_> {
                 v.is_null(),
             );
         }
-        self.log(d.name, id, Value::Object(logged).to_string(), &bases)?;
+        let set_ops =
+            (!set_ops.is_empty()).then(|| serde_json::to_string(&set_ops).unwrap_or_default());
+        self.log(
+            d.name,
+            id,
+            Value::Object(logged).to_string(),
+            &bases,
+            set_ops,
+        )?;
         args.push(versions.overrides_json(&|id| self.device_n(id))?);
         args.push(Sql::Integer(self.hlc.0 as i64));
         args.push(Sql::Integer(rowid));
@@ -1494,6 +1567,7 @@ impl Tx<'_> {
         )?;
         self.tx
             .execute("DELETE FROM deferred WHERE record = ?1", [id])?;
+        crate::sets::forget(&self.tx, id)?;
         let acked = acked_in(&self.tx)?;
         self.tx.execute(
             "DELETE FROM change_log WHERE record = ?1 AND entity = ?2 \
@@ -1511,6 +1585,7 @@ impl Tx<'_> {
             "UPDATE change_log SET hlc = ?1 WHERE seq = ?2",
             params![c.hlc.0 as i64, seq],
         )?;
+        crate::sets::restamp(&self.tx, &c.device, c.dev_seq, c.hlc)?;
         let Ok((rowid, rec, mut versions)) = self.current(d, &c.record) else {
             return Ok(());
         };
@@ -1567,7 +1642,13 @@ impl Tx<'_> {
         let (_, _, mut versions) = self.current(d, id)?;
         let base = versions.get("_deleted", false).hlc;
         let logged = json_object_1("_deleted", &Value::Bool(deleted));
-        self.log(d.name, id, logged, &BTreeMap::from([("_deleted", base.0)]))?;
+        self.log(
+            d.name,
+            id,
+            logged,
+            &BTreeMap::from([("_deleted", base.0)]),
+            None,
+        )?;
         versions.set(
             "_deleted",
             Version {
@@ -1778,6 +1859,29 @@ impl Tx<'_> {
             let current = versions.get(&f.field, rec.fields.contains_key(&f.field));
             let held = rec.fields.get(&f.field).cloned().unwrap_or(Value::Null);
             let wins = desk_protocol::merge::wins(&incoming, &current);
+            // A set field with a set edit, or one already dotted here: merged element by
+            // element (add-wins, `sets.rs`), never a conflict.
+            if kind.is_some()
+                && crate::sets::is_set(d, &f.field)
+                && (f.set.is_some() || crate::sets::dotted(&self.tx, &c.record, &f.field)?)
+            {
+                crate::sets::materialize(&self.tx, &c.record, &f.field, &held, &current)?;
+                match &f.set {
+                    Some(ops) => crate::sets::apply(
+                        &self.tx, &c.record, &f.field, ops, &c.device, c.dev_seq, c.hlc,
+                    )?,
+                    None => crate::sets::apply_whole(
+                        &self.tx, &c.record, &f.field, &f.value, &incoming, c.dev_seq,
+                    )?,
+                }
+                let now = crate::sets::value(&self.tx, &c.record, &f.field)?;
+                sets.push(format!("{} = ?", f.field));
+                args.push(to_sql(&now));
+                let version = if wins { incoming.clone() } else { current };
+                versions.set(&f.field, version, now.is_null());
+                touches_search |= d.search.contains(&f.field.as_str());
+                continue;
+            }
             // Concurrent edits that disagree: the writer had not seen the value held here.
             // The higher version still wins; both values go to the inbox.
             if kind.is_some()
@@ -1891,10 +1995,15 @@ impl Tx<'_> {
             .filter(|f| f.base.0 != 0)
             .map(|f| (f.field.as_str(), f.base.0))
             .collect();
+        let sets: BTreeMap<&str, &SetOps> = c
+            .fields
+            .iter()
+            .filter_map(|f| f.set.as_ref().map(|s| (f.field.as_str(), s)))
+            .collect();
         self.tx
             .prepare_cached(
                 "INSERT INTO change_log (device, dev_seq, tx, entity, record, hlc, schema_version, \
-                 fields, bases) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 fields, bases, sets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 dev_n,
@@ -1905,7 +2014,8 @@ impl Tx<'_> {
                 c.hlc.0 as i64,
                 c.schema_version,
                 Value::Object(fields).to_string(),
-                (!bases.is_empty()).then(|| serde_json::to_string(&bases).unwrap_or_default())
+                (!bases.is_empty()).then(|| serde_json::to_string(&bases).unwrap_or_default()),
+                (!sets.is_empty()).then(|| serde_json::to_string(&sets).unwrap_or_default())
             ])?;
         if c.hlc > self.hlc {
             self.hlc = c.hlc;

@@ -513,6 +513,7 @@ fn undo_leaves_a_field_changed_since_alone() {
             field: "title".into(),
             value: json!("Three"),
             base: desk_core::hlc::Hlc(0),
+            set: None,
         }],
     };
     r.apply_changes(&[other]).expect("apply");
@@ -546,6 +547,7 @@ fn remote(
             field: field.into(),
             value,
             base: desk_core::hlc::Hlc(base),
+            set: None,
         }],
     }
 }

@@ -245,6 +245,7 @@ fn changes_from_a_newer_schema_apply_what_is_known_and_wait_for_the_rest() {
         field: "signal_handle".into(),
         value: json!("@somchai"),
         base: desk_core::hlc::Hlc::ZERO,
+        set: None,
     });
     let mut booking = out[0].clone();
     booking.dev_seq = 2;
@@ -283,6 +284,7 @@ fn changes_from_a_newer_schema_apply_what_is_known_and_wait_for_the_rest() {
         field: "title".into(),
         value: json!("Director-General"),
         base: desk_core::hlc::Hlc::ZERO,
+        set: None,
     }];
     let path = b.path().to_path_buf();
     let json = serde_json::to_string(&later).expect("json");

@@ -262,7 +262,7 @@ pub struct Hub {
 
 /// The oldest client schema this server accepts (older clients are refused with 426 before
 /// anything is stored; their outboxes wait for the update).
-pub const MIN_CLIENT_SCHEMA: i64 = 2;
+pub const MIN_CLIENT_SCHEMA: i64 = 4;
 
 /// Changes read from the history per query while building a pull page.
 const SCAN: usize = 1_000;
@@ -861,8 +861,15 @@ impl Hub {
 
 /// One record's changes (in order) cut to what still stands: each field written only by the
 /// change with the highest version among them; a change left with nothing is dropped, except
-/// the first (the record's create version).
+/// the first (the record's create version). A set field edited element by element keeps every
+/// write (each one's adds and removals count, see `desk_core::sets`).
 fn as_of_snapshot(changes: Vec<Change>) -> Vec<Change> {
+    let sets: HashSet<String> = changes
+        .iter()
+        .flat_map(|c| c.fields.iter())
+        .filter(|f| f.set.is_some())
+        .map(|f| f.field.clone())
+        .collect();
     let mut last: HashMap<String, (desk_core::hlc::Hlc, String)> = HashMap::new();
     for c in &changes {
         for f in &c.fields {
@@ -878,8 +885,10 @@ fn as_of_snapshot(changes: Vec<Change>) -> Vec<Change> {
     let mut out = Vec::with_capacity(changes.len());
     for (i, mut c) in changes.into_iter().enumerate() {
         c.fields.retain(|f| {
-            last.get(&f.field)
-                .is_some_and(|(h, d)| *h == c.hlc && *d == c.device)
+            sets.contains(&f.field)
+                || last
+                    .get(&f.field)
+                    .is_some_and(|(h, d)| *h == c.hlc && *d == c.device)
         });
         if i == 0 || !c.fields.is_empty() {
             out.push(c);

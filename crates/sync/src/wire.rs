@@ -68,6 +68,15 @@ struct WireField {
     /// The value as JSON text (postcard does not carry self-describing values).
     value: String,
     base: u64,
+    /// A set edit (one byte when there is none).
+    set: Option<WireSet>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireSet {
+    add: Vec<String>,
+    /// (element, device, sequence) of each dot removed.
+    del: Vec<(String, String, i64)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -120,6 +129,14 @@ fn to_wire(changes: &[Change]) -> (Vec<String>, Vec<WireChange>) {
                     field: f.field.clone(),
                     value: f.value.to_string(),
                     base: f.base.0,
+                    set: f.set.as_ref().map(|s| WireSet {
+                        add: s.add.clone(),
+                        del: s
+                            .del
+                            .iter()
+                            .map(|d| (d.elem.clone(), d.dev.clone(), d.seq))
+                            .collect(),
+                    }),
                 })
                 .collect(),
         });
@@ -143,6 +160,14 @@ fn from_wire(devices: &[String], changes: Vec<WireChange>) -> Result<Vec<Change>
                 field: f.field,
                 value,
                 base: Hlc(f.base),
+                set: f.set.map(|s| desk_core::SetOps {
+                    add: s.add,
+                    del: s
+                        .del
+                        .into_iter()
+                        .map(|(elem, dev, seq)| desk_core::Dot { elem, dev, seq })
+                        .collect(),
+                }),
             });
         }
         out.push(Change {
@@ -260,6 +285,7 @@ mod tests {
                 field: "title".into(),
                 value: json!("Director-General"),
                 base: Hlc::new(1_789_000_000_000, 3),
+                set: None,
             }],
         }
     }

@@ -332,6 +332,7 @@ fn pushes_are_checked_change_by_change() {
         field: "meeting".into(),
         value: json!(kh_only.id),
         base: desk_core::hlc::Hlc::ZERO,
+        set: None,
     }];
     let err = w
         .hub

@@ -130,6 +130,8 @@ fn classification(rng: &mut Rng) -> (&'static str, String) {
     }
 }
 
+const SIM_TAGS: [&str; 4] = ["focal_point", "som_leader", "energy", "water"];
+
 /// What the runs exercised, so a run that never purged or kept anything aside fails.
 #[derive(Default)]
 struct Seen {
@@ -193,6 +195,7 @@ fn run(seed: u64, exercised: &mut Seen) {
                 let _ = replicas[i].create(
                     Entity::Contact,
                     &fields(json!({"name": name, "title": TITLES[rng.below(4)],
+                        "tags": [SIM_TAGS[rng.below(SIM_TAGS.len())]],
                         "classification": class, "scope": scope})),
                 );
             }
@@ -206,6 +209,21 @@ fn run(seed: u64, exercised: &mut Seen) {
                         json!({"classification": class, "scope": scope})
                     } else if rng.chance(50) {
                         json!({"title": TITLES[rng.below(4)]})
+                    } else if rng.chance(50) {
+                        // Tags, an add-wins set: one added or dropped.
+                        let mut t: Vec<String> = replicas[i]
+                            .get(Entity::Contact, id)
+                            .ok()
+                            .and_then(|c| c.fields.get("tags").cloned())
+                            .and_then(|v| serde_json::from_value(v).ok())
+                            .unwrap_or_default();
+                        let tag = SIM_TAGS[rng.below(SIM_TAGS.len())].to_string();
+                        if t.contains(&tag) {
+                            t.retain(|x| *x != tag);
+                        } else {
+                            t.push(tag);
+                        }
+                        json!({ "tags": t })
                     } else {
                         json!({"name": NAMES[rng.below(NAMES.len())]})
                     };

@@ -177,13 +177,15 @@ const V3: &str = "CREATE TABLE deferred (rowid INTEGER PRIMARY KEY, device TEXT 
 /// Version 4: add-wins sets. A list field edited since (tags, languages, agencies, partners,
 /// countries) holds its elements as *dots* — each the change that added it — so an element
 /// added on one device survives a concurrent removal elsewhere (see `sets.rs`); the change
-/// log keeps each change's adds and removals beside its values.
+/// log keeps each change's adds and removals beside its values, and is indexed by record (a
+/// set's first edit finds the change that wrote its value; a purge finds a record's history).
 const V4: &str = "CREATE TABLE set_dot (record TEXT NOT NULL, field TEXT NOT NULL, \
                    elem TEXT NOT NULL, dev TEXT NOT NULL, seq INTEGER NOT NULL, \
                    hlc INTEGER NOT NULL, pos INTEGER NOT NULL, legacy INTEGER NOT NULL, \
                    PRIMARY KEY (record, field, elem, dev, seq)) WITHOUT ROWID;\n\
                   CREATE INDEX set_dot_change ON set_dot (dev, seq);\n\
-                  ALTER TABLE change_log ADD COLUMN sets TEXT;\n";
+                  ALTER TABLE change_log ADD COLUMN sets TEXT;\n\
+                  CREATE INDEX change_log_record ON change_log (record);\n";
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
 pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];

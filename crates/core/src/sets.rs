@@ -16,9 +16,10 @@
 //! every add before any removal that saw it, so removed dots need no tombstones. Elements are
 //! listed in the order of their first dot's clock (a set keeps no user reordering).
 //!
-//! `scope` stays an ordinary field: it decides who may see a record, and only the
-//! secretariat sets it. Lists of references stay ordinary too: the server's visibility index
-//! reads references from each change.
+//! Lists of references (an agenda item's linked projects) are sets too; the server's
+//! visibility index keeps the same dots in memory, so a record naming a record hidden from a
+//! user is hidden from them whichever office added the link. `scope` stays an ordinary
+//! field: it decides who may see a record, and only the secretariat sets it.
 
 use crate::error::Result;
 use crate::hlc::{Hlc, Version};
@@ -33,7 +34,7 @@ pub fn is_set(d: &EntityDesc, field: &str) -> bool {
     field != "scope"
         && matches!(
             d.field(field).map(|f| f.kind),
-            Some(FieldKind::List | FieldKind::CountryList)
+            Some(FieldKind::List | FieldKind::CountryList | FieldKind::RefList(_))
         )
 }
 

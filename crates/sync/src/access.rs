@@ -22,7 +22,7 @@
 use desk_core::hlc::{Hlc, Version};
 use desk_core::{Change, Entity, FieldKind};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What a signed-in user is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,8 +106,60 @@ impl Principal {
 #[derive(Debug, Clone, Default, PartialEq)]
 struct State {
     /// field -> (version, value); only the deciding fields (classification, scope, parent,
-    /// references).
+    /// references). For a list of references edited as a set, the merged list.
     fields: BTreeMap<String, (Version, Value)>,
+    /// field -> device sequence of the change that wrote its (whole) value.
+    writers: BTreeMap<String, i64>,
+    /// Lists of references edited as add-wins sets, held as `desk_core::sets` holds them.
+    sets: BTreeMap<String, Dots>,
+}
+
+/// An add-wins set as `desk_core::sets` keeps it (mirrored in memory, so visibility follows
+/// the merged list): (element, device, sequence) -> (clock, whole write?). The element ""
+/// marks a whole write that had no elements.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Dots {
+    rows: BTreeMap<(String, String, i64), (u64, bool)>,
+}
+
+impl Dots {
+    /// A whole write: its elements as whole dots; of all whole writes only the newest's stay.
+    fn whole(&mut self, elems: &[String], v: &Version, seq: i64) {
+        for e in elems.iter().cloned().chain([String::new()]) {
+            self.rows
+                .entry((e, v.device.clone(), seq))
+                .or_insert((v.hlc.0, true));
+        }
+        let newest = self
+            .rows
+            .iter()
+            .filter(|(_, (_, whole))| *whole)
+            .map(|((_, d, _), (h, _))| (*h, d.clone()))
+            .max();
+        if let Some((h, d)) = newest {
+            self.rows
+                .retain(|(_, dev, _), (hh, whole)| !*whole || (*hh == h && *dev == d));
+        }
+    }
+    fn apply(&mut self, ops: &desk_core::SetOps, dev: &str, seq: i64, hlc: Hlc) {
+        for e in &ops.add {
+            self.rows
+                .entry((e.clone(), dev.to_string(), seq))
+                .or_insert((hlc.0, false));
+        }
+        for d in &ops.del {
+            self.rows.remove(&(d.elem.clone(), d.dev.clone(), d.seq));
+        }
+    }
+    fn elems(&self) -> Vec<String> {
+        let set: BTreeSet<&str> = self
+            .rows
+            .keys()
+            .map(|(e, _, _)| e.as_str())
+            .filter(|e| !e.is_empty())
+            .collect();
+        set.into_iter().map(str::to_string).collect()
+    }
 }
 
 impl State {
@@ -208,6 +260,55 @@ impl Index {
             if !deciding(entity, &f.field) {
                 continue;
             }
+            if desk_core::sets::is_set(entity.desc(), &f.field)
+                && (f.set.is_some() || state.sets.contains_key(&f.field))
+            {
+                // A list of references merged element by element: the refs are the merged
+                // list, as every replica computes it.
+                let held = state.fields.get(&f.field).cloned();
+                let writer = state.writers.get(&f.field).copied();
+                let dots = state.sets.entry(f.field.clone()).or_insert_with(|| {
+                    let mut d = Dots::default();
+                    match &held {
+                        Some((v, value)) if v.hlc != Hlc::ZERO => {
+                            d.whole(&ids(value), v, writer.unwrap_or(-(v.hlc.0 as i64)))
+                        }
+                        _ => d.whole(
+                            &[],
+                            &Version {
+                                hlc: Hlc::ZERO,
+                                device: String::new(),
+                            },
+                            0,
+                        ),
+                    }
+                    d
+                });
+                match &f.set {
+                    Some(ops) => dots.apply(ops, &c.device, c.dev_seq, c.hlc),
+                    None => dots.whole(&ids(&f.value), &incoming, c.dev_seq),
+                }
+                let now = dots.elems();
+                for id in &now {
+                    self.dependents
+                        .entry(id.clone())
+                        .or_default()
+                        .insert(c.record.clone());
+                }
+                let version = match held {
+                    Some((v, _)) if !desk_protocol::merge::wins(&incoming, &v) => v,
+                    _ => incoming.clone(),
+                };
+                state.fields.insert(
+                    f.field.clone(),
+                    (
+                        version,
+                        Value::Array(now.into_iter().map(Value::String).collect()),
+                    ),
+                );
+                changed = true;
+                continue;
+            }
             let newer = state
                 .fields
                 .get(&f.field)
@@ -222,6 +323,7 @@ impl Index {
                 state
                     .fields
                     .insert(f.field.clone(), (incoming.clone(), f.value.clone()));
+                state.writers.insert(f.field.clone(), c.dev_seq);
                 changed = true;
             }
         }
@@ -373,6 +475,11 @@ impl Index {
                 Some(FieldKind::RefList(_)) => {
                     if let Value::Array(a) = &mut f.value {
                         a.retain(|v| !v.as_str().is_some_and(hidden));
+                    }
+                    // A set edit names elements too: no hidden id in it either.
+                    if let Some(ops) = &mut f.set {
+                        ops.add.retain(|e| !hidden(e));
+                        ops.del.retain(|d| !hidden(&d.elem));
                     }
                 }
                 _ => {}

@@ -572,3 +572,132 @@ fn a_checksum_tells_a_replica_in_step_from_one_that_diverged() {
         "{v:?}"
     );
 }
+
+#[test]
+fn project_links_merge_as_a_set_and_a_link_to_a_hidden_project_never_reaches_a_focal_point() {
+    let mut w = world();
+    let m = w
+        .sec
+        .create(
+            Entity::Meeting,
+            &fields(
+                json!({"title": "SOM", "start_date": "2027-02-01", "classification": "public"}),
+            ),
+        )
+        .expect("meeting");
+    let item = w
+        .sec
+        .create(
+            Entity::AgendaItem,
+            &fields(json!({"meeting": m.id, "title": "Connectivity"})),
+        )
+        .expect("item");
+    let open = w
+        .sec
+        .create(
+            Entity::Project,
+            &fields(json!({"code": "ACMECS-T1", "title": "Southern corridor", "classification": "public"})),
+        )
+        .expect("open project");
+    let closed = w
+        .sec
+        .create(
+            Entity::Project,
+            &fields(json!({"code": "ACMECS-K9", "title": "Border survey", "classification": "restricted", "scope": "KH"})),
+        )
+        .expect("closed project");
+    w.sec_sync();
+    let mut sec2 = w.replica("sec2.db");
+    let mut t2 = Direct {
+        hub: &mut w.hub,
+        who: who(Role::Secretariat),
+    };
+    sync(&mut sec2, &mut t2, &mut |_| {}).expect("sec2");
+
+    // Two secretariat officers link a project each, offline: both links stay.
+    w.sec
+        .update(
+            Entity::AgendaItem,
+            &item.id,
+            &fields(json!({"projects": [open.id]})),
+        )
+        .expect("link open");
+    sec2.update(
+        Entity::AgendaItem,
+        &item.id,
+        &fields(json!({"projects": [closed.id]})),
+    )
+    .expect("link closed");
+    w.sec_sync();
+    let mut t2 = Direct {
+        hub: &mut w.hub,
+        who: who(Role::Secretariat),
+    };
+    sync(&mut sec2, &mut t2, &mut |_| {}).expect("sec2");
+    w.sec_sync();
+    let links = |r: &Replica| {
+        let mut l: Vec<String> = r.get(Entity::AgendaItem, &item.id).expect("item").fields
+            ["projects"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        l.sort();
+        l
+    };
+    let mut both = vec![open.id.clone(), closed.id.clone()];
+    both.sort();
+    assert_eq!(links(&w.sec), both);
+    assert_eq!(links(&sec2), both);
+
+    // Thailand's focal point: the item names a project restricted to Cambodia, so it is
+    // hidden, and that project's id travels nowhere — not in values, not in set edits.
+    let page = w.hub.pull(&th(), 0, 1000).expect("pull");
+    let wire = serde_json::to_string(&page.changes).expect("json");
+    assert!(
+        !wire.contains(&closed.id),
+        "the hidden project's id travelled: {wire}"
+    );
+    let mut t = w.replica("th.db");
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("th");
+    assert!(t.get(Entity::AgendaItem, &item.id).is_err(), "hidden");
+    assert!(t.get(Entity::Project, &open.id).is_ok());
+
+    // The restricted link removed: the item comes back to Thailand with the open link only.
+    w.sec
+        .update(
+            Entity::AgendaItem,
+            &item.id,
+            &fields(json!({"projects": [open.id]})),
+        )
+        .expect("unlink");
+    w.sec_sync();
+    sync(
+        &mut t,
+        &mut Direct {
+            hub: &mut w.hub,
+            who: th(),
+        },
+        &mut |_| {},
+    )
+    .expect("th again");
+    assert_eq!(links(&t), vec![open.id.clone()]);
+    assert!(
+        !t.dump().expect("dump").contains(&closed.id),
+        "no trace of the hidden project on Thailand's replica"
+    );
+    assert!(
+        !serde_json::to_string(&t.changes(0, usize::MAX).expect("log"))
+            .expect("json")
+            .contains(&closed.id)
+    );
+}

@@ -701,3 +701,121 @@ fn project_links_merge_as_a_set_and_a_link_to_a_hidden_project_never_reaches_a_f
             .contains(&closed.id)
     );
 }
+
+#[derive(Debug, Clone)]
+enum LinkStep {
+    /// Secretariat replica `r` sets the item's links to the projects of `mask` (bit i:
+    /// project i; even projects are public, odd ones restricted to Cambodia).
+    Link(usize, u8),
+    /// Replica `r` syncs.
+    Sync(usize),
+}
+
+fn link_step() -> impl proptest::strategy::Strategy<Value = LinkStep> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0usize..2, 0u8..16).prop_map(|(r, m)| LinkStep::Link(r, m)),
+        (0usize..2).prop_map(LinkStep::Sync),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever two offices do to an item's project links offline, Thailand's focal point
+    /// holds the item exactly when every project it (now, merged) links is one Thailand may
+    /// see — the server's index and the replicas' merge agree — and no restricted project's
+    /// id ever reaches Thailand.
+    #[test]
+    fn visibility_follows_the_merged_links(steps in proptest::collection::vec(link_step(), 1..24)) {
+        let mut w = world();
+        let m = w
+            .sec
+            .create(
+                Entity::Meeting,
+                &fields(json!({"title": "SOM", "start_date": "2027-02-01", "classification": "public"})),
+            )
+            .expect("meeting");
+        let item = w
+            .sec
+            .create(Entity::AgendaItem, &fields(json!({"meeting": m.id, "title": "Links"})))
+            .expect("item");
+        let projects: Vec<String> = (0..4)
+            .map(|i| {
+                let f = if i % 2 == 0 {
+                    json!({"code": format!("P{i}"), "title": "open", "classification": "public"})
+                } else {
+                    json!({"code": format!("P{i}"), "title": "closed", "classification": "restricted", "scope": "KH"})
+                };
+                w.sec.create(Entity::Project, &fields(f)).expect("project").id
+            })
+            .collect();
+        w.sec_sync();
+        let mut other = w.replica("sec2.db");
+        let sec = who(Role::Secretariat);
+        sync(&mut other, &mut Direct { hub: &mut w.hub, who: sec.clone() }, &mut |_| {}).expect("sync");
+        let mut th_replica = w.replica("th.db");
+        for s in steps {
+            match s {
+                LinkStep::Link(r, mask) => {
+                    let want: Vec<&String> = projects
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask & (1 << i) != 0)
+                        .map(|(_, p)| p)
+                        .collect();
+                    let target = if r == 0 { &mut w.sec } else { &mut other };
+                    target
+                        .update(Entity::AgendaItem, &item.id, &fields(json!({"projects": want})))
+                        .expect("link");
+                }
+                LinkStep::Sync(0) => w.sec_sync(),
+                LinkStep::Sync(_) => {
+                    sync(&mut other, &mut Direct { hub: &mut w.hub, who: sec.clone() }, &mut |_| {})
+                        .expect("sync");
+                }
+            }
+            // Thailand follows along now and then, too.
+            sync(&mut th_replica, &mut Direct { hub: &mut w.hub, who: th() }, &mut |_| {})
+                .expect("th");
+        }
+        for _ in 0..2 {
+            w.sec_sync();
+            sync(&mut other, &mut Direct { hub: &mut w.hub, who: sec.clone() }, &mut |_| {})
+                .expect("sync");
+        }
+        sync(&mut th_replica, &mut Direct { hub: &mut w.hub, who: th() }, &mut |_| {})
+            .expect("th");
+        let merged: Vec<String> = w
+            .hub
+            .state()
+            .get(Entity::AgendaItem, &item.id)
+            .expect("item")
+            .fields
+            .get("projects")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let closed: Vec<&String> = projects.iter().skip(1).step_by(2).collect();
+        let may_see = !merged.iter().any(|p| closed.contains(&p));
+        proptest::prop_assert_eq!(
+            th_replica.get(Entity::AgendaItem, &item.id).is_ok(),
+            may_see,
+            "links {:?}", merged
+        );
+        let trace = format!(
+            "{}{}",
+            th_replica.dump().expect("dump"),
+            serde_json::to_string(&th_replica.changes(0, usize::MAX).expect("log")).expect("json")
+        );
+        for c in &closed {
+            proptest::prop_assert!(!trace.contains(c.as_str()), "a restricted project reached Thailand");
+        }
+        // The secretariat replicas agree with the hub.
+        let hub_rows = w.hub.state().get(Entity::AgendaItem, &item.id).expect("hub item");
+        proptest::prop_assert_eq!(w.sec.get(Entity::AgendaItem, &item.id).expect("sec"), hub_rows.clone());
+        proptest::prop_assert_eq!(other.get(Entity::AgendaItem, &item.id).expect("other"), hub_rows);
+    }
+}

@@ -1407,18 +1407,19 @@ impl Tx<'_> {
             }
             let present = rec.fields.contains_key(*name);
             let held = rec.fields.get(*name).cloned().unwrap_or(Value::Null);
-            crate::sets::materialize(&self.tx, id, name, &held, &versions.get(name, present))?;
             match crate::sets::edit(
                 &self.tx,
                 id,
                 name,
+                &held,
+                &versions.get(name, present),
                 v,
                 self.device,
                 self.next_dev_seq,
                 self.hlc,
             )? {
-                Some(ops) => {
-                    *v = crate::sets::value(&self.tx, id, name)?;
+                Some((ops, now)) => {
+                    *v = now;
                     set_ops.insert(name, ops);
                 }
                 None => {
@@ -1865,16 +1866,14 @@ impl Tx<'_> {
                 && crate::sets::is_set(d, &f.field)
                 && (f.set.is_some() || crate::sets::dotted(&self.tx, &c.record, &f.field)?)
             {
-                crate::sets::materialize(&self.tx, &c.record, &f.field, &held, &current)?;
-                match &f.set {
-                    Some(ops) => crate::sets::apply(
-                        &self.tx, &c.record, &f.field, ops, &c.device, c.dev_seq, c.hlc,
-                    )?,
-                    None => crate::sets::apply_whole(
-                        &self.tx, &c.record, &f.field, &f.value, &incoming, c.dev_seq,
-                    )?,
-                }
-                let now = crate::sets::value(&self.tx, &c.record, &f.field)?;
+                let now = crate::sets::merge(
+                    &self.tx,
+                    &c.record,
+                    &f.field,
+                    &held,
+                    &current,
+                    (&f.set, &f.value, &incoming, c.dev_seq),
+                )?;
                 sets.push(format!("{} = ?", f.field));
                 args.push(to_sql(&now));
                 let version = if wins { incoming.clone() } else { current };

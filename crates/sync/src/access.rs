@@ -20,9 +20,10 @@
 //! server's history (see [`crate::Hub::pull`]).
 
 use desk_core::hlc::{Hlc, Version};
+use desk_core::sets::Dots;
 use desk_core::{Change, Entity, FieldKind};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What a signed-in user is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,56 +111,9 @@ struct State {
     fields: BTreeMap<String, (Version, Value)>,
     /// field -> device sequence of the change that wrote its (whole) value.
     writers: BTreeMap<String, i64>,
-    /// Lists of references edited as add-wins sets, held as `desk_core::sets` holds them.
+    /// Lists of references edited as add-wins sets: the same dots a replica holds
+    /// (`desk_core::sets::Dots`), so the merged links are computed by the same code.
     sets: BTreeMap<String, Dots>,
-}
-
-/// An add-wins set as `desk_core::sets` keeps it (mirrored in memory, so visibility follows
-/// the merged list): (element, device, sequence) -> (clock, whole write?). The element ""
-/// marks a whole write that had no elements.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Dots {
-    rows: BTreeMap<(String, String, i64), (u64, bool)>,
-}
-
-impl Dots {
-    /// A whole write: its elements as whole dots; of all whole writes only the newest's stay.
-    fn whole(&mut self, elems: &[String], v: &Version, seq: i64) {
-        for e in elems.iter().cloned().chain([String::new()]) {
-            self.rows
-                .entry((e, v.device.clone(), seq))
-                .or_insert((v.hlc.0, true));
-        }
-        let newest = self
-            .rows
-            .iter()
-            .filter(|(_, (_, whole))| *whole)
-            .map(|((_, d, _), (h, _))| (*h, d.clone()))
-            .max();
-        if let Some((h, d)) = newest {
-            self.rows
-                .retain(|(_, dev, _), (hh, whole)| !*whole || (*hh == h && *dev == d));
-        }
-    }
-    fn apply(&mut self, ops: &desk_core::SetOps, dev: &str, seq: i64, hlc: Hlc) {
-        for e in &ops.add {
-            self.rows
-                .entry((e.clone(), dev.to_string(), seq))
-                .or_insert((hlc.0, false));
-        }
-        for d in &ops.del {
-            self.rows.remove(&(d.elem.clone(), d.dev.clone(), d.seq));
-        }
-    }
-    fn elems(&self) -> Vec<String> {
-        let set: BTreeSet<&str> = self
-            .rows
-            .keys()
-            .map(|(e, _, _)| e.as_str())
-            .filter(|e| !e.is_empty())
-            .collect();
-        set.into_iter().map(str::to_string).collect()
-    }
 }
 
 impl State {
@@ -267,23 +221,17 @@ impl Index {
                 // list, as every replica computes it.
                 let held = state.fields.get(&f.field).cloned();
                 let writer = state.writers.get(&f.field).copied();
-                let dots = state.sets.entry(f.field.clone()).or_insert_with(|| {
-                    let mut d = Dots::default();
-                    match &held {
+                let dots = state
+                    .sets
+                    .entry(f.field.clone())
+                    .or_insert_with(|| match &held {
                         Some((v, value)) if v.hlc != Hlc::ZERO => {
-                            d.whole(&ids(value), v, writer.unwrap_or(-(v.hlc.0 as i64)))
+                            let mut d = Dots::default();
+                            d.whole(&ids(value), v, writer.unwrap_or(-(v.hlc.0 as i64)));
+                            d
                         }
-                        _ => d.whole(
-                            &[],
-                            &Version {
-                                hlc: Hlc::ZERO,
-                                device: String::new(),
-                            },
-                            0,
-                        ),
-                    }
-                    d
-                });
+                        _ => Dots::unwritten(),
+                    });
                 match &f.set {
                     Some(ops) => dots.apply(ops, &c.device, c.dev_seq, c.hlc),
                     None => dots.whole(&ids(&f.value), &incoming, c.dev_seq),

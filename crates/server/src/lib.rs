@@ -129,15 +129,19 @@ fn lock(hub: &Arc<Mutex<Hub>>) -> Result<std::sync::MutexGuard<'_, Hub>, ApiErro
     })
 }
 
+/// A body axum could not take: too large (413), or unreadable (400).
+fn rejected(status: StatusCode, text: String) -> ApiError {
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "too_large"
+    } else {
+        "bad_request"
+    };
+    ApiError(status, code, text)
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
-        let status = r.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "bad_request"
-        };
-        ApiError(status, code, r.body_text())
+        rejected(r.status(), r.body_text())
     }
 }
 
@@ -252,15 +256,7 @@ async fn push(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<PushAnswer>, ApiError> {
     bearer(&headers)?;
-    let body = body.map_err(|r| {
-        let status = r.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "bad_request"
-        };
-        ApiError(status, code, r.body_text())
-    })?;
+    let body = body.map_err(|r| rejected(r.status(), r.body_text()))?;
     let (device, changes) = push_body(&headers, &body)?;
     let (reply, newest) = blocking(move || {
         let mut hub = lock(&hub)?;

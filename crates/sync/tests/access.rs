@@ -798,7 +798,13 @@ proptest::proptest! {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
-        let closed: Vec<&String> = projects.iter().skip(1).step_by(2).collect();
+        // The odd ones are restricted to Cambodia.
+        let closed: Vec<&String> = projects
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, p)| p)
+            .collect();
         let may_see = !merged.iter().any(|p| closed.contains(&p));
         proptest::prop_assert_eq!(
             th_replica.get(Entity::AgendaItem, &item.id).is_ok(),

@@ -26,10 +26,10 @@ mod validate;
 pub use blobs::BlobStatus;
 pub use conflicts::{Conflict, Take};
 pub use error::{Error, ErrorKind, Result};
-pub use migrations::SCHEMA_VERSION;
+pub use migrations::{BROWSE_INDEXES, SCHEMA_VERSION};
 pub use replica::{
-    display_value, Change, Dot, FieldChange, Fields, Filter, FilterOp, Key, ListQuery, Progress,
-    Record, RecordRef, Replica, SetOps, Summary,
+    display_value, Change, Checkpoint, Dot, FieldChange, Fields, Filter, FilterOp, Key, ListQuery,
+    Progress, Record, RecordRef, Replica, SetOps, Summary,
 };
 /// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).
 pub use rusqlite;

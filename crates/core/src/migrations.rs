@@ -187,6 +187,17 @@ const V4: &str = "CREATE TABLE set_dot (record TEXT NOT NULL, field TEXT NOT NUL
                   ALTER TABLE change_log ADD COLUMN sets TEXT;\n\
                   CREATE INDEX change_log_record ON change_log (record);\n";
 
+/// Indexes that only serve people browsing a replica (lists ordered or filtered by name, code
+/// or date). The sync server's copy never browses and drops them (see
+/// `Replica::serve_only`); a later migration must name them with `IF EXISTS`.
+pub const BROWSE_INDEXES: &[&str] = &[
+    "organisation_acronym",
+    "contact_name",
+    "contact_native_name",
+    "project_code",
+    "meeting_start",
+];
+
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
 pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 

@@ -227,7 +227,57 @@ pub struct Replica {
     next_tx: i64,
     /// See [`Replica::set_search_index`].
     search_index: bool,
+    /// See [`Replica::checkpoint_in_background`]. Declared after `conn`, so the connection
+    /// (whose WAL hook holds the only way to wake the thread) closes before the thread is
+    /// joined.
+    checkpointer: Option<Checkpointer>,
 }
+
+/// The thread that copies the WAL into the database file for [`Replica::checkpoint_in_background`].
+struct Checkpointer {
+    ask: std::sync::mpsc::SyncSender<Wake>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Why the checkpoint thread wakes: a commit left the log long, or someone waits for one.
+enum Wake {
+    Grown,
+    Now(std::sync::mpsc::Sender<rusqlite::Result<Checkpoint>>),
+}
+
+/// What a checkpoint did: WAL frames (pages) in the log, and how many of them are now in the
+/// database file (all of them unless a reader still needed older ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub frames: i64,
+    pub copied: i64,
+    /// Checkpoints the background thread has run because commits woke it (not counting this).
+    pub background_runs: u64,
+}
+
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        // The WAL hook's sender went with the connection (dropped first); with ours gone the
+        // thread's loop ends.
+        let (gone, _) = std::sync::mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.ask, gone));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// WAL frames (pages) after which a commit wakes the checkpoint thread (~4 MB).
+const CHECKPOINT_AT: i32 = 1_000;
+/// WAL frames after which the writer checkpoints itself, should the thread fall this far
+/// behind (~400 MB): the log stays bounded.
+const CHECKPOINT_INLINE_AT: i32 = 100_000;
 
 /// Mutable state of one write transaction.
 pub(crate) struct Tx<'a> {
@@ -242,6 +292,38 @@ pub(crate) struct Tx<'a> {
     search: bool,
     /// Devices met in this transaction: id -> (number here, highest sequence held).
     devices: std::collections::HashMap<String, (i64, i64)>,
+}
+
+/// Opens and keys a connection to the encrypted file at `path` (a wrong key is an error
+/// here, before anything is written).
+fn open_keyed(path: &Path, key: &Key, flags: OpenFlags) -> Result<Connection> {
+    // Opening and keying one at a time, process-wide. The first open in a process runs
+    // sqlite3_initialize, which marks SQLite initialised *before* SQLCipher's own start-up
+    // (SQLITE_EXTRA_INIT) has finished; a second thread opening at that moment gets a
+    // connection whose `PRAGMA key` fails ("An error occurred with PRAGMA key or rekey",
+    // seen in parallel tests). Holding this lock across open, key and the first read closes
+    // that window; it costs nothing measurable (one open per replica).
+    static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let keying = KEYING.lock().unwrap_or_else(|p| p.into_inner());
+    let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs failed page checks to stderr itself; we report a wrong key as an error.
+    conn.pragma_update(None, "cipher_log_level", "NONE")?;
+    conn.pragma_update(None, "key", key.pragma())?;
+    // The first read decrypts page 1: a wrong key fails here, before anything is written.
+    let check: rusqlite::Result<i64> =
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+    drop(keying);
+    match check {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(Error::WrongKey {
+                path: path.display().to_string(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Replica {
@@ -266,6 +348,90 @@ impl Replica {
         Self::open_with(path, key, false, SCHEMA_VERSION)
     }
 
+    /// Hands WAL checkpoints to a thread of its own with a second connection (for the sync
+    /// server's store: a push then never waits while the log is copied into the database
+    /// file). A commit that leaves the log over ~4 MB wakes the thread, which checkpoints
+    /// passively — it neither waits for nor blocks the writer; should it fall far behind, the
+    /// writer checkpoints itself. Replaces SQLite's automatic checkpoint on this connection.
+    pub fn checkpoint_in_background(&mut self, key: &Key) -> Result<()> {
+        if self.checkpointer.is_some() {
+            return Ok(());
+        }
+        let conn = open_keyed(
+            &self.path,
+            key,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let synchronous: i64 = self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        let (ask, woken) = std::sync::mpsc::sync_channel::<Wake>(1);
+        let counted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let thread = std::thread::Builder::new()
+            .name("desk-checkpoint".into())
+            .spawn(move || {
+                while let Ok(wake) = woken.recv() {
+                    let done = passive_checkpoint(&conn);
+                    match wake {
+                        // Busy (another checkpoint running) or an I/O error: the next wake-up
+                        // tries again, and the writer sees any real I/O error itself.
+                        Wake::Grown => {
+                            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Wake::Now(reply) => {
+                            let _ = reply.send(done.map(|(frames, copied)| Checkpoint {
+                                frames,
+                                copied,
+                                background_runs: counted.load(std::sync::atomic::Ordering::Relaxed),
+                            }));
+                        }
+                    }
+                }
+            })
+            .map_err(|source| Error::Io {
+                path: self.path.display().to_string(),
+                source,
+            })?;
+        let nudge = ask.clone();
+        self.checkpointer = Some(Checkpointer {
+            ask,
+            thread: Some(thread),
+        });
+        self.conn.wal_hook(Some(
+            move |wal: &mut rusqlite::hooks::Wal, frames: std::ffi::c_int| {
+                if frames >= CHECKPOINT_INLINE_AT {
+                    wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE)?;
+                } else if frames >= CHECKPOINT_AT {
+                    // Full: a wake-up is already pending.
+                    let _ = nudge.try_send(Wake::Grown);
+                }
+                Ok(())
+            },
+        ))?;
+        Ok(())
+    }
+
+    /// Copies the WAL into the database file now, as far as readers allow, and waits for it
+    /// (on the background thread when there is one, after any checkpoint already asked of it).
+    pub fn checkpoint_now(&mut self) -> Result<Checkpoint> {
+        let Some(c) = &self.checkpointer else {
+            let (frames, copied) = passive_checkpoint(&self.conn)?;
+            return Ok(Checkpoint {
+                frames,
+                copied,
+                background_runs: 0,
+            });
+        };
+        let gone = || Error::Io {
+            path: self.path.display().to_string(),
+            source: std::io::Error::other("the checkpoint thread has stopped"),
+        };
+        let (reply, answer) = std::sync::mpsc::channel();
+        c.ask.send(Wake::Now(reply)).map_err(|_| gone())?;
+        Ok(answer.recv().map_err(|_| gone())??)
+    }
+
     fn open_with(path: &Path, key: &Key, create: bool, upto: i64) -> Result<Replica> {
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if create {
@@ -277,27 +443,7 @@ impl Replica {
         // connection whose `PRAGMA key` fails ("An error occurred with PRAGMA key or rekey",
         // seen in parallel tests). Holding this lock across open, key and the first read closes
         // that window; it costs nothing measurable (one open per replica).
-        static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let keying = KEYING.lock().unwrap_or_else(|p| p.into_inner());
-        let conn = Connection::open_with_flags(path, flags)?;
-        // SQLCipher logs failed page checks to stderr itself; we report a wrong key as an error.
-        conn.pragma_update(None, "cipher_log_level", "NONE")?;
-        conn.pragma_update(None, "key", key.pragma())?;
-        // The first read decrypts page 1: a wrong key fails here, before anything is written.
-        let check: rusqlite::Result<i64> =
-            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
-        drop(keying);
-        match check {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::NotADatabase =>
-            {
-                return Err(Error::WrongKey {
-                    path: path.display().to_string(),
-                })
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let conn = open_keyed(path, key, flags)?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > SCHEMA_VERSION {
             return Err(Error::SchemaTooNew {
@@ -322,6 +468,7 @@ impl Replica {
             next_dev_seq: 1,
             next_tx: 1,
             search_index: true,
+            checkpointer: None,
         };
         r.migrate(found, upto)?;
         r.load_meta()?;
@@ -1063,6 +1210,19 @@ impl Replica {
     /// Its dump then has no search section.
     pub fn set_search_index(&mut self, on: bool) {
         self.search_index = on;
+    }
+
+    /// Makes this replica a sync server's copy, which merges and serves changes but is never
+    /// browsed: no search index, and none of the indexes that only order lists for people
+    /// (by name, code, date — a quarter of a merge's index work). Idempotent; the records
+    /// and the change log are untouched.
+    pub fn serve_only(&mut self) -> Result<()> {
+        self.search_index = false;
+        let sql: String = crate::migrations::BROWSE_INDEXES
+            .iter()
+            .map(|i| format!("DROP INDEX IF EXISTS {i};"))
+            .collect();
+        self.with_transaction(|tx| tx.execute_batch(&sql))
     }
 }
 

@@ -22,8 +22,9 @@
 use desk_core::hlc::{Hlc, Version};
 use desk_core::sets::Dots;
 use desk_core::{Change, Entity, FieldKind};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 /// What a signed-in user is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +164,16 @@ fn deciding(entity: Entity, field: &str) -> bool {
     )
 }
 
+/// Whether a field's value names records: the parent and references.
+fn names_records(entity: Entity, field: &str) -> bool {
+    let d = entity.desc();
+    d.parent.is_some_and(|(p, _)| p == field)
+        || matches!(
+            d.field(field).map(|f| f.kind),
+            Some(FieldKind::Ref(_) | FieldKind::RefList(_))
+        )
+}
+
 /// Ids a field value names (a reference or a list of them).
 fn ids(v: &Value) -> Vec<String> {
     match v {
@@ -178,11 +189,11 @@ fn ids(v: &Value) -> Vec<String> {
 /// Every record the server holds, with the history of what decides its visibility.
 #[derive(Default)]
 pub struct Index {
-    nodes: HashMap<String, Node>,
-    /// Records whose deciding fields changed at a server sequence.
-    events: BTreeMap<i64, Vec<String>>,
+    nodes: FxHashMap<String, Node>,
+    /// (server sequence, the record whose deciding fields changed there), in sequence order.
+    events: Vec<(i64, String)>,
     /// target -> records that name it as parent or reference (at any time).
-    dependents: HashMap<String, HashSet<String>>,
+    dependents: FxHashMap<String, FxHashSet<String>>,
     /// The last server sequence observed.
     pub head: i64,
 }
@@ -190,7 +201,12 @@ pub struct Index {
 impl Index {
     /// Takes in one change of the server's history (in sequence order).
     pub fn observe(&mut self, c: &Change) {
-        self.head = self.head.max(c.seq);
+        self.observe_at(c, c.seq);
+    }
+
+    /// Takes in change `c` as the server's history holds it at sequence `seq`.
+    pub fn observe_at(&mut self, c: &Change, seq: i64) {
+        self.head = self.head.max(seq);
         let Some(entity) = Entity::parse(&c.entity) else {
             return;
         };
@@ -198,17 +214,19 @@ impl Index {
             hlc: c.hlc,
             device: c.device.clone(),
         };
-        let node = self.nodes.entry(c.record.clone()).or_insert_with(|| Node {
-            entity,
-            history: Vec::new(),
-            seqs: Vec::new(),
-        });
-        node.seqs.push(c.seq);
-        let mut state = node
-            .history
-            .last()
-            .map(|(_, s)| s.clone())
-            .unwrap_or_default();
+        let node = match self.nodes.get_mut(c.record.as_str()) {
+            Some(n) => n,
+            None => self.nodes.entry(c.record.clone()).or_insert(Node {
+                entity,
+                history: Vec::new(),
+                seqs: Vec::new(),
+            }),
+        };
+        node.seqs.push(seq);
+        let mut state = match node.history.last() {
+            Some((_, s)) => s.clone(),
+            None => State::default(),
+        };
         let mut changed = node.history.is_empty();
         for f in &c.fields {
             if !deciding(entity, &f.field) {
@@ -262,11 +280,14 @@ impl Index {
                 .get(&f.field)
                 .is_none_or(|(v, _)| desk_protocol::merge::wins(&incoming, v));
             if newer {
-                for id in ids(&f.value) {
-                    self.dependents
-                        .entry(id)
-                        .or_default()
-                        .insert(c.record.clone());
+                // (Classification and scope name no records: "internal" is not a target.)
+                if names_records(entity, &f.field) {
+                    for id in ids(&f.value) {
+                        self.dependents
+                            .entry(id)
+                            .or_default()
+                            .insert(c.record.clone());
+                    }
                 }
                 state
                     .fields
@@ -276,8 +297,16 @@ impl Index {
             }
         }
         if changed {
-            node.history.push((c.seq, state));
-            self.events.entry(c.seq).or_default().push(c.record.clone());
+            node.history.push((seq, state));
+            // (Changes arrive in sequence order; anything else is placed where it belongs.)
+            if self.events.last().is_none_or(|(s, _)| *s < seq) {
+                self.events.push((seq, c.record.clone()));
+            } else {
+                let at = self.events.partition_point(|(s, _)| *s < seq);
+                if self.events[at].0 != seq {
+                    self.events.insert(at, (seq, c.record.clone()));
+                }
+            }
         }
     }
 
@@ -301,9 +330,13 @@ impl Index {
         self.nodes.get(id).and_then(|n| n.seqs.first().copied())
     }
 
-    /// Records whose deciding fields changed at `seq`.
-    pub fn events_at(&self, seq: i64) -> &[String] {
-        self.events.get(&seq).map_or(&[], Vec::as_slice)
+    /// The record whose deciding fields changed at `seq`, if they did.
+    pub fn event_at(&self, seq: i64) -> Option<&str> {
+        let at = self.events.partition_point(|(s, _)| *s < seq);
+        self.events
+            .get(at)
+            .filter(|(s, _)| *s == seq)
+            .map(|(_, r)| r.as_str())
     }
 
     /// `id`'s own visibility at `at`: its classification, or its parent's (a record not yet

@@ -484,8 +484,12 @@ impl Hub {
             });
         }
         let mut high = self.high_water(device)?;
-        let mut ordered: Vec<&Change> = batch.iter().filter(|c| c.dev_seq > high).collect();
-        ordered.sort_by_key(|c| c.dev_seq);
+        // Indexes into the batch, in sequence order: the changes are not copied unless the
+        // server must re-stamp one (a batch in order, all new, passes through as it came).
+        let mut ordered: Vec<usize> = (0..batch.len())
+            .filter(|&i| batch[i].dev_seq > high)
+            .collect();
+        ordered.sort_by_key(|&i| batch[i].dev_seq);
         if !ordered.is_empty() && !who.role.may_write() {
             return Err(SyncError::NotPermitted(format!(
                 "{} ({}) may read but not change records",
@@ -496,11 +500,13 @@ impl Hub {
         let head = self.index.head;
         let sees_all = matches!(who.role, Role::Admin | Role::Secretariat);
         let now_ms = auth::now_secs().max(0) as u64 * 1000;
-        let mut keep = Vec::new();
-        let mut aside: Vec<(Change, &'static str)> = Vec::new();
+        // (index in the batch, the server's stamp when it re-stamped the change)
+        let mut keep: Vec<(usize, Option<desk_core::hlc::Hlc>)> = Vec::new();
+        let mut aside: Vec<(&Change, &'static str)> = Vec::new();
         let mut restamped = Vec::new();
         let mut created: HashSet<String> = HashSet::new();
-        for c in ordered {
+        for i in ordered {
+            let c = &batch[i];
             if c.dev_seq != high + 1 {
                 break;
             }
@@ -514,8 +520,7 @@ impl Hub {
                     self.store.state().schema_version()
                 )));
             }
-            let mut c = c.clone();
-            match self.check(who, &c, head, &created)? {
+            match self.check(who, c, head, &created)? {
                 Verdict::Accept => {}
                 Verdict::Aside(reason) => {
                     aside.push((c, reason));
@@ -527,12 +532,38 @@ impl Hub {
                 created.insert(c.record.clone());
             }
             if access::too_far_ahead(c.hlc, now_ms) {
-                let was = c.hlc;
-                c.hlc = self.store.tick();
-                restamped.push((c.dev_seq, was, c.hlc));
+                let now = self.store.tick();
+                restamped.push((c.dev_seq, c.hlc, now));
+                keep.push((i, Some(now)));
+            } else {
+                keep.push((i, None));
             }
-            keep.push(c);
         }
+        let owned: Vec<Change>;
+        let keep: &[Change] = match keep.first() {
+            Some(&(first, _))
+                if keep
+                    .iter()
+                    .enumerate()
+                    .all(|(k, &(i, stamp))| i == first + k && stamp.is_none()) =>
+            {
+                &batch[first..first + keep.len()]
+            }
+            None => &[],
+            Some(_) => {
+                owned = keep
+                    .iter()
+                    .map(|&(i, stamp)| {
+                        let mut c = batch[i].clone();
+                        if let Some(hlc) = stamp {
+                            c.hlc = hlc;
+                        }
+                        c
+                    })
+                    .collect();
+                &owned
+            }
+        };
         let user = who.user.clone();
         let reply = PushReply {
             acked: high,
@@ -542,7 +573,7 @@ impl Hub {
         if keep.is_empty() && aside.is_empty() {
             return Ok(reply);
         }
-        self.store.accept(&keep, &mut |sql| {
+        self.store.accept(keep, &mut |sql| {
             for (c, reason) in &aside {
                 sql.exec(
                     "INSERT INTO srv_quarantine (at, device, dev_seq, entity, record, reason, \
@@ -592,9 +623,8 @@ impl Hub {
         // The accepted changes took the next sequence numbers, in order: index them as they
         // are (reading them back is the slow way, kept for anything unexpected).
         if self.store.last_seq()? == head + keep.len() as i64 {
-            for (i, mut c) in keep.into_iter().enumerate() {
-                c.seq = head + 1 + i as i64;
-                self.index.observe(&c);
+            for (i, c) in keep.iter().enumerate() {
+                self.index.observe_at(c, head + 1 + i as i64);
             }
         } else {
             self.catch_up()?;
@@ -759,7 +789,7 @@ impl Hub {
             }
             for c in page {
                 let s = c.seq;
-                for x in self.index.events_at(s) {
+                if let Some(x) = self.index.event_at(s) {
                     for y in self.index.affected(x) {
                         let before = self.index.visible(role, &y, s - 1);
                         let now = self.index.visible(role, &y, s);

@@ -251,8 +251,10 @@ impl PgStore {
         let tmp = std::env::temp_dir();
         remove_orphan_copies(&tmp);
         let copy_path = tmp.join(format!("{COPY_PREFIX}{}-{name}.db", std::process::id()));
-        let mut copy = Replica::init(&copy_path, &Key::random()?)?;
-        copy.set_search_index(false);
+        let key = Key::random()?;
+        let mut copy = Replica::init(&copy_path, &key)?;
+        copy.serve_only()?;
+        copy.checkpoint_in_background(&key)?;
         let mut store = PgStore {
             tables,
             copy,

@@ -317,27 +317,30 @@ impl SqliteStore {
         } else {
             Replica::init(path, key)?
         };
-        SqliteStore::start(replica, path)
+        SqliteStore::start(replica, path, key)
     }
 
     /// A new store at `path` (an error if something is there).
     pub fn create(path: &std::path::Path, key: &desk_core::Key) -> Result<SqliteStore, SyncError> {
-        SqliteStore::start(Replica::init(path, key)?, path)
+        SqliteStore::start(Replica::init(path, key)?, path, key)
     }
 
-    fn start(mut replica: Replica, path: &std::path::Path) -> Result<SqliteStore, SyncError> {
-        // The hub never searches: its merges skip the search index.
-        replica.set_search_index(false);
+    fn start(
+        mut replica: Replica,
+        path: &std::path::Path,
+        key: &desk_core::Key,
+    ) -> Result<SqliteStore, SyncError> {
+        // The hub never searches nor browses: its merges skip the search index and the
+        // indexes that order lists for people.
+        replica.serve_only()?;
         replica.with_transaction(|tx| tx.execute_batch(SQLITE_SCHEMA))?;
         // An acknowledged push must survive a power cut, not only a crash: the server syncs
         // the WAL at every commit (a replica's NORMAL would lose its last commits then).
         replica
             .reader()
             .pragma_update(None, "synchronous", "FULL")?;
-        // Bigger WAL between checkpoints: fewer, larger checkpoints under a stream of pushes.
-        replica
-            .reader()
-            .pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        // The WAL is copied into the file on a thread of its own: pushes never wait for it.
+        replica.checkpoint_in_background(key)?;
         Ok(SqliteStore {
             replica,
             path: path.display().to_string(),

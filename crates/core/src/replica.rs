@@ -348,29 +348,33 @@ impl Replica {
         Self::open_with(path, key, false, SCHEMA_VERSION)
     }
 
-    /// Hands WAL checkpoints to a thread of its own with a second connection (for the sync
-    /// server's store: a push then never waits while the log is copied into the database
-    /// file). A commit that leaves the log over ~4 MB wakes the thread, which checkpoints
-    /// passively — it neither waits for nor blocks the writer; should it fall far behind, the
-    /// writer checkpoints itself. Replaces SQLite's automatic checkpoint on this connection.
+    /// Hands WAL checkpoints to a thread of its own with a second connection: a sync push or
+    /// pull, or an import, then never waits while the log is copied into the database file
+    /// (the server's stores and the `desk`/app replicas opened by `desk-keys` use it). A
+    /// commit that leaves the log over ~4 MB wakes the thread, which checkpoints passively —
+    /// it neither waits for nor blocks the writer; should it fall far behind, the writer
+    /// checkpoints itself. Replaces SQLite's automatic checkpoint on this connection.
     pub fn checkpoint_in_background(&mut self, key: &Key) -> Result<()> {
         if self.checkpointer.is_some() {
             return Ok(());
         }
-        let conn = open_keyed(
-            &self.path,
-            key,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
         let synchronous: i64 = self
             .conn
             .pragma_query_value(None, "synchronous", |r| r.get(0))?;
-        conn.pragma_update(None, "synchronous", synchronous)?;
+        let (path, key) = (self.path.clone(), key.clone());
         let (ask, woken) = std::sync::mpsc::sync_channel::<Wake>(1);
         let counted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let thread = std::thread::Builder::new()
             .name("desk-checkpoint".into())
             .spawn(move || {
+                // Opened here rather than by the caller: deriving a passphrase's key costs the
+                // caller nothing. Should it fail, the thread ends and the writer checkpoints
+                // itself, as SQLite would.
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let Ok(conn) = open_keyed(&path, &key, flags) else {
+                    return;
+                };
+                let _ = conn.pragma_update(None, "synchronous", synchronous);
                 while let Ok(wake) = woken.recv() {
                     let done = passive_checkpoint(&conn);
                     match wake {
@@ -400,11 +404,16 @@ impl Replica {
         });
         self.conn.wal_hook(Some(
             move |wal: &mut rusqlite::hooks::Wal, frames: std::ffi::c_int| {
+                let passive = rusqlite::wal::CheckpointMode::PASSIVE;
                 if frames >= CHECKPOINT_INLINE_AT {
-                    wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE)?;
+                    wal.checkpoint_v2(passive)?;
                 } else if frames >= CHECKPOINT_AT {
-                    // Full: a wake-up is already pending.
-                    let _ = nudge.try_send(Wake::Grown);
+                    // Full: a wake-up is already pending. Gone: the thread could not open.
+                    if let Err(std::sync::mpsc::TrySendError::Disconnected(_)) =
+                        nudge.try_send(Wake::Grown)
+                    {
+                        wal.checkpoint_v2(passive)?;
+                    }
                 }
                 Ok(())
             },
@@ -415,21 +424,21 @@ impl Replica {
     /// Copies the WAL into the database file now, as far as readers allow, and waits for it
     /// (on the background thread when there is one, after any checkpoint already asked of it).
     pub fn checkpoint_now(&mut self) -> Result<Checkpoint> {
-        let Some(c) = &self.checkpointer else {
-            let (frames, copied) = passive_checkpoint(&self.conn)?;
-            return Ok(Checkpoint {
-                frames,
-                copied,
-                background_runs: 0,
-            });
-        };
-        let gone = || Error::Io {
-            path: self.path.display().to_string(),
-            source: std::io::Error::other("the checkpoint thread has stopped"),
-        };
-        let (reply, answer) = std::sync::mpsc::channel();
-        c.ask.send(Wake::Now(reply)).map_err(|_| gone())?;
-        Ok(answer.recv().map_err(|_| gone())??)
+        if let Some(c) = &self.checkpointer {
+            let (reply, answer) = std::sync::mpsc::channel();
+            if c.ask.send(Wake::Now(reply)).is_ok() {
+                if let Ok(done) = answer.recv() {
+                    return Ok(done?);
+                }
+            }
+            // The thread could not open the file: here, then.
+        }
+        let (frames, copied) = passive_checkpoint(&self.conn)?;
+        Ok(Checkpoint {
+            frames,
+            copied,
+            background_runs: 0,
+        })
     }
 
     fn open_with(path: &Path, key: &Key, create: bool, upto: i64) -> Result<Replica> {
@@ -957,6 +966,17 @@ impl Replica {
     /// How far the sync server's stream has been applied here (0: nothing yet).
     pub fn pull_cursor(&self) -> Result<i64> {
         Ok(self.meta_or("pulled")?.parse().unwrap_or(0))
+    }
+
+    /// Whether this replica holds any record at all (deleted ones included).
+    pub fn holds_records(&self) -> Result<bool> {
+        for e in Entity::ALL {
+            let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", e.desc().table);
+            if self.conn.query_row(&sql, [], |r| r.get::<_, bool>(0))? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Removes every record, its history, conflicts and search entries, and starts the pull

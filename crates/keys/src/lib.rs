@@ -188,7 +188,8 @@ pub fn init(
         message: e.to_string(),
     })?;
     std::fs::write(&meta_path, text).map_err(io(&meta_path))?;
-    let replica = Replica::init(&replica_path(data_dir), &key)?;
+    let mut replica = Replica::init(&replica_path(data_dir), &key)?;
+    replica.checkpoint_in_background(&key)?;
     Ok((replica, true))
 }
 
@@ -222,7 +223,10 @@ pub fn open(
         }
         KeySource::Passphrase => Key::Passphrase(passphrase().ok_or(KeyError::PassphraseNeeded)?),
     };
-    Ok(Replica::open(&path, &key)?)
+    let mut replica = Replica::open(&path, &key)?;
+    // A long sync or import never waits while the log is copied into the file.
+    replica.checkpoint_in_background(&key)?;
+    Ok(replica)
 }
 
 /// Which protection the replica in `data_dir` uses, if there is one.

@@ -211,13 +211,13 @@ fn main() {
         if run == 0 {
             println!("  the hub's store: {}", h.describe());
         }
-        perf_control("enable");
+        perf_control("merge", "enable");
         let t = Instant::now();
         for batch in outbox.chunks(500) {
             h.push(&admin, a.device_id(), batch).expect("push");
         }
         rates.push(n as f64 / t.elapsed().as_secs_f64());
-        perf_control("disable");
+        perf_control("merge", "disable");
         hub = Some(h);
     }
     let hub = hub.expect("a hub");
@@ -249,11 +249,15 @@ fn main() {
         }
     }
     let mut b = Replica::init(&dir.path().join("b.db"), &key).expect("b");
+    // As `desk` and the app open their replicas (desk_keys::open).
+    b.checkpoint_in_background(&key).expect("checkpoints");
+    perf_control("apply", "enable");
     let t = Instant::now();
     for p in &pages {
         b.apply_pulled(p, None).expect("apply");
     }
     let apply = n as f64 / t.elapsed().as_secs_f64();
+    perf_control("apply", "disable");
     println!(
         "3. client apply (in-process, pages of 500): {:.0} ops/s  [target >= 30,000: {}]",
         apply,
@@ -546,9 +550,14 @@ fn pouchdb(n: usize, ours: f64) {
     }
 }
 
-/// Profiles the merge alone: with `BENCH_PERF_CTL` naming the control fifo of
-/// `perf record -D -1 --control fifo:FIFO`, recording runs only around step 1.
-fn perf_control(command: &str) {
+/// Profiles one step alone: with `BENCH_PERF_CTL` naming the control fifo of
+/// `perf record -D -1 --control fifo:FIFO`, recording runs only around the merges (step 1),
+/// or the client apply (step 3) with `BENCH_PERF_STEP=apply`.
+fn perf_control(step: &str, command: &str) {
+    let wanted = std::env::var("BENCH_PERF_STEP").unwrap_or_else(|_| "merge".into());
+    if wanted != step {
+        return;
+    }
     if let Ok(fifo) = std::env::var("BENCH_PERF_CTL") {
         std::fs::write(fifo, format!("{command}\n")).expect("perf control fifo");
     }

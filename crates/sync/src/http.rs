@@ -82,7 +82,7 @@ impl Http {
             "{}/v1/pull?after={after}&limit={limit}&wait={wait_secs}",
             self.base
         );
-        if snapshot > 0 {
+        if snapshot != 0 {
             url.push_str(&format!("&snapshot={snapshot}"));
         }
         let mut req = self.request(self.client.get(url));

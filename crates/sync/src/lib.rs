@@ -748,15 +748,17 @@ impl Hub {
         self.pull_snapshot(who, after, 0, limit)
     }
 
-    /// [`Hub::pull`] within an initial sync. A pull from zero by a user who sees everything
-    /// starts one: the answer's `snapshot` is the head at that moment, `S`, and every change
-    /// up to `S` then comes as a snapshot — each record whole where its first change is met,
-    /// as it stood at `S`: of its changes up to `S`, each cut to the fields it wrote that were
-    /// not overwritten by `S` (its first change always comes, for its create version). Pulls
-    /// that pass `S` back skip the rest of those changes; changes after `S` come one by one as
-    /// always. So a laptop set up after months of editing receives current rows, not every
-    /// edit, and a record never arrives half-built. (Other roles replay their visible history:
-    /// their stream depends on visibility through time.)
+    /// [`Hub::pull`] within an initial sync. A pull from zero starts one: the answer's
+    /// `snapshot` is the head at that moment, `S`, and every change up to `S` then comes as a
+    /// snapshot — each record `who` may see at `S` whole where its first change is met, as it
+    /// stood at `S`: of its changes up to `S`, each cut to the fields it wrote that were not
+    /// overwritten by `S` (its first change always comes, for its create version), with the
+    /// references blanked that `who` may not follow at `S`. Records `who` may not see at `S`
+    /// do not come at all, whatever their past. Pulls that pass `S` back skip the rest of
+    /// those changes; changes after `S` come one by one as always (visibility followed from
+    /// `S` on). So a laptop set up after months of editing receives current rows, not every
+    /// edit, and a record never arrives half-built. A first pull passing [`NO_SNAPSHOT`]
+    /// (a device holding records of its own already) gets the history change by change.
     pub fn pull_snapshot(
         &self,
         who: &Principal,
@@ -766,13 +768,14 @@ impl Hub {
     ) -> Result<PullReply, SyncError> {
         let limit = limit.max(1);
         let role = &who.role;
+        let snapshot = if after == 0 && snapshot != NO_SNAPSHOT {
+            self.index.head
+        } else {
+            snapshot
+        };
+        let cut = if after < snapshot { snapshot } else { 0 };
         if matches!(role, Role::Admin | Role::Secretariat) {
-            let snapshot = if after == 0 {
-                self.index.head
-            } else {
-                snapshot
-            };
-            return self.pull_all(after, if after < snapshot { snapshot } else { 0 }, limit);
+            return self.pull_all(after, cut, limit);
         }
         let mut out: Vec<Change> = Vec::new();
         let mut sent: HashSet<(String, i64)> = HashSet::new();
@@ -789,6 +792,30 @@ impl Hub {
             }
             for c in page {
                 let s = c.seq;
+                if s <= cut {
+                    // The snapshot: a record visible at the cut comes at its first change, as
+                    // it stood then; nothing else up to the cut.
+                    if self.index.first_seq(&c.record) == Some(s)
+                        && self.index.visible(role, &c.record, cut)
+                    {
+                        let seqs = self.index.seqs(&c.record, cut);
+                        let history = if seqs.len() < 2 {
+                            vec![c]
+                        } else {
+                            as_of_snapshot(self.store.changes_at(&seqs)?)
+                        };
+                        for h in history {
+                            sent.insert((h.device.clone(), h.dev_seq));
+                            out.push(self.index.redact(role, h, cut));
+                        }
+                    }
+                    pos = s;
+                    scanned += 1;
+                    if out.len() >= limit || scanned >= limit.saturating_mul(20) {
+                        break 'scan;
+                    }
+                    continue;
+                }
                 if let Some(x) = self.index.event_at(s) {
                     for y in self.index.affected(x) {
                         let before = self.index.visible(role, &y, s - 1);
@@ -842,7 +869,7 @@ impl Hub {
             purged,
             cursor: pos,
             more: pos < self.index.head,
-            snapshot: 0,
+            snapshot: cut,
         })
     }
 }
@@ -1102,9 +1129,14 @@ fn sync_once(
     loop {
         let after = get(a, |r| Ok(r.pull_cursor()?))?;
         let snapshot = get(a, |r| {
-            Ok(r.setting(SNAPSHOT)?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0))
+            Ok(match r.setting(SNAPSHOT)?.and_then(|v| v.parse().ok()) {
+                Some(s) => s,
+                // A first pull by a replica that holds records already (made here before it
+                // ever synced) takes no snapshot: a cut stream would never purge one of them
+                // its user may no longer see.
+                None if after == 0 && r.holds_records()? => NO_SNAPSHOT,
+                None => 0,
+            })
         })?;
         let reply = match t.pull_snapshot(after, snapshot, page) {
             Err(SyncError::Rescope) if !report.rescoped => {
@@ -1147,6 +1179,10 @@ fn sync_once(
 
 /// The local setting holding an initial sync's snapshot sequence ([`PullReply::snapshot`]).
 const SNAPSHOT: &str = "sync.snapshot";
+
+/// What a first pull passes as its snapshot to ask for the history change by change (see
+/// [`Hub::pull_snapshot`]).
+pub const NO_SNAPSHOT: i64 = -1;
 
 /// Documents' files, on their own queue after the records: each file the server lacks is
 /// sent from where the server's copy ends, each one missing here fetched from where ours

@@ -7,8 +7,9 @@
 //! development partner (reads only). Every run is seeded; a failure prints its seed.
 //!
 //! After each run, with everyone back online: every secretariat replica equals the hub (same
-//! dump); every other replica holds exactly the records its role may see, each equal to the
-//! hub's, and no id of any other record anywhere (records, history, conflicts); every edit ever
+//! dump), a secretariat laptop set up only now from the initial sync's snapshot included; every
+//! other replica (a focal point's and a partner's set up only now among them) holds exactly the
+//! records its role may see, each equal to the hub's, and no id of any other record anywhere (records, history, conflicts); every edit ever
 //! made is in the hub's history exactly once, or kept aside for review (an edit to a record that
 //! left its author's scope meanwhile); no record came back from a delete except by a restore
 //! newer than the delete; every outbox is empty.
@@ -332,6 +333,29 @@ fn run(seed: u64, exercised: &mut Seen) {
         newcomer.dump().expect("dump") == replicas[0].dump().expect("dump"),
         "seed {seed}: a replica synced from nothing differs from one that followed along"
     );
+
+    // Newcomers of the other roles start from nothing too: their snapshot must hold exactly
+    // what they may see now, and no other id (checked below with everyone else).
+    let mut roles = roles;
+    for (n, role) in [Role::FocalPoint("KH".into()), Role::Partner]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("newcomer-{n}.db"));
+        let mut r = Replica::init(&path, &key).expect("newcomer");
+        let who = Principal {
+            user: format!("newcomer-{n}"),
+            role,
+        };
+        let mut t = Direct {
+            hub: &mut hub,
+            who: who.clone(),
+        };
+        desk_sync::sync_with(&mut r, &mut t, 1 + (seed / 7 % 5) as usize, &mut |_| {})
+            .expect("initial sync");
+        replicas.push(r);
+        roles.push(who);
+    }
 
     let expected = hub.state().dump().expect("hub dump");
     let every = |r: &Replica| {

@@ -19,7 +19,7 @@
 //!
 //! `BENCH_QUICK=1` runs on a fiftieth of the data (a smoke run for CI: debug timings mean
 //! nothing there); `BENCH_ONLY=merge` stops after the in-process merge and apply
-//! (`BENCH_ONLY=hub` after the merge);
+//! (`BENCH_ONLY=hub` after the merge, `BENCH_ONLY=initial` after the initial sync);
 //! `BENCH_POSTGRES=postgres://…/postgres` runs the in-process merge on the PostgreSQL store.
 
 use desk_core::{Change, Entity, Fields, Key, Replica};
@@ -327,6 +327,9 @@ fn main() {
         mb,
         verdict(took.as_secs_f64() <= 8.0 && mb <= 300.0)
     );
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("initial") {
+        return; // steps 1–3 only
+    }
 
     // 4. Bytes per one-field edit, batched.
     let ids: Vec<String> = outbox

@@ -204,7 +204,7 @@ fn cli() -> Command {
                 .arg(Arg::new("server").long("server").env("DESK_SERVER").value_name("URL").help("the desk-server address [default: the one signed in to]"))
                 .arg(Arg::new("verify").long("verify").action(ArgAction::SetTrue).help("then compare a digest of this replica with the server's view of what you may see"))
                 .arg(Arg::new("progress").long("progress").action(ArgAction::SetTrue).help("report progress on stderr, one line per batch, even when not on a terminal"))
-                .arg(Arg::new("page").long("page").value_parser(clap::value_parser!(usize)).value_name("N").help("changes per request [default: 500]")),
+                .arg(Arg::new("page").long("page").value_parser(clap::value_parser!(usize)).value_name("N").help("changes per request [default: 2000, the most the server sends]")),
         )
         .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
         .subcommand(

@@ -240,7 +240,7 @@ fn main() {
     let mut pages = Vec::new();
     let mut after = 0;
     loop {
-        let p = hub.pull(&admin, after, 500).expect("pull");
+        let p = hub.pull(&admin, after, desk_sync::BATCH).expect("pull");
         after = p.cursor;
         let more = p.more;
         pages.push(p.changes);
@@ -259,7 +259,8 @@ fn main() {
     let apply = n as f64 / t.elapsed().as_secs_f64();
     perf_control("apply", "disable");
     println!(
-        "3. client apply (in-process, pages of 500): {:.0} ops/s  [target >= 30,000: {}]",
+        "3. client apply (in-process, pages of {} as desk pulls them): {:.0} ops/s  [target >= 30,000: {}]",
+        desk_sync::BATCH,
         apply,
         verdict(apply >= 30_000.0)
     );

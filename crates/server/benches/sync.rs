@@ -221,6 +221,11 @@ fn main() {
         hub = Some(h);
     }
     let hub = hub.expect("a hub");
+    if pg.is_none() {
+        let wal = dir.path().join(format!("hub-{}.db-wal", runs - 1));
+        let mb = std::fs::metadata(&wal).map_or(0, |m| m.len()) as f64 / 1e6;
+        println!("  the hub's WAL after the merge: {mb:.0} MB (checkpointed by a thread)");
+    }
     let shown: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
     rates.sort_by(f64::total_cmp);
     let merge = rates[rates.len() / 2];

@@ -211,7 +211,13 @@ fn the_same_batch_twice_is_stored_once_and_bad_requests_change_nothing() {
         .get(format!("{}/v1/pull?after=0", server.url))
         .send()
         .expect("pull");
-    // A pull from zero starts an initial sync: the snapshot is the history's head.
+    // A pull from zero that does not ask for a snapshot replays the history.
+    assert_eq!(r.headers()["x-desk-snapshot"], "0");
+    let r = http
+        .get(format!("{}/v1/pull?after=0&snapshot=-1", server.url))
+        .send()
+        .expect("pull");
+    // One that asks starts an initial sync: the snapshot is the history's head.
     assert_eq!(r.headers()["x-desk-snapshot"], "2");
     let page: Value = r.json().expect("json");
     assert_eq!(page["changes"].as_array().expect("changes").len(), 2);

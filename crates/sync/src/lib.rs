@@ -757,8 +757,10 @@ impl Hub {
     /// do not come at all, whatever their past. Pulls that pass `S` back skip the rest of
     /// those changes; changes after `S` come one by one as always (visibility followed from
     /// `S` on). So a laptop set up after months of editing receives current rows, not every
-    /// edit, and a record never arrives half-built. A first pull passing [`NO_SNAPSHOT`]
-    /// (a device holding records of its own already) gets the history change by change.
+    /// edit, and a record never arrives half-built. Only a first pull that asks, passing
+    /// [`START_SNAPSHOT`], starts one; any other pull from zero (a device holding records of
+    /// its own already, a transport that cannot pass the value) gets the history change by
+    /// change, which converges to the same state.
     pub fn pull_snapshot(
         &self,
         who: &Principal,
@@ -768,10 +770,10 @@ impl Hub {
     ) -> Result<PullReply, SyncError> {
         let limit = limit.max(1);
         let role = &who.role;
-        let snapshot = if after == 0 && snapshot != NO_SNAPSHOT {
-            self.index.head
-        } else {
-            snapshot
+        let snapshot = match snapshot {
+            START_SNAPSHOT if after == 0 => self.index.head,
+            s if s < 0 => 0,
+            s => s,
         };
         let cut = if after < snapshot { snapshot } else { 0 };
         if matches!(role, Role::Admin | Role::Secretariat) {
@@ -1135,10 +1137,10 @@ fn sync_once(
         let snapshot = get(a, |r| {
             Ok(match r.setting(SNAPSHOT)?.and_then(|v| v.parse().ok()) {
                 Some(s) => s,
-                // A first pull by a replica that holds records already (made here before it
-                // ever synced) takes no snapshot: a cut stream would never purge one of them
-                // its user may no longer see.
-                None if after == 0 && r.holds_records()? => NO_SNAPSHOT,
+                // A first pull asks for a snapshot, unless the replica holds records already
+                // (made here before it ever synced): a cut stream would never purge one of
+                // them its user may no longer see.
+                None if after == 0 && !r.holds_records()? => START_SNAPSHOT,
                 None => 0,
             })
         })?;
@@ -1184,9 +1186,8 @@ fn sync_once(
 /// The local setting holding an initial sync's snapshot sequence ([`PullReply::snapshot`]).
 const SNAPSHOT: &str = "sync.snapshot";
 
-/// What a first pull passes as its snapshot to ask for the history change by change (see
-/// [`Hub::pull_snapshot`]).
-pub const NO_SNAPSHOT: i64 = -1;
+/// What a first pull passes as its snapshot to ask for one (see [`Hub::pull_snapshot`]).
+pub const START_SNAPSHOT: i64 = -1;
 
 /// Documents' files, on their own queue after the records: each file the server lacks is
 /// sent from where the server's copy ends, each one missing here fetched from where ours

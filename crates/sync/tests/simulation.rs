@@ -75,13 +75,22 @@ impl Transport for BadNet<'_> {
         }
     }
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
+        self.pull_snapshot(after, 0, limit)
+    }
+    fn pull_snapshot(
+        &mut self,
+        after: i64,
+        snapshot: i64,
+        limit: usize,
+    ) -> Result<PullReply, SyncError> {
         match self.rng.below(100) {
             0..=9 => Err(SyncError::Network("pull dropped".into())),
             // A smaller page than asked for: the client must loop on `more`.
-            10..=29 => self
-                .hub
-                .pull(self.who, after, 1 + self.rng.below(limit.min(7))),
-            _ => self.hub.pull(self.who, after, limit),
+            10..=29 => {
+                let short = 1 + self.rng.below(limit.min(7));
+                self.hub.pull_snapshot(self.who, after, snapshot, short)
+            }
+            _ => self.hub.pull_snapshot(self.who, after, snapshot, limit),
         }
     }
 }

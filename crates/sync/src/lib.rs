@@ -800,13 +800,7 @@ impl Hub {
                     if self.index.first_seq(&c.record) == Some(s)
                         && self.index.visible(role, &c.record, cut)
                     {
-                        let seqs = self.index.seqs(&c.record, cut);
-                        let history = if seqs.len() < 2 {
-                            vec![c]
-                        } else {
-                            as_of_snapshot(self.store.changes_at(&seqs)?)
-                        };
-                        for h in history {
+                        for h in self.as_of(c, cut)? {
                             sent.insert((h.device.clone(), h.dev_seq));
                             out.push(self.index.redact(role, h, cut));
                         }
@@ -877,6 +871,17 @@ impl Hub {
 }
 
 impl Hub {
+    /// The record of `first` (its first change) as it stood at `cut`: its changes up to then,
+    /// cut by [`as_of_snapshot`].
+    fn as_of(&self, first: Change, cut: i64) -> Result<Vec<Change>, SyncError> {
+        let seqs = self.index.seqs(&first.record, cut);
+        Ok(if seqs.len() < 2 {
+            vec![first]
+        } else {
+            as_of_snapshot(self.store.changes_at(&seqs)?)
+        })
+    }
+
     /// [`Hub::pull_snapshot`] for a user who sees everything; `snapshot` is 0 outside an
     /// initial sync.
     fn pull_all(&self, after: i64, snapshot: i64, limit: usize) -> Result<PullReply, SyncError> {
@@ -900,12 +905,7 @@ impl Hub {
                 if self.index.first_seq(&c.record) != Some(c.seq) {
                     continue; // came with its record's first change
                 }
-                let seqs = self.index.seqs(&c.record, snapshot);
-                if seqs.len() < 2 {
-                    out.push(c);
-                } else {
-                    out.extend(as_of_snapshot(self.store.changes_at(&seqs)?));
-                }
+                out.extend(self.as_of(c, snapshot)?);
             }
         }
         Ok(PullReply {

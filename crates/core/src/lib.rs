@@ -36,6 +36,7 @@ pub use rusqlite;
 pub use schema::{Entity, EntityDesc, Field, FieldKind};
 pub use search::SearchHit;
 pub use undo::UndoReport;
+pub use validate::{check_change, check_element, check_stored, LONG_TEXT_MAX, MAX_ITEMS};
 
 impl Replica {
     /// Searches contacts, organisations, projects and meetings; see [`search`](crate::search).

@@ -1927,6 +1927,8 @@ impl Tx<'_> {
             seq: c.seq,
             message,
         };
+        // Never trusted: a pulled change is checked as the server checked it when pushed.
+        crate::validate::check_change(c)?;
         let entity =
             Entity::parse(&c.entity).ok_or_else(|| bad(format!("unknown entity {}", c.entity)))?;
         let d = entity.desc();

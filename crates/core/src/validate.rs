@@ -20,7 +20,7 @@ pub(crate) fn normalize(conn: &Connection, d: &EntityDesc, f: &Field, v: &Value)
     }
     Ok(match f.kind {
         FieldKind::Text(max) => Value::String(text(v, max, true).map_err(bad)?),
-        FieldKind::LongText => Value::String(text(v, 100_000, false).map_err(bad)?),
+        FieldKind::LongText => Value::String(text(v, LONG_TEXT_MAX, false).map_err(bad)?),
         FieldKind::Email => {
             let s = text(v, 254, true).map_err(bad)?;
             if !is_email(&s) {
@@ -122,6 +122,9 @@ pub(crate) fn normalize(conn: &Connection, d: &EntityDesc, f: &Field, v: &Value)
                 if item.chars().count() > 200 {
                     return Err(bad("an item is longer than 200 characters".into()));
                 }
+                if item.chars().any(char::is_control) {
+                    return Err(bad("an item contains a control character".into()));
+                }
                 if !items.contains(&item) {
                     items.push(item);
                 }
@@ -136,6 +139,258 @@ pub(crate) fn normalize(conn: &Connection, d: &EntityDesc, f: &Field, v: &Value)
             Value::String(s)
         }
     })
+}
+
+/// Checks a value as it travels in a change (already canonical: an id, not a name; a country
+/// code, not its name): its type, length, range, enumeration and format, by the same
+/// descriptor as a local edit. Used where a change made elsewhere arrives — the sync server
+/// checks every pushed change with it, and a replica every pulled one — so nothing a device
+/// sends can store a value no local edit could. Whether a reference names a record is not
+/// checked here (the receiver decides what it may name).
+pub fn check_stored(d: &EntityDesc, f: &Field, v: &Value) -> Result<()> {
+    let bad = |msg: String| Error::invalid(d.name, f.name, msg);
+    if is_blank(v) {
+        if f.required {
+            return Err(bad("is required and cannot be empty".into()));
+        }
+        return match v {
+            Value::Null | Value::String(_) | Value::Array(_) => Ok(()),
+            other => Err(bad(format!("expected text or a list, got {other}"))),
+        };
+    }
+    let text = |max: usize, single_line: bool| -> Result<()> {
+        let s = scalar(v).map_err(bad)?;
+        let n = s.chars().count();
+        if n > max {
+            return Err(bad(format!("is {n} characters long; the limit is {max}")));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|&c| c.is_control() && (single_line || (c != '\n' && c != '\t')))
+        {
+            return Err(bad(format!(
+                "contains the control character U+{:04X}",
+                c as u32
+            )));
+        }
+        Ok(())
+    };
+    let items = |max_items: usize| -> Result<Vec<&str>> {
+        let Value::Array(a) = v else {
+            return Err(bad(format!("expected a list, got {v}")));
+        };
+        if a.len() > max_items {
+            return Err(bad(format!(
+                "has {} items; the limit is {max_items}",
+                a.len()
+            )));
+        }
+        a.iter()
+            .map(|i| {
+                i.as_str()
+                    .ok_or_else(|| bad(format!("expected text, got {i}")))
+            })
+            .collect()
+    };
+    let id = |s: &str| -> Result<()> {
+        if uuid::Uuid::parse_str(s).is_err() {
+            return Err(bad(format!("'{}' is not a record id", clip(s))));
+        }
+        Ok(())
+    };
+    let code = |s: &str| -> Result<()> {
+        match country(s) {
+            Some(c) if c.code == s => Ok(()),
+            _ => Err(bad(format!("'{}' is not a known country code", clip(s)))),
+        }
+    };
+    match f.kind {
+        FieldKind::Text(max) => text(max, true),
+        FieldKind::LongText => text(LONG_TEXT_MAX, false),
+        FieldKind::Email => {
+            text(254, true)?;
+            let s = scalar(v).map_err(bad)?;
+            if !is_email(s) {
+                return Err(bad(format!("'{}' is not a valid e-mail address", clip(s))));
+            }
+            Ok(())
+        }
+        FieldKind::Country => code(scalar(v).map_err(bad)?),
+        FieldKind::CountryList => items(MAX_ITEMS)?.into_iter().try_for_each(code),
+        FieldKind::Date => {
+            let s = scalar(v).map_err(bad)?;
+            match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                Ok(d) if d.format("%Y-%m-%d").to_string() == s => Ok(()),
+                _ => Err(bad(format!(
+                    "'{}' is not a date in the form YYYY-MM-DD",
+                    clip(s)
+                ))),
+            }
+        }
+        FieldKind::TimeZone => {
+            let s = scalar(v).map_err(bad)?;
+            if s.len() > 64 || !is_time_zone(s) {
+                return Err(bad(format!(
+                    "'{}' is not an IANA time zone name such as Asia/Bangkok",
+                    clip(s)
+                )));
+            }
+            Ok(())
+        }
+        FieldKind::Currency => {
+            let s = scalar(v).map_err(bad)?;
+            if s.len() != 3 || !s.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(bad(format!(
+                    "'{}' is not a three-letter ISO 4217 currency code",
+                    clip(s)
+                )));
+            }
+            Ok(())
+        }
+        FieldKind::Int { min, max } => match v.as_i64() {
+            Some(n) if n >= min && n <= max => Ok(()),
+            Some(n) => Err(bad(format!("{n} is out of range {min}..={max}"))),
+            None => Err(bad(format!(
+                "{} is not a whole number",
+                clip(&v.to_string())
+            ))),
+        },
+        FieldKind::Real { min } => match v.as_f64() {
+            Some(n) if n.is_finite() && n >= min => Ok(()),
+            Some(n) if n.is_finite() => Err(bad(format!("{n} must not be negative"))),
+            _ => Err(bad(format!("{} is not a number", clip(&v.to_string())))),
+        },
+        FieldKind::Enum(allowed) => {
+            let s = scalar(v).map_err(bad)?;
+            if !allowed.contains(&s) {
+                return Err(bad(format!(
+                    "'{}' is not one of {}",
+                    clip(s),
+                    allowed.join(", ")
+                )));
+            }
+            Ok(())
+        }
+        FieldKind::Ref(_) => id(scalar(v).map_err(bad)?),
+        FieldKind::RefList(_) => items(MAX_ITEMS)?.into_iter().try_for_each(id),
+        FieldKind::List => {
+            for item in items(MAX_ITEMS)? {
+                if item.chars().count() > 200 {
+                    return Err(bad("an item is longer than 200 characters".into()));
+                }
+                if item.chars().any(char::is_control) {
+                    return Err(bad("an item contains a control character".into()));
+                }
+            }
+            Ok(())
+        }
+        FieldKind::Sha256 => {
+            let s = scalar(v).map_err(bad)?;
+            if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return Err(bad("is not a SHA-256 hash (64 lowercase hex digits)".into()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks one element a set edit adds to a list field (see [`crate::sets`]), as
+/// [`check_stored`] checks a whole list.
+pub fn check_element(d: &EntityDesc, f: &Field, elem: &str) -> Result<()> {
+    check_stored(
+        d,
+        &Field {
+            required: false,
+            ..*f
+        },
+        &Value::Array(vec![Value::String(elem.to_string())]),
+    )
+}
+
+/// Checks a change made elsewhere before it is merged: a known entity and record id, each
+/// field known and written at most once, each value by [`check_stored`] (a required field may
+/// travel blank here: a reference the receiver may not follow is blanked on its way), the
+/// deletion mark a boolean, and a set edit only on a list field, adding valid elements. The
+/// error names the change (`device/dev_seq`), the entity and the field.
+pub fn check_change(c: &crate::Change) -> Result<()> {
+    let bad = |message: String| Error::BadChange {
+        seq: c.seq,
+        message: format!("change {}/{}: {message}", clip(&c.device), c.dev_seq),
+    };
+    let bad_id =
+        |s: &str| s.trim().is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control);
+    if bad_id(&c.device) {
+        return Err(bad(
+            "the device id must be 1–100 characters, none of them control characters".into(),
+        ));
+    }
+    let entity = crate::Entity::parse(&c.entity)
+        .ok_or_else(|| bad(format!("unknown entity '{}'", clip(&c.entity))))?;
+    let d = entity.desc();
+    if uuid::Uuid::parse_str(&c.record).is_err() {
+        return Err(bad(format!("'{}' is not a record id", clip(&c.record))));
+    }
+    for (i, f) in c.fields.iter().enumerate() {
+        if c.fields[..i].iter().any(|g| g.field == f.field) {
+            return Err(bad(format!(
+                "{}.{} is written twice",
+                d.name,
+                clip(&f.field)
+            )));
+        }
+        if f.field == "_deleted" {
+            if !f.value.is_boolean() || f.set.is_some() {
+                return Err(bad(format!("{}._deleted must be true or false", d.name)));
+            }
+            continue;
+        }
+        let field = d
+            .field(&f.field)
+            .ok_or_else(|| bad(format!("unknown field {}.{}", d.name, clip(&f.field))))?;
+        let loose = Field {
+            required: false,
+            ..*field
+        };
+        check_stored(d, &loose, &f.value).map_err(|e| bad(e.to_string()))?;
+        if let Some(ops) = &f.set {
+            if !crate::sets::is_set(d, &f.field) {
+                return Err(bad(format!(
+                    "{}.{} is not a list edited element by element",
+                    d.name, f.field
+                )));
+            }
+            if ops.add.len() + ops.del.len() > 2 * MAX_ITEMS {
+                return Err(bad(format!("{}.{}: too many set edits", d.name, f.field)));
+            }
+            for e in ops.add.iter().chain(ops.del.iter().map(|x| &x.elem)) {
+                check_element(d, field, e).map_err(|e| bad(e.to_string()))?;
+            }
+            if let Some(x) = ops.del.iter().find(|x| bad_id(&x.dev)) {
+                return Err(bad(format!(
+                    "{}.{}: a removal names device '{}'",
+                    d.name,
+                    f.field,
+                    clip(&x.dev)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The longest free text (notes, minutes) a field holds, in characters.
+pub const LONG_TEXT_MAX: usize = 100_000;
+/// The most items a list field holds.
+pub const MAX_ITEMS: usize = 1_000;
+
+/// At most 60 characters of `s`, for an error message that quotes what it refused.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 60 {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(60).collect();
+    out.push('…');
+    out
 }
 
 fn is_blank(v: &Value) -> bool {
@@ -176,6 +431,12 @@ fn list(v: &Value) -> Result<Vec<String>, String> {
         Value::String(s) => s.split(',').map(str::to_string).collect(),
         other => return Err(format!("expected a list, got {other}")),
     };
+    if items.len() > MAX_ITEMS {
+        return Err(format!(
+            "has {} items; the limit is {MAX_ITEMS}",
+            items.len()
+        ));
+    }
     Ok(items
         .into_iter()
         .map(|s| s.trim().to_string())

@@ -393,3 +393,52 @@ fn long_text_keeps_both_versions_in_view_until_settled() {
         .expect("view");
     assert_eq!(shown.str("notes"), Some("Agreed: joint proposal"));
 }
+
+#[test]
+fn a_pulled_change_no_local_edit_could_make_is_refused_and_nothing_of_its_page_applies() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = replica(&dir, "a.db");
+    let mut b = replica(&dir, "b.db");
+    a.create(Entity::Contact, &fields(json!({"name": "Somchai Jaidee"})))
+        .expect("create");
+    let m = a
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "ACMECS SOM", "start_date": "2026-03-01"})),
+        )
+        .expect("meeting");
+    let good = a.outbox(10).expect("outbox");
+    let poisoned = [
+        ("start_date", json!({"y": 2026}), "meeting.start_date"),
+        ("status", json!("exploded"), "meeting.status"),
+        ("timezone", json!("../../etc/passwd"), "meeting.timezone"),
+        ("title", json!("x".repeat(200_000)), "limit is 2000"),
+        ("notes", json!("n".repeat(100_001)), "limit is 100000"),
+        ("chair", json!("Somchai Jaidee"), "not a record id"),
+        ("colour", json!("red"), "unknown field"),
+    ];
+    for (field, value, says) in poisoned {
+        let mut bad = good[1].clone();
+        bad.dev_seq = 3;
+        bad.fields = vec![desk_core::FieldChange {
+            field: field.into(),
+            value,
+            base: desk_core::hlc::Hlc::ZERO,
+            set: None,
+        }];
+        let page = [good[0].clone(), good[1].clone(), bad];
+        let err = b.apply_pulled(&page, Some(3)).expect_err(field);
+        assert!(err.to_string().contains(says), "{field}: {err}");
+        assert!(
+            err.to_string().contains(&format!("{}/3", a.device_id())),
+            "names the change: {err}"
+        );
+        assert_eq!(b.pull_cursor().expect("cursor"), 0, "{field}");
+        assert!(
+            b.get(Entity::Meeting, &m.id).is_err(),
+            "{field}: page half applied"
+        );
+    }
+    b.apply_pulled(&good, Some(2))
+        .expect("the good page applies");
+}

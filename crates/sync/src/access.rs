@@ -196,6 +196,8 @@ pub struct Index {
     dependents: FxHashMap<String, FxHashSet<String>>,
     /// The last server sequence observed.
     pub head: i64,
+    /// While a trial runs ([`Index::try_at`]): the dependents it added, to take back.
+    journal: Option<Vec<(String, String)>>,
 }
 
 impl Index {
@@ -256,10 +258,16 @@ impl Index {
                 }
                 let now = dots.elems();
                 for id in &now {
-                    self.dependents
+                    if self
+                        .dependents
                         .entry(id.clone())
                         .or_default()
-                        .insert(c.record.clone());
+                        .insert(c.record.clone())
+                    {
+                        if let Some(j) = &mut self.journal {
+                            j.push((id.clone(), c.record.clone()));
+                        }
+                    }
                 }
                 let version = match held {
                     Some((v, _)) if !desk_protocol::merge::wins(&incoming, &v) => v,
@@ -283,10 +291,16 @@ impl Index {
                 // (Classification and scope name no records: "internal" is not a target.)
                 if names_records(entity, &f.field) {
                     for id in ids(&f.value) {
-                        self.dependents
-                            .entry(id)
+                        if self
+                            .dependents
+                            .entry(id.clone())
                             .or_default()
-                            .insert(c.record.clone());
+                            .insert(c.record.clone())
+                        {
+                            if let Some(j) = &mut self.journal {
+                                j.push((id, c.record.clone()));
+                            }
+                        }
                     }
                 }
                 state
@@ -308,6 +322,39 @@ impl Index {
                 }
             }
         }
+    }
+
+    /// Observes `changes` as if they were held at the sequences after `head` (the current
+    /// one), runs `judge` on the result, and takes them back out: the index is left as it was,
+    /// whatever `judge` says. How the server asks what a push would do before storing it.
+    pub fn try_at<T>(&mut self, changes: &[Change], judge: impl FnOnce(&Index, i64) -> T) -> T {
+        let head = self.head;
+        self.journal = Some(Vec::new());
+        for (i, c) in changes.iter().enumerate() {
+            self.observe_at(c, head + 1 + i as i64);
+        }
+        let verdict = judge(self, head);
+        for c in changes {
+            if let Some(n) = self.nodes.get_mut(c.record.as_str()) {
+                n.history.retain(|(s, _)| *s <= head);
+                n.seqs.retain(|s| *s <= head);
+                if n.seqs.is_empty() {
+                    self.nodes.remove(c.record.as_str());
+                }
+            }
+        }
+        for (target, dependent) in self.journal.take().unwrap_or_default() {
+            if let Some(d) = self.dependents.get_mut(&target) {
+                d.remove(&dependent);
+                if d.is_empty() {
+                    self.dependents.remove(&target);
+                }
+            }
+        }
+        let at = self.events.partition_point(|(s, _)| *s <= head);
+        self.events.truncate(at);
+        self.head = head;
+        verdict
     }
 
     pub fn contains(&self, id: &str) -> bool {

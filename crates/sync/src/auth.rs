@@ -91,6 +91,19 @@ fn bad(message: String) -> SyncError {
     SyncError::Invalid(message)
 }
 
+/// The most of a user name or device an audit entry keeps (in characters; longer is cut).
+pub const AUDIT_NAME_MAX: usize = 120;
+/// The most of an audit entry's detail it keeps.
+pub const AUDIT_DETAIL_MAX: usize = 1_000;
+
+/// `s` cut to `max` characters (marked with "…"), so no request can make the log grow by more.
+fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..at])),
+    }
+}
+
 pub(crate) fn audit(
     sql: &mut dyn Sql,
     user: Option<&str>,
@@ -98,6 +111,10 @@ pub(crate) fn audit(
     action: &str,
     detail: &str,
 ) -> Result<(), SyncError> {
+    let user = user.map(|u| clip(u, AUDIT_NAME_MAX));
+    let device = device.map(|d| clip(d, AUDIT_NAME_MAX));
+    let (user, device) = (user.as_deref(), device.as_deref());
+    let detail = &*clip(detail, AUDIT_DETAIL_MAX);
     sql.exec(
         "INSERT INTO srv_audit (at, \"user\", device, action, detail) VALUES ($1, $2, $3, $4, $5)",
         &[
@@ -335,14 +352,44 @@ pub fn credentials(store: &dyn Tables, user: &str) -> Result<Option<Credentials>
 }
 
 /// Checks a password against its argon2 hash (step two; deliberately slow, so a server runs
-/// it without holding the store).
+/// it without holding the store). An unknown user's password is checked against a dummy hash
+/// made the same way, so the time taken does not tell whether a user name exists.
 pub fn verify(credentials: Option<&Credentials>, password: &str) -> bool {
-    credentials.is_some_and(|(hash, _, _)| {
-        PasswordHash::new(hash).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
+    let hash: &str = match credentials {
+        Some((hash, _, _)) => hash,
+        None => dummy_hash(),
+    };
+    let matches = argon2_matches(hash, password);
+    matches && credentials.is_some()
+}
+
+/// A hash of a random password nobody knows, made once (on the first unknown user's sign-in)
+/// with the same parameters as real ones.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut raw = [0u8; 16];
+        // Without randomness the password is all zeros: still never accepted (no user).
+        let _ = getrandom::fill(&mut raw);
+        SaltString::encode_b64(&raw)
+            .ok()
+            .and_then(|salt| {
+                Argon2::default()
+                    .hash_password(hex(&raw).as_bytes(), &salt)
+                    .ok()
+                    .map(|h| h.to_string())
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn argon2_matches(hash: &str, password: &str) -> bool {
+    #[cfg(test)]
+    verify_tests::ARGON2_RUNS.with(|n| n.set(n.get() + 1));
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
     })
 }
 
@@ -368,15 +415,34 @@ pub fn issue(
             "this user is disabled".into(),
         ));
     }
-    let revoked = store.read_with(|sql| {
+    let held = store.read_with(|sql| {
         sql.row(
-            "SELECT revoked FROM srv_device WHERE id = $1",
+            "SELECT revoked, \"user\" FROM srv_device WHERE id = $1",
             &[device.into()],
         )?
-        .map(|r| r.flag(0))
+        .map(|r| Ok((r.flag(0)?, r.text(1)?)))
         .transpose()
     })?;
-    let revoked = revoked.unwrap_or(false);
+    // A device belongs to the user who registered it: device ids travel in every pulled
+    // change, so naming one must never sign another user in as it (its pushes would be
+    // taken for the owner's and the owner's next edits dropped as repeats).
+    if held.as_ref().is_some_and(|(_, owner)| owner != user) {
+        store.write_with(|sql| {
+            audit(
+                sql,
+                Some(user),
+                Some(device),
+                "login",
+                "refused: the device belongs to another user",
+            )
+        })?;
+        return Err(SyncError::DeviceTaken(
+            "this device is registered to another user: sign in from a replica of your own \
+             (a new data folder gets a new device id)"
+                .into(),
+        ));
+    }
+    let revoked = held.is_some_and(|(r, _)| r);
     if revoked {
         return Err(SyncError::Denied(
             Denied::Revoked,
@@ -390,30 +456,29 @@ pub fn issue(
     let expires = now_secs() + TOKEN_DAYS * 86_400;
     let hash = token_hash(&token);
     store.write_with(|sql| {
-        let other = sql
-            .row(
-                "SELECT \"user\" FROM srv_device WHERE id = $1",
-                &[device.into()],
-            )?
-            .map(|r| r.text(0))
-            .transpose()?;
-        // A device signed in by another user before starts again from zero as this one.
-        let rescope = other.is_some_and(|o| o != user);
-        sql.exec(
+        // Only this user's device is updated (one registered meanwhile by another user's
+        // sign-in keeps its owner).
+        let n = sql.exec(
             "INSERT INTO srv_device (id, \"user\", token, issued, expires, rescope) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
              \"user\" = excluded.\"user\", token = excluded.token, issued = excluded.issued, \
              expires = excluded.expires, rescope = CASE WHEN srv_device.rescope > \
-             excluded.rescope THEN srv_device.rescope ELSE excluded.rescope END",
+             excluded.rescope THEN srv_device.rescope ELSE excluded.rescope END \
+             WHERE srv_device.\"user\" = excluded.\"user\"",
             &[
                 device.into(),
                 user.into(),
                 hash.into(),
                 now_secs().into(),
                 expires.into(),
-                rescope.into(),
+                false.into(),
             ],
         )?;
+        if n == 0 {
+            return Err(SyncError::DeviceTaken(
+                "this device is registered to another user".into(),
+            ));
+        }
         audit(sql, Some(user), Some(device), "login", "signed in")
     })?;
     Ok(Login {
@@ -434,6 +499,26 @@ pub fn login(
     let c = credentials(store, user)?;
     let ok = verify(c.as_ref(), password);
     issue(store, user, c, ok, device)
+}
+
+/// Signs out the device `token` belongs to: the token stops working at once (audited). The
+/// device stays registered, not revoked: it may sign in again.
+pub fn logout(store: &mut dyn Tables, token: &str) -> Result<Session, SyncError> {
+    let s = authenticate(store, token)?;
+    store.write_with(|sql| {
+        sql.exec(
+            "UPDATE srv_device SET token = NULL WHERE id = $1 AND token = $2",
+            &[s.device.as_str().into(), token_hash(token).into()],
+        )?;
+        audit(
+            sql,
+            Some(&s.who.user),
+            Some(&s.device),
+            "logout",
+            "signed out",
+        )
+    })?;
+    Ok(s)
 }
 
 /// Checks a bearer token.
@@ -492,4 +577,49 @@ pub(crate) fn clear_rescope(sql: &mut dyn Sql, device: &str) -> Result<(), SyncE
         &[device.into(), now_secs().into()],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod verify_tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Argon2 verifications run on this thread.
+        pub(super) static ARGON2_RUNS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn runs() -> usize {
+        ARGON2_RUNS.with(Cell::get)
+    }
+
+    #[test]
+    fn an_unknown_user_costs_an_argon2_check_like_a_known_one() {
+        let hash = hash_password("the right password").expect("hash");
+        let known: Credentials = (hash, "partner".into(), false);
+        let before = runs();
+        assert!(verify(Some(&known), "the right password"));
+        assert!(!verify(Some(&known), "a wrong password"));
+        assert_eq!(runs() - before, 2);
+        // Unknown: the dummy hash is checked (one argon2 run), and never matches.
+        let before = runs();
+        assert!(!verify(None, "the right password"));
+        assert!(!verify(None, ""));
+        assert_eq!(runs() - before, 2);
+        assert!(PasswordHash::new(dummy_hash()).is_ok(), "{}", dummy_hash());
+        assert_eq!(
+            PasswordHash::new(dummy_hash()).map(|h| h.algorithm.to_string()),
+            PasswordHash::new(&known.0).map(|h| h.algorithm.to_string())
+        );
+    }
+
+    #[test]
+    fn audit_text_is_clipped() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééééé", 3), "ééé…");
+        assert_eq!(
+            clip(&"x".repeat(5000), AUDIT_DETAIL_MAX).chars().count(),
+            1001
+        );
+    }
 }

@@ -101,6 +101,9 @@ fn fatal(e: &SyncError) -> Option<&'static str> {
         SyncError::Refused { .. } => Some("refused"),
         SyncError::UpgradeRequired(_) => Some("upgrade_required"),
         SyncError::Invalid(_) => Some("invalid"),
+        SyncError::BadChange(_) => Some("invalid_change"),
+        SyncError::DeviceTaken(_) => Some("device_taken"),
+        SyncError::Limit(code, _) => Some(code),
         SyncError::NotFound(_) => Some("not_found"),
         SyncError::Network(_)
         | SyncError::Replica(_)

@@ -19,6 +19,12 @@ pub struct Http {
     /// Bytes sent and received in request and answer bodies so far.
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Pushes sent so far (a batch too large for one request goes as several).
+    pub pushes_sent: u64,
+    /// A push whose body would pass this, or whose batch would inflate past `max_inflated`, is
+    /// sent in parts (the server's limits: [`wire::MAX_BODY`], [`wire::MAX_INFLATED`]).
+    pub max_body: usize,
+    pub max_inflated: usize,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +139,9 @@ impl Http {
             binary: true,
             bytes_sent: 0,
             bytes_received: 0,
+            pushes_sent: 0,
+            max_body: wire::MAX_BODY,
+            max_inflated: wire::MAX_INFLATED,
         })
     }
 
@@ -150,6 +159,17 @@ impl Http {
             role: Role::parse(&a.role).map_err(SyncError::Invalid)?,
             expires: a.expires,
         })
+    }
+
+    /// Signs this device out on the server: its token stops working there (the device stays
+    /// registered and may sign in again). The caller forgets the token locally either way.
+    pub fn logout(&self) -> Result<(), SyncError> {
+        let r = self
+            .request(self.client.post(format!("{}/v1/logout", self.base)))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        self.body(r).map(|_| ())
     }
 
     fn request(&self, r: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
@@ -197,8 +217,15 @@ impl Http {
             "out_of_scope" => SyncError::OutOfScope(error.message),
             "not_permitted" | "read_only" => SyncError::NotPermitted(error.message),
             "rescope" => SyncError::Rescope,
+            "invalid_change" => SyncError::BadChange(error.message),
+            "device_taken" => SyncError::DeviceTaken(error.message),
+            "too_large" if status.as_u16() == 413 => SyncError::Limit("too_large", error.message),
+            "quota_exceeded" => SyncError::Limit("quota_exceeded", error.message),
             "not_found" => SyncError::NotFound(error.message),
             "upgrade_required" => SyncError::UpgradeRequired(error.message),
+            // Too many waiting pulls for this device (an earlier one still held): passing, so
+            // a background loop backs off and tries again rather than stopping.
+            "too_many_waits" => SyncError::Network(error.message),
             "refused" => SyncError::Refused {
                 device: String::new(),
                 dev_seq: 0,
@@ -266,14 +293,32 @@ impl Transport for Http {
     }
 
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {
-        let req = self.request(self.client.post(format!("{}/v1/push", self.base)));
-        let body = if self.binary {
-            wire::encode_push(device, batch)?
+        let (body, inflated) = if self.binary {
+            wire::encode_push_sized(device, batch)?
         } else {
-            serde_json::to_vec(&serde_json::json!({"device": device, "changes": batch}))
-                .map_err(|e| SyncError::Invalid(e.to_string()))?
+            let body = serde_json::to_vec(&serde_json::json!({"device": device, "changes": batch}))
+                .map_err(|e| SyncError::Invalid(e.to_string()))?;
+            let n = body.len();
+            (body, n)
         };
+        if batch.len() > 1 && (body.len() > self.max_body || inflated > self.max_inflated) {
+            // Too large for one request (a batch of long texts): in two halves, in order. If
+            // the second fails after the first was stored, the first's acknowledgement is
+            // returned and the rest is sent again (and fails again) on the next push.
+            let (first, rest) = batch.split_at(batch.len() / 2);
+            let a = self.push(device, first)?;
+            return Ok(match self.push(device, rest) {
+                Ok(b) => PushReply {
+                    acked: a.acked.max(b.acked),
+                    quarantined: a.quarantined + b.quarantined,
+                    restamped: a.restamped + b.restamped,
+                },
+                Err(_) => a,
+            });
+        }
+        let req = self.request(self.client.post(format!("{}/v1/push", self.base)));
         self.bytes_sent += body.len() as u64;
+        self.pushes_sent += 1;
         let kind = if self.binary {
             wire::CONTENT_TYPE
         } else {

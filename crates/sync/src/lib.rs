@@ -21,7 +21,9 @@ use store::TablesExt;
 pub mod access;
 pub mod auth;
 pub mod background;
+mod guard;
 pub mod http;
+pub mod hubfiles;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod store;
@@ -66,6 +68,17 @@ pub enum SyncError {
     /// No such thing that this user may see (a file no visible document names).
     #[error("not found: {0}")]
     NotFound(String),
+    /// A sign-in named a device registered to another user.
+    #[error("{0}")]
+    DeviceTaken(String),
+    /// A pushed change is malformed: a value no local edit could store, an unknown field, a
+    /// new record without a required field. The message names the change and the field;
+    /// nothing of the batch was stored.
+    #[error("{0}")]
+    BadChange(String),
+    /// Past one of the server's limits (a file's size, a user's quota): `.0` is the code.
+    #[error("{1}")]
+    Limit(&'static str, String),
     /// Bad input (a request, a user name, a password).
     #[error("{0}")]
     Invalid(String),
@@ -258,6 +271,7 @@ pub fn verify(r: &Replica, t: &mut dyn Transport) -> Result<Verification, SyncEr
 pub struct Hub {
     store: Box<dyn store::Store>,
     index: access::Index,
+    files: hubfiles::FileLimits,
 }
 
 /// The oldest client schema this server accepts (older clients are refused with 426 before
@@ -283,6 +297,7 @@ impl Hub {
         let mut hub = Hub {
             store,
             index: access::Index::default(),
+            files: hubfiles::FileLimits::default(),
         };
         hub.catch_up()?;
         Ok(hub)
@@ -298,78 +313,6 @@ impl Hub {
                 self.index.observe(c);
             }
         }
-    }
-
-    /// Whether a document `who` may see names file `sha` (else the file does not exist for
-    /// them: "not found", whether or not it is here).
-    fn file_visible(&self, who: &Principal, sha: &str) -> Result<(), SyncError> {
-        let ids: Vec<String> = {
-            let mut stmt = self
-                .store
-                .state()
-                .reader()
-                .prepare_cached("SELECT id FROM document WHERE sha256 = ?1")?;
-            let rows = stmt.query_map([sha], |r| r.get(0))?;
-            rows.collect::<desk_core::rusqlite::Result<_>>()?
-        };
-        let head = self.index.head;
-        if ids.iter().any(|id| self.index.visible(&who.role, id, head)) {
-            Ok(())
-        } else {
-            Err(SyncError::NotFound(format!(
-                "no document you may see names the file {sha}"
-            )))
-        }
-    }
-
-    pub fn blob_status(
-        &self,
-        who: &Principal,
-        sha: &str,
-    ) -> Result<desk_core::BlobStatus, SyncError> {
-        self.file_visible(who, sha)?;
-        Ok(self
-            .store
-            .read_with(|sql| store::blob_status(sql, sha))?
-            .unwrap_or(desk_core::BlobStatus {
-                size: 0,
-                have: 0,
-                complete: false,
-            }))
-    }
-
-    /// Takes bytes of a file a visible document names, in order from where the server's copy
-    /// ends; once all have come they are checked against the name (damaged: dropped, to be
-    /// sent again).
-    pub fn blob_put(
-        &mut self,
-        who: &Principal,
-        sha: &str,
-        size: u64,
-        offset: u64,
-        data: &[u8],
-    ) -> Result<desk_core::BlobStatus, SyncError> {
-        self.file_visible(who, sha)?;
-        if !who.role.may_write() {
-            return Err(SyncError::NotPermitted(format!(
-                "{} may read but not send files",
-                who.user
-            )));
-        }
-        store::blob_append(&mut *self.store, sha, size, offset, data)
-    }
-
-    pub fn blob_get(
-        &self,
-        who: &Principal,
-        sha: &str,
-        offset: u64,
-        len: usize,
-    ) -> Result<Vec<u8>, SyncError> {
-        self.file_visible(who, sha)?;
-        self.store.read_with(|sql| {
-            store::blob_read(sql, sha, offset, len.min(desk_core::blobs::CHUNK), false)
-        })
     }
 
     /// Files that documents name but the server does not hold whole (yet: their senders have
@@ -504,7 +447,8 @@ impl Hub {
         let mut keep: Vec<(usize, Option<desk_core::hlc::Hlc>)> = Vec::new();
         let mut aside: Vec<(&Change, &'static str)> = Vec::new();
         let mut restamped = Vec::new();
-        let mut created: HashSet<String> = HashSet::new();
+        // Records created earlier in this batch, and their entities.
+        let mut created: HashMap<String, Entity> = HashMap::new();
         for i in ordered {
             let c = &batch[i];
             if c.dev_seq != high + 1 {
@@ -520,6 +464,12 @@ impl Hub {
                     self.store.state().schema_version()
                 )));
             }
+            let seen = |id: &str| {
+                sees_all
+                    || self.index.visible(&who.role, id, head)
+                    || self.index.ever_visible(&who.role, id)
+            };
+            guard::validate(&self.index, c, &created, &seen)?;
             match self.check(who, c, head, &created)? {
                 Verdict::Accept => {}
                 Verdict::Aside(reason) => {
@@ -527,9 +477,10 @@ impl Hub {
                     continue;
                 }
             }
-            // (Only the scope checks of roles that do not see everything need this.)
-            if !sees_all && !self.index.contains(&c.record) {
-                created.insert(c.record.clone());
+            if !self.index.contains(&c.record) {
+                if let Some(e) = Entity::parse(&c.entity) {
+                    created.insert(c.record.clone(), e);
+                }
             }
             if access::too_far_ahead(c.hlc, now_ms) {
                 let now = self.store.tick();
@@ -564,6 +515,8 @@ impl Hub {
                 &owned
             }
         };
+        guard::no_shrink(&mut self.index, &who.role, keep)?;
+        let claims = self.claims(who, keep)?;
         let user = who.user.clone();
         let reply = PushReply {
             acked: high,
@@ -574,6 +527,7 @@ impl Hub {
             return Ok(reply);
         }
         self.store.accept(keep, &mut |sql| {
+            hubfiles::record_claims(sql, &user, &claims)?;
             for (c, reason) in &aside {
                 sql.exec(
                     "INSERT INTO srv_quarantine (at, device, dev_seq, entity, record, reason, \
@@ -639,7 +593,7 @@ impl Hub {
         who: &Principal,
         c: &Change,
         head: i64,
-        created: &HashSet<String>,
+        created: &HashMap<String, Entity>,
     ) -> Result<Verdict, SyncError> {
         let role = &who.role;
         if matches!(role, Role::Admin | Role::Secretariat) {
@@ -656,16 +610,17 @@ impl Hub {
             ))
         };
         let visible = |id: &str| {
-            created.contains(id)
+            created.contains_key(id)
                 || !self.index.contains(id)
                 || self.index.own_visible(role, id, head)
         };
-        if self.index.contains(&c.record) && !created.contains(&c.record) {
+        if self.index.contains(&c.record) && !created.contains_key(&c.record) {
             if !self.index.visible(role, &c.record, head) {
                 if self.index.ever_visible(role, &c.record) {
                     return Ok(Verdict::Aside("the record left the user's scope"));
                 }
-                return Err(out("names a record this user may not see"));
+                // The same answer as for a record that does not exist (see `guard`).
+                return Err(guard::unseen(c, &format!("names {} {}", d.name, c.record)));
             }
             if d.classified
                 && c.fields
@@ -697,7 +652,10 @@ impl Hub {
         } else if let Some((p, _)) = d.parent {
             match field(p).and_then(|v| v.as_str()) {
                 Some(parent) if visible(parent) => {}
-                _ => return Err(out("is a child of a record this user may not see")),
+                other => {
+                    let id = other.unwrap_or_default();
+                    return Err(guard::unseen(c, &format!("sets {}.{p} to {id}", d.name)));
+                }
             }
         }
         for f in &c.fields {
@@ -714,11 +672,11 @@ impl Hub {
                 serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
                 _ => Vec::new(),
             };
-            if targets.iter().any(|t| !visible(t)) {
-                return Err(out(&format!(
-                    "sets {} to a record this user may not see",
-                    f.field
-                )));
+            if let Some(t) = targets.iter().find(|t| !visible(t)) {
+                return Err(guard::unseen(
+                    c,
+                    &format!("sets {}.{} to {t}", d.name, f.field),
+                ));
             }
         }
         Ok(Verdict::Accept)
@@ -779,8 +737,16 @@ impl Hub {
         if matches!(role, Role::Admin | Role::Secretariat) {
             return self.pull_all(after, cut, limit);
         }
+        // Nothing of a record `who` may not see now is sent, whatever it was when written: a
+        // user added after a record was restricted gets none of its past versions (a device
+        // that held it gets its purge further on, where it stopped being visible).
+        let now = self.index.head;
+        let shown = |id: &str, at: i64| {
+            self.index.visible(role, id, at) && self.index.visible(role, id, now)
+        };
         let mut out: Vec<Change> = Vec::new();
         let mut sent: HashSet<(String, i64)> = HashSet::new();
+        let mut done: HashSet<String> = HashSet::new();
         let mut purged: BTreeSet<String> = BTreeSet::new();
         // Lost and found again within this page: purged first (whatever the device did to it
         // meanwhile goes, e.g. an edit kept aside), then its whole history again.
@@ -797,12 +763,13 @@ impl Hub {
                 if s <= cut {
                     // The snapshot: a record visible at the cut comes at its first change, as
                     // it stood then; nothing else up to the cut.
-                    if self.index.first_seq(&c.record) == Some(s)
-                        && self.index.visible(role, &c.record, cut)
-                    {
-                        for h in self.as_of(c, cut)? {
-                            sent.insert((h.device.clone(), h.dev_seq));
-                            out.push(self.index.redact(role, h, cut));
+                    if self.index.first_seq(&c.record) == Some(s) && shown(&c.record, cut) {
+                        let mut whole = Vec::new();
+                        self.whole(c, cut, &|id| shown(id, cut), &mut done, &mut whole)?;
+                        for h in whole {
+                            if sent.insert((h.device.clone(), h.dev_seq)) {
+                                out.push(self.index.redact(role, h, cut));
+                            }
                         }
                     }
                     pos = s;
@@ -815,11 +782,11 @@ impl Hub {
                 if let Some(x) = self.index.event_at(s) {
                     for y in self.index.affected(x) {
                         let before = self.index.visible(role, &y, s - 1);
-                        let now = self.index.visible(role, &y, s);
-                        if before && !now {
+                        let then = self.index.visible(role, &y, s);
+                        if before && !then {
                             regained.remove(&y);
                             purged.insert(y);
-                        } else if !before && now {
+                        } else if !before && then && self.index.visible(role, &y, now) {
                             if purged.contains(&y) {
                                 // Its history comes again, from the start and in order (the
                                 // record is rebuilt from nothing after the purge).
@@ -835,9 +802,7 @@ impl Hub {
                         }
                     }
                 }
-                if self.index.visible(role, &c.record, s)
-                    && sent.insert((c.device.clone(), c.dev_seq))
-                {
+                if shown(&c.record, s) && sent.insert((c.device.clone(), c.dev_seq)) {
                     out.push(self.index.redact(role, c, s));
                 }
                 pos = s;
@@ -882,11 +847,61 @@ impl Hub {
         })
     }
 
+    /// The record of `first` (its first change) as it stood at `cut`, into `out` — preceded
+    /// by each record it names that `may` be sent and whose first change comes after its own
+    /// (up to `cut`), as those stood then, so a replica never holds a reference to a record
+    /// it has not received (the replica's references are foreign keys, checked at each page's
+    /// commit). `done` holds the records already put in this page; one sent ahead is sent
+    /// again at its own place in a later page, which a replica takes as a repeat.
+    fn whole(
+        &self,
+        first: Change,
+        cut: i64,
+        may: &dyn Fn(&str) -> bool,
+        done: &mut HashSet<String>,
+        out: &mut Vec<Change>,
+    ) -> Result<(), SyncError> {
+        if !done.insert(first.record.clone()) {
+            return Ok(());
+        }
+        let own = first.seq;
+        let changes = self.as_of(first, cut)?;
+        for c in &changes {
+            let Some(entity) = Entity::parse(&c.entity) else {
+                continue;
+            };
+            for f in &c.fields {
+                if guard::target(entity, &f.field).is_none() {
+                    continue;
+                }
+                let named: Vec<&str> = match &f.value {
+                    serde_json::Value::String(s) => vec![s.as_str()],
+                    serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+                    _ => Vec::new(),
+                };
+                let added = f.set.iter().flat_map(|o| o.add.iter().map(String::as_str));
+                for id in named.into_iter().chain(added) {
+                    let Some(at) = self.index.first_seq(id) else {
+                        continue;
+                    };
+                    if at > own && at <= cut && !done.contains(id) && may(id) {
+                        if let Some(y) = self.store.changes_at(&[at])?.pop() {
+                            self.whole(y, cut, may, done, out)?;
+                        }
+                    }
+                }
+            }
+        }
+        out.extend(changes);
+        Ok(())
+    }
+
     /// [`Hub::pull_snapshot`] for a user who sees everything; `snapshot` is 0 outside an
     /// initial sync.
     fn pull_all(&self, after: i64, snapshot: i64, limit: usize) -> Result<PullReply, SyncError> {
         let head = self.index.head;
         let mut out: Vec<Change> = Vec::new();
+        let mut done: HashSet<String> = HashSet::new();
         let mut pos = after;
         'scan: loop {
             let page = self.store.changes(pos, SCAN.max(limit + 1))?;
@@ -905,7 +920,7 @@ impl Hub {
                 if self.index.first_seq(&c.record) != Some(c.seq) {
                     continue; // came with its record's first change
                 }
-                out.extend(self.as_of(c, snapshot)?);
+                self.whole(c, snapshot, &|_| true, &mut done, &mut out)?;
             }
         }
         Ok(PullReply {

@@ -186,6 +186,9 @@ impl PgTables {
             ))
         })?;
         client.batch_execute(SCHEMA).map_err(|e| pg_error(&e))?;
+        client
+            .batch_execute(&crate::hubfiles::schema("BYTEA"))
+            .map_err(|e| pg_error(&e))?;
         let format: String = client
             .query_one("SELECT value FROM srv_meta WHERE key = 'format'", &[])
             .map_err(|e| pg_error(&e))?

@@ -18,7 +18,6 @@ use crate::SyncError;
 use desk_core::hlc::Hlc;
 use desk_core::rusqlite::{self, types::ValueRef};
 use desk_core::{BlobStatus, Change, Replica};
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// A value bound to or read from a query.
@@ -333,7 +332,10 @@ impl SqliteStore {
         // The hub never searches nor browses: its merges skip the search index and the
         // indexes that order lists for people.
         replica.serve_only()?;
-        replica.with_transaction(|tx| tx.execute_batch(SQLITE_SCHEMA))?;
+        replica.with_transaction(|tx| {
+            tx.execute_batch(SQLITE_SCHEMA)?;
+            tx.execute_batch(&crate::hubfiles::schema("BLOB"))
+        })?;
         // An acknowledged push must survive a power cut, not only a crash: the server syncs
         // the WAL at every commit (a replica's NORMAL would lose its last commits then).
         replica
@@ -386,10 +388,6 @@ impl Store for SqliteStore {
 
 // Files on the server: the same tables as a replica's (`blob`, `blob_chunk`), in either store.
 
-fn bad_file(message: String) -> SyncError {
-    SyncError::Invalid(message)
-}
-
 /// How much of file `sha` the store holds.
 pub(crate) fn blob_status(sql: &mut dyn Sql, sha: &str) -> Result<Option<BlobStatus>, SyncError> {
     sql.row(
@@ -436,73 +434,6 @@ pub(crate) fn blob_read(
         }
     }
     Ok(out)
-}
-
-/// Takes the next bytes of file `sha` (`size` bytes in all), which must start where the held
-/// part ends (a repeat of held bytes is harmless). When the last byte arrives the whole is
-/// hashed: a file that does not match its name is dropped (committed, so the sender starts it
-/// again) and reported.
-pub(crate) fn blob_append(
-    store: &mut dyn Tables,
-    sha: &str,
-    size: u64,
-    offset: u64,
-    data: &[u8],
-) -> Result<BlobStatus, SyncError> {
-    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    let outcome = store.write_with(|sql| {
-        let held = blob_status(sql, sha)?.unwrap_or(BlobStatus {
-            size,
-            have: 0,
-            complete: false,
-        });
-        let Some(have) = desk_core::blobs::next_chunk(&held, sha, size, offset, data.len())? else {
-            return Ok(Some(held));
-        };
-        sql.exec(
-            "INSERT INTO blob_chunk (sha256, \"offset\", data) VALUES ($1, $2, $3) \
-             ON CONFLICT (sha256, \"offset\") DO UPDATE SET data = excluded.data",
-            &[sha.into(), as_i64(offset).into(), data.into()],
-        )?;
-        let mut complete = false;
-        if have == size {
-            let mut hash = Sha256::new();
-            for r in sql.rows(
-                "SELECT data FROM blob_chunk WHERE sha256 = $1 ORDER BY \"offset\"",
-                &[sha.into()],
-            )? {
-                hash.update(r.bytes(0)?);
-            }
-            let got: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            if got != sha {
-                sql.exec("DELETE FROM blob_chunk WHERE sha256 = $1", &[sha.into()])?;
-                sql.exec("DELETE FROM blob WHERE sha256 = $1", &[sha.into()])?;
-                return Ok(None);
-            }
-            complete = true;
-        }
-        sql.exec(
-            "INSERT INTO blob (sha256, size, have, complete) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (sha256) DO UPDATE SET have = excluded.have, \
-             complete = excluded.complete",
-            &[
-                sha.into(),
-                as_i64(size).into(),
-                as_i64(have).into(),
-                complete.into(),
-            ],
-        )?;
-        Ok(Some(BlobStatus {
-            size,
-            have,
-            complete,
-        }))
-    })?;
-    outcome.ok_or_else(|| {
-        bad_file(format!(
-            "file {sha} arrived damaged (its bytes hash differently); send it again"
-        ))
-    })
 }
 
 #[cfg(test)]

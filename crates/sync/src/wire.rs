@@ -14,8 +14,48 @@ use std::io::{Read, Write};
 
 pub const CONTENT_TYPE: &str = "application/x-desk-sync";
 
-/// Batches larger than this once inflated are refused (a deflate bomb stops here).
-const MAX_INFLATED: u64 = 256 * 1024 * 1024;
+/// The largest request body the server reads (413 beyond it); [`crate::http::Http`] splits a
+/// push that would be larger.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The most a batch may inflate to. Inflation stops one byte past it, so a deflate bomb costs
+/// the server at most this much memory (413 "too_large"). A client batch is at most
+/// [`crate::BATCH`] changes; a typical one inflates to well under 1 MB, and
+/// [`crate::http::Http`] splits one that would pass this (one change is at most a few MB:
+/// long texts are capped at 100,000 characters).
+pub const MAX_INFLATED: usize = 64 * 1024 * 1024;
+
+/// The most a page from the server may inflate to (the client trusts its server further: a
+/// page of long texts may be larger than a push the server takes).
+const MAX_PAGE_INFLATED: usize = 256 * 1024 * 1024;
+
+/// Why a batch could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireError {
+    /// It inflates past `limit` bytes.
+    TooLarge { limit: usize },
+    /// Not deflate data, or not a desk-sync batch.
+    Invalid(String),
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WireError::TooLarge { limit } => write!(
+                f,
+                "the batch inflates past the {} MB limit: send fewer changes at once",
+                limit / (1024 * 1024)
+            ),
+            WireError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<WireError> for SyncError {
+    fn from(e: WireError) -> SyncError {
+        SyncError::Invalid(e.to_string())
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 enum Id {
@@ -185,29 +225,57 @@ fn from_wire(devices: &[String], changes: Vec<WireChange>) -> Result<Vec<Change>
     Ok(out)
 }
 
-fn pack(batch: &WireBatch) -> Result<Vec<u8>, SyncError> {
+/// (deflated, inflated length)
+fn pack(batch: &WireBatch) -> Result<(Vec<u8>, usize), SyncError> {
     let raw = postcard::to_allocvec(batch).map_err(|e| SyncError::Invalid(e.to_string()))?;
     let mut z = DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
     z.write_all(&raw)
         .map_err(|e| SyncError::Invalid(e.to_string()))?;
-    z.finish().map_err(|e| SyncError::Invalid(e.to_string()))
+    let packed = z.finish().map_err(|e| SyncError::Invalid(e.to_string()))?;
+    Ok((packed, raw.len()))
 }
 
-fn unpack(bytes: &[u8]) -> Result<WireBatch, SyncError> {
-    let mut raw = Vec::new();
-    DeflateDecoder::new(bytes)
-        .take(MAX_INFLATED + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| SyncError::Invalid(format!("the batch is not valid deflate data: {e}")))?;
-    if raw.len() as u64 > MAX_INFLATED {
-        return Err(SyncError::Invalid("the batch inflates past 256 MB".into()));
+/// Inflates `bytes`, refusing past `limit` bytes without holding more than about `limit` (the
+/// buffer grows as the data does, never past the limit, rather than doubling beyond it).
+fn inflate(bytes: &[u8], limit: usize) -> Result<Vec<u8>, WireError> {
+    let mut z = DeflateDecoder::new(bytes);
+    let mut raw: Vec<u8> = Vec::with_capacity(bytes.len().saturating_mul(4).min(limit));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match z.read(&mut chunk) {
+            Ok(0) => return Ok(raw),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(WireError::Invalid(format!(
+                    "the batch is not valid deflate data: {e}"
+                )))
+            }
+        };
+        if raw.len() + n > limit {
+            return Err(WireError::TooLarge { limit });
+        }
+        if raw.capacity() - raw.len() < n {
+            let grow = raw.capacity().max(n).min(limit - raw.len());
+            raw.reserve_exact(grow);
+        }
+        raw.extend_from_slice(&chunk[..n]);
     }
+}
+
+fn unpack(bytes: &[u8], limit: usize) -> Result<WireBatch, WireError> {
+    let raw = inflate(bytes, limit)?;
     postcard::from_bytes(&raw)
-        .map_err(|e| SyncError::Invalid(format!("the batch is not a valid desk-sync batch: {e}")))
+        .map_err(|e| WireError::Invalid(format!("the batch is not a valid desk-sync batch: {e}")))
 }
 
 /// A push body: the device's changes.
 pub fn encode_push(device: &str, changes: &[Change]) -> Result<Vec<u8>, SyncError> {
+    Ok(encode_push_sized(device, changes)?.0)
+}
+
+/// [`encode_push`], and how large the batch is once inflated (what [`MAX_INFLATED`] limits).
+pub fn encode_push_sized(device: &str, changes: &[Change]) -> Result<(Vec<u8>, usize), SyncError> {
     let (mut devices, changes) = to_wire(changes);
     if devices.is_empty() {
         devices.push(device.to_string());
@@ -223,18 +291,26 @@ pub fn encode_push(device: &str, changes: &[Change]) -> Result<Vec<u8>, SyncErro
 
 /// Reads a push body: (device, changes). An empty batch names its device first.
 pub fn decode_push(bytes: &[u8]) -> Result<(String, Vec<Change>), SyncError> {
-    let b = unpack(bytes)?;
+    Ok(read_push(bytes, MAX_INFLATED)?)
+}
+
+/// [`decode_push`] with the inflated size limited to `limit` bytes, telling a batch that is
+/// too large ([`WireError::TooLarge`]) from one that is malformed.
+pub fn read_push(bytes: &[u8], limit: usize) -> Result<(String, Vec<Change>), WireError> {
+    let b = unpack(bytes, limit)?;
     let device = b
         .devices
         .first()
         .cloned()
-        .ok_or_else(|| SyncError::Invalid("the batch names no device".into()))?;
-    Ok((device, from_wire(&b.devices, b.changes)?))
+        .ok_or_else(|| WireError::Invalid("the batch names no device".into()))?;
+    let changes =
+        from_wire(&b.devices, b.changes).map_err(|e| WireError::Invalid(e.to_string()))?;
+    Ok((device, changes))
 }
 
 pub fn encode_page(p: &PullReply) -> Result<Vec<u8>, SyncError> {
     let (devices, changes) = to_wire(&p.changes);
-    pack(&WireBatch {
+    Ok(pack(&WireBatch {
         devices,
         changes,
         purged: p
@@ -244,11 +320,12 @@ pub fn encode_page(p: &PullReply) -> Result<Vec<u8>, SyncError> {
             .collect(),
         cursor: p.cursor,
         more: p.more,
-    })
+    })?
+    .0)
 }
 
 pub fn decode_page(bytes: &[u8]) -> Result<PullReply, SyncError> {
-    let b = unpack(bytes)?;
+    let b = unpack(bytes, MAX_PAGE_INFLATED)?;
     Ok(PullReply {
         changes: from_wire(&b.devices, b.changes)?,
         purged: b
@@ -319,6 +396,35 @@ mod tests {
         let (device, none) =
             decode_push(&encode_push("solo", &[]).expect("encode")).expect("decode");
         assert_eq!((device.as_str(), none.len()), ("solo", 0));
+    }
+
+    #[test]
+    fn a_deflate_bomb_stops_at_the_limit() {
+        // 8 MB of zeros deflates to a few KB.
+        let mut z = DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 8 * 1024 * 1024]).expect("deflate");
+        let bomb = z.finish().expect("finish");
+        assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+        let err = read_push(&bomb, 1024 * 1024).err();
+        assert_eq!(err, Some(WireError::TooLarge { limit: 1024 * 1024 }));
+        let text = WireError::TooLarge {
+            limit: MAX_INFLATED,
+        }
+        .to_string();
+        assert!(text.contains("64 MB limit"), "{text}");
+        // Within the limit it is read (and found not to be a batch).
+        assert!(matches!(
+            read_push(&bomb, 16 * 1024 * 1024),
+            Err(WireError::Invalid(_))
+        ));
+        // A real batch passes exactly at its inflated size, and not one byte below it.
+        let changes: Vec<Change> = (1..=20).map(change).collect();
+        let (body, size) = encode_push_sized("d", &changes).expect("encode");
+        assert!(read_push(&body, size).is_ok());
+        assert_eq!(
+            read_push(&body, size - 1).err(),
+            Some(WireError::TooLarge { limit: size - 1 })
+        );
     }
 
     #[test]

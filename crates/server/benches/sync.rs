@@ -460,8 +460,12 @@ fn main() {
 
     // 6. Load: many devices at once, on a server of their own (each device's first sync then
     //    brings what the others pushed, not the 100,000 records above).
+    // (One user per device, as 200 officials would be: the server throttles many sign-ins
+    // at once to one account.)
     let load = start(&dir.path().join("load.db"));
-    add_user(&load, "bench");
+    for d in 0..devices {
+        add_user(&load, &format!("bench{d}"));
+    }
     let t = Instant::now();
     let url = load.url.clone();
     let handles: Vec<_> = (0..devices)
@@ -472,7 +476,7 @@ fn main() {
                 let key = Key::Raw([7u8; 32]);
                 let mut r = Replica::init(&path, &key).map_err(|e| e.to_string())?;
                 let token = Http::new(&url, None)
-                    .and_then(|h| h.login("bench", PASSWORD, r.device_id()))
+                    .and_then(|h| h.login(&format!("bench{d}"), PASSWORD, r.device_id()))
                     .map_err(|e| e.to_string())?
                     .token;
                 let mut h = Http::new(&url, Some(&token)).map_err(|e| e.to_string())?;

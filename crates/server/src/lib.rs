@@ -1,20 +1,75 @@
 //! The sync hub over HTTP (axum on tokio): the routes, their errors, and the store's key.
 //! `main.rs` is the command line around it; tests and the desktop app's tests start it
-//! in-process with [`serve`].
+//! in-process with [`serve`] (or [`serve_with`] and its [`Limits`]).
+//!
+//! What a client cannot do to it: a request's token is checked before its body is read; bodies
+//! are read up to a limit (a sign-in's to 8 KB); a binary push inflates to at most
+//! [`desk_sync::wire::MAX_INFLATED`]; connections are limited in number, in how long a request
+//! head may take and in how long an answer may wait to be read; one device holds at most a few
+//! waiting pulls; failed sign-ins are throttled per user name and per client address.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+mod conn;
+mod throttle;
+
+pub use throttle::LoginLimits;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Extension, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use conn::Peer;
 use desk_core::{Change, Key, RecordRef};
 use desk_sync::{auth, Denied, Hub, Session, SyncError};
+use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use throttle::{Attempt, Throttle};
+
+/// What the server lets one client do; [`Limits::default`] is what `desk-server` runs with
+/// unless its config file says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections open at once; past it a new one is answered 503 ("busy") and closed. Keep it
+    /// well below the process's open-file limit (systemd `LimitNOFILE`).
+    pub max_connections: usize,
+    /// The time a client has to send a request head, counted from when the connection opens
+    /// or its previous answer was sent (so also how long an idle kept-alive connection stays).
+    pub header_timeout: Duration,
+    /// How long a request body may pause, or an answer wait to be read, before the request or
+    /// connection is dropped.
+    pub idle_timeout: Duration,
+    /// Waiting pulls (long-polls) one device may hold at once; past it 429 "too_many_waits".
+    pub waits_per_device: usize,
+    /// Failed sign-ins.
+    pub login: LoginLimits,
+    /// Take a sign-in's client address from the last `X-Forwarded-For` entry (only behind a
+    /// reverse proxy that sets it, with the server reachable through the proxy alone).
+    pub trust_forwarded_for: bool,
+    /// Documents' files: the largest, each user's quota, how long an unfinished upload stays.
+    pub files: desk_sync::hubfiles::FileLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            waits_per_device: 4,
+            login: LoginLimits::default(),
+            trust_forwarded_for: false,
+            files: desk_sync::hubfiles::FileLimits::default(),
+        }
+    }
+}
 
 /// The hub, and the newest server sequence for long-polls to wait on.
 #[derive(Clone)]
@@ -23,21 +78,61 @@ struct Shared {
     head: Arc<tokio::sync::watch::Sender<i64>>,
     /// Set when the server is shutting down: long-polls answer at once.
     closing: tokio::sync::watch::Receiver<bool>,
+    limits: Arc<Limits>,
+    throttle: Arc<Throttle>,
+    waits: Arc<Waits>,
+    /// Pushes decoded and applied at once (each may hold up to a batch's inflated size).
+    pushing: Arc<tokio::sync::Semaphore>,
 }
 
-/// Requests larger than this are refused (413) before they are read.
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Request bodies larger than this are refused (413); a declared length is refused before
+/// anything is read.
+const MAX_BODY: usize = desk_sync::wire::MAX_BODY;
+/// A sign-in's body (a user name, a password and a device id).
+const MAX_LOGIN_BODY: usize = 8 * 1024;
+/// No user name is longer (see `desk_sync::auth`): longer ones are refused before anything.
+const MAX_USER_NAME: usize = 64;
+const MAX_DEVICE: usize = 100;
 const MAX_PULL: usize = 2_000;
+/// Pushes decoded at once.
+const PUSHING: usize = 2;
 
-struct ApiError(StatusCode, &'static str, String);
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    /// Seconds, for a `Retry-After` header.
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: String) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message,
+            retry_after: None,
+        }
+    }
+
+    fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.0,
-            Json(json!({"error": {"code": self.1, "message": self.2}})),
+        let mut r = (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        r
     }
 }
 
@@ -45,28 +140,37 @@ impl From<SyncError> for ApiError {
     fn from(e: SyncError) -> ApiError {
         let msg = e.to_string();
         match e {
-            SyncError::Refused { .. } => ApiError(StatusCode::FORBIDDEN, "refused", msg),
-            SyncError::Denied(d, _) => ApiError(StatusCode::UNAUTHORIZED, d.code(), msg),
-            SyncError::OutOfScope(_) => ApiError(StatusCode::FORBIDDEN, "out_of_scope", msg),
-            SyncError::NotPermitted(_) => ApiError(StatusCode::FORBIDDEN, "not_permitted", msg),
-            SyncError::Rescope => ApiError(StatusCode::CONFLICT, "rescope", msg),
-            SyncError::UpgradeRequired(_) => {
-                ApiError(StatusCode::UPGRADE_REQUIRED, "upgrade_required", msg)
+            SyncError::Refused { .. } => ApiError::new(StatusCode::FORBIDDEN, "refused", msg),
+            SyncError::Denied(d, _) => ApiError::new(StatusCode::UNAUTHORIZED, d.code(), msg),
+            SyncError::OutOfScope(_) => ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", msg),
+            SyncError::NotPermitted(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_permitted", msg)
             }
-            SyncError::Invalid(_) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg),
+            SyncError::Rescope => ApiError::new(StatusCode::CONFLICT, "rescope", msg),
+            SyncError::UpgradeRequired(_) => {
+                ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", msg)
+            }
+            SyncError::Invalid(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg)
+            }
+            SyncError::BadChange(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", msg)
+            }
+            SyncError::DeviceTaken(_) => ApiError::new(StatusCode::FORBIDDEN, "device_taken", msg),
+            SyncError::Limit(code, _) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, code, msg),
             SyncError::Replica(desk_core::Error::Validation { .. })
             | SyncError::Replica(desk_core::Error::BadChange { .. }) => {
-                ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", msg)
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", msg)
             }
             SyncError::Replica(desk_core::Error::UnknownEntity(_)) => {
-                ApiError(StatusCode::UNPROCESSABLE_ENTITY, "unknown_entity", msg)
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_entity", msg)
             }
-            SyncError::NotFound(_) => ApiError(StatusCode::NOT_FOUND, "not_found", msg),
+            SyncError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", msg),
             SyncError::Replica(desk_core::Error::NotFound { .. }) => {
-                ApiError(StatusCode::NOT_FOUND, "not_found", msg)
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", msg)
             }
             SyncError::Network(_) | SyncError::Replica(_) | SyncError::Store(_) => {
-                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
             }
         }
     }
@@ -121,7 +225,7 @@ struct PullAnswer {
 
 fn lock(hub: &Arc<Mutex<Hub>>) -> Result<std::sync::MutexGuard<'_, Hub>, ApiError> {
     hub.lock().map_err(|_| {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "the store failed earlier; restart the server".into(),
@@ -129,25 +233,131 @@ fn lock(hub: &Arc<Mutex<Hub>>) -> Result<std::sync::MutexGuard<'_, Hub>, ApiErro
     })
 }
 
-/// A body axum could not take: too large (413), or unreadable (400).
-fn rejected(status: StatusCode, text: String) -> ApiError {
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "too_large"
+/// "32 MB", "8 KB".
+fn size_text(n: usize) -> String {
+    if n >= 1024 * 1024 {
+        format!("{} MB", n / (1024 * 1024))
     } else {
-        "bad_request"
-    };
-    ApiError(status, code, text)
+        format!("{} KB", n / 1024)
+    }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> ApiError {
-        rejected(r.status(), r.body_text())
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "the request body is larger than the {} limit",
+            size_text(limit)
+        ),
+    )
+}
+
+/// Reads a request body of at most `limit` bytes (only once the request may send one: after its
+/// token was checked). A declared length past it is refused without reading; a body that
+/// pauses longer than `stall` is dropped (408).
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    stall: Duration,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    let mut body = body;
+    let start = declared
+        .map_or(0, |n| n as usize)
+        .min(limit)
+        .min(1024 * 1024);
+    let mut buf = Vec::with_capacity(start);
+    loop {
+        let frame = match tokio::time::timeout(stall, body.frame()).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout",
+                    format!(
+                        "the request body stopped arriving for {} s",
+                        stall.as_secs()
+                    ),
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                let t = e.to_string();
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("the request body could not be read: {t}"),
+                ));
+            }
+            Ok(Some(Ok(f))) => f,
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(too_large(limit));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The waiting pulls each device holds.
+struct Waits {
+    limit: usize,
+    held: Mutex<HashMap<String, usize>>,
+}
+
+/// One waiting pull; the device's count goes down when it ends (however it ends).
+struct WaitSlot {
+    waits: Arc<Waits>,
+    device: String,
+}
+
+impl Waits {
+    fn enter(self: &Arc<Self>, device: &str) -> Result<WaitSlot, ApiError> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let n = held.entry(device.to_string()).or_insert(0);
+        if *n >= self.limit {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_waits",
+                format!(
+                    "this device already has {} waiting pulls open; one is enough",
+                    self.limit
+                ),
+            )
+            .retry_after(10));
+        }
+        *n += 1;
+        Ok(WaitSlot {
+            waits: self.clone(),
+            device: device.to_string(),
+        })
+    }
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        let mut held = self.waits.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = held.get_mut(&self.device) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                held.remove(&self.device);
+            }
+        }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> ApiError {
-        ApiError(StatusCode::BAD_REQUEST, "bad_request", r.body_text())
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", r.body_text())
     }
 }
 
@@ -157,7 +367,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
 }
 
 fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -168,7 +378,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            ApiError(
+            ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 Denied::Unknown.code(),
                 "no bearer token: sign in with `desk login`".into(),
@@ -192,32 +402,101 @@ fn session(hub: &Hub, headers: &HeaderMap) -> Result<Session, ApiError> {
     Ok(hub.authenticate(&bearer(headers)?)?)
 }
 
+/// The address a sign-in is throttled by: the TCP peer, or (when configured, behind a proxy)
+/// the last `X-Forwarded-For` entry, the one the proxy added.
+fn client_addr(peer: SocketAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    };
+    trust_forwarded_for
+        .then(forwarded)
+        .flatten()
+        .unwrap_or(peer.ip())
+}
+
+fn json_error(e: serde_json::Error) -> ApiError {
+    let status = if e.is_data() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    ApiError::new(status, "bad_request", format!("the JSON body: {e}"))
+}
+
 async fn login(
-    State(Shared { hub, .. }): State<Shared>,
-    body: Result<Json<LoginBody>, JsonRejection>,
+    State(sh): State<Shared>,
+    Extension(Peer(peer)): Extension<Peer>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<LoginAnswer>, ApiError> {
-    let Json(body) = body?;
-    if body.device.trim().is_empty() || body.device.len() > 100 {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    if !json_type {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "bad_request",
-            "device must be 1–100 characters".into(),
+            "expected a JSON body (Content-Type: application/json)".into(),
         ));
     }
-    let l = blocking(move || {
+    let bytes = read_body(body, &headers, MAX_LOGIN_BODY, sh.limits.idle_timeout).await?;
+    let body: LoginBody = serde_json::from_slice(&bytes).map_err(json_error)?;
+    // (Counted in characters, as the OpenAPI document says; no control characters, which
+    // no name has and PostgreSQL refuses in text.)
+    let fits = |s: &str, max: usize| {
+        !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
+    };
+    if !fits(&body.user, MAX_USER_NAME) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("user must be 1–{MAX_USER_NAME} characters, none of them control characters"),
+        ));
+    }
+    if body.device.trim().is_empty() || !fits(&body.device, MAX_DEVICE) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("device must be 1–{MAX_DEVICE} characters, none of them control characters"),
+        ));
+    }
+    let client = client_addr(peer, &headers, sh.limits.trust_forwarded_for);
+    if let Attempt::Wait(wait) = sh.throttle.attempt(&body.user, client) {
+        // Nothing is checked: the answer says nothing about the password.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many failed sign-ins for this user or from this address: try again in {secs} s"),
+        )
+        .retry_after(secs));
+    }
+    let hub = sh.hub.clone();
+    let user = body.user.clone();
+    let (l, verified) = blocking(move || {
         // The password check is slow on purpose: it runs without holding the store.
         let c = auth::credentials(lock(&hub)?.store(), &body.user)?;
         let ok = auth::verify(c.as_ref(), &body.password);
         let mut hub = lock(&hub)?;
-        Ok(auth::issue(
-            hub.store_mut(),
-            &body.user,
-            c,
-            ok,
-            &body.device,
-        )?)
+        let l = auth::issue(hub.store_mut(), &body.user, c, ok, &body.device);
+        Ok((l, ok))
     })
     .await?;
+    if verified {
+        sh.throttle.success(&user, client);
+    } else {
+        sh.throttle.failed(client);
+    }
+    let l = l?;
     Ok(Json(LoginAnswer {
         token: l.token,
         role: l.role.as_string(),
@@ -225,20 +504,39 @@ async fn login(
     }))
 }
 
+/// Signs the presented token's device out: the token stops working (the device may sign in
+/// again).
+async fn logout(
+    State(Shared { hub, .. }): State<Shared>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = bearer(&headers)?;
+    blocking(move || {
+        let mut hub = lock(&hub)?;
+        auth::logout(hub.store_mut(), &token)?;
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// A push body, binary (`application/x-desk-sync`) or JSON.
-fn push_body(headers: &HeaderMap, body: &[u8]) -> Result<(String, Vec<Change>), ApiError> {
-    if wants(headers, axum::http::header::CONTENT_TYPE) {
-        return desk_sync::wire::decode_push(body)
-            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, "bad_request", e.to_string()));
+fn push_body(binary: bool, body: &[u8]) -> Result<(String, Vec<Change>), ApiError> {
+    if binary {
+        return desk_sync::wire::read_push(body, desk_sync::wire::MAX_INFLATED).map_err(|e| {
+            let status = match e {
+                desk_sync::wire::WireError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                desk_sync::wire::WireError::Invalid(_) => StatusCode::BAD_REQUEST,
+            };
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "bad_request"
+            };
+            ApiError::new(status, code, e.to_string())
+        });
     }
-    let b: PushBody = serde_json::from_slice(body).map_err(|e| {
-        let status = if e.is_data() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ApiError(status, "bad_request", format!("the JSON body: {e}"))
-    })?;
+    let b: PushBody = serde_json::from_slice(body).map_err(json_error)?;
     Ok((b.device, b.changes))
 }
 
@@ -250,19 +548,34 @@ fn wants(headers: &HeaderMap, name: axum::http::header::HeaderName) -> bool {
         .is_some_and(|v| v.contains(desk_sync::wire::CONTENT_TYPE))
 }
 
+/// Checks the request's token (off the async threads), before anything else is read.
+async fn authenticated(hub: &Arc<Mutex<Hub>>, headers: &HeaderMap) -> Result<Session, ApiError> {
+    bearer(headers)?;
+    let (hub, headers) = (hub.clone(), headers.clone());
+    blocking(move || session(&*lock(&hub)?, &headers)).await
+}
+
 async fn push(
-    State(Shared { hub, head, .. }): State<Shared>,
+    State(sh): State<Shared>,
     headers: HeaderMap,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: Body,
 ) -> Result<Json<PushAnswer>, ApiError> {
-    bearer(&headers)?;
-    let body = body.map_err(|r| rejected(r.status(), r.body_text()))?;
-    let (device, changes) = push_body(&headers, &body)?;
+    authenticated(&sh.hub, &headers).await?;
+    let body = read_body(body, &headers, MAX_BODY, sh.limits.idle_timeout).await?;
+    let binary = wants(&headers, header::CONTENT_TYPE);
+    let pushing =
+        sh.pushing.clone().acquire_owned().await.map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })?;
+    let hub = sh.hub.clone();
     let (reply, newest) = blocking(move || {
+        let _pushing = pushing;
+        let (device, changes) = push_body(binary, &body)?;
+        drop(body);
         let mut hub = lock(&hub)?;
         let s = session(&hub, &headers)?;
         if device != s.device {
-            return Err(ApiError(
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "refused",
                 format!("this token belongs to device {}, not {device}", s.device),
@@ -272,7 +585,7 @@ async fn push(
         Ok((reply, hub.head()))
     })
     .await?;
-    head.send_if_modified(|h| {
+    sh.head.send_if_modified(|h| {
         let moved = newest > *h;
         *h = (*h).max(newest);
         moved
@@ -292,6 +605,8 @@ async fn pull(
         hub,
         head,
         mut closing,
+        waits,
+        ..
     }): State<Shared>,
     headers: HeaderMap,
     q: Result<Query<PullQuery>, QueryRejection>,
@@ -299,13 +614,19 @@ async fn pull(
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(500).clamp(1, MAX_PULL);
     let binary = wants(&headers, axum::http::header::ACCEPT);
-    let wait = q.wait.unwrap_or(0).min(MAX_WAIT_SECS);
+    let wait = q.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("wait is at most {MAX_WAIT_SECS} seconds"),
+        ));
+    }
     if wait > 0 {
         // Long-poll: check the token first, then wait (off any lock) until something newer
         // than `after` is held, or the time is up; an idle client costs the server nothing.
-        let h = hub.clone();
-        let hd = headers.clone();
-        blocking(move || session(&*lock(&h)?, &hd).map(|_| ())).await?;
+        let s = authenticated(&hub, &headers).await?;
+        let _slot = waits.enter(&s.device)?;
         let mut rx = head.subscribe();
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
@@ -402,21 +723,23 @@ async fn blob_get(
 }
 
 async fn blob_put(
-    State(Shared { hub, .. }): State<Shared>,
+    State(sh): State<Shared>,
     headers: HeaderMap,
     axum::extract::Path(sha): axum::extract::Path<String>,
     q: Result<Query<BlobQuery>, QueryRejection>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: Body,
 ) -> Result<Json<desk_core::BlobStatus>, ApiError> {
     let Query(q) = q?;
-    let body = body.map_err(|r| ApiError(r.status(), "bad_request", r.body_text()))?;
     let size = q.size.ok_or_else(|| {
-        ApiError(
+        ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
             "size (the whole file's length) is required".into(),
         )
     })?;
+    authenticated(&sh.hub, &headers).await?;
+    let body = read_body(body, &headers, MAX_BODY, sh.limits.idle_timeout).await?;
+    let hub = sh.hub.clone();
     let st = blocking(move || {
         let mut hub = lock(&hub)?;
         let s = session(&hub, &headers)?;
@@ -431,7 +754,7 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError(
+    ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         "no such endpoint".into(),
@@ -448,7 +771,7 @@ async fn timeout(
     tokio::time::timeout(REQUEST_TIMEOUT, next.run(req))
         .await
         .map_err(|_| {
-            ApiError(
+            ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "timeout",
                 format!(
@@ -462,6 +785,7 @@ async fn timeout(
 fn app(hub: Shared) -> Router {
     Router::new()
         .route("/v1/login", post(login))
+        .route("/v1/logout", post(logout))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))
@@ -494,45 +818,107 @@ pub fn store_key(db: &Path) -> anyhow::Result<Key> {
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let tmp = PathBuf::from(format!("{}.partial", path.display()));
-    std::fs::write(&tmp, raw)?;
+    // A leftover from a start that failed half-way (it was never the key).
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(anyhow::anyhow!("cannot remove {}: {e}", tmp.display())),
+    }
+    // Created owner-only (never readable by others, not even for a moment) and new (not a file
+    // or link someone put there).
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    {
+        use std::io::Write;
+        let mut f = options
+            .open(&tmp)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", tmp.display()))?;
+        f.write_all(&raw)?;
+        f.sync_all()?;
     }
     std::fs::rename(&tmp, &path)?;
     Ok(Key::Raw(raw))
 }
 
-/// Serves `hub` on `listener` until `shutdown` completes (in-flight requests finish first).
+/// Serves `hub` on `listener` until `shutdown` completes (in-flight requests finish first;
+/// waiting pulls answer at once), with the default [`Limits`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     hub: Hub,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, hub, Limits::default(), shutdown).await
+}
+
+/// [`serve`] with these limits.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    hub: Hub,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (head, _) = tokio::sync::watch::channel(hub.head());
     let (close, closing) = tokio::sync::watch::channel(false);
     let hub = Arc::new(Mutex::new(hub));
+    let settings = conn::Settings {
+        max_connections: limits.max_connections,
+        header_timeout: limits.header_timeout,
+        idle_timeout: limits.idle_timeout,
+    };
     let shared = Shared {
         hub: hub.clone(),
         head: Arc::new(head),
         closing,
+        throttle: Arc::new(Throttle::new(limits.login.clone())),
+        waits: Arc::new(Waits {
+            limit: limits.waits_per_device.max(1),
+            held: Mutex::new(HashMap::new()),
+        }),
+        pushing: Arc::new(tokio::sync::Semaphore::new(PUSHING)),
+        limits: Arc::new(limits),
     };
-    let served = axum::serve(listener, app(shared))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Waiting long-polls answer now instead of holding the shutdown up.
-            let _ = close.send(true);
-        })
-        .await;
+    conn::run(listener, app(shared), settings, shutdown, move || {
+        // Waiting long-polls answer now instead of holding the shutdown up.
+        let _ = close.send(true);
+    })
+    .await;
     // The store may hold a blocking client (PostgreSQL's runs its own small runtime): it is
     // closed off the async threads.
     let _ = tokio::task::spawn_blocking(move || drop(hub)).await;
-    served
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_key_file_is_made_owner_only_even_over_a_leftover() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("hub.db");
+        // A half-made key from an earlier start, readable by all: never used, replaced.
+        let partial = dir.path().join("hub.db.key.partial");
+        std::fs::write(&partial, b"junk").expect("write");
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let key = super::store_key(&db).expect("key");
+        let path = dir.path().join("hub.db.key");
+        let mode = std::fs::metadata(&path)
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!partial.exists());
+        assert_eq!(std::fs::read(&path).expect("read").len(), 32);
+        // Read back as it was made.
+        let again = super::store_key(&db).expect("again");
+        assert!(matches!((key, again), (desk_core::Key::Raw(a), desk_core::Key::Raw(b)) if a == b));
+    }
+
     #[test]
     fn every_route_is_in_the_openapi_document() {
         let doc = include_str!("../../../docs/openapi.yaml");

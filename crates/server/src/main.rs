@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! desk-server [serve] [--config FILE] [--db FILE|sqlite:FILE|postgres://…] [--listen ADDR]
+//!             [--max-connections N] [--header-timeout-secs N] … (every limit below)
 //! desk-server user add NAME --role ROLE [--country C] [--password-stdin] [--db …]
 //! desk-server user list | user role NAME ROLE | user disable NAME
 //! desk-server device list | device revoke ID
@@ -16,20 +17,80 @@
 //! file, mode 0600, rather than on the command line). Roles: `admin`, `secretariat`, `focal-point:COUNTRY`, `partner` (see
 //! `desk_sync::access`). The HTTP API is described in `docs/openapi.yaml`; every error is
 //! `{"error": {"code", "message"}}` with a 4xx/5xx status.
+//!
+//! The limits (config key, or the same as a flag: `max_connections` → `--max-connections`):
+//! `max_connections` (512), `header_timeout_secs` (10), `idle_timeout_secs` (30),
+//! `waits_per_device` (4), `login_user_failures` (5), `login_client_failures` (20),
+//! `login_lockout_secs` (5), `login_lockout_max_secs` (900), `trust_forwarded_for` (no),
+//! `max_file_mb` (512), `file_quota_mb` (4096), `upload_expiry_hours` (168). See
+//! [`desk_server::Limits`].
 
-use desk_server::{serve, store_key};
+use desk_server::{serve_with, store_key, Limits};
 use desk_sync::store::{self, SqliteStore, Tables};
 use desk_sync::{auth, Hub, Role};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Settings from the command line and, below them, the config file.
 struct Settings {
     /// A SQLite file (optionally `sqlite:FILE`) or a `postgres://` URL.
     db: String,
     listen: String,
+    limits: Limits,
 }
 
-/// Reads `key = value` lines (`#` comments; keys `db`, `listen`; quotes optional).
+/// The config keys that set a limit (each also a flag: `_` → `-`).
+const LIMIT_KEYS: [&str; 12] = [
+    "max_connections",
+    "header_timeout_secs",
+    "idle_timeout_secs",
+    "waits_per_device",
+    "login_user_failures",
+    "login_client_failures",
+    "login_lockout_secs",
+    "login_lockout_max_secs",
+    "trust_forwarded_for",
+    "max_file_mb",
+    "file_quota_mb",
+    "upload_expiry_hours",
+];
+
+/// Sets the limit `key` (one of [`LIMIT_KEYS`]) from its text.
+fn set_limit(l: &mut Limits, key: &str, value: &str) -> Result<(), String> {
+    let count = |max: u64| -> Result<u64, String> {
+        value
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| format!("{key} must be a whole number from 1 to {max}, not '{value}'"))
+    };
+    let secs = |max: u64| count(max).map(Duration::from_secs);
+    match key {
+        "max_connections" => l.max_connections = count(1_000_000)? as usize,
+        "header_timeout_secs" => l.header_timeout = secs(3600)?,
+        "idle_timeout_secs" => l.idle_timeout = secs(3600)?,
+        "waits_per_device" => l.waits_per_device = count(1000)? as usize,
+        "login_user_failures" => l.login.user_failures = count(1000)? as u32,
+        "login_client_failures" => l.login.client_failures = count(100_000)? as u32,
+        "login_lockout_secs" => l.login.lockout = secs(86_400)?,
+        "login_lockout_max_secs" => l.login.lockout_max = secs(7 * 86_400)?,
+        "max_file_mb" => l.files.max_file = count(1 << 20)? << 20,
+        "file_quota_mb" => l.files.quota = count(1 << 30)? << 20,
+        "upload_expiry_hours" => l.files.stale_secs = count(100_000)? as i64 * 3600,
+        "trust_forwarded_for" => {
+            l.trust_forwarded_for = match value.to_ascii_lowercase().as_str() {
+                "yes" | "true" | "on" | "1" => true,
+                "no" | "false" | "off" | "0" => false,
+                _ => return Err(format!("{key} must be yes or no, not '{value}'")),
+            }
+        }
+        _ => return Err(format!("unknown limit '{key}'")),
+    }
+    Ok(())
+}
+
+/// Reads `key = value` lines (`#` comments; keys `db`, `listen` and [`LIMIT_KEYS`]; quotes
+/// optional).
 fn read_config(path: &Path, s: &mut Settings) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
@@ -45,10 +106,13 @@ fn read_config(path: &Path, s: &mut Settings) -> anyhow::Result<()> {
         match k.trim() {
             "db" => s.db = v,
             "listen" => s.listen = v,
+            k if LIMIT_KEYS.contains(&k) => set_limit(&mut s.limits, k, &v)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?,
             other => anyhow::bail!(
-                "{}:{}: unknown setting '{other}' (db, listen)",
+                "{}:{}: unknown setting '{other}' (db, listen, {})",
                 path.display(),
-                n + 1
+                n + 1,
+                LIMIT_KEYS.join(", ")
             ),
         }
     }
@@ -57,7 +121,11 @@ fn read_config(path: &Path, s: &mut Settings) -> anyhow::Result<()> {
 
 const USAGE: &str = "\
 desk-server [serve] [--config FILE] [--db FILE | postgres://USER@HOST/DB] [--listen ADDR]
-    run the sync server (defaults: desk-server.db, 127.0.0.1:8730)
+    run the sync server (defaults: desk-server.db, 127.0.0.1:8730); limits (config key,
+    or a flag: --max-connections N): max_connections 512, header_timeout_secs 10,
+    idle_timeout_secs 30, waits_per_device 4, login_user_failures 5,
+    login_client_failures 20, login_lockout_secs 5, login_lockout_max_secs 900,
+    trust_forwarded_for no, max_file_mb 512, file_quota_mb 4096, upload_expiry_hours 168
 desk-server user add NAME --role ROLE [--country C] [--password-stdin]
     add a user or set their password and role; the password comes from
     --password-stdin, DESK_PASSWORD or a prompt
@@ -130,6 +198,25 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(p)
 }
 
+/// User-supplied text as the admin's terminal may show it: control characters (newlines,
+/// escape sequences) and bidirectional overrides are written as `\u{…}` escapes (and `\` as
+/// `\\`), so a name can neither forge a line nor drive the terminal.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || bidi => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn when(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -157,7 +244,12 @@ fn admin(
         ["user", "list"] => {
             for u in auth::users(t)? {
                 let off = if u.disabled { "  (disabled)" } else { "" };
-                println!("{}\t{}\t{} devices{off}", u.name, u.role, u.devices);
+                println!(
+                    "{}\t{}\t{} devices{off}",
+                    printable(&u.name),
+                    printable(&u.role),
+                    u.devices
+                );
             }
         }
         ["user", "role", name, role] => {
@@ -178,8 +270,8 @@ fn admin(
                 let seen = d.last_seen.map(when).unwrap_or_else(|| "never".into());
                 println!(
                     "{}\t{}\t{state}\texpires {}\tlast seen {seen}",
-                    d.id,
-                    d.user,
+                    printable(&d.id),
+                    printable(&d.user),
                     when(d.expires)
                 );
             }
@@ -191,16 +283,23 @@ fn admin(
         ["audit"] => {
             for (at, user, device, action, detail) in auth::audit_log(t, limit)? {
                 println!(
-                    "{}\t{}\t{}\t{action}\t{detail}",
+                    "{}\t{}\t{}\t{}\t{}",
                     when(at),
-                    user.unwrap_or_default(),
-                    device.unwrap_or_default()
+                    printable(&user.unwrap_or_default()),
+                    printable(&device.unwrap_or_default()),
+                    printable(&action),
+                    printable(&detail)
                 );
             }
         }
         ["quarantine"] => {
             for (device, seq, record, reason) in store::quarantined(t)? {
-                println!("{device}/{seq}\t{record}\t{reason}");
+                println!(
+                    "{}/{seq}\t{}\t{}",
+                    printable(&device),
+                    printable(&record),
+                    printable(&reason)
+                );
             }
         }
         _ => anyhow::bail!("unknown command '{}'\n{USAGE}", w.join(" ")),
@@ -222,8 +321,10 @@ fn run() -> anyhow::Result<()> {
     let mut s = Settings {
         db: "desk-server.db".into(),
         listen: "127.0.0.1:8730".into(),
+        limits: Limits::default(),
     };
     let mut words = Vec::new();
+    let mut limit_flags: Vec<(String, String)> = Vec::new();
     let (mut db, mut listen, mut config) = (None, None, None);
     let mut password_stdin = false;
     let mut limit = 50;
@@ -248,6 +349,13 @@ fn run() -> anyhow::Result<()> {
                 println!("{USAGE}");
                 return Ok(());
             }
+            flag if flag
+                .strip_prefix("--")
+                .is_some_and(|k| LIMIT_KEYS.contains(&k.replace('-', "_").as_str())) =>
+            {
+                let key = flag.trim_start_matches("--").replace('-', "_");
+                limit_flags.push((key, value("a value")?));
+            }
             other if other.starts_with("--") => {
                 anyhow::bail!("unknown option {other}\n{USAGE}")
             }
@@ -263,6 +371,13 @@ fn run() -> anyhow::Result<()> {
     if let Some(l) = listen {
         s.listen = l;
     }
+    for (k, v) in &limit_flags {
+        set_limit(&mut s.limits, k, v)
+            .map_err(|e| anyhow::anyhow!("--{}: {e}", k.replace('_', "-")))?;
+    }
+    if s.limits.login.lockout_max < s.limits.login.lockout {
+        anyhow::bail!("login_lockout_max_secs must be at least login_lockout_secs");
+    }
     if !(words.is_empty() || words == ["serve"]) {
         let role = match (role, country) {
             (Some(r), Some(c)) if !r.contains(':') => Some(format!("{r}:{c}")),
@@ -272,20 +387,48 @@ fn run() -> anyhow::Result<()> {
         };
         return admin(&words, role.as_deref(), &s.db, password_stdin, limit);
     }
-    let hub = open_hub(&s.db)?;
+    let mut hub = open_hub(&s.db)?;
+    // Unfinished uploads untouched for longer than the limit go now (and on each upload).
+    let swept = hub
+        .set_file_limits(s.limits.files)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if swept > 0 {
+        eprintln!("desk-server: removed {swept} unfinished uploads untouched for too long");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
-    runtime.block_on(listen_and_serve(hub, &s.listen))
+    warn_about_open_files(s.limits.max_connections);
+    runtime.block_on(listen_and_serve(hub, &s.listen, s.limits))
 }
 
-async fn listen_and_serve(hub: Hub, listen: &str) -> anyhow::Result<()> {
+/// Each connection is a file descriptor: says so when `max_connections` leaves too little room
+/// under the process's open-file limit (Linux; `LimitNOFILE` under systemd).
+fn warn_about_open_files(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse::<usize>().ok());
+    // The store, the listener, blocking threads and refused connections need some too.
+    if let Some(soft) = soft.filter(|n| max_connections.saturating_add(128) > *n) {
+        eprintln!(
+            "desk-server: warning: max_connections is {max_connections} but only {soft} files may \
+             be open: lower max_connections or raise the limit (LimitNOFILE)"
+        );
+    }
+}
+
+async fn listen_and_serve(hub: Hub, listen: &str, limits: Limits) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     println!("listening on http://{}", listener.local_addr()?);
-    serve(listener, hub, async {
+    serve_with(listener, hub, limits, async {
         // Ctrl-C, or SIGTERM from systemd: in-flight requests finish first.
         #[cfg(unix)]
         {
@@ -307,4 +450,33 @@ async fn listen_and_serve(hub: Hub, listen: &str) -> anyhow::Result<()> {
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_cannot_forge_lines_or_drive_the_terminal() {
+        let s = printable("eve\n2099-01-01 00:00 UTC\tadmin\x1b[31m\u{202e}\u{9b}\\");
+        assert_eq!(
+            s,
+            "eve\\n2099-01-01 00:00 UTC\\tadmin\\u{1b}[31m\\u{202e}\\u{9b}\\\\"
+        );
+        assert_eq!(printable("Aung Kyaw ဦး"), "Aung Kyaw ဦး");
+    }
+
+    #[test]
+    fn limits_are_read_and_checked() {
+        let mut l = Limits::default();
+        set_limit(&mut l, "max_connections", "20").expect("set");
+        set_limit(&mut l, "trust_forwarded_for", "yes").expect("set");
+        set_limit(&mut l, "login_lockout_secs", "60").expect("set");
+        assert_eq!(l.max_connections, 20);
+        assert!(l.trust_forwarded_for);
+        assert_eq!(l.login.lockout, Duration::from_secs(60));
+        let err = set_limit(&mut l, "header_timeout_secs", "0").expect_err("zero");
+        assert!(err.contains("from 1 to"), "{err}");
+        assert!(set_limit(&mut l, "waits_per_device", "many").is_err());
+    }
 }

@@ -510,7 +510,8 @@ fn a_focal_point_never_receives_another_countrys_restricted_record_not_even_its_
     for id in [&secret, &secret_item, &hidden_contact, &hidden_seat] {
         assert!(raw_kh.contains(id.as_str()), "KH is missing {id}");
     }
-    // Probing: an edit to a record TH never saw is refused and nothing is stored.
+    // Probing: an edit to a record TH never saw is refused, answered as one to a record that
+    // does not exist (a new record must come whole), and nothing is stored.
     let probe = json!({"device": th_device, "changes": [{
         "seq": 0, "device": th_device, "dev_seq": 1, "tx": 1, "entity": "meeting", "record": secret,
         "hlc": 1, "schema_version": 2, "fields": [{"field": "title", "value": "mine now", "base": 0}]}]});
@@ -519,10 +520,10 @@ fn a_focal_point_never_receives_another_countrys_restricted_record_not_even_its_
         .json(&probe)
         .send()
         .expect("probe");
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 422);
     assert_eq!(
         r.json::<Value>().expect("json")["error"]["code"],
-        "out_of_scope"
+        "invalid_change"
     );
     assert_eq!(
         sec.json(&["meeting", "show", &secret])["title"],

@@ -66,8 +66,24 @@ impl Server {
     }
 
     pub fn start(db: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_desk-server"))
+        Server::start_as(db, &[], None)
+    }
+
+    /// `desk-server` with extra flags, under `faketime OFFSET` when given (e.g. "+8d": a
+    /// server whose clock is days ahead).
+    pub fn start_as(db: &str, flags: &[&str], faketime: Option<&str>) -> Server {
+        let bin = env!("CARGO_BIN_EXE_desk-server");
+        let mut cmd = match faketime {
+            Some(offset) => {
+                let mut c = Command::new("faketime");
+                c.args(["-f", offset, bin]);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .args(["--db", db, "--listen", "127.0.0.1:0"])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -197,7 +197,7 @@ fn cli() -> Command {
                 .arg(Arg::new("user").long("user").required(true).value_name("NAME"))
                 .arg(Arg::new("password-stdin").long("password-stdin").action(ArgAction::SetTrue).help("read the password from the first line of standard input")),
         )
-        .subcommand(Command::new("logout").about("Forget this replica's sync token (local work is unaffected)"))
+        .subcommand(Command::new("logout").about("Sign out on the sync server (when reachable) and forget this replica's sync token (local work is unaffected)"))
         .subcommand(
             Command::new("sync")
                 .about("Send this replica's changes to the sync server and fetch everyone else's (resumable; safe to repeat)")
@@ -427,8 +427,21 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         }
         "logout" => {
             let mut r = open(&dir)?;
+            // Best effort: the server stops honouring the token; offline, it is only forgotten
+            // here (and lapses on its own, or an administrator revokes the device).
+            let server = r.setting("sync.server")?;
+            let token = desk_keys::sync_token::load(&r, &Keychain::default())?;
+            let remote = match (server, token) {
+                (Some(url), Some(token)) => {
+                    Some(desk_sync::http::Http::new(&url, Some(&token)).and_then(|h| h.logout()))
+                }
+                _ => None,
+            };
             desk_keys::sync_token::forget(&mut r, &Keychain::default())?;
             out.line("Signed out; the replica and its unsent changes stay here")?;
+            if let Some(Err(e)) = remote {
+                eprintln!("desk: the server was not told ({e}); the token is forgotten here");
+            }
         }
         "sync" => {
             let mut r = open(&dir)?;

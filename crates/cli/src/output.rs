@@ -364,6 +364,8 @@ impl Out {
                 Some(
                     desk_sync::SyncError::OutOfScope(_)
                     | desk_sync::SyncError::NotPermitted(_)
+                    | desk_sync::SyncError::BadChange(_)
+                    | desk_sync::SyncError::DeviceTaken(_)
                     | desk_sync::SyncError::Refused { .. },
                 ),
             ) => 8,

@@ -394,3 +394,79 @@ fn a_device_holding_its_own_records_replays_so_a_lost_one_is_purged() {
     assert!(f.get(Entity::Project, &made.id).is_err(), "still here");
     assert!(!f.dump().expect("dump").contains(&made.id));
 }
+
+#[test]
+fn a_record_naming_one_created_after_it_arrives_after_what_it_names() {
+    // A contact from the first week; months later its organisation is entered and linked,
+    // and a meeting's chair is set to the contact. A laptop set up now reads the contact as it
+    // stands (naming the organisation) at the contact's place in the history, before the
+    // organisation's: the snapshot must send the organisation first, whatever the page size
+    // (a replica's references are foreign keys, checked when each page commits).
+    for page in [1, 2, 3, 50] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let key = Key::Raw([7u8; 32]);
+        let store = TestStore::new(dir.path()).expect("store");
+        let mut hub = store.open().expect("hub");
+        let mut a = Replica::init(&dir.path().join("a.db"), &key).expect("a");
+        let contact = a
+            .create(
+                Entity::Contact,
+                &fields(&[("name", json!("Bùi Thanh Sơn"))]),
+            )
+            .expect("contact");
+        let meeting = a
+            .create(
+                Entity::Meeting,
+                &fields(&[
+                    ("title", json!("ACMECS SOM")),
+                    ("start_date", json!("2026-03-01")),
+                ]),
+            )
+            .expect("meeting");
+        let org = a
+            .create(
+                Entity::Organisation,
+                &fields(&[
+                    ("name", json!("Ministry of Foreign Affairs")),
+                    ("country", json!("VN")),
+                ]),
+            )
+            .expect("org");
+        a.update(
+            Entity::Contact,
+            &contact.id,
+            &fields(&[("org", json!(org.id))]),
+        )
+        .expect("link");
+        a.update(
+            Entity::Meeting,
+            &meeting.id,
+            &fields(&[("chair", json!(contact.id))]),
+        )
+        .expect("chair");
+        let mut t = Direct {
+            hub: &mut hub,
+            who: secretariat("a"),
+        };
+        sync(&mut a, &mut t, &mut |_| {}).expect("sync");
+
+        let mut b = Replica::init(&dir.path().join("b.db"), &key).expect("b");
+        let mut t = Direct {
+            hub: &mut hub,
+            who: secretariat("b"),
+        };
+        sync_with(&mut b, &mut t, page, &mut |_| {})
+            .unwrap_or_else(|e| panic!("pages of {page}: {e}"));
+        assert_eq!(
+            b.get(Entity::Contact, &contact.id)
+                .expect("contact")
+                .str("org"),
+            Some(org.id.as_str())
+        );
+        assert_eq!(
+            a.dump().expect("dump"),
+            b.dump().expect("dump"),
+            "pages of {page}"
+        );
+    }
+}

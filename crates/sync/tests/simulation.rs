@@ -150,6 +150,288 @@ struct Seen {
     files: usize,
     /// Changes of the history an initial sync did not need (superseded writes left out).
     left_out: usize,
+    /// The attacker's tries, by kind (see `Mallory`).
+    attacks: [usize; 5],
+}
+
+/// A signed-in focal point of Thailand who attacks the hub at random steps: signing in as
+/// another user's device, reading a file by naming its hash, pushing values no local edit
+/// could store, hiding shared records from others by pointing them at its own restricted
+/// records, and replaying history it may not see now. Every attempt must fail or do no harm.
+struct Mallory {
+    who: Principal,
+    device: String,
+    seq: i64,
+    /// Files it named without holding them (honest replicas seeing those documents never get
+    /// the file: they are left out of the "no file missing" check).
+    named: Vec<String>,
+    /// Attacks tried, by kind.
+    tried: [usize; 5],
+}
+
+impl Mallory {
+    fn new() -> Mallory {
+        Mallory {
+            who: Principal {
+                user: "mallory".into(),
+                role: Role::FocalPoint("TH".into()),
+            },
+            device: "01900000-0000-7000-8000-00000000dead".into(),
+            seq: 0,
+            named: Vec::new(),
+            tried: [0; 5],
+        }
+    }
+
+    fn change(&mut self, entity: &str, record: &str, fields: Value) -> Change {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Change {
+            seq: 0,
+            device: self.device.clone(),
+            dev_seq: self.seq + 1,
+            tx: self.seq + 1,
+            entity: entity.into(),
+            record: record.into(),
+            hlc: desk_core::hlc::Hlc::new(now, 0),
+            schema_version: desk_core::SCHEMA_VERSION,
+            fields: fields
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| desk_core::FieldChange {
+                            field: k.clone(),
+                            value: v.clone(),
+                            base: desk_core::hlc::Hlc::ZERO,
+                            set: None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Pushes one change; its sequence number is used only when the hub takes it.
+    fn push(&mut self, hub: &mut Hub, c: Change) -> Result<PushReply, SyncError> {
+        let r = hub.push(&self.who.clone(), &self.device.clone(), &[c]);
+        if r.is_ok() {
+            self.seq += 1;
+        }
+        r
+    }
+
+    fn id(rng: &mut Rng) -> String {
+        format!(
+            "01900000-0000-7000-8000-{:012x}",
+            rng.next() & 0xffff_ffff_ffff
+        )
+    }
+
+    fn attack(&mut self, seed: u64, rng: &mut Rng, hub: &mut Hub, replicas: &[Replica]) {
+        let kind = rng.below(5);
+        if kind == 0 && (!seed.is_multiple_of(10) || self.tried[0] > 0) {
+            return; // (a sign-in costs two password hashes: one seed in ten tries it, once)
+        }
+        self.tried[kind] += 1;
+        // What each other role sees now (records, deleted ones included): nothing of it may go.
+        let others = [
+            Role::FocalPoint("KH".into()),
+            Role::Partner,
+            Role::FocalPoint("VN".into()),
+        ];
+        let seen = |hub: &Hub| -> Vec<u64> {
+            others
+                .iter()
+                .map(|r| {
+                    hub.checksum(&Principal {
+                        user: "probe".into(),
+                        role: r.clone(),
+                    })
+                    .expect("checksum")
+                    .records
+                })
+                .collect()
+        };
+        let before = seen(hub);
+        let head = hub.head();
+        match kind {
+            0 => {
+                // Sign in as a secretariat laptop (its device id travels in every change).
+                let victim = replicas[rng.below(5)].device_id().to_string();
+                let pw = "victim's password";
+                let store = hub.store_mut();
+                desk_sync::auth::add_user(store, "victim", pw, &Role::Secretariat).expect("user");
+                desk_sync::auth::add_user(store, "mallory", pw, &self.who.role).expect("user");
+                desk_sync::auth::login(store, "victim", pw, &victim).expect("owner signs in");
+                let err = desk_sync::auth::login(store, "mallory", pw, &victim)
+                    .expect_err("a sign-in as another user's device");
+                assert!(
+                    matches!(err, SyncError::DeviceTaken(_)),
+                    "seed {seed}: {err}"
+                );
+            }
+            1 => {
+                // Name the hash of a file it may not read in a public document of its own.
+                let docs = hub
+                    .state()
+                    .list(Entity::Document, &ListQuery::default())
+                    .expect("documents");
+                let Some(d) = docs.get(rng.below(docs.len().max(1))) else {
+                    return;
+                };
+                let Some(sha) = d.str("sha256").map(String::from) else {
+                    return;
+                };
+                let c = self.change(
+                    "document",
+                    &Self::id(rng),
+                    json!({"title": "Mine", "sha256": sha, "classification": "public"}),
+                );
+                if self.push(hub, c).is_ok() {
+                    self.named.push(sha.clone());
+                }
+                // It may read the file only through a document it may see that someone else
+                // wrote (honest authors hold their files).
+                let legit = docs.iter().any(|x| {
+                    x.str("sha256") == Some(sha.as_str())
+                        && self.who.role.sees(
+                            x.str("classification").unwrap_or("internal"),
+                            &x.fields
+                                .get("scope")
+                                .and_then(Value::as_array)
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(|v| v.as_str().map(String::from))
+                                        .collect::<Vec<_>>()
+                                })
+                                .unwrap_or_default(),
+                        )
+                });
+                if !legit {
+                    assert!(
+                        hub.blob_get(&self.who, &sha, 0, 1 << 20).is_err(),
+                        "seed {seed}: a file reached a user by naming its hash"
+                    );
+                }
+            }
+            2 => {
+                // Values no local edit could store.
+                let known = contacts(hub.state());
+                let target = known
+                    .get(rng.below(known.len().max(1)))
+                    .map_or_else(|| Self::id(rng), |(id, _)| id.clone());
+                let fields = match rng.below(6) {
+                    0 => json!({"title": {"a": 1}}),
+                    1 => json!({"name": "x".repeat(5000)}),
+                    2 => json!({"email": "not an address"}),
+                    3 => json!({"country": "../../etc/passwd"}),
+                    4 => json!({"org": Self::id(rng)}),
+                    _ => json!({"colour": "red"}),
+                };
+                let c = self.change("contact", &target, fields);
+                let err = self.push(hub, c).expect_err("a malformed change");
+                assert!(
+                    matches!(err, SyncError::BadChange(_) | SyncError::OutOfScope(_)),
+                    "seed {seed}: {err}"
+                );
+                assert_eq!(hub.head(), head, "seed {seed}: a refused change was stored");
+            }
+            3 => {
+                // Point a contact others see at an organisation only Thailand may see.
+                let org = Self::id(rng);
+                let c = self.change(
+                    "organisation",
+                    &org,
+                    json!({"name": "Mallory Ltd", "classification": "restricted", "scope": ["TH"]}),
+                );
+                if self.push(hub, c).is_err() {
+                    return;
+                }
+                let before = seen(hub);
+                let known = contacts(hub.state());
+                let Some((target, _)) = known.get(rng.below(known.len().max(1))).cloned() else {
+                    return;
+                };
+                let c = self.change("contact", &target, json!({"org": org}));
+                let _ = self.push(hub, c);
+                assert_eq!(
+                    seen(hub),
+                    before,
+                    "seed {seed}: a focal point's edit hid records from others"
+                );
+                return;
+            }
+            _ => {
+                // Replay the history from zero in tiny pages as a user added now: nothing of
+                // a record it may not see now may come.
+                let late = Principal {
+                    user: "late".into(),
+                    role: Role::FocalPoint("KH".into()),
+                };
+                let visible: std::collections::HashSet<String> = hub
+                    .state()
+                    .list(
+                        Entity::Contact,
+                        &ListQuery {
+                            include_deleted: true,
+                            ..Default::default()
+                        },
+                    )
+                    .expect("contacts")
+                    .into_iter()
+                    .chain(
+                        hub.state()
+                            .list(
+                                Entity::Document,
+                                &ListQuery {
+                                    include_deleted: true,
+                                    ..Default::default()
+                                },
+                            )
+                            .expect("documents"),
+                    )
+                    .filter(|r| {
+                        let scope: Vec<String> = r
+                            .fields
+                            .get("scope")
+                            .and_then(Value::as_array)
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|v| v.as_str().map(String::from))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        late.role
+                            .sees(r.str("classification").unwrap_or("internal"), &scope)
+                    })
+                    .map(|r| r.id)
+                    .collect();
+                let limit = 1 + rng.below(3);
+                let mut after = 0;
+                loop {
+                    let page = hub.pull_snapshot(&late, after, 0, limit).expect("pull");
+                    for c in &page.changes {
+                        assert!(
+                            visible.contains(&c.record),
+                            "seed {seed}: a user added now received {} {}, which it may not see now",
+                            c.entity,
+                            c.record
+                        );
+                    }
+                    after = page.cursor;
+                    if !page.more {
+                        break;
+                    }
+                }
+            }
+        }
+        let after = seen(hub);
+        assert!(
+            after.iter().zip(&before).all(|(a, b)| a >= b),
+            "seed {seed}: an attack hid records from other users ({before:?} -> {after:?})"
+        );
+    }
 }
 
 fn run(seed: u64, exercised: &mut Seen) {
@@ -182,7 +464,11 @@ fn run(seed: u64, exercised: &mut Seen) {
         }
     };
 
+    let mut mallory = Mallory::new();
     for _step in 0..60 {
+        if rng.chance(10) {
+            mallory.attack(seed, &mut rng, &mut hub, &replicas);
+        }
         let i = rng.below(8);
         let op = rng.below(100);
         let role = &roles[i].role;
@@ -385,6 +671,13 @@ fn run(seed: u64, exercised: &mut Seen) {
         v
     };
     let all = every(hub.state());
+    let orgs: Vec<String> = hub
+        .state()
+        .list(Entity::Organisation, &ListQuery::default())
+        .expect("organisations")
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
     assert!(
         hub.missing_files().expect("files").is_empty(),
         "seed {seed}: the hub lacks a file"
@@ -395,8 +688,15 @@ fn run(seed: u64, exercised: &mut Seen) {
             "seed {seed}: replica {k} still has unsent changes"
         );
         let role = &roles[k].role;
+        // (Files named only in the attacker's documents never come: it never held them.)
+        let lacking: Vec<String> = r
+            .missing_blobs()
+            .expect("files")
+            .into_iter()
+            .filter(|sha| !mallory.named.contains(sha))
+            .collect();
         assert!(
-            r.missing_blobs().expect("files").is_empty(),
+            lacking.is_empty(),
             "seed {seed}: replica {k} lacks files of documents it holds"
         );
         if *role == Role::Secretariat {
@@ -419,21 +719,28 @@ fn run(seed: u64, exercised: &mut Seen) {
             );
             continue;
         }
-        // The oracle: the hub's records this role may see, by their own classification.
+        // The oracle: the hub's records this role may see, by their own classification and
+        // that of the organisation they name (the attacker's, restricted to Thailand).
+        let sees = |c: &desk_core::Record| {
+            let scope: Vec<String> = c
+                .fields
+                .get("scope")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            role.sees(c.str("classification").unwrap_or("internal"), &scope)
+        };
         let visible: Vec<_> = all
             .iter()
             .filter(|c| {
-                let scope: Vec<String> = c
-                    .fields
-                    .get("scope")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(String::from))
-                            .collect()
+                sees(c)
+                    && c.str("org").is_none_or(|o| {
+                        !orgs.iter().any(|x| x == o) || role.sees("restricted", &["TH".to_string()])
                     })
-                    .unwrap_or_default();
-                role.sees(c.str("classification").unwrap_or("internal"), &scope)
             })
             .cloned()
             .collect();
@@ -444,7 +751,12 @@ fn run(seed: u64, exercised: &mut Seen) {
             held, visible,
             "seed {seed}: replica {k} ({role:?}) does not hold exactly what it may see"
         );
-        let ids: std::collections::HashSet<&str> = visible.iter().map(|c| c.id.as_str()).collect();
+        let mut ids: std::collections::HashSet<&str> =
+            visible.iter().map(|c| c.id.as_str()).collect();
+        // The attacker's own organisations (restricted to Thailand) are Thailand's to hold.
+        if role.sees("restricted", &["TH".to_string()]) {
+            ids.extend(orgs.iter().map(String::as_str));
+        }
         for c in r.changes(0, usize::MAX).expect("log") {
             assert!(
                 ids.contains(c.record.as_str()),
@@ -459,6 +771,9 @@ fn run(seed: u64, exercised: &mut Seen) {
                 c.record
             );
         }
+    }
+    for (n, t) in mallory.tried.iter().enumerate() {
+        exercised.attacks[n] += t;
     }
     // No acknowledged edit lost, none applied twice: the history holds each change once.
     let mut seen: HashMap<(String, i64), usize> = HashMap::new();
@@ -523,18 +838,26 @@ fn replicas_converge_through_a_bad_network() {
             exercised.purged > 0
                 && exercised.quarantined > 0
                 && exercised.files > 0
-                && exercised.left_out > 0,
+                && exercised.left_out > 0
+                && exercised.attacks.iter().all(|n| *n > 0),
             "the runs never purged ({}), kept an edit aside ({}), moved a file ({}) or left a \
-             superseded write out of an initial sync ({}): the simulation lost its teeth",
+             superseded write out of an initial sync ({}), or tried every attack ({:?}): the \
+             simulation lost its teeth",
             exercised.purged,
             exercised.quarantined,
             exercised.files,
-            exercised.left_out
+            exercised.left_out,
+            exercised.attacks
         );
     }
     eprintln!(
         "{seeds} seeds: {} records purged from replicas, {} edits kept aside for review, {} files \
-         fetched, {} changes an initial sync did without",
-        exercised.purged, exercised.quarantined, exercised.files, exercised.left_out
+         fetched, {} changes an initial sync did without; attacks tried (sign-in as another's \
+         device, file by hash, malformed, hiding, replay): {:?}",
+        exercised.purged,
+        exercised.quarantined,
+        exercised.files,
+        exercised.left_out,
+        exercised.attacks
     );
 }

@@ -14,7 +14,7 @@ pub mod error;
 /// Clocks and versions come from the protocol crate, so the core and the server share one rule.
 pub use desk_protocol::hlc;
 mod migrations;
-pub mod protocol;
+pub mod precedence;
 mod replica;
 pub mod schema;
 mod search;

@@ -14,26 +14,20 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 impl Replica {
-    /// Applies changes made elsewhere (sync, or replaying a log) in one transaction. Per field
-    /// the highest (clock, device) version wins whatever the order of arrival; a change already
-    /// applied (same device and sequence) is skipped. Returns how many were new.
-    pub fn apply_changes(&mut self, changes: &[Change]) -> Result<usize> {
-        self.apply_pulled(changes, None)
-    }
-
-    /// [`Replica::apply_changes`] for a batch pulled from the sync server, recording in the
-    /// same transaction how far the server's stream has been applied (`cursor`): an
-    /// interrupted sync resumes after the last batch that committed, and a batch applied twice
-    /// changes nothing.
-    pub fn apply_pulled(&mut self, changes: &[Change], cursor: Option<i64>) -> Result<usize> {
-        self.apply_pull(changes, &[], cursor)
-    }
-
-    /// [`Replica::apply_pulled`] with the records the server says this replica may no longer
-    /// hold (its user lost the right to see them): in the same transaction they are removed with
-    /// their children, their history, their conflicts and their search entries. This replica's
-    /// own edits to them that the server has not yet acknowledged stay in the outbox (the server
-    /// keeps them for review), so nothing typed here is lost unsent.
+    /// Applies changes made elsewhere (a page pulled from the sync server, or a log replayed)
+    /// in one transaction: the one way in for them. Per field the highest (clock, device)
+    /// version wins whatever the order of arrival; a change already applied (same device and
+    /// sequence) is skipped. Returns how many were new.
+    ///
+    /// `purged`: the records the server says this replica may no longer hold (its user lost
+    /// the right to see them): in the same transaction they are removed with their children,
+    /// their history, their conflicts and their search entries. This replica's own edits to
+    /// them that the server has not yet acknowledged stay in the outbox (the server keeps them
+    /// for review), so nothing typed here is lost unsent.
+    ///
+    /// `cursor`: how far the server's stream has been applied, recorded in the same
+    /// transaction, so an interrupted sync resumes after the last batch that committed and a
+    /// batch applied twice changes nothing. `None` (replaying a log) leaves it as it is.
     pub fn apply_pull(
         &mut self,
         changes: &[Change],
@@ -58,7 +52,7 @@ impl Replica {
             }
             let mut applied = 0;
             for c in changes {
-                if w.apply(c)? {
+                if w.apply(c, false)? {
                     applied += 1;
                 }
             }
@@ -111,7 +105,7 @@ impl Replica {
         }
         self.write(|w| {
             for (device, dev_seq, c) in &ready {
-                w.apply_inner(c, true)?;
+                w.apply(c, true)?;
                 w.tx.execute(
                     "DELETE FROM deferred WHERE device = ?1 AND dev_seq = ?2",
                     params![device, dev_seq],
@@ -129,8 +123,9 @@ impl Replica {
             as u64)
     }
 
-    /// [`Replica::apply_changes`] and `also` (on tables outside the record schema) in one
-    /// transaction: both commit or neither does.
+    /// Applies `changes` as [`Replica::apply_pull`] does (no purges, no cursor) and runs `also`
+    /// (on tables outside the record schema) in the same transaction: both commit or neither
+    /// does. For the sync server's store, which merges pushed changes beside its own tables.
     pub fn apply_changes_and(
         &mut self,
         changes: &[Change],
@@ -142,7 +137,7 @@ impl Replica {
         self.write(|w| {
             let mut applied = 0;
             for c in changes {
-                if w.apply(c)? {
+                if w.apply(c, false)? {
                     applied += 1;
                 }
             }
@@ -246,12 +241,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Applies one change from elsewhere; false if it was already applied. Each field merges
-    /// on its own: it takes the incoming value only if the incoming version is the highest.
-    fn apply(&mut self, c: &Change) -> Result<bool> {
-        self.apply_inner(c, false)
-    }
-
     /// Schema skew: a change from a newer schema may name an entity or fields this build does
     /// not know. What is known applies now; the whole change waits in `deferred` and is applied
     /// in full once this replica has been upgraded (see [`Replica::reapply_deferred`]). Returns
@@ -291,12 +280,14 @@ impl Tx<'_> {
         }
         let mut part = c.clone();
         part.fields.retain(known);
-        self.apply_inner(&part, false).map(Some)
+        self.apply(&part, false).map(Some)
     }
 
-    /// Applies `c`; with `redo`, a change applied before in part (deferred) is merged again in
-    /// full and its log entry completed.
-    fn apply_inner(&mut self, c: &Change, redo: bool) -> Result<bool> {
+    /// Applies one change from elsewhere; false if it was already applied. Each field merges
+    /// on its own: it takes the incoming value only if the incoming version is the highest.
+    /// With `redo`, a change applied before in part (deferred) is merged again in full and its
+    /// log entry completed.
+    fn apply(&mut self, c: &Change, redo: bool) -> Result<bool> {
         if !redo {
             if let Some(applied) = self.defer_unknown(c)? {
                 return Ok(applied);

@@ -198,7 +198,7 @@ pub fn get(
 pub fn delegations(
     state: State<'_, AppState>,
     meeting_id: String,
-) -> Result<Vec<desk_core::protocol::Delegation>, CommandError> {
+) -> Result<Vec<desk_core::precedence::Delegation>, CommandError> {
     with(&state, |r| r.delegations(&meeting_id))
 }
 

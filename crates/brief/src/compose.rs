@@ -4,7 +4,7 @@
 
 use crate::model::{Block, Cell, Pack, Section, SectionKind};
 use chrono::{Datelike, NaiveDate};
-use desk_core::protocol::Delegation;
+use desk_core::precedence::Delegation;
 use desk_core::schema::country;
 use desk_core::{display_value, Entity, ListQuery, Record, Replica, Result};
 use serde_json::Value;
@@ -228,7 +228,7 @@ fn agenda_blocks(r: &Replica, agenda: &[Record]) -> Result<Vec<Block>> {
             .str("presenter")
             .and_then(|id| r.get(Entity::Contact, id).ok())
         {
-            let person = desk_core::protocol::PersonName::from_contact(&p);
+            let person = desk_core::precedence::PersonName::from_contact(&p);
             rows.push(("Presenter".into(), person.formal()));
         }
         if !rows.is_empty() {

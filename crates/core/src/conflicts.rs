@@ -1,5 +1,5 @@
 //! The conflict inbox: concurrent edits that disagree, and edits that raced a delete, recorded
-//! by `apply_changes` with both values, who made them and when. Settling one is an ordinary
+//! by `apply_pull` with both values, who made them and when. Settling one is an ordinary
 //! write (logged and synced like any edit), so the choice reaches every replica.
 
 use crate::error::{Error, Result};

@@ -1,11 +1,19 @@
-//! Secretariat Desk core: the domain (organisations, contacts, projects, meetings and their
-//! parts, documents), validation, and the local replica — one encrypted SQLite file with a
-//! field-level change log and full-text search.
+//! Secretariat Desk core (`desk-core`): the domain (organisations, contacts, projects, meetings
+//! and their parts, documents), validation, and the local replica — one encrypted SQLite file
+//! with a field-level change log, the merge of changes made elsewhere, full-text search, undo,
+//! conflicts for review, and diplomatic precedence ([`precedence`]).
 //!
-//! What it is not: it knows nothing of HTTP, the OS keychain, Tauri, terminals or PDF. Front
-//! ends (the `desk` CLI, the desktop shell) and the sync engine call it; it never talks to a
-//! user. Every mutation goes through [`Replica`] in one transaction and records its field
-//! changes ([`Change`]) with a hybrid logical clock ([`hlc`]).
+//! What it is not:
+//! - not the sync transport: it hands out its outbox and applies what it is given
+//!   ([`Replica::apply_pull`]), but never talks HTTP (that is `desk-sync`);
+//! - not the server: no accounts, tokens, access rules or review of what others push
+//!   (`desk-server`); it only validates and merges changes, as every replica does;
+//! - not PDF or any rendering (`desk-brief`), nor the OS keychain (`desk-keys`), Tauri or a
+//!   terminal: front ends (the `desk` CLI, the desktop shell) call it; it never talks to a user;
+//! - not the wire format's owner: clocks, versions and the merge rule come from `desk-protocol`.
+//!
+//! Every mutation goes through [`Replica`] in one transaction and records its field changes
+//! ([`Change`]) with a hybrid logical clock ([`hlc`]).
 
 pub mod blobs;
 mod conflicts;
@@ -14,7 +22,7 @@ pub mod error;
 /// Clocks and versions come from the protocol crate, so the core and the server share one rule.
 pub use desk_protocol::hlc;
 mod migrations;
-pub mod protocol;
+pub mod precedence;
 mod replica;
 pub mod schema;
 mod search;

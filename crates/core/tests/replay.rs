@@ -155,13 +155,13 @@ proptest! {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let n = 1 + (s >> 33) as usize % 7;
             let (batch, tail) = rest.split_at(n.min(rest.len()));
-            b.apply_changes(batch).expect("apply");
+            b.apply_pull(batch, &[], None).expect("apply");
             rest = tail;
         }
         prop_assert_eq!(a.dump().expect("dump a"), b.dump().expect("dump b"));
 
         // Again: nothing new.
-        prop_assert_eq!(b.apply_changes(&log).expect("reapply"), 0);
+        prop_assert_eq!(b.apply_pull(&log, &[], None).expect("reapply"), 0);
         prop_assert_eq!(a.dump().expect("dump a"), b.dump().expect("dump b"));
 
         // Any order (one transaction, so parents may arrive after children): same values.
@@ -172,7 +172,7 @@ proptest! {
             shuffled.swap(i, (s % (i as u64 + 1)) as usize);
         }
         let (_dc, mut c) = fresh();
-        c.apply_changes(&shuffled).expect("apply shuffled");
+        c.apply_pull(&shuffled, &[], None).expect("apply shuffled");
         prop_assert_eq!(values(&a), values(&c));
     }
 }

@@ -516,7 +516,7 @@ fn undo_leaves_a_field_changed_since_alone() {
             set: None,
         }],
     };
-    r.apply_changes(&[other]).expect("apply");
+    r.apply_pull(&[other], &[], None).expect("apply");
     let u = r.undo().expect("undo").expect("report");
     assert_eq!(u.kept_newer, vec!["contact.title".to_string()]);
     assert_eq!(
@@ -570,15 +570,19 @@ fn concurrent_edits_that_disagree_go_to_the_inbox_and_are_settled_by_an_edit() {
     .expect("mine");
     // Elsewhere, someone who had only seen the created value changed the title too, later.
     let later = u64::MAX >> 2;
-    r.apply_changes(&[remote(
-        &c.id,
-        "contact",
-        1,
-        later,
-        created.0,
-        "title",
-        json!("Ambassador"),
-    )])
+    r.apply_pull(
+        &[remote(
+            &c.id,
+            "contact",
+            1,
+            later,
+            created.0,
+            "title",
+            json!("Ambassador"),
+        )],
+        &[],
+        None,
+    )
     .expect("apply");
     assert_eq!(
         r.get(Entity::Contact, &c.id).expect("get").str("title"),
@@ -610,15 +614,19 @@ fn concurrent_edits_that_disagree_go_to_the_inbox_and_are_settled_by_an_edit() {
     // An edit made after seeing the current value is no conflict.
     let now = r.get(Entity::Contact, &c.id).expect("get");
     let seen = r.changes(0, 100).expect("log").last().expect("entry").hlc;
-    r.apply_changes(&[remote(
-        &now.id,
-        "contact",
-        2,
-        later + 10,
-        seen.0,
-        "title",
-        json!("Director"),
-    )])
+    r.apply_pull(
+        &[remote(
+            &now.id,
+            "contact",
+            2,
+            later + 10,
+            seen.0,
+            "title",
+            json!("Director"),
+        )],
+        &[],
+        None,
+    )
     .expect("apply");
     assert!(r.conflicts(false).expect("inbox").is_empty());
 }
@@ -631,15 +639,19 @@ fn an_edit_that_raced_a_delete_does_not_resurrect_the_record() {
         .expect("c");
     let created = r.changes(0, 10).expect("log")[0].hlc;
     r.delete(Entity::Contact, &c.id).expect("rm");
-    r.apply_changes(&[remote(
-        &c.id,
-        "contact",
-        1,
-        u64::MAX >> 2,
-        created.0,
-        "phone",
-        json!("+95 1 234 567"),
-    )])
+    r.apply_pull(
+        &[remote(
+            &c.id,
+            "contact",
+            1,
+            u64::MAX >> 2,
+            created.0,
+            "phone",
+            json!("+95 1 234 567"),
+        )],
+        &[],
+        None,
+    )
     .expect("apply");
     let rec = r.get(Entity::Contact, &c.id).expect("get");
     assert!(rec.deleted, "no resurrection");

@@ -97,8 +97,8 @@ fn a_server_copy_drops_only_the_browse_indexes_and_merges_the_same() {
     assert_eq!(kept.len(), all.len() - BROWSE_INDEXES.len(), "{kept:?}");
     assert!(kept.iter().all(|i| !BROWSE_INDEXES.contains(&i.as_str())));
 
-    plain.apply_changes(&changes).expect("plain merge");
-    copy.apply_changes(&changes).expect("copy merge");
+    plain.apply_pull(&changes, &[], None).expect("plain merge");
+    copy.apply_pull(&changes, &[], None).expect("copy merge");
     assert_eq!(copy.dump().expect("dump"), plain.dump().expect("dump"));
     drop(copy);
     // Reopening (migrations included) does not bring them back.

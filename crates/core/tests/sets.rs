@@ -39,7 +39,7 @@ impl Log {
         for (i, c) in page.iter_mut().enumerate() {
             c.seq = (after + i + 1) as i64;
         }
-        r.apply_pulled(&page, Some(self.all.len() as i64))
+        r.apply_pull(&page, &[], Some(self.all.len() as i64))
             .expect("apply");
     }
     fn sync(&mut self, r: &mut Replica) {

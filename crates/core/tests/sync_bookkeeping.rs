@@ -35,7 +35,7 @@ fn outbox_holds_own_changes_until_acknowledged() {
     assert_eq!(out.iter().map(|ch| ch.dev_seq).collect::<Vec<_>>(), [1, 2]);
 
     // B receives them; they are not B's to send.
-    b.apply_pulled(&out, Some(2)).expect("apply");
+    b.apply_pull(&out, &[], Some(2)).expect("apply");
     assert!(b.outbox(10).expect("b outbox").is_empty());
     assert_eq!(b.pull_cursor().expect("cursor"), 2);
 
@@ -63,7 +63,7 @@ fn a_failed_batch_leaves_the_cursor_and_data_as_they_were() {
     a.create(Entity::Contact, &fields(json!({"name": "Aung Kyaw"})))
         .expect("create");
     let mut batch = a.outbox(10).expect("outbox");
-    b.apply_pulled(&batch, Some(1)).expect("first batch");
+    b.apply_pull(&batch, &[], Some(1)).expect("first batch");
     let before = b.dump().expect("dump");
     a.create(Entity::Contact, &fields(json!({"name": "Sok Vanna"})))
         .expect("create");
@@ -71,7 +71,7 @@ fn a_failed_batch_leaves_the_cursor_and_data_as_they_were() {
     let mut bad = batch[1].clone();
     bad.entity = "no_such_entity".into();
     let err = b
-        .apply_pulled(&[batch[1].clone(), bad], Some(3))
+        .apply_pull(&[batch[1].clone(), bad], &[], Some(3))
         .expect_err("bad change");
     assert!(err.to_string().contains("no_such_entity"), "{err}");
     assert_eq!(b.pull_cursor().expect("cursor"), 1, "cursor not advanced");
@@ -94,7 +94,7 @@ fn our_clock_moves_past_changes_that_arrive() {
     // As if A's clock ran an hour ahead.
     let ahead = batch[0].hlc.0 + (3_600_000u64 << 16);
     batch[0].hlc = desk_protocol::hlc::Hlc(ahead);
-    b.apply_pulled(&batch, Some(1)).expect("apply");
+    b.apply_pull(&batch, &[], Some(1)).expect("apply");
     b.update(
         Entity::Contact,
         &c.id,
@@ -132,7 +132,7 @@ fn a_purge_removes_a_record_its_children_history_conflicts_and_search_entries() 
         .create(Entity::Contact, &fields(json!({"name": "Sok Vanna"})))
         .expect("contact");
     let all = a.outbox(100).expect("outbox");
-    b.apply_pulled(&all, Some(all.len() as i64))
+    b.apply_pull(&all, &[], Some(all.len() as i64))
         .expect("b has it");
     // B's own edit to the meeting, acknowledged, and a conflict on it.
     b.update(
@@ -149,7 +149,7 @@ fn a_purge_removes_a_record_its_children_history_conflicts_and_search_entries() 
     )
     .expect("edit a");
     let clash = a.outbox(100).expect("outbox");
-    b.apply_pulled(&clash[clash.len() - 1..], None)
+    b.apply_pull(&clash[clash.len() - 1..], &[], None)
         .expect("clash");
     assert_eq!(b.conflicts(false).expect("conflicts").len(), 1);
     assert!(!b.search("border", 10).expect("search").is_empty());
@@ -196,7 +196,7 @@ fn a_wipe_empties_the_replica_but_keeps_unsent_edits() {
             .expect("create");
     }
     a.acknowledge(1).expect("ack");
-    a.apply_pulled(&[], Some(7)).expect("cursor");
+    a.apply_pull(&[], &[], Some(7)).expect("cursor");
     assert_eq!(a.wipe().expect("wipe"), 2);
     assert_eq!(a.count(Entity::Contact).expect("count"), 0);
     assert!(a.search("sok", 10).expect("search").is_empty());
@@ -222,9 +222,9 @@ fn a_change_stamped_again_by_the_server_takes_the_new_stamp_everywhere() {
     // The server lowered the edit's stamp (as if A's clock were far ahead).
     let lower = desk_core::hlc::Hlc(out[0].hlc.0 + 1);
     out[1].hlc = lower;
-    a.apply_pulled(&out, Some(2))
+    a.apply_pull(&out, &[], Some(2))
         .expect("own changes back, restamped");
-    b.apply_pulled(&out, Some(2)).expect("b");
+    b.apply_pull(&out, &[], Some(2)).expect("b");
     assert_eq!(a.dump().expect("a"), b.dump().expect("b"));
     assert_eq!(a.changes(0, 10).expect("log")[1].hlc, lower);
 }
@@ -252,7 +252,7 @@ fn changes_from_a_newer_schema_apply_what_is_known_and_wait_for_the_rest() {
     booking.entity = "venue_booking".into();
     booking.record = "01900000-0000-7000-8000-0000000000b1".into();
     assert_eq!(
-        b.apply_pulled(&[out[0].clone(), booking.clone()], Some(2))
+        b.apply_pull(&[out[0].clone(), booking.clone()], &[], Some(2))
             .expect("apply"),
         2
     );
@@ -265,7 +265,7 @@ fn changes_from_a_newer_schema_apply_what_is_known_and_wait_for_the_rest() {
     assert_eq!(b.deferred_count().expect("deferred"), 2);
     // Again: nothing new, nothing doubled.
     assert_eq!(
-        b.apply_pulled(&[out[0].clone(), booking], Some(2))
+        b.apply_pull(&[out[0].clone(), booking], &[], Some(2))
             .expect("again"),
         0
     );
@@ -274,7 +274,7 @@ fn changes_from_a_newer_schema_apply_what_is_known_and_wait_for_the_rest() {
     let mut wrong = out[0].clone();
     wrong.schema_version = desk_core::SCHEMA_VERSION;
     wrong.dev_seq = 3;
-    assert!(b.apply_pulled(&[wrong], None).is_err());
+    assert!(b.apply_pull(&[wrong], &[], None).is_err());
 
     // After an upgrade that knows them, deferred changes apply in full on open. (Simulated:
     // a deferred change whose fields this build knows.)
@@ -347,7 +347,7 @@ fn long_text_keeps_both_versions_in_view_until_settled() {
         )
         .expect("meeting");
     let first = a.outbox(10).expect("outbox");
-    b.apply_pulled(&first, None).expect("b");
+    b.apply_pull(&first, &[], None).expect("b");
     a.update(
         Entity::Meeting,
         &m.id,
@@ -361,7 +361,7 @@ fn long_text_keeps_both_versions_in_view_until_settled() {
     )
     .expect("b edits");
     let from_b = b.outbox(10).expect("outbox");
-    a.apply_pulled(&from_b, None).expect("clash");
+    a.apply_pull(&from_b, &[], None).expect("clash");
     let held = a.get(Entity::Meeting, &m.id).expect("get");
     let shown = a.with_unsettled(held.clone()).expect("view");
     let notes = shown.str("notes").expect("notes");
@@ -427,7 +427,7 @@ fn a_pulled_change_no_local_edit_could_make_is_refused_and_nothing_of_its_page_a
             set: None,
         }];
         let page = [good[0].clone(), good[1].clone(), bad];
-        let err = b.apply_pulled(&page, Some(3)).expect_err(field);
+        let err = b.apply_pull(&page, &[], Some(3)).expect_err(field);
         assert!(err.to_string().contains(says), "{field}: {err}");
         assert!(
             err.to_string().contains(&format!("{}/3", a.device_id())),
@@ -439,6 +439,6 @@ fn a_pulled_change_no_local_edit_could_make_is_refused_and_nothing_of_its_page_a
             "{field}: page half applied"
         );
     }
-    b.apply_pulled(&good, Some(2))
+    b.apply_pull(&good, &[], Some(2))
         .expect("the good page applies");
 }

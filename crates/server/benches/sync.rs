@@ -259,7 +259,7 @@ fn main() {
     perf_control("apply", "enable");
     let t = Instant::now();
     for p in &pages {
-        b.apply_pulled(p, None).expect("apply");
+        b.apply_pull(p, &[], None).expect("apply");
     }
     let apply = n as f64 / t.elapsed().as_secs_f64();
     perf_control("apply", "disable");
@@ -419,7 +419,8 @@ fn main() {
         while seen < samples {
             let after = b.pull_cursor().expect("cursor");
             let p = hb.pull_wait(after, 500, 30).expect("long-poll");
-            b.apply_pulled(&p.changes, Some(p.cursor)).expect("apply");
+            b.apply_pull(&p.changes, &[], Some(p.cursor))
+                .expect("apply");
             let now = Instant::now();
             for c in &p.changes {
                 if c.record == target {

@@ -1,0 +1,168 @@
+//! Opening a replica: creating or opening the file, keying it, migrating its schema, and
+//! choosing what it indexes.
+
+use super::{Key, Replica};
+use crate::error::{Error, Result};
+use crate::hlc::{Clock, Hlc};
+use crate::migrations::{MIGRATIONS, SCHEMA_VERSION};
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+/// Opens and keys a connection to the encrypted file at `path` (a wrong key is an error
+/// here, before anything is written).
+pub(super) fn open_keyed(path: &Path, key: &Key, flags: OpenFlags) -> Result<Connection> {
+    // Opening and keying one at a time, process-wide. The first open in a process runs
+    // sqlite3_initialize, which marks SQLite initialised *before* SQLCipher's own start-up
+    // (SQLITE_EXTRA_INIT) has finished; a second thread opening at that moment gets a
+    // connection whose `PRAGMA key` fails ("An error occurred with PRAGMA key or rekey",
+    // seen in parallel tests). Holding this lock across open, key and the first read closes
+    // that window; it costs nothing measurable (one open per replica).
+    static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let keying = KEYING.lock().unwrap_or_else(|p| p.into_inner());
+    let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs failed page checks to stderr itself; we report a wrong key as an error.
+    conn.pragma_update(None, "cipher_log_level", "NONE")?;
+    conn.pragma_update(None, "key", key.pragma())?;
+    // The first read decrypts page 1: a wrong key fails here, before anything is written.
+    let check: rusqlite::Result<i64> =
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+    drop(keying);
+    match check {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(Error::WrongKey {
+                path: path.display().to_string(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Replica {
+    /// Creates a new replica file; fails if one exists.
+    pub fn init(path: &Path, key: &Key) -> Result<Replica> {
+        if path.exists() {
+            return Err(Error::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file exists"),
+            });
+        }
+        Self::open_with(path, key, true, SCHEMA_VERSION)
+    }
+
+    /// Opens an existing replica; a wrong key is `Error::WrongKey` and leaves the file untouched.
+    pub fn open(path: &Path, key: &Key) -> Result<Replica> {
+        if !path.exists() {
+            return Err(Error::NoReplica {
+                path: path.display().to_string(),
+            });
+        }
+        Self::open_with(path, key, false, SCHEMA_VERSION)
+    }
+
+    fn open_with(path: &Path, key: &Key, create: bool, upto: i64) -> Result<Replica> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        // Opening and keying one at a time, process-wide. The first open in a process runs
+        // sqlite3_initialize, which marks SQLite initialised *before* SQLCipher's own start-up
+        // (SQLITE_EXTRA_INIT) has finished; a second thread opening at that moment gets a
+        // connection whose `PRAGMA key` fails ("An error occurred with PRAGMA key or rekey",
+        // seen in parallel tests). Holding this lock across open, key and the first read closes
+        // that window; it costs nothing measurable (one open per replica).
+        let conn = open_keyed(path, key, flags)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                path: path.display().to_string(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        // Per-entity and per-field-set statements (inserts, merges) stay compiled.
+        conn.set_prepared_statement_cache_capacity(128);
+        // 64 MB of page cache: a large import or sync batch then never spills half-written
+        // pages to the WAL before its commit.
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        let mut r = Replica {
+            conn,
+            path: path.to_path_buf(),
+            device: String::new(),
+            clock: Clock::starting_at(Hlc::ZERO),
+            next_dev_seq: 1,
+            next_tx: 1,
+            search_index: true,
+            checkpointer: None,
+        };
+        r.migrate(found, upto)?;
+        r.load_meta()?;
+        if upto == SCHEMA_VERSION {
+            r.reapply_deferred()?;
+        }
+        Ok(r)
+    }
+
+    /// A new replica brought only to schema `version` (for upgrade tests).
+    #[doc(hidden)]
+    pub fn init_at_version(path: &Path, key: &Key, version: i64) -> Result<Replica> {
+        Self::open_with(path, key, true, version)
+    }
+
+    fn migrate(&mut self, from: i64, upto: i64) -> Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i as i64 + 1;
+            if version <= from || version > upto {
+                continue;
+            }
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            if version == 1 {
+                let device = uuid::Uuid::now_v7().to_string();
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('device', ?1), ('hlc', '0'), \
+                     ('dev_seq', '1'), ('tx', '1')",
+                    [&device],
+                )?;
+                tx.execute("INSERT INTO device (n, id) VALUES (1, ?1)", [&device])?;
+            }
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn load_meta(&mut self) -> Result<()> {
+        let num = |s: String| s.parse::<i64>().unwrap_or(0);
+        self.device = self.meta("device")?;
+        self.clock = Clock::starting_at(Hlc(num(self.meta("hlc")?) as u64));
+        self.next_dev_seq = num(self.meta("dev_seq")?).max(1);
+        self.next_tx = num(self.meta("tx")?).max(1);
+        Ok(())
+    }
+
+    /// Whether changes from elsewhere feed the search index (on by default). The sync server's
+    /// store never searches and turns it off: a trigram entry is a good part of each merge.
+    /// Its dump then has no search section.
+    pub fn set_search_index(&mut self, on: bool) {
+        self.search_index = on;
+    }
+
+    /// Makes this replica a sync server's copy, which merges and serves changes but is never
+    /// browsed: no search index, and none of the indexes that only order lists for people
+    /// (by name, code, date — a quarter of a merge's index work). Idempotent; the records
+    /// and the change log are untouched.
+    pub fn serve_only(&mut self) -> Result<()> {
+        self.search_index = false;
+        let sql: String = crate::migrations::BROWSE_INDEXES
+            .iter()
+            .map(|i| format!("DROP INDEX IF EXISTS {i};"))
+            .collect();
+        self.with_transaction(|tx| tx.execute_batch(&sql))
+    }
+}

@@ -1,0 +1,550 @@
+//! The write transaction: local creates, updates, deletes and restores, the checks they
+//! pass, and the change-log entries they append.
+
+use super::sql::{bind, insert_sql, to_sql};
+use super::{now_millis, Fields, Record, Replica, SetOps, Tx};
+use crate::error::{Error, Result};
+use crate::hlc::Version;
+use crate::migrations::SCHEMA_VERSION;
+use crate::schema::{Entity, EntityDesc, FieldKind};
+use crate::search;
+use crate::validate::normalize;
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Progress of long work, for a progress bar: `done` of `total` units of `stage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub stage: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+impl Replica {
+    /// Runs `f` as one transaction stamped with one clock reading; commits only if it succeeds.
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let hlc = self.clock.tick(now_millis());
+        let tx_no = self.next_tx;
+        let mut w = Tx {
+            tx: self.conn.transaction()?,
+            device: &self.device,
+            hlc,
+            next_dev_seq: self.next_dev_seq,
+            search: self.search_index,
+            tx_no,
+            reindex: BTreeSet::new(),
+            devices: std::collections::HashMap::new(),
+        };
+        let out = f(&mut w)?;
+        for (entity, rowid) in std::mem::take(&mut w.reindex) {
+            search::reindex(&w.tx, entity, rowid)?;
+        }
+        let clock = self.clock.last().max(w.hlc);
+        w.tx.execute(
+            "UPDATE meta SET value = CASE key WHEN 'hlc' THEN ?1 WHEN 'dev_seq' THEN ?2 \
+             WHEN 'tx' THEN ?3 END WHERE key IN ('hlc', 'dev_seq', 'tx')",
+            params![
+                clock.0.to_string(),
+                w.next_dev_seq.to_string(),
+                (tx_no + 1).to_string()
+            ],
+        )?;
+        let next_dev_seq = w.next_dev_seq;
+        w.tx.commit()?;
+        self.clock.observe(clock);
+        self.next_dev_seq = next_dev_seq;
+        self.next_tx = tx_no + 1;
+        Ok(out)
+    }
+
+    /// Creates one record; returns it as stored.
+    pub fn create(&mut self, entity: Entity, input: &Fields) -> Result<Record> {
+        let id = self.write(|w| w.insert(entity, input))?;
+        self.get(entity, &id)
+    }
+
+    /// Creates many records of one entity in one transaction: all or none. Errors name the row
+    /// (counting from 1). `progress` is called every 1,000 rows and at the end.
+    pub fn create_many(
+        &mut self,
+        entity: Entity,
+        rows: &[Fields],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<String>> {
+        let total = rows.len() as u64;
+        // A big batch holds all its pages until commit: give it room so it does not spill.
+        let big = rows.len() > 10_000;
+        if big {
+            self.conn.pragma_update(None, "cache_size", -262_144)?;
+        }
+        let out = self.write(|w| {
+            let mut ids = Vec::with_capacity(rows.len());
+            for (i, row) in rows.iter().enumerate() {
+                let id = w.insert(entity, row).map_err(|e| Error::InRow {
+                    row: i + 1,
+                    source: Box::new(e),
+                })?;
+                ids.push(id);
+                if (i + 1) % 1000 == 0 {
+                    progress(Progress {
+                        stage: entity.name(),
+                        done: i as u64 + 1,
+                        total,
+                    });
+                }
+            }
+            progress(Progress {
+                stage: entity.name(),
+                done: total,
+                total,
+            });
+            Ok(ids)
+        });
+        if big {
+            self.conn.pragma_update(None, "cache_size", -65_536)?;
+        }
+        out
+    }
+
+    /// Changes the given fields of a live record; `Value::Null` clears a field.
+    pub fn update(&mut self, entity: Entity, id: &str, input: &Fields) -> Result<Record> {
+        self.write(|w| w.update(entity, id, input))?;
+        self.get(entity, id)
+    }
+
+    /// Deletes a record and its children (tombstones: they never come back by themselves).
+    /// Returns how many records were deleted.
+    pub fn delete(&mut self, entity: Entity, id: &str) -> Result<usize> {
+        self.write(|w| w.delete(entity, id))
+    }
+
+    /// Brings a deleted record back (its children stay deleted unless restored too).
+    pub fn restore(&mut self, entity: Entity, id: &str) -> Result<Record> {
+        self.write(|w| w.restore(entity, id))?;
+        self.get(entity, id)
+    }
+}
+
+impl Tx<'_> {
+    /// Appends one change-log entry: `fields` changed on one record, `bases` the versions the
+    /// editor had seen (only non-zero ones are stored).
+    fn log(
+        &mut self,
+        entity: &str,
+        record: &str,
+        fields: String,
+        bases: &BTreeMap<&str, u64>,
+        sets: Option<String>,
+    ) -> Result<()> {
+        let dev_seq = self.next_dev_seq;
+        self.next_dev_seq += 1;
+        let bases: BTreeMap<&str, u64> = bases
+            .iter()
+            .filter(|(_, b)| **b != 0)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let bases = if bases.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&bases).unwrap_or_default())
+        };
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO change_log (device, dev_seq, tx, entity, record, hlc, schema_version, \
+             fields, bases, sets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        stmt.execute(params![
+            1,
+            dev_seq,
+            self.tx_no,
+            entity,
+            record,
+            self.hlc.0 as i64,
+            SCHEMA_VERSION,
+            fields,
+            bases,
+            sets
+        ])?;
+        Ok(())
+    }
+
+    /// (rowid, deleted) of a record, or NotFound.
+    pub(super) fn locate(&self, d: &EntityDesc, id: &str) -> Result<(i64, bool)> {
+        let sql = format!("SELECT rowid, _deleted FROM {} WHERE id = ?1", d.table);
+        self.tx
+            .prepare_cached(&sql)?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                entity: d.name,
+                id: id.to_string(),
+            })
+    }
+
+    fn normalize_input(
+        &self,
+        d: &'static EntityDesc,
+        input: &Fields,
+    ) -> Result<Vec<(&'static str, Value)>> {
+        let mut out = Vec::with_capacity(input.len());
+        for (name, v) in input {
+            let f = d.field(name).ok_or_else(|| {
+                Error::invalid(
+                    d.name,
+                    name,
+                    format!(
+                        "unknown field; {} fields are: {}",
+                        d.name,
+                        d.fields
+                            .iter()
+                            .map(|f| f.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+            out.push((f.name, normalize(&self.tx, d, f, v)?));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn insert(&mut self, entity: Entity, input: &Fields) -> Result<String> {
+        let d = entity.desc();
+        let mut values: BTreeMap<&'static str, Value> = BTreeMap::new();
+        for (name, v) in self.normalize_input(d, input)? {
+            values.insert(name, v);
+        }
+        for f in d.fields {
+            let present = values.get(f.name).is_some_and(|v| !v.is_null());
+            if !present {
+                if let Some(default) = f.default {
+                    values.insert(f.name, normalize(&self.tx, d, f, &Value::from(default))?);
+                } else if f.required {
+                    return Err(Error::invalid(d.name, f.name, "is required"));
+                }
+            }
+        }
+        values.retain(|_, v| !v.is_null());
+        self.check_record(d, None, &values)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let hlc = self.hlc.0 as i64;
+        {
+            // One cached statement per entity, every column bound (NULL where absent).
+            let mut stmt = self.tx.prepare_cached(insert_sql(entity, false))?;
+            let mut params: Vec<ToSqlOutput<'_>> = Vec::with_capacity(4 + d.fields.len());
+            params.push(ToSqlOutput::Borrowed(ValueRef::Text(id.as_bytes())));
+            params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
+            // This replica is device 1 of its own `device` table.
+            params.push(ToSqlOutput::Owned(Sql::Integer(1)));
+            params.push(ToSqlOutput::Owned(Sql::Integer(hlc)));
+            for f in d.fields {
+                params.push(bind(values.get(f.name).unwrap_or(&Value::Null)));
+            }
+            stmt.execute(rusqlite::params_from_iter(params))?;
+        }
+        let rowid = self.tx.last_insert_rowid();
+        let logged = serde_json::to_string(&values).unwrap_or_default();
+        self.log(d.name, &id, logged, &BTreeMap::new(), None)?;
+        if !d.search.is_empty() {
+            search::index_new(&self.tx, d, rowid, &values)?;
+        }
+        Ok(id)
+    }
+
+    /// Cross-field rules: uniqueness, date ranges, references that must share a parent.
+    fn check_record(
+        &self,
+        d: &EntityDesc,
+        id: Option<&str>,
+        v: &BTreeMap<&'static str, Value>,
+    ) -> Result<()> {
+        for u in d.unique {
+            if let Some(Value::String(s)) = v.get(u) {
+                let sql = format!(
+                    "SELECT id FROM {} WHERE {u} = ?1 COLLATE NOCASE AND _deleted = 0 AND id != ?2 LIMIT 1",
+                    d.table
+                );
+                let other: Option<String> = self
+                    .tx
+                    .query_row(&sql, params![s, id.unwrap_or("")], |r| r.get(0))
+                    .optional()?;
+                if let Some(other) = other {
+                    return Err(Error::invalid(
+                        d.name,
+                        u,
+                        format!("'{s}' is already used by {other}"),
+                    ));
+                }
+            }
+        }
+        if let Some((start, end)) = d.date_range {
+            if let (Some(Value::String(s)), Some(Value::String(e))) = (v.get(start), v.get(end)) {
+                if e < s {
+                    return Err(Error::invalid(
+                        d.name,
+                        end,
+                        format!("{e} is before {start} {s}"),
+                    ));
+                }
+            }
+        }
+        if let Some((pf, pe)) = d.parent {
+            let parent = v.get(pf).and_then(Value::as_str).unwrap_or_default();
+            for f in d.fields {
+                let FieldKind::Ref(target) = f.kind else {
+                    continue;
+                };
+                let td = target.desc();
+                let Some((tpf, tpe)) = td.parent else {
+                    continue;
+                };
+                if tpe != pe || f.name == pf {
+                    continue;
+                }
+                if let Some(Value::String(tid)) = v.get(f.name) {
+                    let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
+                    let tparent: Option<String> = self
+                        .tx
+                        .query_row(&sql, [tid], |r| r.get(0))
+                        .optional()?
+                        .flatten();
+                    if tparent.as_deref() != Some(parent) {
+                        return Err(Error::invalid(
+                            d.name,
+                            f.name,
+                            format!("{} {tid} belongs to another {}", td.name, pe.name()),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn update(&mut self, entity: Entity, id: &str, input: &Fields) -> Result<()> {
+        let d = entity.desc();
+        let (rowid, rec, mut versions) = self.current(d, id)?;
+        if rec.deleted {
+            return Err(Error::Deleted {
+                entity: d.name,
+                id: id.to_string(),
+            });
+        }
+        let changes = self.normalize_input(d, input)?;
+        if let Some((pf, _)) = d.parent {
+            if changes
+                .iter()
+                .any(|(n, v)| *n == pf && rec.fields.get(pf) != Some(v))
+            {
+                return Err(Error::invalid(
+                    d.name,
+                    pf,
+                    "cannot move a record to another parent",
+                ));
+            }
+        }
+        let mut merged: BTreeMap<&'static str, Value> = BTreeMap::new();
+        for f in d.fields {
+            if let Some(v) = rec.fields.get(f.name) {
+                merged.insert(f.name, v.clone());
+            }
+        }
+        let mut changed = Vec::new();
+        for (name, v) in changes {
+            let old = merged.get(name).cloned().unwrap_or(Value::Null);
+            if old != v {
+                if v.is_null() {
+                    merged.remove(name);
+                } else {
+                    merged.insert(name, v.clone());
+                }
+                changed.push((name, v));
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        self.check_record(d, Some(id), &merged)?;
+        // Set fields: the edit becomes adds and removals of elements (add-wins, `sets.rs`);
+        // the list stored is what the dots hold.
+        let mut set_ops: BTreeMap<&'static str, SetOps> = BTreeMap::new();
+        let mut unchanged: BTreeSet<&'static str> = BTreeSet::new();
+        for (name, v) in changed.iter_mut() {
+            if !crate::sets::is_set(d, name) {
+                continue;
+            }
+            let present = rec.fields.contains_key(*name);
+            let held = rec.fields.get(*name).cloned().unwrap_or(Value::Null);
+            match crate::sets::edit(
+                &self.tx,
+                id,
+                name,
+                &held,
+                &versions.get(name, present),
+                v,
+                self.device,
+                self.next_dev_seq,
+                self.hlc,
+            )? {
+                Some((ops, now)) => {
+                    *v = now;
+                    set_ops.insert(name, ops);
+                }
+                None => {
+                    unchanged.insert(name);
+                }
+            }
+        }
+        changed.retain(|(name, _)| !unchanged.contains(name));
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut sets = Vec::new();
+        let mut args = Vec::new();
+        for (name, v) in &changed {
+            sets.push(format!("{name} = ?"));
+            args.push(to_sql(v));
+        }
+        let mut logged = Map::new();
+        let mut bases = BTreeMap::new();
+        for (name, v) in &changed {
+            bases.insert(
+                *name,
+                versions.get(name, rec.fields.contains_key(*name)).hlc.0,
+            );
+            logged.insert(name.to_string(), v.clone());
+            versions.set(
+                name,
+                Version {
+                    hlc: self.hlc,
+                    device: self.device.to_string(),
+                },
+                v.is_null(),
+            );
+        }
+        let set_ops =
+            (!set_ops.is_empty()).then(|| serde_json::to_string(&set_ops).unwrap_or_default());
+        self.log(
+            d.name,
+            id,
+            Value::Object(logged).to_string(),
+            &bases,
+            set_ops,
+        )?;
+        args.push(versions.overrides_json(&|id| self.device_n(id))?);
+        args.push(Sql::Integer(self.hlc.0 as i64));
+        args.push(Sql::Integer(rowid));
+        let sql = format!(
+            "UPDATE {} SET {}, _fv = ?, _updated = ? WHERE rowid = ?",
+            d.table,
+            sets.join(", ")
+        );
+        self.tx.execute(&sql, rusqlite::params_from_iter(args))?;
+        if changed.iter().any(|(n, _)| d.search.contains(n)) {
+            self.reindex.insert((entity, rowid));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn tx_no(&self) -> i64 {
+        self.tx_no
+    }
+
+    /// Brings a deleted record back; refused while its parent is deleted.
+    pub(crate) fn restore(&mut self, entity: Entity, id: &str) -> Result<()> {
+        let d = entity.desc();
+        let (rowid, deleted) = self.locate(d, id)?;
+        if !deleted {
+            return Ok(());
+        }
+        if let Some((pf, pe)) = d.parent {
+            let parent: Option<String> = self.tx.query_row(
+                &format!("SELECT {pf} FROM {} WHERE rowid = ?1", d.table),
+                [rowid],
+                |r| r.get(0),
+            )?;
+            if let Some(p) = parent {
+                let (_, parent_deleted) = self.locate(pe.desc(), &p)?;
+                if parent_deleted {
+                    return Err(Error::Deleted {
+                        entity: pe.name(),
+                        id: p,
+                    });
+                }
+            }
+        }
+        self.set_deleted(entity, rowid, id, false)
+    }
+
+    pub(crate) fn delete(&mut self, entity: Entity, id: &str) -> Result<usize> {
+        let d = entity.desc();
+        let (rowid, deleted) = self.locate(d, id)?;
+        if deleted {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for child in entity.children() {
+            let (pf, _) = child.parent.unwrap_or(("", entity));
+            let sql = format!(
+                "SELECT id FROM {} WHERE {pf} = ?1 AND _deleted = 0",
+                child.table
+            );
+            let ids: Vec<String> = self
+                .tx
+                .prepare(&sql)?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for cid in ids {
+                n += self.delete(child.entity, &cid)?;
+            }
+        }
+        self.set_deleted(entity, rowid, id, true)?;
+        Ok(n + 1)
+    }
+
+    fn set_deleted(&mut self, entity: Entity, rowid: i64, id: &str, deleted: bool) -> Result<()> {
+        let d = entity.desc();
+        let (_, _, mut versions) = self.current(d, id)?;
+        let base = versions.get("_deleted", false).hlc;
+        let logged = json_object_1("_deleted", &Value::Bool(deleted));
+        self.log(
+            d.name,
+            id,
+            logged,
+            &BTreeMap::from([("_deleted", base.0)]),
+            None,
+        )?;
+        versions.set(
+            "_deleted",
+            Version {
+                hlc: self.hlc,
+                device: self.device.to_string(),
+            },
+            false,
+        );
+        self.tx.execute(
+            &format!(
+                "UPDATE {} SET _deleted = ?1, _fv = ?2, _updated = ?3 WHERE rowid = ?4",
+                d.table
+            ),
+            params![
+                deleted,
+                versions.overrides_json(&|id| self.device_n(id))?,
+                self.hlc.0 as i64,
+                rowid
+            ],
+        )?;
+        if !d.search.is_empty() {
+            self.reindex.insert((entity, rowid));
+        }
+        Ok(())
+    }
+}
+
+fn json_object_1(k: &str, v: &Value) -> String {
+    let mut m = Map::new();
+    m.insert(k.to_string(), v.clone());
+    Value::Object(m).to_string()
+}

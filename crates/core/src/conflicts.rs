@@ -42,6 +42,59 @@ pub enum Take {
     Value(Value),
 }
 
+impl Take {
+    /// The words a person may use: keep mine, take theirs, or settle on a value given.
+    pub const CHOICES: [&'static str; 3] = ["mine", "theirs", "value"];
+
+    /// The choice from a front end's input: a word of [`Take::CHOICES`], a value, or both
+    /// when the word is `value`. Neither, a word with a value it does not use, or `value`
+    /// without one is refused, naming `conflict.take`.
+    pub fn choose(take: Option<&str>, value: Option<Value>) -> Result<Take> {
+        match (take, value) {
+            (None | Some("value"), Some(v)) => Ok(Take::Value(v)),
+            (None, None) => Err(Error::invalid(
+                "conflict",
+                "take",
+                "say which value to keep: mine, theirs, or a value",
+            )),
+            (Some("value"), None) => Err(Error::invalid(
+                "conflict",
+                "take",
+                "say which value to settle on",
+            )),
+            (Some(word), None) => word.parse(),
+            (Some(word), Some(_)) => {
+                word.parse::<Take>()?;
+                Err(Error::invalid(
+                    "conflict",
+                    "take",
+                    format!("keep {word} or settle on a value, not both"),
+                ))
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Take {
+    type Err = Error;
+
+    /// `mine` or `theirs` (a value is given as a value, see [`Take::choose`]).
+    fn from_str(word: &str) -> Result<Take> {
+        match word {
+            "mine" => Ok(Take::Mine),
+            "theirs" => Ok(Take::Theirs),
+            _ => Err(Error::invalid(
+                "conflict",
+                "take",
+                format!(
+                    "no choice called {word:?}: the choices are {}",
+                    Take::CHOICES.join(", ")
+                ),
+            )),
+        }
+    }
+}
+
 impl Replica {
     /// Conflicts, newest first; only unsettled ones unless `all`.
     pub fn conflicts(&self, all: bool) -> Result<Vec<Conflict>> {
@@ -184,5 +237,39 @@ impl Replica {
             Ok(())
         })?;
         self.get(e, &record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Take;
+    use serde_json::json;
+
+    #[test]
+    fn a_choice_is_a_word_or_a_value() {
+        assert_eq!("mine".parse::<Take>().ok(), Some(Take::Mine));
+        assert_eq!(Take::choose(Some("theirs"), None).ok(), Some(Take::Theirs));
+        assert_eq!(
+            Take::choose(None, Some(json!("x"))).ok(),
+            Some(Take::Value(json!("x")))
+        );
+        assert_eq!(
+            Take::choose(Some("value"), Some(json!(3))).ok(),
+            Some(Take::Value(json!(3)))
+        );
+        for (take, value) in [
+            (None, None),
+            (Some("value"), None),
+            (Some("mine"), Some(json!("x"))),
+        ] {
+            let e = Take::choose(take, value).expect_err("refused");
+            assert_eq!(e.field(), Some("take"));
+        }
+        let e = "ours".parse::<Take>().expect_err("unknown word");
+        let text = e.to_string();
+        assert!(
+            text.contains("ours") && text.contains("mine, theirs, value"),
+            "{text}"
+        );
     }
 }

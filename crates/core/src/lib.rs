@@ -1,7 +1,8 @@
 //! Secretariat Desk core (`desk-core`): the domain (organisations, contacts, projects, meetings
 //! and their parts, documents), validation, and the local replica — one encrypted SQLite file
 //! with a field-level change log, the merge of changes made elsewhere, full-text search, undo,
-//! conflicts for review, and diplomatic precedence ([`precedence`]).
+//! conflicts for review, diplomatic precedence ([`precedence`]) and records as people read them
+//! ([`RecordView`]: labels, resolved references).
 //!
 //! What it is not:
 //! - not the sync transport: it hands out its outbox and applies what it is given
@@ -30,6 +31,7 @@ pub mod sets;
 pub mod text;
 mod undo;
 mod validate;
+mod view;
 
 pub use blobs::BlobStatus;
 pub use conflicts::{Conflict, Take};
@@ -45,6 +47,7 @@ pub use schema::{Entity, EntityDesc, Field, FieldKind};
 pub use search::SearchHit;
 pub use undo::UndoReport;
 pub use validate::{check_change, check_element, check_stored, LONG_TEXT_MAX, MAX_ITEMS};
+pub use view::RecordView;
 
 impl Replica {
     /// Searches contacts, organisations, projects and meetings; see [`search`](crate::search).

@@ -4,18 +4,24 @@
 //! - [`layout`]: pack → pages of positioned, shaped lines ([`shape`], [`fonts`]).
 //! - [`pdf`]: pages → PDF bytes with printpdf (glyph ids, ActualText, subset fonts).
 //!
-//! [`brief`] runs all three. What it is not: no file I/O of its own, no UI.
+//! - [`print`]: options from names ([`Choices`]), the pack's file name, and the one file it
+//!   writes: [`write_pdf`], atomically (a temporary file renamed over the target).
+//!
+//! [`brief`] runs the first three. What it is not: no UI, no prompts, no choice of folder (the
+//! front end says where), and it never changes the replica (composing only reads).
 
 pub mod compose;
 pub mod fonts;
 pub mod layout;
 pub mod model;
 pub mod pdf;
+pub mod print;
 pub mod shape;
 
 pub use compose::{compose, Options, Paper};
 pub use layout::{layout, ContentsEntry, Layout};
 pub use model::{Block, Cell, Pack, Section, SectionKind};
+pub use print::{pack_file_name, write_pdf, Choices};
 
 /// A finished pack.
 #[derive(Debug, Clone)]
@@ -32,6 +38,45 @@ pub enum Error {
     Replica(#[from] desk_core::Error),
     #[error(transparent)]
     Pdf(#[from] pdf::PdfError),
+    /// An option named something that is not one of its choices.
+    #[error("no {what} called {given:?}: the choices are {}", .choices.join(", "))]
+    Option {
+        /// The option: `paper` or `sections`.
+        option: &'static str,
+        what: &'static str,
+        given: String,
+        choices: Vec<&'static str>,
+    },
+    /// The PDF could not be written (nothing was left at the path but what was there before).
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn unknown(option: &'static str, given: &str, choices: &[&'static str]) -> Error {
+        Error::Option {
+            option,
+            what: if option == "sections" {
+                "section"
+            } else {
+                option
+            },
+            given: given.to_string(),
+            choices: choices.to_vec(),
+        }
+    }
+
+    /// The option an [`Error::Option`] is about (for a UI to point at it).
+    pub fn option(&self) -> Option<&'static str> {
+        match self {
+            Error::Option { option, .. } => Some(option),
+            _ => None,
+        }
+    }
 }
 
 /// Lays out and writes a composed pack.

@@ -58,11 +58,10 @@ impl SectionKind {
         }
     }
 
+    /// The section called `s`, if any (see [`SectionKind::named`] for an error naming the
+    /// choices).
     pub fn parse(s: &str) -> Option<SectionKind> {
-        SectionKind::ALL.into_iter().find(|k| {
-            let name = serde_json::to_value(k).ok();
-            name.as_ref().and_then(|v| v.as_str()) == Some(s)
-        })
+        SectionKind::named(s).ok()
     }
 }
 

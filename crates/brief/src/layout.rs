@@ -9,7 +9,7 @@
 
 use crate::compose::Paper;
 use crate::model::{Block, Pack, SectionKind};
-use crate::shape::{clean, shape, Glyph, Shaped};
+use crate::shape::Glyph;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Color(pub f32, pub f32, pub f32);
@@ -116,142 +116,9 @@ pub struct Layout {
     pub contents: Vec<ContentsEntry>,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Lines
+mod lines;
 
-const BODY: f32 = 10.0;
-const TABLE: f32 = 8.5;
-const PAD_X: f32 = 4.0;
-const PAD_Y: f32 = 3.0;
-
-/// A wrapped line before placement.
-#[derive(Debug, Clone)]
-struct LineBox {
-    glyphs: Vec<Glyph>,
-    text: String,
-    width: f32,
-    ascent: f32,
-    descent: f32,
-    size: f32,
-}
-
-impl LineBox {
-    fn height(&self) -> f32 {
-        self.ascent + self.descent
-    }
-}
-
-/// A text in one style, shaped paragraph by paragraph (split at newlines).
-struct Para {
-    parts: Vec<Shaped>,
-}
-
-thread_local! {
-    /// Shaped text by (text, size, weight) while one pack is laid out: tables repeat the same
-    /// cells (roles, countries, units, statuses) hundreds of times.
-    static SHAPED: std::cell::RefCell<std::collections::HashMap<(String, u32, bool), Shaped>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
-
-fn shape_cached(text: &str, size: f32, bold: bool) -> Shaped {
-    if text.len() > 200 {
-        return shape(text, size, bold);
-    }
-    let key = (text.to_string(), size.to_bits(), bold);
-    if let Some(s) = SHAPED.with(|c| c.borrow().get(&key).cloned()) {
-        return s;
-    }
-    let s = shape(text, size, bold);
-    SHAPED.with(|c| c.borrow_mut().insert(key, s.clone()));
-    s
-}
-
-impl Para {
-    fn new(text: &str, size: f32, bold: bool) -> Para {
-        let text = clean(text);
-        let trimmed = text.trim_matches('\n');
-        Para {
-            parts: if trimmed.is_empty() {
-                Vec::new()
-            } else {
-                trimmed
-                    .split('\n')
-                    .map(|p| shape_cached(p, size, bold))
-                    .collect()
-            },
-        }
-    }
-    fn natural_width(&self) -> f32 {
-        self.parts.iter().map(Shaped::width).fold(0.0, f32::max)
-    }
-    fn min_width(&self) -> f32 {
-        self.parts.iter().map(Shaped::min_width).fold(0.0, f32::max)
-    }
-    fn lines(&self, width: f32) -> Vec<LineBox> {
-        let mut out = Vec::new();
-        for s in &self.parts {
-            let spans = s.wrap(width);
-            if spans.is_empty() {
-                let (ascent, descent) = s.extent(0, 0);
-                out.push(LineBox {
-                    glyphs: Vec::new(),
-                    text: String::new(),
-                    width: 0.0,
-                    ascent,
-                    descent,
-                    size: s.size,
-                });
-            }
-            for l in spans {
-                let (ascent, descent) = s.extent(l.start, l.end);
-                out.push(LineBox {
-                    glyphs: s.glyphs[l.start..l.end].to_vec(),
-                    text: s.line_text(&l).to_string(),
-                    width: l.width,
-                    ascent,
-                    descent,
-                    size: s.size,
-                });
-            }
-        }
-        out
-    }
-}
-
-fn lines(text: &str, size: f32, bold: bool, width: f32) -> Vec<LineBox> {
-    Para::new(text, size, bold).lines(width)
-}
-
-/// One line only: cut to fit `width`, with an ellipsis when something was left out (running
-/// headers must never wrap or run into the margin).
-fn one_line(text: &str, size: f32, bold: bool, width: f32) -> Option<LineBox> {
-    let flat = clean(text).replace('\n', " ");
-    let mut ls = lines(&flat, size, bold, width);
-    if ls.len() <= 1 {
-        return ls.pop();
-    }
-    let ell = shape("…", size, bold).width();
-    let first = lines(&flat, size, bold, (width - ell).max(size))
-        .into_iter()
-        .next()?;
-    lines(&format!("{}…", first.text), size, bold, width * 2.0)
-        .into_iter()
-        .next()
-}
-
-fn text_draw(l: LineBox, x: f32, baseline: f32, color: Color) -> Draw {
-    Draw::Text(TextLine {
-        x,
-        baseline,
-        size: l.size,
-        color,
-        glyphs: l.glyphs,
-        text: l.text,
-        width: l.width,
-        ascent: l.ascent,
-        descent: l.descent,
-    })
-}
+use lines::{forget_shaped, lines, one_line, text_draw, LineBox, Para, BODY, PAD_X, PAD_Y, TABLE};
 
 // ---------------------------------------------------------------------------------------------
 // Flow: fills the body frame page after page.
@@ -998,9 +865,9 @@ fn running_heads(pack: &Pack, geo: Geometry, pages: &mut [Page]) {
 
 /// Lays out a whole pack.
 pub fn layout(pack: &Pack, paper: Paper) -> Layout {
-    SHAPED.with(|c| c.borrow_mut().clear());
+    forget_shaped();
     let l = layout_pages(pack, paper);
-    SHAPED.with(|c| c.borrow_mut().clear());
+    forget_shaped();
     l
 }
 

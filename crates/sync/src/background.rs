@@ -5,7 +5,8 @@
 //! [`SyncEvent`]s for the UI (progress, idle with a summary, offline with the retry time,
 //! signed out).
 
-use crate::{sync_shared, Denied, SyncError, SyncProgress, SyncReport, Transport, BATCH};
+use crate::explain::classify;
+use crate::{sync_shared, SyncError, SyncProgress, SyncReport, Transport, BATCH};
 use desk_core::Replica;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,28 +89,9 @@ fn idle(r: &SyncReport) -> SyncEvent {
     }
 }
 
-/// Errors after which trying again cannot help until a person acts.
-fn fatal(e: &SyncError) -> Option<&'static str> {
-    match e {
-        SyncError::Denied(d, _) => Some(match d {
-            Denied::Unknown => "unauthenticated",
-            Denied::Expired => "expired",
-            Denied::Revoked => "revoked",
-        }),
-        SyncError::OutOfScope(_) => Some("out_of_scope"),
-        SyncError::NotPermitted(_) => Some("not_permitted"),
-        SyncError::Refused { .. } => Some("refused"),
-        SyncError::UpgradeRequired(_) => Some("upgrade_required"),
-        SyncError::Invalid(_) => Some("invalid"),
-        SyncError::BadChange(_) => Some("invalid_change"),
-        SyncError::DeviceTaken(_) => Some("device_taken"),
-        SyncError::Limit(code, _) => Some(code),
-        SyncError::NotFound(_) => Some("not_found"),
-        SyncError::Network(_)
-        | SyncError::Replica(_)
-        | SyncError::Store(_)
-        | SyncError::Rescope => None,
-    }
+/// Errors after which trying again cannot help until a person acts (see [`classify`]).
+fn fatal(e: &SyncError) -> bool {
+    classify(e).fatal
 }
 
 /// Runs until `stop` is set (checked between steps) or the server refuses this device. `wake`
@@ -156,7 +138,7 @@ pub fn follow(
                         .unwrap_or(0);
                     match t.pull_wait(cursor, 1, long_poll) {
                         Ok(_) => continue,
-                        Err(e) if fatal(&e).is_none() => Some((backoff.fail(), e.to_string())),
+                        Err(e) if !fatal(&e) => Some((backoff.fail(), e.to_string())),
                         Err(e) => {
                             stopped(&e, on);
                             return;
@@ -165,7 +147,7 @@ pub fn follow(
                 }
             }
             Err(e) => {
-                if fatal(&e).is_some() {
+                if fatal(&e) {
                     stopped(&e, on);
                     return;
                 }
@@ -193,8 +175,9 @@ pub fn follow(
 }
 
 fn stopped(e: &SyncError, on: &mut dyn FnMut(SyncEvent)) {
+    let p = classify(e);
     on(SyncEvent::Stopped {
-        code: fatal(e).unwrap_or("error"),
-        message: e.to_string(),
+        code: p.code,
+        message: p.message,
     });
 }

@@ -19,8 +19,10 @@ use std::sync::Mutex;
 use store::TablesExt;
 
 pub mod access;
+pub mod account;
 pub mod auth;
 pub mod background;
+pub mod explain;
 mod guard;
 pub mod http;
 pub mod hubfiles;

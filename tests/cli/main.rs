@@ -602,3 +602,49 @@ fn brief_prints_a_pack_and_refuses_what_it_cannot_print() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot write"), "{err}");
 }
+
+#[test]
+fn brief_refuses_unknown_options_in_the_libraries_words() {
+    let d = Desk::new();
+    d.json(&["demo"]);
+    let pdf = d.data().join("pack.pdf");
+    let pdf_s = pdf.to_string_lossy().to_string();
+    // The same words the desktop app answers with: desk-brief names the option and the choices.
+    for (args, named, choices) in [
+        (
+            vec!["--sections", "agenda,Minutes"],
+            "no section called \"Minutes\"",
+            "agenda, briefs, delegations, bios, projects, follow_up, talking_points, documents",
+        ),
+        (
+            vec!["--paper", "A3"],
+            "no paper called \"A3\"",
+            "a4, letter",
+        ),
+    ] {
+        let mut all = vec!["brief", "ACMECS SOM 2026", "-o", &pdf_s];
+        all.extend_from_slice(&args);
+        let (code, err) = d.fails(&all);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(named) && err.contains(choices), "{err}");
+        assert!(!pdf.exists(), "nothing is written");
+    }
+    // Nothing half-written is ever left beside the target, even when the write fails.
+    let dir = d.data().join("packs");
+    std::fs::create_dir(&dir).expect("dir");
+    std::fs::create_dir(dir.join("pack.pdf")).expect("a folder where the file would go");
+    let (code, err) = d.fails(&[
+        "brief",
+        "ACMECS SOM 2026",
+        "-o",
+        &dir.join("pack.pdf").to_string_lossy(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}

@@ -1,8 +1,15 @@
 //! `desk`: the command line of Secretariat Desk, for back-office and scripted work.
 //!
-//! A thin front end: it parses arguments, asks for passphrases, prints results. All rules live
-//! in `desk-core`. The record commands are generated from the core's entity descriptors, so every
-//! field the core knows has a flag here with the same name (underscores as hyphens).
+//! What it is: a thin front end that parses arguments, asks for passphrases and passwords, calls
+//! one library function per command and prints its answer (aligned text, or JSON with
+//! `--json`), with an exit code by kind of error ([`output`]). The record commands are generated
+//! from the core's entity descriptors, so every field the core knows has a flag here with the
+//! same name (underscores as hyphens).
+//!
+//! What it is not: a place for rules. Validation, labels and references (`desk-core`'s record
+//! view), conflict choices (`desk_core::Take`), brief options and writing the PDF
+//! (`desk_brief::print`), the sync account and the reading of sync errors (`desk_sync::account`,
+//! `desk_sync::explain`) are the libraries'; the desktop app calls the same functions.
 
 mod output;
 
@@ -177,14 +184,23 @@ fn cli() -> Command {
                 .about("Print a meeting's briefing pack to PDF (cover, contents, agenda, briefs, delegations, projects, follow-up, talking points, documents)")
                 .arg(Arg::new("meeting").required(true).value_name("MEETING").help("meeting id, or its exact short title or title"))
                 .arg(Arg::new("output").short('o').long("output").required(true).value_name("FILE.pdf").help("where to write the PDF (replaced in one step: a failed run leaves any old file as it was)"))
-                .arg(Arg::new("paper").long("paper").value_parser(["a4", "letter"]).default_value("a4"))
+                .arg(
+                    Arg::new("paper")
+                        .long("paper")
+                        .value_parser(|s: &str| named(desk_brief::Paper::named(s), s))
+                        .default_value("a4")
+                        .help(format!("paper size: {}", desk_brief::Paper::NAMES.join(", "))),
+                )
                 .arg(
                     Arg::new("sections")
                         .long("sections")
                         .value_name("LIST")
                         .value_delimiter(',')
-                        .value_parser(["agenda", "briefs", "delegations", "bios", "projects", "follow_up", "talking_points", "documents"])
-                        .help("which sections, in pack order [default: all that have data]"),
+                        .value_parser(|s: &str| named(desk_brief::SectionKind::named(s), s))
+                        .help(format!(
+                            "which sections, in pack order: {} [default: all that have data]",
+                            desk_brief::SectionKind::NAMES.join(", ")
+                        )),
                 )
                 .arg(Arg::new("classification").long("classification").value_name("MARKING").help("marking for every page [default: the meeting's own]"))
                 .arg(Arg::new("buddhist-era").long("buddhist-era").action(ArgAction::SetTrue).help("also give years in the Thai Buddhist Era"))
@@ -215,7 +231,7 @@ fn cli() -> Command {
                     Command::new("resolve")
                         .about("Settle a conflict by keeping one value (written as a new edit)")
                         .arg(Arg::new("id").required(true).value_parser(clap::value_parser!(i64)).help("conflict number"))
-                        .arg(Arg::new("take").long("take").value_parser(["mine", "theirs", "value"]).help("mine: the value held here; theirs: the one that arrived; value: the --value given"))
+                        .arg(Arg::new("take").long("take").value_parser(desk_core::Take::CHOICES).help("mine: the value held here; theirs: the one that arrived; value: the --value given"))
                         .arg(Arg::new("value").long("value").value_name("VALUE").allow_hyphen_values(true).help("a new value to settle on")),
                 ),
         )
@@ -230,6 +246,28 @@ fn cli() -> Command {
         cmd = cmd.subcommand(entity_command(e));
     }
     cmd
+}
+
+/// A brief option checked by the library when the command line is read (so an unknown name is
+/// a usage error naming the choices), kept as the name for [`desk_brief::Choices`].
+fn named<T>(parsed: Result<T, desk_brief::Error>, name: &str) -> Result<String, String> {
+    parsed.map(|_| name.to_string()).map_err(|e| e.to_string())
+}
+
+/// A sync error for [`Out::error`]: a replica error as itself, so its kind picks the exit code.
+fn sync_error(e: desk_sync::SyncError) -> anyhow::Error {
+    match e {
+        desk_sync::SyncError::Replica(e) => e.into(),
+        other => other.into(),
+    }
+}
+
+/// A brief error for [`Out::error`], likewise.
+fn brief_error(e: desk_brief::Error) -> anyhow::Error {
+    match e {
+        desk_brief::Error::Replica(e) => e.into(),
+        other => other.into(),
+    }
 }
 
 fn data_dir(m: &ArgMatches) -> anyhow::Result<PathBuf> {
@@ -379,28 +417,21 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 .unwrap_or_default();
             // An id, or a meeting's exact short title or title (as for `desk meeting show`).
             let id = r.resolve(Entity::Meeting, &raw).unwrap_or(raw);
-            let mut opts = desk_brief::Options {
-                paper: match sub.get_one::<String>("paper").map(String::as_str) {
-                    Some("letter") => desk_brief::Paper::Letter,
-                    _ => desk_brief::Paper::A4,
-                },
+            let opts = desk_brief::Choices {
+                paper: sub.get_one::<String>("paper").cloned(),
+                sections: sub
+                    .get_many::<String>("sections")
+                    .map(|list| list.cloned().collect()),
                 classification: sub.get_one::<String>("classification").cloned(),
                 buddhist_era: sub.get_flag("buddhist-era"),
-                previous_meetings: sub.get_one::<usize>("previous").copied().unwrap_or(3),
-                ..Default::default()
-            };
-            if let Some(list) = sub.get_many::<String>("sections") {
-                opts.sections = list
-                    .filter_map(|s| desk_brief::SectionKind::parse(s))
-                    .collect();
+                previous_meetings: sub.get_one::<usize>("previous").copied(),
             }
+            .options()
+            .map_err(brief_error)?;
             let path = PathBuf::from(sub.get_one::<String>("output").cloned().unwrap_or_default());
             let started = std::time::Instant::now();
-            let pack = desk_brief::brief(&r, &id, &opts).map_err(|e| match e {
-                desk_brief::Error::Replica(e) => anyhow::Error::from(e),
-                other => anyhow::Error::from(other),
-            })?;
-            write_atomically(&path, &pack.pdf)?;
+            let pack = desk_brief::brief(&r, &id, &opts).map_err(brief_error)?;
+            desk_brief::write_pdf(&path, &pack.pdf).map_err(brief_error)?;
             out.brief(&path, &pack, started.elapsed())?;
         }
         "login" => {
@@ -416,30 +447,25 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             } else {
                 rpassword::prompt_password(format!("Password for {user} on {url}: "))?
             };
-            let device = r.device_id().to_string();
-            let signed = desk_sync::http::Http::new(&url, None)?
-                .login(&user, &password, &device)
-                .map_err(anyhow::Error::from)?;
-            let kept = desk_keys::sync_token::store(&mut r, &Keychain::default(), &signed.token)?;
-            r.set_setting("sync.server", Some(&url))?;
-            r.set_setting("sync.user", Some(&user))?;
-            out.logged_in(&url, &user, &signed.role.as_string(), signed.expires, kept)?;
+            let done =
+                desk_sync::account::login(&mut r, &Keychain::default(), &url, &user, &password)
+                    .map_err(sync_error)?;
+            out.logged_in(
+                &done.server,
+                &done.user,
+                &done.signed.role.as_string(),
+                done.signed.expires,
+                done.token_in,
+            )?;
         }
         "logout" => {
             let mut r = open(&dir)?;
             // Best effort: the server stops honouring the token; offline, it is only forgotten
             // here (and lapses on its own, or an administrator revokes the device).
-            let server = r.setting("sync.server")?;
-            let token = desk_keys::sync_token::load(&r, &Keychain::default())?;
-            let remote = match (server, token) {
-                (Some(url), Some(token)) => {
-                    Some(desk_sync::http::Http::new(&url, Some(&token)).and_then(|h| h.logout()))
-                }
-                _ => None,
-            };
-            desk_keys::sync_token::forget(&mut r, &Keychain::default())?;
+            let done =
+                desk_sync::account::logout(&mut r, &Keychain::default()).map_err(sync_error)?;
             out.line("Signed out; the replica and its unsent changes stay here")?;
-            if let Some(Err(e)) = remote {
+            if let desk_sync::account::SignedOut::NotTold(e) = done {
                 eprintln!("desk: the server was not told ({e}); the token is forgotten here");
             }
         }
@@ -447,12 +473,15 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let mut r = open(&dir)?;
             let url = match sub.get_one::<String>("server") {
                 Some(u) => u.clone(),
-                None => r.setting("sync.server")?.ok_or_else(|| {
-                    anyhow!("no sync server: run `desk login --server URL --user NAME` first")
-                })?,
+                None => desk_sync::account::server(&r)
+                    .map_err(sync_error)?
+                    .ok_or_else(|| {
+                        anyhow!("no sync server: run `desk login --server URL --user NAME` first")
+                    })?,
             };
-            let token =
-                desk_keys::sync_token::load(&r, &Keychain::default())?.ok_or_else(|| {
+            let token = desk_sync::account::token(&r, &Keychain::default())
+                .map_err(sync_error)?
+                .ok_or_else(|| {
                     anyhow!("not signed in: run `desk login --server {url} --user NAME` first")
                 })?;
             let mut t = desk_sync::http::Http::new(&url, Some(&token))?;
@@ -475,16 +504,13 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                     }
                 }
             })
-            .map_err(|e| match e {
-                desk_sync::SyncError::Replica(e) => anyhow::Error::from(e),
-                other => anyhow::Error::from(other),
-            })?;
+            .map_err(sync_error)?;
             if show && !lines {
                 eprintln!();
             }
             out.synced(&report, r.conflicts(false)?.len())?;
             if sub.get_flag("verify") {
-                match desk_sync::verify(&r, &mut t).map_err(anyhow::Error::from)? {
+                match desk_sync::verify(&r, &mut t).map_err(sync_error)? {
                     desk_sync::Verification::Same { records } => out.line(&format!(
                         "Verified: the {records} records here are exactly what the server holds for you"
                     ))?,
@@ -506,21 +532,15 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             Some(("resolve", rm)) => {
                 let mut r = open(&dir)?;
                 let id = rm.get_one::<i64>("id").copied().unwrap_or_default();
-                let take = match (
+                // The library decides which combinations settle a conflict; this says so in
+                // terms of the flags.
+                let take = desk_core::Take::choose(
                     rm.get_one::<String>("take").map(String::as_str),
-                    rm.get_one::<String>("value"),
-                ) {
-                    (Some("mine"), None) => desk_core::Take::Mine,
-                    (Some("theirs"), None) => desk_core::Take::Theirs,
-                    (Some("value") | None, Some(v)) => {
-                        desk_core::Take::Value(serde_json::Value::String(v.clone()))
-                    }
-                    _ => {
-                        return Err(anyhow!(
-                            "say which value to keep: --take mine, --take theirs, or --value VALUE"
-                        ))
-                    }
-                };
+                    rm.get_one::<String>("value").cloned().map(Value::String),
+                )
+                .map_err(|_| {
+                    anyhow!("say which value to keep: --take mine, --take theirs, or --value VALUE")
+                })?;
                 let rec = r.resolve_conflict(id, take)?;
                 out.record(&r, &rec)?;
             }
@@ -661,7 +681,8 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes beside the target and renames over it, so readers never see half a file.
+/// Writes beside the target and renames over it, so readers never see half a file (a saved
+/// document; briefing packs are written by `desk_brief::write_pdf`).
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -1,9 +1,12 @@
 //! Printing results: aligned text for people, JSON (`--json`) for scripts. Errors go to stderr
-//! with an exit code by kind: 3 bad input, 4 not found, 5 wrong key or passphrase, 1 otherwise.
+//! with an exit code by kind: 3 bad input, 4 not found, 5 wrong key or passphrase; for sync, 6
+//! signed out or revoked, 7 server unreachable, 8 refused by the server, 9 program too old;
+//! 1 otherwise.
 
 use desk_core::demo::DemoReport;
 use desk_core::{display_value, Change, Entity, ErrorKind, Record, Replica, SearchHit, Summary};
 use desk_keys::KeyError;
+use desk_sync::explain::{classify, Trouble};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
@@ -139,29 +142,8 @@ impl Out {
         if self.json {
             return self.emit_json(rec);
         }
-        let d = Entity::parse(rec.entity).map(Entity::desc);
-        writeln!(self.stdout, "{:<18} {}", "id", rec.id)?;
-        if let Some(d) = d {
-            for f in d.fields {
-                if let Some(v) = rec.fields.get(f.name) {
-                    let mut text = display_value(v);
-                    if let desk_core::FieldKind::Ref(target) = f.kind {
-                        if let Ok(t) = r.get(target, &text) {
-                            text = format!("{text} ({})", r.label(&t));
-                        }
-                    }
-                    writeln!(
-                        self.stdout,
-                        "{:<18} {}",
-                        f.name.replace('_', " "),
-                        text.replace('\n', "\n                   ")
-                    )?;
-                }
-            }
-        }
-        writeln!(self.stdout, "{:<18} {}", "updated", rec.updated_at)?;
-        if rec.deleted {
-            writeln!(self.stdout, "{:<18} yes", "deleted")?;
+        for line in r.view(rec.clone(), true).lines() {
+            writeln!(self.stdout, "{line}")?;
         }
         Ok(())
     }
@@ -352,23 +334,16 @@ impl Out {
             }
             None => ErrorKind::Internal,
         };
-        let sync = e
+        // A sync error is read once, by desk-sync; its kind of trouble picks the exit code.
+        let trouble = e
             .chain()
-            .find_map(|c| c.downcast_ref::<desk_sync::SyncError>());
-        let code = match (kind, sync) {
-            (_, Some(desk_sync::SyncError::Denied(..))) => 6,
-            (_, Some(desk_sync::SyncError::Network(_))) => 7,
-            (_, Some(desk_sync::SyncError::UpgradeRequired(_))) => 9,
-            (
-                _,
-                Some(
-                    desk_sync::SyncError::OutOfScope(_)
-                    | desk_sync::SyncError::NotPermitted(_)
-                    | desk_sync::SyncError::BadChange(_)
-                    | desk_sync::SyncError::DeviceTaken(_)
-                    | desk_sync::SyncError::Refused { .. },
-                ),
-            ) => 8,
+            .find_map(|c| c.downcast_ref::<desk_sync::SyncError>())
+            .map(|s| classify(s).trouble);
+        let code = match (kind, trouble) {
+            (_, Some(Trouble::SignedOut | Trouble::Revoked)) => 6,
+            (_, Some(Trouble::Offline)) => 7,
+            (_, Some(Trouble::Upgrade)) => 9,
+            (_, Some(Trouble::Refused)) => 8,
             (k, _) => match k {
                 ErrorKind::Validation => 3,
                 ErrorKind::NotFound => 4,

@@ -1,0 +1,93 @@
+//! Tauri commands, by domain: [`records`] (records, search, conflicts, undo), [`brief`]
+//! (briefing packs), [`sync`] (sign-in and the background sync). Here: opening the replica and
+//! what applies to all of it. Each command parses what the UI sent and makes one library call;
+//! errors reach the UI as [`CommandError`]s, progress as [`crate::events`].
+
+pub mod brief;
+pub mod records;
+pub mod sync;
+
+use crate::error::{locked, CommandError};
+use crate::state::AppState;
+use desk_core::demo::Size;
+use desk_core::{Entity, Replica, Summary};
+use desk_keys::{Keychain, Protect};
+use serde::Serialize;
+use tauri::State;
+
+fn entity(name: &str) -> Result<Entity, CommandError> {
+    Entity::parse(name).ok_or_else(|| desk_core::Error::UnknownEntity(name.to_string()).into())
+}
+
+/// Runs `f` on the open replica.
+fn with<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut Replica) -> Result<T, desk_core::Error>,
+) -> Result<T, CommandError> {
+    let mut guard = state.replica();
+    let r = guard.as_mut().ok_or_else(locked)?;
+    Ok(f(r)?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub unlocked: bool,
+    pub exists: bool,
+    pub data_dir: String,
+    /// "keychain" or "passphrase" once the replica exists.
+    pub key_source: Option<desk_keys::KeySource>,
+}
+
+#[tauri::command]
+pub fn status(state: State<'_, AppState>) -> Result<Status, CommandError> {
+    Ok(Status {
+        unlocked: state.replica().is_some(),
+        exists: desk_keys::replica_path(&state.data_dir).exists(),
+        data_dir: state.data_dir.display().to_string(),
+        key_source: desk_keys::key_source(&state.data_dir)?,
+    })
+}
+
+/// Opens the replica (creating it on first run): with the keychain's key, or the passphrase
+/// given here or in the environment.
+#[tauri::command]
+pub fn unlock<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+) -> Result<Summary, CommandError> {
+    let pass = passphrase
+        .filter(|p| !p.is_empty())
+        .or_else(|| state.env_passphrase.clone());
+    let kc = Keychain::default();
+    let ask = || pass.clone();
+    let protect = match &pass {
+        Some(p) => Protect::Passphrase(p.clone()),
+        None => Protect::Keychain(&kc),
+    };
+    let (replica, _) = desk_keys::init(&state.data_dir, protect, &kc, &ask)?;
+    let summary = replica.summary()?;
+    *state.replica() = Some(replica);
+    // Signed in earlier: keep in step with the server in the background.
+    sync::start_sync(&app);
+    Ok(summary)
+}
+
+#[tauri::command]
+pub fn summary(state: State<'_, AppState>) -> Result<Summary, CommandError> {
+    with(&state, |r| r.summary())
+}
+
+/// Loads demo data, emitting `demo-progress` events ({stage, done, total}) as it goes.
+#[tauri::command]
+pub fn load_demo<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    size: Option<String>,
+) -> Result<Summary, CommandError> {
+    let size = size.as_deref().and_then(Size::parse).unwrap_or(Size::Small);
+    with(&state, |r| {
+        r.load_demo(size, &mut |p| crate::events::demo_progress(&app, &p))?;
+        r.summary()
+    })
+}

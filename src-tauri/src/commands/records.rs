@@ -1,0 +1,137 @@
+//! Records: search, list, show (as a [`RecordView`]: labels and resolved references, from the
+//! core), create, update, delete, restore, delegations in protocol order, the conflict inbox,
+//! undo.
+
+use super::{entity, with};
+use crate::error::CommandError;
+use crate::state::AppState;
+use desk_core::{Fields, ListQuery, Record, RecordView, SearchHit};
+use tauri::State;
+
+#[tauri::command]
+pub fn search(
+    state: State<'_, AppState>,
+    query: String,
+    limit: Option<usize>,
+) -> Result<Vec<SearchHit>, CommandError> {
+    with(&state, |r| r.search(&query, limit.unwrap_or(20)))
+}
+
+/// Records of one entity (children of `parent` when given), each with its label.
+#[tauri::command]
+pub fn list(
+    state: State<'_, AppState>,
+    entity_name: String,
+    parent: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+) -> Result<Vec<RecordView>, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| {
+        let q = ListQuery {
+            parent,
+            limit,
+            offset: offset.unwrap_or(0),
+            include_deleted: false,
+            filters: Vec::new(),
+        };
+        Ok(r.list(e, &q)?
+            .into_iter()
+            .map(|record| r.view(record, false))
+            .collect())
+    })
+}
+
+/// One record with its label and the labels of the records it references.
+#[tauri::command]
+pub fn get(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+) -> Result<RecordView, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| {
+        // Long text with an unsettled second version shows both.
+        let record = r.with_unsettled(r.get(e, &id)?)?;
+        Ok(r.view(record, true))
+    })
+}
+
+/// A meeting's delegations in protocol order, with forms of address.
+#[tauri::command]
+pub fn delegations(
+    state: State<'_, AppState>,
+    meeting_id: String,
+) -> Result<Vec<desk_core::precedence::Delegation>, CommandError> {
+    with(&state, |r| r.delegations(&meeting_id))
+}
+
+#[tauri::command]
+pub fn create(
+    state: State<'_, AppState>,
+    entity_name: String,
+    fields: Fields,
+) -> Result<Record, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.create(e, &fields))
+}
+
+#[tauri::command]
+pub fn update(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+    fields: Fields,
+) -> Result<Record, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.update(e, &id, &fields))
+}
+
+/// Deletes a record and its parts; returns how many records were deleted.
+#[tauri::command]
+pub fn remove(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+) -> Result<usize, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.delete(e, &id))
+}
+
+#[tauri::command]
+pub fn restore(
+    state: State<'_, AppState>,
+    entity_name: String,
+    id: String,
+) -> Result<Record, CommandError> {
+    let e = entity(&entity_name)?;
+    with(&state, |r| r.restore(e, &id))
+}
+
+/// The conflict inbox (unsettled only unless `all`).
+#[tauri::command]
+pub fn conflicts(
+    state: State<'_, AppState>,
+    all: Option<bool>,
+) -> Result<Vec<desk_core::Conflict>, CommandError> {
+    with(&state, |r| r.conflicts(all.unwrap_or(false)))
+}
+
+/// Settles a conflict: `take` is "mine" or "theirs", or a `value` is given (see
+/// `desk_core::Take::choose`).
+#[tauri::command]
+pub fn resolve_conflict(
+    state: State<'_, AppState>,
+    id: i64,
+    take: Option<String>,
+    value: Option<serde_json::Value>,
+) -> Result<Record, CommandError> {
+    let take = desk_core::Take::choose(take.as_deref(), value)?;
+    with(&state, |r| r.resolve_conflict(id, take))
+}
+
+/// Undoes the last local change; null when there is nothing to undo.
+#[tauri::command]
+pub fn undo(state: State<'_, AppState>) -> Result<Option<desk_core::UndoReport>, CommandError> {
+    with(&state, |r| r.undo())
+}

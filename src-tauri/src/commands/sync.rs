@@ -1,0 +1,185 @@
+//! Sync: sign in and out (`desk_sync::account`), the status the UI shows, one round now, and
+//! the background loop (`desk_sync::background`), which reports through `sync` events.
+
+use super::with;
+use crate::error::{joined, locked, CommandError};
+use crate::events;
+use crate::state::AppState;
+use desk_core::ErrorKind;
+use desk_keys::Keychain;
+use desk_sync::account::{self, Account};
+use desk_sync::background::SyncEvent;
+use serde::Serialize;
+use tauri::{Manager, State};
+
+/// Where the replica syncs, for the UI.
+#[derive(Debug, Serialize)]
+pub struct SyncStatus {
+    pub signed_in: bool,
+    pub server: Option<String>,
+    pub user: Option<String>,
+    pub running: bool,
+    pub last: Option<SyncEvent>,
+}
+
+/// The account the open replica is signed in with, if any.
+fn current(state: &AppState) -> Result<Option<Account>, CommandError> {
+    let guard = state.replica();
+    let Some(r) = guard.as_ref() else {
+        return Ok(None);
+    };
+    Ok(account::current(r, &Keychain::default())?)
+}
+
+#[tauri::command]
+pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
+    let acct = current(&state)?;
+    let l = state.sync_loop();
+    Ok(SyncStatus {
+        signed_in: acct.is_some(),
+        server: acct.as_ref().map(|a| a.server.clone()),
+        user: acct.map(|a| a.user).filter(|u| !u.is_empty()),
+        running: l.running,
+        last: l.last.clone(),
+    })
+}
+
+/// Starts the background loop if this replica is signed in and none runs; wakes it if one
+/// does. It reports through `sync` events ({state: syncing|idle|offline|stopped, …}).
+pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let Ok(Some(acct)) = current(&state) else {
+        return;
+    };
+    let mut l = state.sync_loop();
+    if l.running {
+        if let Some(w) = &l.wake {
+            let _ = w.send(());
+        }
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    l.running = true;
+    l.wake = Some(tx);
+    l.stop = stop.clone();
+    drop(l);
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let state = app.state::<AppState>();
+        let report = |e: SyncEvent| {
+            state.sync_loop().last = Some(e.clone());
+            events::sync(&app, &e);
+        };
+        match desk_sync::http::Http::new(&acct.server, Some(&acct.token)) {
+            Ok(mut t) => desk_sync::background::follow(
+                state.replica_lock(),
+                &mut t,
+                &stop,
+                &rx,
+                &mut desk_sync::background::Backoff::default(),
+                desk_sync::background::LONG_POLL_SECS,
+                &mut |e| report(e),
+            ),
+            // No HTTP client could be made here (no TLS support): nothing to retry.
+            Err(e) => report(SyncEvent::Stopped {
+                code: "invalid",
+                message: e.to_string(),
+            }),
+        }
+        state.sync_loop().running = false;
+    });
+}
+
+/// Signs this replica in to a sync server (the token goes to the OS keychain, else inside the
+/// encrypted replica) and starts syncing in the background. The replica is not locked while
+/// the server answers.
+#[tauri::command]
+pub async fn sync_login<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    server: String,
+    user: String,
+    password: String,
+) -> Result<SyncStatus, CommandError> {
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = handle.state::<AppState>();
+        let device = with(&state, |r| Ok(r.device_id().to_string()))?;
+        let signed = account::sign_in(&server, &user, &password, &device)?;
+        {
+            let mut guard = state.replica();
+            let r = guard.as_mut().ok_or_else(locked)?;
+            account::keep(r, &Keychain::default(), &server, &user, &signed)?;
+        }
+        start_sync(&handle);
+        sync_status(state)
+    })
+    .await
+    .map_err(joined)?
+}
+
+/// One full round now (push, then pull), reported like the background loop's; also wakes it.
+#[tauri::command]
+pub async fn sync_now<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+) -> Result<SyncEvent, CommandError> {
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = handle.state::<AppState>();
+        let acct = current(&state)?.ok_or_else(|| CommandError {
+            kind: ErrorKind::Validation,
+            field: Some("server".into()),
+            message: "not signed in to a sync server".into(),
+        })?;
+        let mut t = desk_sync::http::Http::new(&acct.server, Some(&acct.token))?;
+        let report =
+            desk_sync::sync_shared(state.replica_lock(), &mut t, desk_sync::BATCH, &mut |p| {
+                let (pushed, pulled) = match p {
+                    desk_sync::SyncProgress::Pushed { done, .. } => (done, 0),
+                    desk_sync::SyncProgress::Pulled { done, .. } => (0, done),
+                };
+                events::sync(&handle, &SyncEvent::Syncing { pushed, pulled });
+            })?;
+        let done = SyncEvent::Idle {
+            pushed: report.pushed,
+            pulled: report.pulled,
+            purged: report.purged,
+            kept_for_review: report.quarantined,
+            restamped: report.restamped,
+        };
+        state.sync_loop().last = Some(done.clone());
+        events::sync(&handle, &done);
+        start_sync(&handle);
+        Ok(done)
+    })
+    .await
+    .map_err(joined)?
+}
+
+/// Signs out: stops the loop, forgets the token and the account here, then tells the server
+/// (best effort, without holding the replica: offline, the token lapses on its own). The
+/// replica and its unsent edits stay.
+#[tauri::command]
+pub async fn sync_logout<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+) -> Result<SyncStatus, CommandError> {
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = handle.state::<AppState>();
+        {
+            let mut l = state.sync_loop();
+            l.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            l.wake = None;
+            l.last = None;
+        }
+        let was = {
+            let mut guard = state.replica();
+            let r = guard.as_mut().ok_or_else(locked)?;
+            account::forget(r, &Keychain::default())?
+        };
+        let _ = account::tell_server(was.as_ref());
+        sync_status(state)
+    })
+    .await
+    .map_err(joined)?
+}

@@ -1,0 +1,17 @@
+//! The events the shell sends the UI, by name: `sync` (what the background sync is doing, a
+//! [`SyncEvent`]) and `demo-progress` (`{stage, done, total}` while demo data loads). Sending
+//! is best effort: a window that has gone away misses them.
+
+use desk_sync::background::SyncEvent;
+use tauri::{AppHandle, Emitter, Runtime};
+
+pub const SYNC: &str = "sync";
+pub const DEMO_PROGRESS: &str = "demo-progress";
+
+pub fn sync<R: Runtime>(app: &AppHandle<R>, e: &SyncEvent) {
+    let _ = app.emit(SYNC, e);
+}
+
+pub fn demo_progress<R: Runtime>(app: &AppHandle<R>, p: &desk_core::Progress) {
+    let _ = app.emit(DEMO_PROGRESS, p);
+}

@@ -132,7 +132,7 @@ const V1: &str = concat!(
          sha256 TEXT, version INTEGER, previous TEXT REFERENCES document(id) DEFERRABLE INITIALLY DEFERRED, \
          classification TEXT, scope TEXT"
     ),
-    // Search (see search.rs and ARCHITECTURE.md "Search"). Text is folded in Rust before it gets
+    // Search (see search.rs and docs/design/search.md). Text is folded in Rust before it gets
     // here (NFC, lower case, Latin diacritics removed). The trigram index finds any substring of
     // three or more characters in every script; it is contentless (the text lives in the record
     // tables) and its rowid is (entity search_code << 40) | record rowid. It keeps no positions

@@ -1,6 +1,6 @@
 //! Precedence (diplomatic protocol): who comes first, and how people are named and addressed,
-//! by the rules of each member country (DESIGN.md §2). Used by the app, the briefing packs and
-//! exports alike.
+//! by the rules of each member country (its order of delegations, its forms of address, its
+//! order of names). Used by the app, the briefing packs and exports alike.
 //!
 //! Names are stored as people write them: `name` in Latin script in the culture's own order
 //! (Khmer and Vietnamese family name first), `native_name` in the native script, and where

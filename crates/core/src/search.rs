@@ -1,10 +1,10 @@
 //! Full-text search over contacts, organisations, projects and meetings, in every script.
 //!
-//! Why a trigram index (measured in `tests/replica.rs` and the bench; see ARCHITECTURE.md
-//! "Search"): FTS5's default tokenizer splits at spaces and marks, so it finds nothing inside
-//! unspaced Thai, Lao, Khmer or Myanmar text. The trigram tokenizer finds any substring of three
-//! or more characters in any script, which is what a user typing part of a name expects, with
-//! no dictionary. Text is folded before indexing and querying (`text::fold`), so Vietnamese
+//! Why a trigram index (measured in `tests/replica.rs` and the bench; see
+//! `docs/design/search.md`): FTS5's default tokenizer splits at spaces and marks, so it finds
+//! nothing inside unspaced Thai, Lao, Khmer or Myanmar text. The trigram tokenizer finds any
+//! substring of three or more characters in any script, which is what a user typing part of a
+//! name expects, with no dictionary. Text is folded before indexing and querying (`text::fold`), so Vietnamese
 //! matches with or without diacritics. One- and two-letter queries cannot use trigrams; they
 //! match the start of a record's first two search fields (name and native name, title and
 //! short title…) through ordinary indexes.

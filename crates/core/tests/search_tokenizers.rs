@@ -1,4 +1,4 @@
-//! The measurement behind the search design (ARCHITECTURE.md, "Search"): what a user types —
+//! The measurement behind the search design (`docs/design/search.md`): what a user types —
 //! part of a name, in scripts without spaces between words, Vietnamese without tones — against
 //! FTS5's default tokenizer and against the replica's search.
 

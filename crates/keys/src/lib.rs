@@ -6,7 +6,11 @@
 //! a passphrase instead (`DESK_PASSPHRASE` or a prompt, asked by the front end). Which of the two
 //! a replica uses is recorded, with no secret, in `replica.json` beside `replica.db`.
 //!
-//! What it is not: no prompts, no terminal I/O; the caller supplies the passphrase.
+//! The sync token is kept the same way ([`sync_token`]: the keychain, else inside the encrypted
+//! replica).
+//!
+//! What it is not: no prompts, no terminal I/O (the caller supplies the passphrase), and no
+//! sync: which server and user a replica signs in as is `desk_sync::account`'s.
 
 use desk_core::{Key, Replica};
 use serde::{Deserialize, Serialize};

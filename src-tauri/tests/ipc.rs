@@ -199,13 +199,14 @@ fn the_app_prints_briefing_packs() {
 fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
     // The real server (desk-server's routes) in-process, on 127.0.0.1.
     let dir = tempfile::tempdir().expect("tmp");
-    let mut hub = desk_sync::Hub::new(&dir.path().join("hub.db"), &desk_core::Key::Raw([8u8; 32]))
-        .expect("hub");
-    desk_sync::auth::add_user(
+    let mut hub =
+        desk_server::Hub::new(&dir.path().join("hub.db"), &desk_core::Key::Raw([8u8; 32]))
+            .expect("hub");
+    desk_server::auth::add_user(
         hub.store_mut(),
         "ana",
         "long enough password",
-        &desk_sync::Role::Secretariat,
+        &desk_server::Role::Secretariat,
     )
     .expect("user");
     let rt = tokio::runtime::Builder::new_multi_thread()

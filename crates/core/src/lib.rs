@@ -11,7 +11,8 @@
 //!   (`desk-server`); it only validates and merges changes, as every replica does;
 //! - not PDF or any rendering (`desk-brief`), nor the OS keychain (`desk-keys`), Tauri or a
 //!   terminal: front ends (the `desk` CLI, the desktop shell) call it; it never talks to a user;
-//! - not the wire format's owner: clocks, versions and the merge rule come from `desk-protocol`.
+//! - not the wire format's owner: clocks, versions, the merge rule and the wire types
+//!   ([`Change`] and its parts, re-exported here) come from `desk-protocol`.
 //!
 //! Every mutation goes through [`Replica`] in one transaction and records its field changes
 //! ([`Change`]) with a hybrid logical clock ([`hlc`]).
@@ -19,12 +20,14 @@
 pub mod blobs;
 mod conflicts;
 pub mod demo;
+mod digest;
 pub mod error;
 /// Clocks and versions come from the protocol crate, so the core and the server share one rule.
 pub use desk_protocol::hlc;
 mod migrations;
 pub mod precedence;
 mod replica;
+mod role;
 pub mod schema;
 mod search;
 pub mod sets;
@@ -41,6 +44,7 @@ pub use replica::{
     display_value, Change, Checkpoint, Dot, FieldChange, Fields, Filter, FilterOp, Key, ListQuery,
     Progress, Record, RecordRef, Replica, SetOps, Summary,
 };
+pub use role::Role;
 /// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).
 pub use rusqlite;
 pub use schema::{Entity, EntityDesc, Field, FieldKind};

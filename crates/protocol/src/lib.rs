@@ -1,10 +1,18 @@
-//! The sync protocol's shared rules: hybrid logical clocks, field versions, and the merge rule
-//! every replica and the server apply in the same way. Serde only: no I/O, no database, no HTTP.
+//! The sync protocol: hybrid logical clocks, field versions, the merge rule every replica and
+//! the server apply in the same way, the wire types a client and the server exchange
+//! ([`v1`]: changes, push, pull, sign-in, checksum, the error body) and their compact binary
+//! codec ([`wire`]).
 //!
-//! What it is not: the client engine (crates/sync) or the server (crates/server); those move
-//! changes, this decides what a change does.
+//! What it is not: it does no I/O (the codec works on bytes in memory) and knows no database,
+//! no HTTP and no entity rules. The client engine (crates/sync) and the server (crates/server)
+//! move changes and check them; this says what a change is, how it travels and what it does.
 
 pub mod hlc;
 pub mod merge;
+pub mod v1;
+pub mod wire;
 
 pub use hlc::{Clock, Hlc, Version};
+
+#[cfg(test)]
+mod round_trip;

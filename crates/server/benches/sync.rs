@@ -23,8 +23,9 @@
 //! `BENCH_POSTGRES=postgres://…/postgres` runs the in-process merge on the PostgreSQL store.
 
 use desk_core::{Change, Entity, Fields, Key, Replica};
+use desk_server::{Hub, Principal};
 use desk_sync::http::Http;
-use desk_sync::{Hub, Principal, Transport};
+use desk_sync::Transport;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -190,9 +191,9 @@ fn main() {
 
     // 1a. Server merge in-process (on PostgreSQL when BENCH_POSTGRES names a server's
     // maintenance database, e.g. what scripts/test-postgres prints).
-    let pg = std::env::var("BENCH_POSTGRES")
-        .ok()
-        .map(|url| desk_sync::pg::TestDatabase::create(&url).expect("a PostgreSQL database"));
+    let pg = std::env::var("BENCH_POSTGRES").ok().map(|url| {
+        desk_server::store::postgres::TestDatabase::create(&url).expect("a PostgreSQL database")
+    });
     // Three merges into fresh hubs (one on PostgreSQL), the median reported: this VM's speed
     // drifts by a third through a day, and one run can land on a slow minute.
     let admin = Principal::admin();
@@ -203,7 +204,7 @@ fn main() {
         drop(hub.take());
         let mut h = match &pg {
             Some(db) => Hub::with_store(Box::new(
-                desk_sync::pg::PgStore::connect(&db.url).expect("PostgreSQL store"),
+                desk_server::store::postgres::PgStore::connect(&db.url).expect("PostgreSQL store"),
             ))
             .expect("hub"),
             None => Hub::new(&dir.path().join(format!("hub-{run}.db")), &key).expect("hub"),
@@ -353,7 +354,7 @@ fn main() {
     }
     let edits = a.outbox(usize::MAX).expect("outbox");
     let edits = &edits[edits.len() - ids.len()..];
-    let bin = desk_sync::wire::encode_push(a.device_id(), edits).expect("encode");
+    let bin = desk_protocol::wire::encode_push(a.device_id(), edits).expect("encode");
     let js = serde_json::to_vec(&json!({"device": a.device_id(), "changes": edits})).expect("json");
     let per = bin.len() as f64 / edits.len() as f64;
     println!(

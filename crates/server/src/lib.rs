@@ -1,16 +1,36 @@
-//! The sync hub over HTTP (axum on tokio): the routes, their errors, and the store's key.
-//! `main.rs` is the command line around it; tests and the desktop app's tests start it
-//! in-process with [`serve`] (or [`serve_with`] and its [`Limits`]).
+//! The sync server (`desk-server`): the [`Hub`] (the exactly-once relay, snapshots,
+//! visibility and push validation), accounts ([`auth`]), documents' files ([`hubfiles`]), the
+//! SQLite and PostgreSQL stores with their migrations ([`store`]), and HTTP (axum on tokio):
+//! the routes, their errors, and the store's key. `main.rs` is the command line around it;
+//! tests and the desktop app's tests start it in-process with [`serve`] (or [`serve_with`] and
+//! its [`Limits`]).
+//!
+//! What it is not: no client loop and no UI (that is `desk-sync` and the front ends; the
+//! server's tests use `desk-sync` as a client, nothing else does). It depends on `desk-core`
+//! for its merged copy and validation and on `desk-protocol` for the wire.
 //!
 //! What a client cannot do to it: a request's token is checked before its body is read; bodies
 //! are read up to a limit (a sign-in's to 8 KB); a binary push inflates to at most
-//! [`desk_sync::wire::MAX_INFLATED`]; connections are limited in number, in how long a request
-//! head may take and in how long an answer may wait to be read; one device holds at most a few
-//! waiting pulls; failed sign-ins are throttled per user name and per client address.
+//! [`wire::MAX_INFLATED`]; connections are limited in number, in how long a request head may
+//! take and in how long an answer may wait to be read; one device holds at most a few waiting
+//! pulls; failed sign-ins are throttled per user name and per client address.
 
+pub mod access;
+pub mod auth;
 mod conn;
+mod error;
+mod guard;
+pub mod hub;
+pub mod hubfiles;
+pub mod store;
+#[doc(hidden)]
+pub mod testing;
 mod throttle;
 
+pub use access::{Principal, Role};
+pub use auth::{Denied, Session};
+pub use error::HubError;
+pub use hub::{Hub, MIN_CLIENT_SCHEMA};
 pub use throttle::LoginLimits;
 
 use axum::body::{Body, Bytes};
@@ -21,10 +41,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use conn::Peer;
-use desk_core::{Change, Key, RecordRef};
-use desk_sync::{auth, Denied, Hub, Session, SyncError};
+use desk_core::{Change, Key};
+use desk_protocol::v1::{
+    Checksum, ErrorBody, ErrorDetail, LoginAnswer, LoginRequest, PullPage, PushAnswer, PushRequest,
+    SCHEMA_HEADER, SNAPSHOT_HEADER,
+};
+use desk_protocol::wire;
 use http_body_util::BodyExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -54,7 +78,7 @@ pub struct Limits {
     /// reverse proxy that sets it, with the server reachable through the proxy alone).
     pub trust_forwarded_for: bool,
     /// Documents' files: the largest, each user's quota, how long an unfinished upload stays.
-    pub files: desk_sync::hubfiles::FileLimits,
+    pub files: hubfiles::FileLimits,
 }
 
 impl Default for Limits {
@@ -66,7 +90,7 @@ impl Default for Limits {
             waits_per_device: 4,
             login: LoginLimits::default(),
             trust_forwarded_for: false,
-            files: desk_sync::hubfiles::FileLimits::default(),
+            files: hubfiles::FileLimits::default(),
         }
     }
 }
@@ -87,10 +111,10 @@ struct Shared {
 
 /// Request bodies larger than this are refused (413); a declared length is refused before
 /// anything is read.
-const MAX_BODY: usize = desk_sync::wire::MAX_BODY;
+const MAX_BODY: usize = wire::MAX_BODY;
 /// A sign-in's body (a user name, a password and a device id).
 const MAX_LOGIN_BODY: usize = 8 * 1024;
-/// No user name is longer (see `desk_sync::auth`): longer ones are refused before anything.
+/// No user name is longer (see [`auth`]): longer ones are refused before anything.
 const MAX_USER_NAME: usize = 64;
 const MAX_DEVICE: usize = 100;
 const MAX_PULL: usize = 2_000;
@@ -123,11 +147,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (
-            self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        let mut r = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -136,71 +162,40 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<SyncError> for ApiError {
-    fn from(e: SyncError) -> ApiError {
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> ApiError {
         let msg = e.to_string();
         match e {
-            SyncError::Refused { .. } => ApiError::new(StatusCode::FORBIDDEN, "refused", msg),
-            SyncError::Denied(d, _) => ApiError::new(StatusCode::UNAUTHORIZED, d.code(), msg),
-            SyncError::OutOfScope(_) => ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", msg),
-            SyncError::NotPermitted(_) => {
-                ApiError::new(StatusCode::FORBIDDEN, "not_permitted", msg)
-            }
-            SyncError::Rescope => ApiError::new(StatusCode::CONFLICT, "rescope", msg),
-            SyncError::UpgradeRequired(_) => {
+            HubError::Refused { .. } => ApiError::new(StatusCode::FORBIDDEN, "refused", msg),
+            HubError::Denied(d, _) => ApiError::new(StatusCode::UNAUTHORIZED, d.code(), msg),
+            HubError::OutOfScope(_) => ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", msg),
+            HubError::NotPermitted(_) => ApiError::new(StatusCode::FORBIDDEN, "not_permitted", msg),
+            HubError::Rescope => ApiError::new(StatusCode::CONFLICT, "rescope", msg),
+            HubError::UpgradeRequired(_) => {
                 ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", msg)
             }
-            SyncError::Invalid(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg)
-            }
-            SyncError::BadChange(_) => {
+            HubError::Invalid(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg),
+            HubError::BadChange(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", msg)
             }
-            SyncError::DeviceTaken(_) => ApiError::new(StatusCode::FORBIDDEN, "device_taken", msg),
-            SyncError::Limit(code, _) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, code, msg),
-            SyncError::Replica(desk_core::Error::Validation { .. })
-            | SyncError::Replica(desk_core::Error::BadChange { .. }) => {
+            HubError::DeviceTaken(_) => ApiError::new(StatusCode::FORBIDDEN, "device_taken", msg),
+            HubError::Limit(code, _) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, code, msg),
+            HubError::Replica(desk_core::Error::Validation { .. })
+            | HubError::Replica(desk_core::Error::BadChange { .. }) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", msg)
             }
-            SyncError::Replica(desk_core::Error::UnknownEntity(_)) => {
+            HubError::Replica(desk_core::Error::UnknownEntity(_)) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_entity", msg)
             }
-            SyncError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", msg),
-            SyncError::Replica(desk_core::Error::NotFound { .. }) => {
+            HubError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", msg),
+            HubError::Replica(desk_core::Error::NotFound { .. }) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", msg)
             }
-            SyncError::Network(_) | SyncError::Replica(_) | SyncError::Store(_) => {
+            HubError::Replica(_) | HubError::Store(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
             }
         }
     }
-}
-
-#[derive(Deserialize)]
-struct LoginBody {
-    user: String,
-    password: String,
-    device: String,
-}
-
-#[derive(Serialize)]
-struct LoginAnswer {
-    token: String,
-    role: String,
-    expires: i64,
-}
-
-#[derive(Deserialize)]
-struct PushBody {
-    device: String,
-    changes: Vec<Change>,
-}
-
-#[derive(Serialize)]
-struct PushAnswer {
-    acked: i64,
-    quarantined: usize,
-    restamped: usize,
 }
 
 #[derive(Deserialize)]
@@ -213,14 +208,6 @@ struct PullQuery {
     /// An initial sync's snapshot sequence, as the first page's `x-desk-snapshot` gave it.
     #[serde(default)]
     snapshot: i64,
-}
-
-#[derive(Serialize)]
-struct PullAnswer {
-    changes: Vec<Change>,
-    purged: Vec<RecordRef>,
-    cursor: i64,
-    more: bool,
 }
 
 fn lock(hub: &Arc<Mutex<Hub>>) -> Result<std::sync::MutexGuard<'_, Hub>, ApiError> {
@@ -388,14 +375,14 @@ fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
 
 fn session(hub: &Hub, headers: &HeaderMap) -> Result<Session, ApiError> {
     let schema = headers
-        .get(desk_sync::http::SCHEMA_HEADER)
+        .get(SCHEMA_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
-    if let Some(v) = schema.filter(|v| *v < desk_sync::MIN_CLIENT_SCHEMA) {
-        return Err(SyncError::UpgradeRequired(format!(
+    if let Some(v) = schema.filter(|v| *v < MIN_CLIENT_SCHEMA) {
+        return Err(HubError::UpgradeRequired(format!(
             "this app speaks schema {v}; the server needs {} or newer: update the app \
              (your unsent changes are kept until then)",
-            desk_sync::MIN_CLIENT_SCHEMA
+            MIN_CLIENT_SCHEMA
         ))
         .into());
     }
@@ -449,7 +436,7 @@ async fn login(
         ));
     }
     let bytes = read_body(body, &headers, MAX_LOGIN_BODY, sh.limits.idle_timeout).await?;
-    let body: LoginBody = serde_json::from_slice(&bytes).map_err(json_error)?;
+    let body: LoginRequest = serde_json::from_slice(&bytes).map_err(json_error)?;
     // (Counted in characters, as the OpenAPI document says; no control characters, which
     // no name has and PostgreSQL refuses in text.)
     let fits = |s: &str, max: usize| {
@@ -523,10 +510,10 @@ async fn logout(
 /// A push body, binary (`application/x-desk-sync`) or JSON.
 fn push_body(binary: bool, body: &[u8]) -> Result<(String, Vec<Change>), ApiError> {
     if binary {
-        return desk_sync::wire::read_push(body, desk_sync::wire::MAX_INFLATED).map_err(|e| {
+        return wire::read_push(body, wire::MAX_INFLATED).map_err(|e| {
             let status = match e {
-                desk_sync::wire::WireError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                desk_sync::wire::WireError::Invalid(_) => StatusCode::BAD_REQUEST,
+                wire::WireError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                wire::WireError::Invalid(_) => StatusCode::BAD_REQUEST,
             };
             let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
                 "too_large"
@@ -536,7 +523,7 @@ fn push_body(binary: bool, body: &[u8]) -> Result<(String, Vec<Change>), ApiErro
             ApiError::new(status, code, e.to_string())
         });
     }
-    let b: PushBody = serde_json::from_slice(body).map_err(json_error)?;
+    let b: PushRequest = serde_json::from_slice(body).map_err(json_error)?;
     Ok((b.device, b.changes))
 }
 
@@ -545,7 +532,7 @@ fn wants(headers: &HeaderMap, name: axum::http::header::HeaderName) -> bool {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains(desk_sync::wire::CONTENT_TYPE))
+        .is_some_and(|v| v.contains(wire::CONTENT_TYPE))
 }
 
 /// Checks the request's token (off the async threads), before anything else is read.
@@ -590,11 +577,7 @@ async fn push(
         *h = (*h).max(newest);
         moved
     });
-    Ok(Json(PushAnswer {
-        acked: reply.acked,
-        quarantined: reply.quarantined,
-        restamped: reply.restamped,
-    }))
+    Ok(Json(reply))
 }
 
 /// The longest a pull may wait for news.
@@ -641,35 +624,24 @@ async fn pull(
         Ok(hub.pull_snapshot(&s.who, q.after, q.snapshot, limit)?)
     })
     .await?;
-    let snapshot = [(desk_sync::http::SNAPSHOT_HEADER, reply.snapshot.to_string())];
+    let snapshot = [(SNAPSHOT_HEADER, reply.snapshot.to_string())];
     if binary {
-        let bytes = desk_sync::wire::encode_page(&reply)?;
+        let bytes = wire::encode_page(&reply).map_err(HubError::from)?;
         return Ok((
             snapshot,
-            [(
-                axum::http::header::CONTENT_TYPE,
-                desk_sync::wire::CONTENT_TYPE,
-            )],
+            [(axum::http::header::CONTENT_TYPE, wire::CONTENT_TYPE)],
             bytes,
         )
             .into_response());
     }
-    Ok((
-        snapshot,
-        Json(PullAnswer {
-            changes: reply.changes,
-            purged: reply.purged,
-            cursor: reply.cursor,
-            more: reply.more,
-        }),
-    )
-        .into_response())
+    // (The page's `snapshot` is in the header, not the body.)
+    Ok((snapshot, Json::<PullPage>(reply)).into_response())
 }
 
 async fn checksum(
     State(Shared { hub, .. }): State<Shared>,
     headers: HeaderMap,
-) -> Result<Json<desk_sync::Checksum>, ApiError> {
+) -> Result<Json<Checksum>, ApiError> {
     let c = blocking(move || {
         let hub = lock(&hub)?;
         let s = session(&hub, &headers)?;

@@ -13,9 +13,9 @@
 //! replica) is created on first start with a random key in `FILE.key` beside it (mode 0600). It
 //! prints `listening on http://ADDR` once it accepts connections (`--listen 127.0.0.1:0` picks
 //! a free port). `--db postgres://user[:password]@host[:port]/database` keeps everything in
-//! PostgreSQL instead (see `desk_sync::pg`; a password belongs in the URL inside the config
+//! PostgreSQL instead (see `desk_server::store::postgres`; a password belongs in the URL inside the config
 //! file, mode 0600, rather than on the command line). Roles: `admin`, `secretariat`, `focal-point:COUNTRY`, `partner` (see
-//! `desk_sync::access`). The HTTP API is described in `docs/openapi.yaml`; every error is
+//! `desk_server::access`). The HTTP API is described in `docs/openapi.yaml`; every error is
 //! `{"error": {"code", "message"}}` with a 4xx/5xx status.
 //!
 //! The limits (config key, or the same as a flag: `max_connections` → `--max-connections`):
@@ -25,9 +25,8 @@
 //! `max_file_mb` (512), `file_quota_mb` (4096), `upload_expiry_hours` (168). See
 //! [`desk_server::Limits`].
 
-use desk_server::{serve_with, store_key, Limits};
-use desk_sync::store::{self, SqliteStore, Tables};
-use desk_sync::{auth, Hub, Role};
+use desk_server::store::{self, SqliteStore, Tables};
+use desk_server::{auth, serve_with, store_key, Hub, Limits, Role};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -153,8 +152,8 @@ fn sqlite_path(db: &str) -> anyhow::Result<&Path> {
 /// server; on PostgreSQL they neither take its lock nor build a working copy).
 fn open_tables(db: &str) -> anyhow::Result<Box<dyn Tables>> {
     if is_postgres(db) {
-        let shown = desk_sync::pg::redact(db);
-        return Ok(Box::new(desk_sync::pg::PgTables::connect(db).map_err(
+        let shown = store::postgres::redact(db);
+        return Ok(Box::new(store::postgres::PgTables::connect(db).map_err(
             |e| anyhow::anyhow!("cannot open the store {shown}: {e}"),
         )?));
     }
@@ -169,8 +168,8 @@ fn open_tables(db: &str) -> anyhow::Result<Box<dyn Tables>> {
 /// (plain or `sqlite:FILE`) whose key is kept beside it.
 fn open_hub(db: &str) -> anyhow::Result<Hub> {
     if is_postgres(db) {
-        let shown = desk_sync::pg::redact(db);
-        let store = desk_sync::pg::PgStore::connect(db)
+        let shown = store::postgres::redact(db);
+        let store = store::postgres::PgStore::connect(db)
             .map_err(|e| anyhow::anyhow!("cannot open the store {shown}: {e}"))?;
         return Hub::with_store(Box::new(store))
             .map_err(|e| anyhow::anyhow!("cannot open the store {shown}: {e}"));

@@ -719,13 +719,14 @@ fn http_pull(s: &Server, token: &str) -> Value {
 fn on_shutdown_a_waiting_pull_answers_at_once_and_serve_returns() {
     // In-process (as the desktop app's tests run it), over raw HTTP on 127.0.0.1.
     let dir = tempfile::tempdir().expect("tmp");
-    let mut hub = desk_sync::Hub::new(&dir.path().join("hub.db"), &desk_core::Key::Raw([7u8; 32]))
-        .expect("hub");
-    desk_sync::auth::add_user(
+    let mut hub =
+        desk_server::Hub::new(&dir.path().join("hub.db"), &desk_core::Key::Raw([7u8; 32]))
+            .expect("hub");
+    desk_server::auth::add_user(
         hub.store_mut(),
         "ana",
         PASSWORD,
-        &desk_sync::Role::Secretariat,
+        &desk_server::Role::Secretariat,
     )
     .expect("user");
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,14 +1,13 @@
 //! The client's transport to `desk-server` over HTTP: the compact binary format of [`wire`]
 //! by default, JSON on request (see `docs/openapi.yaml`).
 
-use crate::auth::Denied;
-use crate::{wire, PullReply, PushReply, Role, SyncError, Transport};
-use desk_core::{Change, RecordRef};
+use crate::{wire, Denied, PullReply, PushReply, Role, SyncError, Transport};
+use desk_core::Change;
+use desk_protocol::v1::{ErrorBody, LoginAnswer, LoginRequest, PushRequest};
 use serde::Deserialize;
 use std::time::Duration;
 
-/// The header that tells the server which schema this client speaks.
-pub const SCHEMA_HEADER: &str = "x-desk-schema";
+pub use desk_protocol::v1::{SCHEMA_HEADER, SNAPSHOT_HEADER};
 
 pub struct Http {
     base: String,
@@ -25,45 +24,6 @@ pub struct Http {
     /// sent in parts (the server's limits: [`wire::MAX_BODY`], [`wire::MAX_INFLATED`]).
     pub max_body: usize,
     pub max_inflated: usize,
-}
-
-#[derive(Deserialize)]
-struct Acked {
-    acked: i64,
-    #[serde(default)]
-    quarantined: usize,
-    #[serde(default)]
-    restamped: usize,
-}
-
-#[derive(Deserialize)]
-struct Page {
-    changes: Vec<Change>,
-    #[serde(default)]
-    purged: Vec<RecordRef>,
-    cursor: i64,
-    more: bool,
-}
-
-/// The response header naming an initial sync's snapshot sequence (binary and JSON alike).
-pub const SNAPSHOT_HEADER: &str = "x-desk-snapshot";
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
-    message: String,
-}
-
-#[derive(Deserialize)]
-struct LoginAnswer {
-    token: String,
-    role: String,
-    expires: i64,
 }
 
 /// A successful sign-in.
@@ -107,19 +67,12 @@ impl Http {
             .unwrap_or(0);
         let (binary, bytes) = self.body(r)?;
         self.bytes_received += bytes.len() as u64;
-        let mut page = if binary {
+        let mut page: PullReply = if binary {
             wire::decode_page(&bytes)?
         } else {
-            let p: Page = serde_json::from_slice(&bytes).map_err(|e| {
+            serde_json::from_slice(&bytes).map_err(|e| {
                 SyncError::Network(format!("unreadable answer from the server: {e}"))
-            })?;
-            PullReply {
-                changes: p.changes,
-                purged: p.purged,
-                cursor: p.cursor,
-                more: p.more,
-                snapshot: 0,
-            }
+            })?
         };
         page.snapshot = snapshot;
         Ok(page)
@@ -150,7 +103,11 @@ impl Http {
         let r = self
             .client
             .post(format!("{}/v1/login", self.base))
-            .json(&serde_json::json!({"user": user, "password": password, "device": device}))
+            .json(&LoginRequest {
+                user: user.to_string(),
+                password: password.to_string(),
+                device: device.to_string(),
+            })
             .send()
             .map_err(|e| SyncError::Network(e.to_string()))?;
         let a: LoginAnswer = self.answer(r)?;
@@ -296,8 +253,11 @@ impl Transport for Http {
         let (body, inflated) = if self.binary {
             wire::encode_push_sized(device, batch)?
         } else {
-            let body = serde_json::to_vec(&serde_json::json!({"device": device, "changes": batch}))
-                .map_err(|e| SyncError::Invalid(e.to_string()))?;
+            let body = serde_json::to_vec(&PushRequest {
+                device: device.to_string(),
+                changes: batch.to_vec(),
+            })
+            .map_err(|e| SyncError::Invalid(e.to_string()))?;
             let n = body.len();
             (body, n)
         };
@@ -329,12 +289,7 @@ impl Transport for Http {
             .body(body)
             .send()
             .map_err(|e| SyncError::Network(e.to_string()))?;
-        let a: Acked = self.answer(r)?;
-        Ok(PushReply {
-            acked: a.acked,
-            quarantined: a.quarantined,
-            restamped: a.restamped,
-        })
+        self.answer(r)
     }
 
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {

@@ -34,7 +34,6 @@ use crate::hlc::{Clock, Hlc};
 use crate::migrations::SCHEMA_VERSION;
 use crate::schema::Entity;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -42,60 +41,8 @@ use std::path::{Path, PathBuf};
 /// Field values keyed by field name, as given by a caller or stored on a record.
 pub type Fields = Map<String, Value>;
 
-/// One entry of the change log: the field changes one device made to one record in one
-/// transaction, all stamped with the same clock. `(device, dev_seq)` identifies it everywhere.
-/// Grouping a record's fields per transaction (rather than a row per field) keeps the log, the
-/// write path and the wire small; each field still merges on its own (see `apply`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    pub seq: i64,
-    pub device: String,
-    pub dev_seq: i64,
-    pub tx: i64,
-    pub entity: String,
-    pub record: String,
-    pub hlc: Hlc,
-    pub schema_version: i64,
-    pub fields: Vec<FieldChange>,
-}
-
-/// A record named by its entity (change-log name) and id: what a purge removes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RecordRef {
-    pub entity: String,
-    pub id: String,
-}
-
-/// A field's new value, and the version of the field the editor had seen (zero on create).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub field: String,
-    pub value: Value,
-    pub base: Hlc,
-    /// For an edit of a set field (see [`crate::sets`]): what it added and removed; `value`
-    /// is then the list as its editor saw it afterwards.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub set: Option<SetOps>,
-}
-
-/// An add-wins set edit: elements added (each dotted with the change's own device and
-/// sequence) and the dots removed (only those the editor had seen: a concurrent add survives).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SetOps {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub add: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub del: Vec<Dot>,
-}
-
-/// One add of a set element: the element, and the device and sequence of the change that
-/// added it (for a value written whole, without set edits: its writer's, see `sets.rs`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Dot {
-    pub elem: String,
-    pub dev: String,
-    pub seq: i64,
-}
+// The wire types of the change log are the protocol's (one definition, client and server).
+pub use desk_protocol::v1::{Change, Dot, FieldChange, RecordRef, SetOps};
 
 pub struct Replica {
     conn: Connection,

@@ -13,10 +13,10 @@ pub struct Server {
 }
 
 /// The server's store for one test: SQLite in a folder of its own, or a database of its own on
-/// the PostgreSQL server `DESK_TEST_POSTGRES` names (see `desk_sync::testing`).
+/// the PostgreSQL server `DESK_TEST_POSTGRES` names (see `desk_server::testing`).
 pub struct Store {
     // Before `_dir`: a PostgreSQL database is dropped first.
-    pub inner: desk_sync::testing::TestStore,
+    pub inner: desk_server::testing::TestStore,
     _dir: tempfile::TempDir,
 }
 
@@ -24,7 +24,7 @@ impl Store {
     pub fn new() -> Store {
         let dir = tempfile::tempdir().expect("tmp");
         Store {
-            inner: desk_sync::testing::TestStore::new(dir.path()).expect("test store"),
+            inner: desk_server::testing::TestStore::new(dir.path()).expect("test store"),
             _dir: dir,
         }
     }

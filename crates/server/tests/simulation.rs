@@ -17,9 +17,13 @@
 //! `SIM_SEEDS=N` runs N seeds (CI runs 300, on SQLite and again on PostgreSQL; `SIM_SEEDS=10000 cargo test -p desk-sync --release
 //! --test simulation` is the long run), `SIM_SEED=S` one seed.
 
+mod direct;
+
 use desk_core::{Change, Entity, Fields, Key, ListQuery, Replica};
-use desk_sync::testing::TestStore;
-use desk_sync::{sync, Direct, Hub, Principal, PullReply, PushReply, Role, SyncError, Transport};
+use desk_server::testing::TestStore;
+use desk_server::{Hub, HubError, Principal, Role};
+use desk_sync::{sync, PullReply, PushReply, SyncError, Transport};
+use direct::{client_error, Direct};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -59,7 +63,10 @@ impl Transport for BadNet<'_> {
         match self.rng.below(100) {
             0..=9 => Err(SyncError::Network("request dropped".into())),
             10..=19 => {
-                let _ = self.hub.push(self.who, device, batch)?;
+                let _ = self
+                    .hub
+                    .push(self.who, device, batch)
+                    .map_err(client_error)?;
                 Err(SyncError::Network("reply lost".into()))
             }
             20..=27 => {
@@ -68,10 +75,13 @@ impl Transport for BadNet<'_> {
                 Err(SyncError::Network("request delayed".into()))
             }
             28..=35 => {
-                let _ = self.hub.push(self.who, device, batch)?;
-                self.hub.push(self.who, device, batch)
+                let _ = self
+                    .hub
+                    .push(self.who, device, batch)
+                    .map_err(client_error)?;
+                self.hub.push(self.who, device, batch).map_err(client_error)
             }
-            _ => self.hub.push(self.who, device, batch),
+            _ => self.hub.push(self.who, device, batch).map_err(client_error),
         }
     }
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply, SyncError> {
@@ -88,9 +98,14 @@ impl Transport for BadNet<'_> {
             // A smaller page than asked for: the client must loop on `more`.
             10..=29 => {
                 let short = 1 + self.rng.below(limit.min(7));
-                self.hub.pull_snapshot(self.who, after, snapshot, short)
+                self.hub
+                    .pull_snapshot(self.who, after, snapshot, short)
+                    .map_err(client_error)
             }
-            _ => self.hub.pull_snapshot(self.who, after, snapshot, limit),
+            _ => self
+                .hub
+                .pull_snapshot(self.who, after, snapshot, limit)
+                .map_err(client_error),
         }
     }
 }
@@ -214,7 +229,9 @@ impl Mallory {
 
     /// Pushes one change; its sequence number is used only when the hub takes it.
     fn push(&mut self, hub: &mut Hub, c: Change) -> Result<PushReply, SyncError> {
-        let r = hub.push(&self.who.clone(), &self.device.clone(), &[c]);
+        let r = hub
+            .push(&self.who.clone(), &self.device.clone(), &[c])
+            .map_err(client_error);
         if r.is_ok() {
             self.seq += 1;
         }
@@ -261,13 +278,13 @@ impl Mallory {
                 let victim = replicas[rng.below(5)].device_id().to_string();
                 let pw = "victim's password";
                 let store = hub.store_mut();
-                desk_sync::auth::add_user(store, "victim", pw, &Role::Secretariat).expect("user");
-                desk_sync::auth::add_user(store, "mallory", pw, &self.who.role).expect("user");
-                desk_sync::auth::login(store, "victim", pw, &victim).expect("owner signs in");
-                let err = desk_sync::auth::login(store, "mallory", pw, &victim)
+                desk_server::auth::add_user(store, "victim", pw, &Role::Secretariat).expect("user");
+                desk_server::auth::add_user(store, "mallory", pw, &self.who.role).expect("user");
+                desk_server::auth::login(store, "victim", pw, &victim).expect("owner signs in");
+                let err = desk_server::auth::login(store, "mallory", pw, &victim)
                     .expect_err("a sign-in as another user's device");
                 assert!(
-                    matches!(err, SyncError::DeviceTaken(_)),
+                    matches!(err, HubError::DeviceTaken(_)),
                     "seed {seed}: {err}"
                 );
             }

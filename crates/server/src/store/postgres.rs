@@ -12,8 +12,9 @@
 //! connection lives, so a second `desk-server` on the same database refuses to start instead
 //! of numbering changes twice.
 
-use crate::store::{Row, Sql, SqlFn, Store, Tables, Val};
-use crate::SyncError;
+use super::migrations::{self, Migrate};
+use super::{Rollback, Row, Sql, SqlFn, Store, Tables, Val};
+use crate::error::HubError;
 use bytes::BytesMut;
 use desk_core::hlc::Hlc;
 use desk_core::{Change, Key, Replica};
@@ -22,39 +23,13 @@ use postgres::{Client, GenericClient, NoTls};
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-/// The server's tables in PostgreSQL (the same names and columns as in SQLite, so one piece of
-/// SQL serves both; flags are integers).
-const SCHEMA: &str = "\
-CREATE TABLE IF NOT EXISTS srv_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS srv_change (seq BIGINT PRIMARY KEY, device TEXT NOT NULL, \
-  dev_seq BIGINT NOT NULL, body TEXT NOT NULL, UNIQUE (device, dev_seq));
-CREATE TABLE IF NOT EXISTS srv_user (name TEXT PRIMARY KEY, password TEXT NOT NULL, \
-  role TEXT NOT NULL, created BIGINT NOT NULL, disabled BIGINT NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS srv_device (id TEXT PRIMARY KEY, \"user\" TEXT NOT NULL, \
-  token TEXT UNIQUE, issued BIGINT NOT NULL, expires BIGINT NOT NULL, \
-  revoked BIGINT NOT NULL DEFAULT 0, last_seen BIGINT, rescope BIGINT NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS srv_audit (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, \
-  \"user\" TEXT, device TEXT, action TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS srv_quarantine (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, \
-  device TEXT NOT NULL, dev_seq BIGINT NOT NULL, entity TEXT NOT NULL, record TEXT NOT NULL, \
-  reason TEXT NOT NULL, change TEXT NOT NULL, UNIQUE (device, dev_seq));
-CREATE TABLE IF NOT EXISTS blob (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, \
-  have BIGINT NOT NULL DEFAULT 0, complete BIGINT NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS blob_chunk (sha256 TEXT NOT NULL, \"offset\" BIGINT NOT NULL, \
-  data BYTEA NOT NULL, PRIMARY KEY (sha256, \"offset\"));
-INSERT INTO srv_meta (key, value) VALUES ('format', '1') ON CONFLICT (key) DO NOTHING;
-";
-
-/// The layout this build writes; a database written by a newer one is refused.
-const FORMAT: i64 = 1;
-
 /// Arbitrary, fixed: the advisory lock that keeps a database to one server.
 const LOCK_ID: i64 = 0x6465_736b_5f73_7276; // "desk_srv"
 
 /// Changes replayed into the working copy per transaction.
 const REPLAY: i64 = 5_000;
 
-pub(crate) fn pg_error(e: &postgres::Error) -> SyncError {
+pub(crate) fn pg_error(e: &postgres::Error) -> HubError {
     let detail = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => {
@@ -68,7 +43,7 @@ pub(crate) fn pg_error(e: &postgres::Error) -> SyncError {
             s
         }
     };
-    SyncError::Store(format!("PostgreSQL: {detail}"))
+    HubError::Store(format!("PostgreSQL: {detail}"))
 }
 
 /// The address without its password, for messages and logs.
@@ -112,7 +87,7 @@ impl ToSql for Val {
     to_sql_checked!();
 }
 
-fn row_of(r: &postgres::Row) -> Result<Row, SyncError> {
+fn row_of(r: &postgres::Row) -> Result<Row, HubError> {
     let mut out = Vec::with_capacity(r.len());
     for (i, col) in r.columns().iter().enumerate() {
         let e = |e: postgres::Error| pg_error(&e);
@@ -150,11 +125,17 @@ fn params(p: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
     p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
+impl<C: GenericClient> Migrate for Pg<'_, C> {
+    fn batch(&mut self, sql: &str) -> Result<(), HubError> {
+        self.0.batch_execute(sql).map_err(|e| pg_error(&e))
+    }
+}
+
 impl<C: GenericClient> Sql for Pg<'_, C> {
-    fn exec(&mut self, sql: &str, p: &[Val]) -> Result<u64, SyncError> {
+    fn exec(&mut self, sql: &str, p: &[Val]) -> Result<u64, HubError> {
         self.0.execute(sql, &params(p)).map_err(|e| pg_error(&e))
     }
-    fn rows(&mut self, sql: &str, p: &[Val]) -> Result<Vec<Row>, SyncError> {
+    fn rows(&mut self, sql: &str, p: &[Val]) -> Result<Vec<Row>, HubError> {
         self.0
             .query(sql, &params(p))
             .map_err(|e| pg_error(&e))?
@@ -172,33 +153,24 @@ pub struct PgTables {
 }
 
 impl PgTables {
-    /// Connects to `url` (`postgres://user[:password]@host[:port]/database`) and creates the
-    /// server's tables on first use.
-    pub fn connect(url: &str) -> Result<PgTables, SyncError> {
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/database`) and brings the
+    /// server's tables to this build's version ([`migrations`]).
+    pub fn connect(url: &str) -> Result<PgTables, HubError> {
         let shown = redact(url);
         let mut client = Client::connect(url, NoTls).map_err(|e| {
-            SyncError::Store(format!(
+            HubError::Store(format!(
                 "cannot connect to {shown}: {}",
                 match pg_error(&e) {
-                    SyncError::Store(m) => m,
+                    HubError::Store(m) => m,
                     other => other.to_string(),
                 }
             ))
         })?;
-        client.batch_execute(SCHEMA).map_err(|e| pg_error(&e))?;
-        client
-            .batch_execute(&crate::hubfiles::schema("BYTEA"))
-            .map_err(|e| pg_error(&e))?;
-        let format: String = client
-            .query_one("SELECT value FROM srv_meta WHERE key = 'format'", &[])
-            .map_err(|e| pg_error(&e))?
-            .get(0);
-        if format.parse::<i64>().map_or(true, |f| f > FORMAT) {
-            return Err(SyncError::Store(format!(
-                "{shown} was written by a newer desk-server (layout {format}; this one knows \
-                 up to {FORMAT}): upgrade this server"
-            )));
-        }
+        // The server's tables, brought to this build's version in one transaction (a
+        // database a newer server wrote is refused untouched).
+        let mut tx = client.transaction().map_err(|e| pg_error(&e))?;
+        migrations::run(&mut Pg(&mut tx), migrations::Dialect::Postgres, &shown)?;
+        tx.commit().map_err(|e| pg_error(&e))?;
         Ok(PgTables {
             client: RefCell::new(client),
             url: shown,
@@ -211,14 +183,14 @@ impl Tables for PgTables {
         self.url.clone()
     }
 
-    fn write(&mut self, f: &mut SqlFn<'_>) -> Result<(), SyncError> {
+    fn write(&mut self, f: &mut SqlFn<'_>) -> Result<(), HubError> {
         let client = self.client.get_mut();
         let mut tx = client.transaction().map_err(|e| pg_error(&e))?;
         f(&mut Pg(&mut tx))?;
         tx.commit().map_err(|e| pg_error(&e))
     }
 
-    fn read(&self, f: &mut SqlFn<'_>) -> Result<(), SyncError> {
+    fn read(&self, f: &mut SqlFn<'_>) -> Result<(), HubError> {
         let mut client = self.client.borrow_mut();
         f(&mut Pg(&mut *client))
     }
@@ -234,7 +206,7 @@ pub struct PgStore {
 impl PgStore {
     /// [`PgTables::connect`], then takes the one-server lock and builds the working copy
     /// from the history.
-    pub fn connect(url: &str) -> Result<PgStore, SyncError> {
+    pub fn connect(url: &str) -> Result<PgStore, HubError> {
         let mut tables = PgTables::connect(url)?;
         let locked: bool = tables
             .client
@@ -243,13 +215,13 @@ impl PgStore {
             .map_err(|e| pg_error(&e))?
             .get(0);
         if !locked {
-            return Err(SyncError::Store(format!(
+            return Err(HubError::Store(format!(
                 "another desk-server is serving {}: one server per database",
                 tables.url
             )));
         }
         let mut raw = [0u8; 8];
-        getrandom::fill(&mut raw).map_err(|e| SyncError::Store(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut raw).map_err(|e| HubError::Store(format!("no randomness: {e}")))?;
         let name: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         let tmp = std::env::temp_dir();
         remove_orphan_copies(&tmp);
@@ -268,7 +240,7 @@ impl PgStore {
     }
 
     /// Replays into the working copy whatever of the history it lacks.
-    fn catch_up(&mut self) -> Result<(), SyncError> {
+    fn catch_up(&mut self) -> Result<(), HubError> {
         loop {
             let after = self.copy.last_seq()?;
             let rows = self
@@ -287,7 +259,7 @@ impl PgStore {
             for (i, r) in rows.iter().enumerate() {
                 let seq: i64 = r.get(0);
                 if seq != after + 1 + i as i64 {
-                    return Err(SyncError::Store(format!(
+                    return Err(HubError::Store(format!(
                         "the history in {} has a gap before change {seq}",
                         self.tables.url
                     )));
@@ -297,7 +269,7 @@ impl PgStore {
             let last = after + changes.len() as i64;
             self.copy.apply_changes_and(&changes, |_| Ok(()))?;
             if self.copy.last_seq()? != last {
-                return Err(SyncError::Store(format!(
+                return Err(HubError::Store(format!(
                     "the working copy did not take changes {}..{last} in order",
                     after + 1
                 )));
@@ -341,14 +313,14 @@ fn commit_to_postgres(
     head: i64,
     changes: &[Change],
     also: &mut SqlFn<'_>,
-) -> Result<(), SyncError> {
+) -> Result<(), HubError> {
     let mut tx = client.transaction().map_err(|e| pg_error(&e))?;
     let held: i64 = tx
         .query_one("SELECT coalesce(max(seq), 0) FROM srv_change", &[])
         .map_err(|e| pg_error(&e))?
         .get(0);
     if held != head {
-        return Err(SyncError::Store(format!(
+        return Err(HubError::Store(format!(
             "the history has changes the working copy lacks ({head} < {held})"
         )));
     }
@@ -364,7 +336,7 @@ fn commit_to_postgres(
             dev_seqs.push(c.dev_seq);
             bodies.push(
                 serde_json::to_string(c)
-                    .map_err(|e| SyncError::Store(format!("cannot encode a change: {e}")))?,
+                    .map_err(|e| HubError::Store(format!("cannot encode a change: {e}")))?,
             );
         }
         tx.execute(
@@ -378,9 +350,9 @@ fn commit_to_postgres(
     tx.commit().map_err(|e| pg_error(&e))
 }
 
-fn decode(seq: i64, body: &str) -> Result<Change, SyncError> {
+fn decode(seq: i64, body: &str) -> Result<Change, HubError> {
     let mut c: Change = serde_json::from_str(body)
-        .map_err(|e| SyncError::Store(format!("change {seq} in the history is unreadable: {e}")))?;
+        .map_err(|e| HubError::Store(format!("change {seq} in the history is unreadable: {e}")))?;
     c.seq = seq;
     Ok(c)
 }
@@ -400,10 +372,10 @@ impl Tables for PgStore {
     fn describe(&self) -> String {
         self.tables.describe()
     }
-    fn write(&mut self, f: &mut SqlFn<'_>) -> Result<(), SyncError> {
+    fn write(&mut self, f: &mut SqlFn<'_>) -> Result<(), HubError> {
         self.tables.write(f)
     }
-    fn read(&self, f: &mut SqlFn<'_>) -> Result<(), SyncError> {
+    fn read(&self, f: &mut SqlFn<'_>) -> Result<(), HubError> {
         self.tables.read(f)
     }
 }
@@ -417,7 +389,7 @@ impl Store for PgStore {
         self.copy.tick()
     }
 
-    fn last_seq(&self) -> Result<i64, SyncError> {
+    fn last_seq(&self) -> Result<i64, HubError> {
         let row = self
             .tables
             .client
@@ -427,7 +399,7 @@ impl Store for PgStore {
         Ok(row.get(0))
     }
 
-    fn changes(&self, after: i64, limit: usize) -> Result<Vec<Change>, SyncError> {
+    fn changes(&self, after: i64, limit: usize) -> Result<Vec<Change>, HubError> {
         // Served from the working copy when it holds them (it is the history, in order).
         let held = self.copy.last_seq()?;
         if after < held {
@@ -446,11 +418,11 @@ impl Store for PgStore {
         rows.iter().map(|r| decode(r.get(0), r.get(1))).collect()
     }
 
-    fn changes_at(&self, seqs: &[i64]) -> Result<Vec<Change>, SyncError> {
+    fn changes_at(&self, seqs: &[i64]) -> Result<Vec<Change>, HubError> {
         Ok(self.copy.changes_at(seqs)?)
     }
 
-    fn high_water(&self, device: &str) -> Result<i64, SyncError> {
+    fn high_water(&self, device: &str) -> Result<i64, HubError> {
         let row = self
             .tables
             .client
@@ -463,7 +435,7 @@ impl Store for PgStore {
         Ok(row.get(0))
     }
 
-    fn accept(&mut self, changes: &[Change], also: &mut SqlFn<'_>) -> Result<(), SyncError> {
+    fn accept(&mut self, changes: &[Change], also: &mut SqlFn<'_>) -> Result<(), HubError> {
         // Anything a failed earlier step left out of the copy goes in first, so the copy's
         // sequence numbers stay the history's.
         self.catch_up()?;
@@ -479,7 +451,7 @@ impl Store for PgStore {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     failed = Some(e);
-                    Err(desk_core::rusqlite::Error::QueryReturnedNoRows)
+                    Err(Rollback::sqlite())
                 }
             }
         });
@@ -489,7 +461,7 @@ impl Store for PgStore {
             (Ok(_), None) => {}
         }
         if self.copy.last_seq()? != head + changes.len() as i64 {
-            return Err(SyncError::Store(
+            return Err(HubError::Store(
                 "the working copy fell out of step with the history".into(),
             ));
         }
@@ -508,9 +480,9 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     /// `admin` is a URL to the server's maintenance database (e.g. `…/postgres`).
-    pub fn create(admin: &str) -> Result<TestDatabase, SyncError> {
+    pub fn create(admin: &str) -> Result<TestDatabase, HubError> {
         let mut raw = [0u8; 8];
-        getrandom::fill(&mut raw).map_err(|e| SyncError::Store(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut raw).map_err(|e| HubError::Store(format!("no randomness: {e}")))?;
         let name = format!(
             "desk_test_{}",
             raw.iter().map(|b| format!("{b:02x}")).collect::<String>()

@@ -1,10 +1,14 @@
 //! The app's background loop: it retries with backoff through failures, reports each state,
 //! and stops (wiping the replica) when the device is revoked.
 
+mod direct;
+
 use desk_core::{Change, Entity, Fields, Key, Replica};
+use desk_server::testing::TestStore;
+use desk_server::Hub;
 use desk_sync::background::{follow, Backoff, SyncEvent};
-use desk_sync::testing::TestStore;
-use desk_sync::{Denied, Direct, Hub, PullReply, PushReply, SyncError, Transport};
+use desk_sync::{Denied, PullReply, PushReply, SyncError, Transport};
+use direct::Direct;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};

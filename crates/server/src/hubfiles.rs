@@ -14,8 +14,9 @@
 //! upload untouched for [`FileLimits::stale_secs`] is removed.
 
 use crate::access::Principal;
+use crate::error::HubError;
 use crate::store::{self, Sql, TablesExt};
-use crate::{auth, Hub, SyncError};
+use crate::{auth, hub::Hub};
 use desk_core::{BlobStatus, Change};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -42,41 +43,24 @@ impl Default for FileLimits {
     }
 }
 
-/// The tables, in both stores' SQL (the chunk column's type differs: see the callers).
-pub(crate) fn schema(bytes: &str) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS srv_file_claim (document TEXT NOT NULL, sha256 TEXT NOT NULL, \
-           \"user\" TEXT NOT NULL, PRIMARY KEY (document, sha256, \"user\"));
-         CREATE INDEX IF NOT EXISTS srv_file_claim_sha ON srv_file_claim (sha256);
-         CREATE TABLE IF NOT EXISTS srv_file_holder (sha256 TEXT NOT NULL, \"user\" TEXT NOT NULL, \
-           PRIMARY KEY (sha256, \"user\"));
-         CREATE TABLE IF NOT EXISTS srv_upload (sha256 TEXT NOT NULL, \"user\" TEXT NOT NULL, \
-           size BIGINT NOT NULL, have BIGINT NOT NULL, touched BIGINT NOT NULL, \
-           PRIMARY KEY (sha256, \"user\"));
-         CREATE TABLE IF NOT EXISTS srv_upload_chunk (sha256 TEXT NOT NULL, \"user\" TEXT NOT NULL, \
-           \"offset\" BIGINT NOT NULL, data {bytes} NOT NULL, PRIMARY KEY (sha256, \"user\", \"offset\"));
-"
-    )
-}
-
 fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn check_name(sha: &str) -> Result<(), SyncError> {
+fn check_name(sha: &str) -> Result<(), HubError> {
     let ok = sha.len() == 64 && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if ok {
         Ok(())
     } else {
         // (No file has such a name: "not found", as the document says for any name.)
-        Err(SyncError::NotFound(
+        Err(HubError::NotFound(
             "no such file: a file is named by its SHA-256 (64 lowercase hex digits)".into(),
         ))
     }
 }
 
-fn unseen(sha: &str) -> SyncError {
-    SyncError::NotFound(format!("no document you may see names the file {sha}"))
+fn unseen(sha: &str) -> HubError {
+    HubError::NotFound(format!("no document you may see names the file {sha}"))
 }
 
 /// The documents of `changes` that name a file: (document, hash).
@@ -101,7 +85,7 @@ pub(crate) fn record_claims(
     sql: &mut dyn Sql,
     user: &str,
     claims: &[(String, String, bool)],
-) -> Result<(), SyncError> {
+) -> Result<(), HubError> {
     for (doc, sha, holds) in claims {
         sql.exec(
             "INSERT INTO srv_file_claim (document, sha256, \"user\") VALUES ($1, $2, $3) \
@@ -120,7 +104,7 @@ pub(crate) fn record_claims(
 }
 
 /// Removes unfinished uploads untouched since `before` (seconds); how many.
-fn sweep(sql: &mut dyn Sql, before: i64) -> Result<u64, SyncError> {
+fn sweep(sql: &mut dyn Sql, before: i64) -> Result<u64, HubError> {
     sql.exec(
         "DELETE FROM srv_upload_chunk WHERE EXISTS (SELECT 1 FROM srv_upload u WHERE \
          u.sha256 = srv_upload_chunk.sha256 AND u.\"user\" = srv_upload_chunk.\"user\" AND \
@@ -135,13 +119,13 @@ fn sweep(sql: &mut dyn Sql, before: i64) -> Result<u64, SyncError> {
 
 impl Hub {
     /// The limits on files this hub enforces; removes uploads already stale under them.
-    pub fn set_file_limits(&mut self, limits: FileLimits) -> Result<u64, SyncError> {
+    pub fn set_file_limits(&mut self, limits: FileLimits) -> Result<u64, HubError> {
         self.files = limits;
         self.sweep_uploads()
     }
 
     /// Removes unfinished uploads untouched for longer than the limit; how many.
-    pub fn sweep_uploads(&mut self) -> Result<u64, SyncError> {
+    pub fn sweep_uploads(&mut self) -> Result<u64, HubError> {
         let before = auth::now_secs() - self.files.stale_secs;
         self.store.write_with(|sql| sweep(sql, before))
     }
@@ -152,7 +136,7 @@ impl Hub {
         &self,
         who: &Principal,
         changes: &[Change],
-    ) -> Result<Vec<(String, String, bool)>, SyncError> {
+    ) -> Result<Vec<(String, String, bool)>, HubError> {
         named(changes)
             .into_iter()
             .map(|(doc, sha)| {
@@ -164,7 +148,7 @@ impl Hub {
 
     /// Whether `who` may read file `sha`: a document they may see names it, and the user who
     /// named it there held it.
-    fn readable(&self, who: &Principal, sha: &str) -> Result<bool, SyncError> {
+    fn readable(&self, who: &Principal, sha: &str) -> Result<bool, HubError> {
         let docs: Vec<String> = {
             let mut stmt = self
                 .store
@@ -196,7 +180,7 @@ impl Hub {
     }
 
     /// Whether `who` named file `sha` in a document (and so may send it).
-    fn claimed(&self, who: &Principal, sha: &str) -> Result<bool, SyncError> {
+    fn claimed(&self, who: &Principal, sha: &str) -> Result<bool, HubError> {
         self.store.read_with(|sql| {
             Ok(sql
                 .row(
@@ -209,7 +193,7 @@ impl Hub {
 
     /// How much of file `sha` there is for `who`: the whole file when they may read it; else,
     /// when they named it, how much of their own upload has arrived; else "not found".
-    pub fn blob_status(&self, who: &Principal, sha: &str) -> Result<BlobStatus, SyncError> {
+    pub fn blob_status(&self, who: &Principal, sha: &str) -> Result<BlobStatus, HubError> {
         check_name(sha)?;
         if self.readable(who, sha)? {
             let held = self.store.read_with(|sql| store::blob_status(sql, sha))?;
@@ -235,10 +219,10 @@ impl Hub {
         size: u64,
         offset: u64,
         data: &[u8],
-    ) -> Result<BlobStatus, SyncError> {
+    ) -> Result<BlobStatus, HubError> {
         check_name(sha)?;
         if !who.role.may_write() {
-            return Err(SyncError::NotPermitted(format!(
+            return Err(HubError::NotPermitted(format!(
                 "{} may read but not send files",
                 who.user
             )));
@@ -248,7 +232,7 @@ impl Hub {
         }
         let limits = self.files;
         if size > limits.max_file {
-            return Err(SyncError::Limit(
+            return Err(HubError::Limit(
                 "too_large",
                 format!(
                     "file {sha} is {size} bytes; this server takes files of up to {} bytes",
@@ -274,7 +258,7 @@ impl Hub {
                 held.size = size;
                 let used = used(sql, &user, sha)?;
                 if used.saturating_add(size) > limits.quota {
-                    return Err(SyncError::Limit(
+                    return Err(HubError::Limit(
                         "quota_exceeded",
                         format!(
                             "{user} has sent {used} bytes of files; a further {size} would pass \
@@ -359,7 +343,7 @@ impl Hub {
             }))
         })?;
         outcome.ok_or_else(|| {
-            SyncError::Invalid(format!(
+            HubError::Invalid(format!(
                 "file {sha} arrived damaged (its bytes hash differently); send it again"
             ))
         })
@@ -372,7 +356,7 @@ impl Hub {
         sha: &str,
         offset: u64,
         len: usize,
-    ) -> Result<Vec<u8>, SyncError> {
+    ) -> Result<Vec<u8>, HubError> {
         check_name(sha)?;
         if !self.readable(who, sha)? {
             return Err(unseen(sha));
@@ -384,14 +368,14 @@ impl Hub {
 }
 
 /// How much of `user`'s upload of `sha` has arrived (nothing yet: size 0).
-fn upload_status(sql: &mut dyn Sql, sha: &str, user: &str) -> Result<BlobStatus, SyncError> {
+fn upload_status(sql: &mut dyn Sql, sha: &str, user: &str) -> Result<BlobStatus, HubError> {
     Ok(sql
         .row(
             "SELECT size, have FROM srv_upload WHERE sha256 = $1 AND \"user\" = $2",
             &[sha.into(), user.into()],
         )?
         .map(|r| {
-            Ok::<_, SyncError>(BlobStatus {
+            Ok::<_, HubError>(BlobStatus {
                 size: u64::try_from(r.int(0)?).unwrap_or(0),
                 have: u64::try_from(r.int(1)?).unwrap_or(0),
                 complete: false,
@@ -405,7 +389,7 @@ fn upload_status(sql: &mut dyn Sql, sha: &str, user: &str) -> Result<BlobStatus,
         }))
 }
 
-fn drop_upload(sql: &mut dyn Sql, sha: &str, user: &str) -> Result<(), SyncError> {
+fn drop_upload(sql: &mut dyn Sql, sha: &str, user: &str) -> Result<(), HubError> {
     sql.exec(
         "DELETE FROM srv_upload_chunk WHERE sha256 = $1 AND \"user\" = $2",
         &[sha.into(), user.into()],
@@ -419,7 +403,7 @@ fn drop_upload(sql: &mut dyn Sql, sha: &str, user: &str) -> Result<(), SyncError
 
 /// Bytes `user` has sent: the files they hold and their unfinished uploads (other than of
 /// `sha`, which is being counted anew).
-fn used(sql: &mut dyn Sql, user: &str, sha: &str) -> Result<u64, SyncError> {
+fn used(sql: &mut dyn Sql, user: &str, sha: &str) -> Result<u64, HubError> {
     let row = sql.row(
         "SELECT CAST((SELECT coalesce(sum(size), 0) FROM srv_upload WHERE \"user\" = $1 \
          AND sha256 != $2) + (SELECT coalesce(sum(b.size), 0) FROM blob b JOIN srv_file_holder h \

@@ -1,10 +1,14 @@
 //! Accounts, roles and scope through the hub's public API: who receives what, what a push may
 //! do, sign-in and revocation, and a role change that makes a device start again.
 
+mod direct;
+
 use desk_core::{Entity, Fields, Key, Replica};
-use desk_sync::store::TablesExt;
-use desk_sync::testing::TestStore;
-use desk_sync::{auth, sync, Denied, Direct, Hub, Principal, Role, SyncError};
+use desk_server::store::TablesExt;
+use desk_server::testing::TestStore;
+use desk_server::{auth, Denied, Hub, HubError, Principal, Role};
+use desk_sync::{sync, SyncError};
+use direct::Direct;
 use serde_json::json;
 
 fn fields(v: serde_json::Value) -> Fields {
@@ -339,7 +343,7 @@ fn pushes_are_checked_change_by_change() {
         .push(&th(), "th-device", &[crafted])
         .expect_err("child of hidden");
     // (Answered as a child of a meeting that does not exist would be.)
-    assert!(matches!(err, SyncError::BadChange(_)), "{err}");
+    assert!(matches!(err, HubError::BadChange(_)), "{err}");
 
     // Nor reclassify what it sees.
     let mut t2 = w.replica("th2.db");
@@ -441,7 +445,7 @@ fn sign_in_tokens_revocation_and_a_role_change() {
     auth::add_user(w.hub.store_mut(), "bad name!", "long enough pw", &th().role).expect_err("name");
     auth::add_user(w.hub.store_mut(), "nok", "long enough pw", &th().role).expect("user");
     let err = auth::login(w.hub.store_mut(), "nok", "wrong password", "dev-1").expect_err("wrong");
-    assert!(matches!(err, SyncError::Denied(Denied::Unknown, _)));
+    assert!(matches!(err, HubError::Denied(Denied::Unknown, _)));
     let l = auth::login(w.hub.store_mut(), "nok", "long enough pw", "dev-1").expect("login");
     let s = w.hub.authenticate(&l.token).expect("token");
     assert_eq!(
@@ -450,7 +454,7 @@ fn sign_in_tokens_revocation_and_a_role_change() {
     );
     assert!(matches!(
         w.hub.authenticate("deadbeef"),
-        Err(SyncError::Denied(Denied::Unknown, _))
+        Err(HubError::Denied(Denied::Unknown, _))
     ));
     // Only the hash is stored.
     let stored = w
@@ -466,7 +470,7 @@ fn sign_in_tokens_revocation_and_a_role_change() {
     // A role change: the device must start again from zero.
     auth::set_role(w.hub.store_mut(), "nok", &Role::FocalPoint("KH".into())).expect("role");
     let s = w.hub.authenticate(&l.token).expect("token");
-    assert!(matches!(w.hub.begin_pull(&s, 5), Err(SyncError::Rescope)));
+    assert!(matches!(w.hub.begin_pull(&s, 5), Err(HubError::Rescope)));
     w.hub.begin_pull(&s, 0).expect("from zero is fine");
     let s = w.hub.authenticate(&l.token).expect("token");
     assert!(!s.rescope && s.who.role == Role::FocalPoint("KH".into()));
@@ -474,11 +478,11 @@ fn sign_in_tokens_revocation_and_a_role_change() {
     auth::revoke_device(w.hub.store_mut(), "dev-1").expect("revoke");
     assert!(matches!(
         w.hub.authenticate(&l.token),
-        Err(SyncError::Denied(Denied::Revoked, _))
+        Err(HubError::Denied(Denied::Revoked, _))
     ));
     assert!(matches!(
         auth::login(w.hub.store_mut(), "nok", "long enough pw", "dev-1"),
-        Err(SyncError::Denied(Denied::Revoked, _))
+        Err(HubError::Denied(Denied::Revoked, _))
     ));
     let log = auth::audit_log(w.hub.store(), 50).expect("audit");
     for action in ["user", "login", "role", "revoke"] {

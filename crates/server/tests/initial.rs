@@ -2,9 +2,13 @@
 //! (each new record whole, superseded writes left out), not every edit ever made — and ends
 //! byte for byte where a replica that followed along all the time is.
 
+mod direct;
+
 use desk_core::{Entity, Fields, Key, Replica};
-use desk_sync::testing::TestStore;
-use desk_sync::{sync, sync_with, Direct, Principal, Role};
+use desk_server::testing::TestStore;
+use desk_server::{Principal, Role};
+use desk_sync::{sync, sync_with};
+use direct::Direct;
 use serde_json::json;
 
 fn secretariat(user: &str) -> Principal {
@@ -199,7 +203,7 @@ fn a_focal_points_new_replica_gets_what_it_may_see_now_and_no_other_id() {
             .expect("item");
         items.push(it.id);
     }
-    let step = |hub: &mut desk_sync::Hub, sec: &mut Replica, along: &mut Replica| {
+    let step = |hub: &mut desk_server::Hub, sec: &mut Replica, along: &mut Replica| {
         let mut t = Direct {
             hub: &mut *hub,
             who: secretariat("sec"),

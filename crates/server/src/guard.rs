@@ -7,15 +7,15 @@
 //! user may not see get the same answer, word for word.
 
 use crate::access::{Index, Role};
-use crate::SyncError;
+use crate::error::HubError;
 use desk_core::{Change, Entity, FieldKind};
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// The one answer for a reference to a record that does not exist or that the user may not
 /// see (422 `invalid_change`, naming the field).
-pub(crate) fn unseen(c: &Change, what: &str) -> SyncError {
-    SyncError::BadChange(format!(
+pub(crate) fn unseen(c: &Change, what: &str) -> HubError {
+    HubError::BadChange(format!(
         "change {}/{} {what}, which does not exist or which this user may not see",
         c.device, c.dev_seq
     ))
@@ -56,15 +56,15 @@ pub(crate) fn validate(
     c: &Change,
     created: &HashMap<String, Entity>,
     seen: &dyn Fn(&str) -> bool,
-) -> Result<(), SyncError> {
+) -> Result<(), HubError> {
     desk_core::check_change(c).map_err(|e| {
-        SyncError::BadChange(match e {
+        HubError::BadChange(match e {
             desk_core::Error::BadChange { message, .. } => message,
             other => other.to_string(),
         })
     })?;
     let entity = Entity::parse(&c.entity)
-        .ok_or_else(|| SyncError::BadChange(format!("unknown entity {}", c.entity)))?;
+        .ok_or_else(|| HubError::BadChange(format!("unknown entity {}", c.entity)))?;
     let d = entity.desc();
     let new = created.get(&c.record).copied();
     let held = index.entity(&c.record);
@@ -83,7 +83,7 @@ pub(crate) fn validate(
                 .chain(d.parent.map(|(p, _)| p))
                 .find(|name| !has(name));
             if let Some(name) = missing {
-                return Err(SyncError::BadChange(format!(
+                return Err(HubError::BadChange(format!(
                     "change {}/{}: {}.{name} is required: {} {} does not exist (or this user \
                      may not see it), so the change must create it whole",
                     c.device, c.dev_seq, d.name, d.name, c.record
@@ -94,7 +94,7 @@ pub(crate) fn validate(
             }
             if held.is_some() {
                 // Not seen, yet there: the id is taken (only someone who knows it can tell).
-                return Err(SyncError::OutOfScope(format!(
+                return Err(HubError::OutOfScope(format!(
                     "change {}/{} would create {} {}, whose id is taken",
                     c.device, c.dev_seq, d.name, c.record
                 )));
@@ -104,7 +104,7 @@ pub(crate) fn validate(
     for f in &c.fields {
         if let Some(fd) = d.field(&f.field) {
             if fd.required && blank(&f.value) {
-                return Err(SyncError::BadChange(format!(
+                return Err(HubError::BadChange(format!(
                     "change {}/{}: {}.{}: is required and cannot be empty",
                     c.device, c.dev_seq, d.name, f.field
                 )));
@@ -153,7 +153,7 @@ fn others() -> Vec<Role> {
 /// record naming a hidden one being hidden too. Only a permitted reclassification shrinks
 /// what others see. The answer names the change and its record, never the records it would
 /// have hidden (the pusher may not see those either).
-pub(crate) fn no_shrink(index: &mut Index, role: &Role, keep: &[Change]) -> Result<(), SyncError> {
+pub(crate) fn no_shrink(index: &mut Index, role: &Role, keep: &[Change]) -> Result<(), HubError> {
     if role.may_reclassify() || keep.is_empty() {
         return Ok(());
     }
@@ -169,7 +169,7 @@ pub(crate) fn no_shrink(index: &mut Index, role: &Role, keep: &[Change]) -> Resu
                     .iter()
                     .any(|r| ix.visible(r, &y, s - 1) && !ix.visible(r, &y, s))
                 {
-                    return Err(SyncError::NotPermitted(format!(
+                    return Err(HubError::NotPermitted(format!(
                         "change {}/{} on {} {} would hide it, or records that name it, from \
                          users who may see them now; choose a record everyone who sees this \
                          one may see, or ask the secretariat to change who sees it",

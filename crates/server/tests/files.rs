@@ -2,9 +2,13 @@
 //! an interruption, refetched when damaged, and never served to a user who may not see a
 //! document naming them.
 
+mod direct;
+
 use desk_core::{Change, Entity, Fields, Key, Replica};
-use desk_sync::testing::TestStore;
-use desk_sync::{sync, Direct, Principal, PullReply, PushReply, Role, SyncError, Transport};
+use desk_server::testing::TestStore;
+use desk_server::{HubError, Principal, Role};
+use desk_sync::{sync, PullReply, PushReply, SyncError, Transport};
+use direct::Direct;
 use serde_json::json;
 
 fn fields(v: serde_json::Value) -> Fields {
@@ -183,11 +187,11 @@ fn a_file_is_never_served_to_a_user_who_may_not_see_its_document() {
     };
     assert!(matches!(
         hub.blob_status(&th, &sha),
-        Err(SyncError::NotFound(_))
+        Err(HubError::NotFound(_))
     ));
     assert!(matches!(
         hub.blob_get(&th, &sha, 0, 10),
-        Err(SyncError::NotFound(_))
+        Err(HubError::NotFound(_))
     ));
     let kh = Principal {
         user: "kh".into(),

@@ -18,75 +18,16 @@
 //! stamped with server sequence numbers: "was X visible to this role at sequence s" has an
 //! exact answer, which is what lets each device's pull stream be a pure function of the
 //! server's history (see [`crate::Hub::pull`]).
+//!
+//! What each role may see is [`Role`]'s (desk-core's, shared with the client).
 
 use desk_core::hlc::{Hlc, Version};
 use desk_core::sets::Dots;
+pub use desk_core::Role;
 use desk_core::{Change, Entity, FieldKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
-
-/// What a signed-in user is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    Secretariat,
-    /// A member country's focal point (ISO code).
-    FocalPoint(String),
-    /// A development partner: reads public records, writes nothing.
-    Partner,
-}
-
-impl Role {
-    /// `admin`, `secretariat`, `focal-point:TH` (any country name or code), `partner`.
-    pub fn parse(s: &str) -> Result<Role, String> {
-        let s = s.trim();
-        match s.to_ascii_lowercase().as_str() {
-            "admin" => return Ok(Role::Admin),
-            "secretariat" => return Ok(Role::Secretariat),
-            "partner" => return Ok(Role::Partner),
-            _ => {}
-        }
-        if let Some(c) = s
-            .strip_prefix("focal-point:")
-            .or_else(|| s.strip_prefix("focal_point:"))
-        {
-            return desk_core::schema::country(c)
-                .map(|c| Role::FocalPoint(c.code.to_string()))
-                .ok_or_else(|| format!("unknown country '{c}' in the role"));
-        }
-        Err(format!(
-            "unknown role '{s}' (admin, secretariat, focal-point:COUNTRY, partner)"
-        ))
-    }
-
-    pub fn as_string(&self) -> String {
-        match self {
-            Role::Admin => "admin".into(),
-            Role::Secretariat => "secretariat".into(),
-            Role::FocalPoint(c) => format!("focal-point:{c}"),
-            Role::Partner => "partner".into(),
-        }
-    }
-
-    /// Whether this role sees a record of this classification and scope.
-    pub fn sees(&self, classification: &str, scope: &[String]) -> bool {
-        match self {
-            Role::Admin | Role::Secretariat => true,
-            Role::FocalPoint(c) => classification != "restricted" || scope.iter().any(|s| s == c),
-            Role::Partner => classification == "public",
-        }
-    }
-
-    /// Whether this role may change who sees an existing record (its classification or scope).
-    pub fn may_reclassify(&self) -> bool {
-        matches!(self, Role::Admin | Role::Secretariat)
-    }
-
-    pub fn may_write(&self) -> bool {
-        !matches!(self, Role::Partner)
-    }
-}
 
 /// A signed-in user, as the hub sees each request.
 #[derive(Debug, Clone, PartialEq, Eq)]

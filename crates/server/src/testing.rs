@@ -3,15 +3,16 @@
 //! PostgreSQL server (the URL of its maintenance database, as `scripts/test-postgres`
 //! prints), against PostgreSQL.
 
-use crate::{Hub, SyncError};
+use crate::error::HubError;
+use crate::hub::Hub;
+use crate::store::postgres::{PgStore, TestDatabase};
 use std::path::{Path, PathBuf};
 
 /// A test's store: a SQLite file, or a database of its own on the test PostgreSQL server
 /// (dropped with this value).
 pub enum TestStore {
     Sqlite(PathBuf),
-    #[cfg(feature = "postgres")]
-    Postgres(crate::pg::TestDatabase),
+    Postgres(TestDatabase),
 }
 
 /// The key of the tests' SQLite stores.
@@ -19,24 +20,15 @@ pub const KEY: desk_core::Key = desk_core::Key::Raw([9u8; 32]);
 
 impl TestStore {
     /// A new store for a test: `dir/hub.db`, or a fresh PostgreSQL database.
-    pub fn new(dir: &Path) -> Result<TestStore, SyncError> {
+    pub fn new(dir: &Path) -> Result<TestStore, HubError> {
         match std::env::var("DESK_TEST_POSTGRES") {
             Ok(url) if !url.is_empty() => TestStore::postgres(&url),
             _ => Ok(TestStore::Sqlite(dir.join("hub.db"))),
         }
     }
 
-    #[cfg(feature = "postgres")]
-    fn postgres(url: &str) -> Result<TestStore, SyncError> {
-        Ok(TestStore::Postgres(crate::pg::TestDatabase::create(url)?))
-    }
-
-    #[cfg(not(feature = "postgres"))]
-    fn postgres(_: &str) -> Result<TestStore, SyncError> {
-        Err(SyncError::Store(
-            "DESK_TEST_POSTGRES is set but desk-sync was built without its `postgres` feature"
-                .into(),
-        ))
+    fn postgres(url: &str) -> Result<TestStore, HubError> {
+        Ok(TestStore::Postgres(TestDatabase::create(url)?))
     }
 
     /// Whether this is PostgreSQL.
@@ -48,19 +40,15 @@ impl TestStore {
     pub fn spec(&self) -> String {
         match self {
             TestStore::Sqlite(p) => p.display().to_string(),
-            #[cfg(feature = "postgres")]
             TestStore::Postgres(db) => db.url.clone(),
         }
     }
 
     /// Opens (or reopens) a hub on this store.
-    pub fn open(&self) -> Result<Hub, SyncError> {
+    pub fn open(&self) -> Result<Hub, HubError> {
         match self {
             TestStore::Sqlite(p) => Hub::open(p, &KEY),
-            #[cfg(feature = "postgres")]
-            TestStore::Postgres(db) => {
-                Hub::with_store(Box::new(crate::pg::PgStore::connect(&db.url)?))
-            }
+            TestStore::Postgres(db) => Hub::with_store(Box::new(PgStore::connect(&db.url)?)),
         }
     }
 }

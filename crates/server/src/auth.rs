@@ -4,8 +4,8 @@
 //! see [`crate::store::Sql`]).
 
 use crate::access::{Principal, Role};
+use crate::error::HubError;
 use crate::store::{Sql, Tables, TablesExt};
-use crate::SyncError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
@@ -14,32 +14,8 @@ use std::fmt::Write as _;
 /// How long a token lasts without signing in again (local work never waits on it).
 pub const TOKEN_DAYS: i64 = 30;
 
-/// Why a request's token was not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denied {
-    /// No such token (never issued, or replaced by a newer sign-in).
-    Unknown,
-    Expired,
-    /// The device (or its user) was revoked: the device wipes its replica.
-    Revoked,
-}
-
-impl Denied {
-    pub fn code(self) -> &'static str {
-        match self {
-            Denied::Unknown => "unauthenticated",
-            Denied::Expired => "expired",
-            Denied::Revoked => "revoked",
-        }
-    }
-    pub fn message(self) -> &'static str {
-        match self {
-            Denied::Unknown => "not signed in (or signed in again elsewhere): run `desk login`",
-            Denied::Expired => "the sign-in has expired: run `desk login` again",
-            Denied::Revoked => "this device's access was revoked",
-        }
-    }
-}
+/// Why a request's token was not accepted (the wire's).
+pub use desk_protocol::v1::Denied;
 
 /// A request's verified identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +63,8 @@ fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn bad(message: String) -> SyncError {
-    SyncError::Invalid(message)
+fn bad(message: String) -> HubError {
+    HubError::Invalid(message)
 }
 
 /// The most of a user name or device an audit entry keeps (in characters; longer is cut).
@@ -110,7 +86,7 @@ pub(crate) fn audit(
     device: Option<&str>,
     action: &str,
     detail: &str,
-) -> Result<(), SyncError> {
+) -> Result<(), HubError> {
     let user = user.map(|u| clip(u, AUDIT_NAME_MAX));
     let device = device.map(|d| clip(d, AUDIT_NAME_MAX));
     let (user, device) = (user.as_deref(), device.as_deref());
@@ -128,7 +104,7 @@ pub(crate) fn audit(
     Ok(())
 }
 
-fn check_name(name: &str) -> Result<(), SyncError> {
+fn check_name(name: &str) -> Result<(), HubError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -143,7 +119,7 @@ fn check_name(name: &str) -> Result<(), SyncError> {
     }
 }
 
-fn hash_password(password: &str) -> Result<String, SyncError> {
+fn hash_password(password: &str) -> Result<String, HubError> {
     if password.chars().count() < 8 {
         return Err(bad("the password must have at least 8 characters".into()));
     }
@@ -163,7 +139,7 @@ pub fn add_user(
     name: &str,
     password: &str,
     role: &Role,
-) -> Result<(), SyncError> {
+) -> Result<(), HubError> {
     check_name(name)?;
     let hash = hash_password(password)?;
     let role = role.as_string();
@@ -194,7 +170,7 @@ pub fn add_user(
 }
 
 /// Changes a user's role; their devices pull again from zero (records no longer in scope go).
-pub fn set_role(store: &mut dyn Tables, name: &str, role: &Role) -> Result<(), SyncError> {
+pub fn set_role(store: &mut dyn Tables, name: &str, role: &Role) -> Result<(), HubError> {
     let role = role.as_string();
     let n = store.write_with(|sql| {
         let n = sql.exec(
@@ -217,7 +193,7 @@ pub fn set_role(store: &mut dyn Tables, name: &str, role: &Role) -> Result<(), S
 }
 
 /// Disables a user and revokes every device of theirs.
-pub fn disable_user(store: &mut dyn Tables, name: &str) -> Result<usize, SyncError> {
+pub fn disable_user(store: &mut dyn Tables, name: &str) -> Result<usize, HubError> {
     let (n, devices) = store.write_with(|sql| {
         let n = sql.exec(
             "UPDATE srv_user SET disabled = 1 WHERE name = $1",
@@ -245,7 +221,7 @@ pub fn disable_user(store: &mut dyn Tables, name: &str) -> Result<usize, SyncErr
 }
 
 /// Revokes one device: its token stops working and on its next contact it wipes its replica.
-pub fn revoke_device(store: &mut dyn Tables, device: &str) -> Result<(), SyncError> {
+pub fn revoke_device(store: &mut dyn Tables, device: &str) -> Result<(), HubError> {
     let n = store.write_with(|sql| {
         let n = sql.exec(
             "UPDATE srv_device SET revoked = 1 WHERE id = $1",
@@ -262,7 +238,7 @@ pub fn revoke_device(store: &mut dyn Tables, device: &str) -> Result<(), SyncErr
     Ok(())
 }
 
-pub fn users(store: &dyn Tables) -> Result<Vec<User>, SyncError> {
+pub fn users(store: &dyn Tables) -> Result<Vec<User>, HubError> {
     store.read_with(|sql| {
         sql.rows(
             "SELECT u.name, u.role, u.disabled, (SELECT count(*) FROM srv_device d \
@@ -282,7 +258,7 @@ pub fn users(store: &dyn Tables) -> Result<Vec<User>, SyncError> {
     })
 }
 
-pub fn devices(store: &dyn Tables) -> Result<Vec<Device>, SyncError> {
+pub fn devices(store: &dyn Tables) -> Result<Vec<Device>, HubError> {
     store.read_with(|sql| {
         sql.rows(
             "SELECT id, \"user\", expires, revoked, last_seen FROM srv_device \
@@ -306,7 +282,7 @@ pub fn devices(store: &dyn Tables) -> Result<Vec<Device>, SyncError> {
 /// The audit log, newest first: (time, user, device, action, detail).
 pub type AuditEntry = (i64, Option<String>, Option<String>, String, String);
 
-pub fn audit_log(store: &dyn Tables, limit: usize) -> Result<Vec<AuditEntry>, SyncError> {
+pub fn audit_log(store: &dyn Tables, limit: usize) -> Result<Vec<AuditEntry>, HubError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     store.read_with(|sql| {
         sql.rows(
@@ -340,7 +316,7 @@ pub struct Login {
 pub type Credentials = (String, String, bool);
 
 /// Reads what [`verify`] needs (step one of a sign-in; cheap, under the store's lock).
-pub fn credentials(store: &dyn Tables, user: &str) -> Result<Option<Credentials>, SyncError> {
+pub fn credentials(store: &dyn Tables, user: &str) -> Result<Option<Credentials>, HubError> {
     store.read_with(|sql| {
         sql.row(
             "SELECT password, role, disabled FROM srv_user WHERE name = $1",
@@ -401,16 +377,16 @@ pub fn issue(
     credentials: Option<Credentials>,
     verified: bool,
     device: &str,
-) -> Result<Login, SyncError> {
+) -> Result<Login, HubError> {
     let Some((_, role, disabled)) = credentials.filter(|_| verified) else {
         store.write_with(|sql| audit(sql, Some(user), Some(device), "login", "refused"))?;
-        return Err(SyncError::Denied(
+        return Err(HubError::Denied(
             Denied::Unknown,
             "wrong user name or password".into(),
         ));
     };
     if disabled {
-        return Err(SyncError::Denied(
+        return Err(HubError::Denied(
             Denied::Revoked,
             "this user is disabled".into(),
         ));
@@ -436,7 +412,7 @@ pub fn issue(
                 "refused: the device belongs to another user",
             )
         })?;
-        return Err(SyncError::DeviceTaken(
+        return Err(HubError::DeviceTaken(
             "this device is registered to another user: sign in from a replica of your own \
              (a new data folder gets a new device id)"
                 .into(),
@@ -444,7 +420,7 @@ pub fn issue(
     }
     let revoked = held.is_some_and(|(r, _)| r);
     if revoked {
-        return Err(SyncError::Denied(
+        return Err(HubError::Denied(
             Denied::Revoked,
             "this device's access was revoked; set up a new replica".into(),
         ));
@@ -475,7 +451,7 @@ pub fn issue(
             ],
         )?;
         if n == 0 {
-            return Err(SyncError::DeviceTaken(
+            return Err(HubError::DeviceTaken(
                 "this device is registered to another user".into(),
             ));
         }
@@ -495,7 +471,7 @@ pub fn login(
     user: &str,
     password: &str,
     device: &str,
-) -> Result<Login, SyncError> {
+) -> Result<Login, HubError> {
     let c = credentials(store, user)?;
     let ok = verify(c.as_ref(), password);
     issue(store, user, c, ok, device)
@@ -503,7 +479,7 @@ pub fn login(
 
 /// Signs out the device `token` belongs to: the token stops working at once (audited). The
 /// device stays registered, not revoked: it may sign in again.
-pub fn logout(store: &mut dyn Tables, token: &str) -> Result<Session, SyncError> {
+pub fn logout(store: &mut dyn Tables, token: &str) -> Result<Session, HubError> {
     let s = authenticate(store, token)?;
     store.write_with(|sql| {
         sql.exec(
@@ -522,7 +498,7 @@ pub fn logout(store: &mut dyn Tables, token: &str) -> Result<Session, SyncError>
 }
 
 /// Checks a bearer token.
-pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, SyncError> {
+pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, HubError> {
     let row = store.read_with(|sql| {
         sql.row(
             "SELECT d.id, d.\"user\", d.expires, d.revoked, d.rescope, u.role, u.disabled \
@@ -543,19 +519,19 @@ pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, SyncErro
         .transpose()
     })?;
     let Some((device, user, expires, revoked, rescope, role, disabled)) = row else {
-        return Err(SyncError::Denied(
+        return Err(HubError::Denied(
             Denied::Unknown,
             Denied::Unknown.message().into(),
         ));
     };
     if revoked || disabled {
-        return Err(SyncError::Denied(
+        return Err(HubError::Denied(
             Denied::Revoked,
             Denied::Revoked.message().into(),
         ));
     }
     if expires < now_secs() {
-        return Err(SyncError::Denied(
+        return Err(HubError::Denied(
             Denied::Expired,
             Denied::Expired.message().into(),
         ));
@@ -571,7 +547,7 @@ pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, SyncErro
 }
 
 /// Whether a device must pull again from zero (its user's role changed).
-pub(crate) fn clear_rescope(sql: &mut dyn Sql, device: &str) -> Result<(), SyncError> {
+pub(crate) fn clear_rescope(sql: &mut dyn Sql, device: &str) -> Result<(), HubError> {
     sql.exec(
         "UPDATE srv_device SET rescope = 0, last_seen = $2 WHERE id = $1",
         &[device.into(), now_secs().into()],

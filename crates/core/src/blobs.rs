@@ -245,6 +245,38 @@ impl Replica {
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    /// The held files (as [`Replica::held_blobs`]) that the sync server has not yet confirmed
+    /// it holds whole: the sync client asks about these only, not about every file each round.
+    /// The note of confirmed files is local bookkeeping (never synced, emptied by a purge), so
+    /// it lives outside the record schema and is made here when first needed.
+    pub fn unconfirmed_blobs(&mut self) -> Result<Vec<String>> {
+        self.with_transaction(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS sync_file_sent (sha256 TEXT PRIMARY KEY); \
+                 DELETE FROM sync_file_sent WHERE sha256 NOT IN (SELECT sha256 FROM blob);",
+            )
+        })?;
+        let mut stmt = self.reader().prepare(
+            "SELECT DISTINCT d.sha256 FROM document d JOIN blob b ON b.sha256 = d.sha256 \
+             WHERE b.complete = 1 AND d.sha256 NOT IN (SELECT sha256 FROM sync_file_sent) \
+             ORDER BY d.sha256",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Notes that the sync server holds the file `sha256` whole (see
+    /// [`Replica::unconfirmed_blobs`]).
+    pub fn confirm_blob_sent(&mut self, sha256: &str) -> Result<()> {
+        self.with_transaction(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO sync_file_sent (sha256) VALUES (?1)",
+                [sha256],
+            )
+        })?;
+        Ok(())
+    }
 }
 
 /// Inside a transaction: drops the files no document names any more (after a purge).

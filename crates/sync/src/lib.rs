@@ -13,7 +13,6 @@
 //! it speaks are `desk-protocol`'s, re-exported here under the names front ends use.
 
 use desk_core::{Change, Replica};
-use std::collections::HashSet;
 use std::sync::Mutex;
 
 pub mod account;
@@ -82,12 +81,6 @@ pub enum SyncError {
     /// The server's store failed (PostgreSQL unreachable, a disk error): nothing was stored.
     #[error("the server's store failed: {0}")]
     Store(String),
-}
-
-impl From<desk_core::rusqlite::Error> for SyncError {
-    fn from(e: desk_core::rusqlite::Error) -> SyncError {
-        SyncError::Replica(desk_core::Error::from(e))
-    }
 }
 
 impl From<desk_protocol::wire::WireError> for SyncError {
@@ -441,34 +434,8 @@ fn files(
     let chunk = desk_core::blobs::CHUNK;
     // Files the server has confirmed whole are not asked about again (one request per held
     // file per round would be hundreds per round for a busy replica).
-    let unconfirmed = get(a, |r| {
-        r.with_transaction(|tx| {
-            tx.execute_batch(
-                "CREATE TABLE IF NOT EXISTS sync_file_sent (sha256 TEXT PRIMARY KEY); \
-                 DELETE FROM sync_file_sent WHERE sha256 NOT IN (SELECT sha256 FROM blob);",
-            )
-        })?;
-        let confirmed: HashSet<String> = {
-            let mut stmt = r.reader().prepare("SELECT sha256 FROM sync_file_sent")?;
-            let rows = stmt.query_map([], |row| row.get(0))?;
-            rows.collect::<desk_core::rusqlite::Result<_>>()?
-        };
-        Ok(r.held_blobs()?
-            .into_iter()
-            .filter(|sha| !confirmed.contains(sha))
-            .collect::<Vec<String>>())
-    })?;
-    let confirm = |a: &mut dyn Access, sha: &str| {
-        get(a, |r| {
-            r.with_transaction(|tx| {
-                tx.execute(
-                    "INSERT OR IGNORE INTO sync_file_sent (sha256) VALUES (?1)",
-                    [sha],
-                )
-            })?;
-            Ok(())
-        })
-    };
+    let unconfirmed = get(a, |r| Ok(r.unconfirmed_blobs()?))?;
+    let confirm = |a: &mut dyn Access, sha: &str| get(a, |r| Ok(r.confirm_blob_sent(sha)?));
     for sha in unconfirmed {
         let mut there = match t.blob_status(&sha) {
             Ok(s) => s,

@@ -14,7 +14,7 @@
 //! left its author's scope meanwhile); no record came back from a delete except by a restore
 //! newer than the delete; every outbox is empty.
 //!
-//! `SIM_SEEDS=N` runs N seeds (CI runs 300, on SQLite and again on PostgreSQL; `SIM_SEEDS=10000 cargo test -p desk-sync --release
+//! `SIM_SEEDS=N` runs N seeds (CI runs 300, on SQLite and again on PostgreSQL; `SIM_SEEDS=10000 cargo test -p desk-server --release
 //! --test simulation` is the long run), `SIM_SEED=S` one seed.
 
 mod direct;

@@ -123,14 +123,18 @@ pub fn login(
     })
 }
 
-/// Forgets the token and the server and user here (the local step of [`logout`]); returns the
-/// account there was, to [`tell_server`]. Local work and unsent changes stay.
+/// Forgets the token here (the local step of [`logout`]); returns the account there was, to
+/// [`tell_server`]. Local work and unsent changes stay, and so do the server and user
+/// ([`last_sign_in`]), so signing in again needs only the password.
 pub fn forget(r: &mut Replica, keychain: &dyn SecretStore) -> Result<Option<Account>, SyncError> {
     let was = current(r, keychain)?;
     sync_token::forget(r, keychain).map_err(keys)?;
-    r.set_setting(SERVER, None)?;
-    r.set_setting(USER, None)?;
     Ok(was)
+}
+
+/// The server and user this replica last signed in as, signed in now or not.
+pub fn last_sign_in(r: &Replica) -> Result<(Option<String>, Option<String>), SyncError> {
+    Ok((r.setting(SERVER)?, r.setting(USER)?))
 }
 
 /// Tells the server to stop honouring `account`'s token (best effort: see [`SignedOut`]).
@@ -192,7 +196,10 @@ mod tests {
         );
         assert_eq!(forget(&mut r, &kc).expect("forget"), Some(a));
         assert_eq!(current(&r, &kc).expect("current"), None);
-        assert_eq!(server(&r).expect("server"), None);
+        assert_eq!(
+            last_sign_in(&r).expect("last"),
+            (Some("http://127.0.0.1:9".into()), Some("ana".into()))
+        );
         assert!(matches!(tell_server(None), SignedOut::NotSignedIn));
     }
 }

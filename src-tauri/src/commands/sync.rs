@@ -33,12 +33,19 @@ fn current(state: &AppState) -> Result<Option<Account>, CommandError> {
 
 #[tauri::command]
 pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
-    let acct = current(&state)?;
+    let signed_in = current(&state)?.is_some();
+    let (server, user) = {
+        let guard = state.replica();
+        match guard.as_ref() {
+            Some(r) => account::last_sign_in(r)?,
+            None => (None, None),
+        }
+    };
     let l = state.sync_loop();
     Ok(SyncStatus {
-        signed_in: acct.is_some(),
-        server: acct.as_ref().map(|a| a.server.clone()),
-        user: acct.map(|a| a.user).filter(|u| !u.is_empty()),
+        signed_in,
+        server,
+        user,
         running: l.running,
         last: l.last.clone(),
     })

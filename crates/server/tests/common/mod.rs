@@ -73,14 +73,18 @@ impl Server {
     /// server whose clock is days ahead).
     pub fn start_as(db: &str, flags: &[&str], faketime: Option<&str>) -> Server {
         let bin = env!("CARGO_BIN_EXE_desk-server");
-        let mut cmd = match faketime {
-            Some(offset) => {
-                let mut c = Command::new("faketime");
-                c.args(["-f", offset, bin]);
-                c
-            }
-            None => Command::new(bin),
-        };
+        let mut cmd = Command::new(bin);
+        if let Some(offset) = faketime {
+            // libfaketime preloaded into the server itself, as the `faketime` wrapper does, but
+            // without the wrapper: killing the wrapper would leave the server running (holding
+            // the test's stderr, so whatever reads it never sees the end).
+            assert!(
+                Path::new("/usr/bin/faketime").exists(),
+                "faketime missing: run scripts/setup (Debian package faketime)"
+            );
+            cmd.env("LD_PRELOAD", "/usr/$LIB/faketime/libfaketime.so.1")
+                .env("FAKETIME", offset);
+        }
         let mut child = cmd
             .args(["--db", db, "--listen", "127.0.0.1:0"])
             .args(flags)

@@ -5,7 +5,7 @@
 //! - [`pdf`]: pages → PDF bytes with printpdf (glyph ids, ActualText, subset fonts).
 //!
 //! - [`print`]: options from names ([`Choices`]), the pack's file name, and the one file it
-//!   writes: [`write_pdf`], atomically (a temporary file renamed over the target).
+//!   writes: [`write_file`], atomically (a temporary file renamed over the target).
 //!
 //! [`brief`] runs the first three. What it is not: no UI, no prompts, no choice of folder (the
 //! front end says where), and it never changes the replica (composing only reads).
@@ -21,7 +21,7 @@ pub mod shape;
 pub use compose::{compose, Options, Paper};
 pub use layout::{layout, ContentsEntry, Layout};
 pub use model::{Block, Cell, Pack, Section, SectionKind};
-pub use print::{pack_file_name, write_pdf, Choices};
+pub use print::{pack_file_name, write_file, Choices};
 
 /// A finished pack.
 #[derive(Debug, Clone)]

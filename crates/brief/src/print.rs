@@ -131,10 +131,10 @@ pub fn pack_file_name(title: &str) -> String {
     )
 }
 
-/// Writes `pdf` to `path` in one step: into a temporary file beside it, flushed to disk, then
-/// renamed over it. On any failure the temporary file is removed and whatever was at `path`
-/// before is left as it was.
-pub fn write_pdf(path: &Path, pdf: &[u8]) -> Result<(), Error> {
+/// Writes `bytes` (a pack's PDF, or a document's file the CLI saves) to `path` in one step:
+/// into a temporary file beside it, flushed to disk, then renamed over it. On any failure the
+/// temporary file is removed and whatever was at `path` before is left as it was.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -145,7 +145,7 @@ pub fn write_pdf(path: &Path, pdf: &[u8]) -> Result<(), Error> {
     })?;
     let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(pdf)?;
+        f.write_all(bytes)?;
         f.sync_all()
     });
     let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
@@ -222,15 +222,15 @@ mod tests {
     fn a_failed_write_leaves_the_old_file_and_no_partial_one() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("pack.pdf");
-        write_pdf(&path, b"%PDF-old").expect("first");
-        write_pdf(&path, b"%PDF-new").expect("replaced");
+        write_file(&path, b"%PDF-old").expect("first");
+        write_file(&path, b"%PDF-new").expect("replaced");
         assert_eq!(std::fs::read(&path).expect("read"), b"%PDF-new");
         let missing = dir.path().join("no/such/dir/pack.pdf");
-        let e = write_pdf(&missing, b"%PDF-").expect_err("no folder");
+        let e = write_file(&missing, b"%PDF-").expect_err("no folder");
         assert!(e.to_string().starts_with("cannot write"), "{e}");
         // A folder in the way of the rename: the temporary file is cleaned up.
         std::fs::create_dir(dir.path().join("taken.pdf")).expect("dir");
-        write_pdf(&dir.path().join("taken.pdf"), b"%PDF-").expect_err("a folder");
+        write_file(&dir.path().join("taken.pdf"), b"%PDF-").expect_err("a folder");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .filter_map(|e| e.ok())

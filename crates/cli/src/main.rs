@@ -431,7 +431,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let path = PathBuf::from(sub.get_one::<String>("output").cloned().unwrap_or_default());
             let started = std::time::Instant::now();
             let pack = desk_brief::brief(&r, &id, &opts).map_err(brief_error)?;
-            desk_brief::write_pdf(&path, &pack.pdf).map_err(brief_error)?;
+            desk_brief::write_file(&path, &pack.pdf).map_err(brief_error)?;
             out.brief(&path, &pack, started.elapsed())?;
         }
         "login" => {
@@ -671,7 +671,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                     }
                     let path =
                         PathBuf::from(vm.get_one::<String>("output").cloned().unwrap_or_default());
-                    write_atomically(&path, &data)?;
+                    desk_brief::write_file(&path, &data).map_err(brief_error)?;
                     out.line(&format!("Saved {} ({} bytes)", path.display(), data.len()))?;
                 }
                 other => return Err(anyhow!("unknown verb {other}")),
@@ -679,24 +679,6 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Writes beside the target and renames over it, so readers never see half a file (a saved
-/// document; briefing packs are written by `desk_brief::write_pdf`).
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
-    let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
-    std::fs::write(&tmp, bytes).map_err(|e| anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("cannot write {}: {e}", path.display())
-    })
 }
 
 fn main() -> ExitCode {

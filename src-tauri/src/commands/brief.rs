@@ -70,7 +70,7 @@ pub fn brief(
         }
     };
     let out = desk_brief::render(&pack, opts.paper)?;
-    desk_brief::write_pdf(&file, &out.pdf)?;
+    desk_brief::write_file(&file, &out.pdf)?;
     Ok(BriefResult {
         file: file.display().to_string(),
         pages: out.pages,

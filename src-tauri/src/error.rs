@@ -6,7 +6,7 @@ use desk_core::ErrorKind;
 use desk_keys::KeyError;
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct CommandError {
     pub kind: ErrorKind,
     pub field: Option<String>,

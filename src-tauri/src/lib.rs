@@ -9,25 +9,23 @@
 //! the background loop, the reading of sync errors), and returns its answer. The `desk` CLI
 //! calls the same functions.
 
+pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod events;
 pub mod state;
+pub mod window;
 
 pub use state::AppState;
 
-/// Builds the app on any Tauri runtime (the real one, or the mock runtime in tests).
-pub fn build<R: tauri::Runtime>(
-    builder: tauri::Builder<R>,
-    state: AppState,
-    context: tauri::Context<R>,
-) -> tauri::Result<tauri::App<R>> {
-    use commands::{brief, records, sync};
-    builder
-        .manage(state)
-        .invoke_handler(tauri::generate_handler![
+/// The commands the UI may call, listed once. `[Wry]` marks a command generic over the runtime:
+/// the invoke handler takes it for any runtime (the mock one in tests), the TypeScript export
+/// for the real one.
+macro_rules! app_commands {
+    ($then:ident) => {
+        $then! {
             commands::status,
-            commands::unlock,
+            commands::unlock[Wry],
             commands::summary,
             records::search,
             records::list,
@@ -41,12 +39,63 @@ pub fn build<R: tauri::Runtime>(
             brief::brief,
             records::conflicts,
             records::resolve_conflict,
-            commands::load_demo,
+            commands::load_demo[Wry],
             sync::sync_status,
-            sync::sync_login,
-            sync::sync_now,
-            sync::sync_logout,
-        ])
+            sync::sync_login[Wry],
+            sync::sync_now[Wry],
+            sync::sync_logout[Wry],
+            records::describe,
+            records::countries,
+            records::page,
+            records::home,
+        }
+    };
+}
+
+macro_rules! invoke_handler {
+    ($($($seg:ident)::+ $([$rt:ident])?),* $(,)?) => {
+        tauri::generate_handler![$($($seg)::+),*]
+    };
+}
+
+macro_rules! specta_commands {
+    ($($($seg:ident)::+ $([$rt:ident])?),* $(,)?) => {
+        tauri_specta::collect_commands![$($($seg)::+ $(::<tauri::$rt>)?),*]
+    };
+}
+
+/// The commands with their signatures and types, for `ui/src/bindings.ts` (written by
+/// [`bindings::typescript`]; a test fails when the committed file differs).
+pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
+    use commands::{brief, records, sync};
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(app_commands!(specta_commands))
+        .typ::<desk_sync::background::SyncEvent>()
+        .typ::<desk_core::Progress>()
+}
+
+/// Builds the app on any Tauri runtime (the real one, or the mock runtime in tests).
+pub fn build<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    state: AppState,
+    context: tauri::Context<R>,
+) -> tauri::Result<tauri::App<R>> {
+    use commands::{brief, records, sync};
+    use tauri::Manager;
+    builder
+        .manage(state)
+        .invoke_handler(app_commands!(invoke_handler))
+        .setup(|app| {
+            if let Some(w) = app.get_webview_window("main") {
+                window::restore(&w, &app.state::<AppState>().data_dir);
+            }
+            Ok(())
+        })
+        .on_window_event(|w, event| {
+            if let tauri::WindowEvent::CloseRequested { .. } = event {
+                window::remember(w);
+            }
+        })
         .build(context)
 }
 

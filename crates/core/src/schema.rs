@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
@@ -783,6 +784,7 @@ impl EntityDesc {
 }
 
 /// A country this replica knows: ISO code, English name, other names it answers to.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Country {
     pub code: &'static str,

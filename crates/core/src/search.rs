@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 pub(crate) const SHIFT: i64 = 40;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
     pub entity: &'static str,

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// What the loop is doing, for the UI.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncEvent {

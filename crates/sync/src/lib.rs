@@ -322,8 +322,27 @@ fn run(
             get(a, |r| Ok(r.wipe()?))?;
             Err(SyncError::Denied(Denied::Revoked, msg))
         }
+        Ok(report) => {
+            get(a, |r| Ok(r.set_setting(LAST_OK, Some(&now_ms().to_string()))?))?;
+            Ok(report)
+        }
         other => other,
     }
+}
+
+/// When this replica last finished a round with the server (milliseconds since 1970, in the
+/// replica's local settings): "last synced" in the app's sync bar.
+const LAST_OK: &str = "sync.last_ok";
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// When this replica last finished a round with the server, in milliseconds since 1970.
+pub fn last_success(r: &Replica) -> Result<Option<u64>, SyncError> {
+    Ok(r.setting(LAST_OK)?.and_then(|v| v.parse().ok()))
 }
 
 fn sync_once(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use tauri::State;
 
 /// What the UI shows after printing a briefing pack.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct BriefResult {
     pub file: String,
     pub pages: usize,
@@ -19,7 +19,7 @@ pub struct BriefResult {
     pub contents: Vec<BriefEntry>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct BriefEntry {
     pub level: u8,
     pub title: String,
@@ -31,6 +31,7 @@ pub struct BriefEntry {
 /// into "Briefing packs" in the user's documents folder (or beside the replica).
 #[allow(clippy::too_many_arguments)]
 #[tauri::command(async)]
+#[specta::specta]
 pub fn brief(
     state: State<'_, AppState>,
     meeting_id: String,

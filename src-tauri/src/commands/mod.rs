@@ -19,6 +19,12 @@ fn entity(name: &str) -> Result<Entity, CommandError> {
     Entity::parse(name).ok_or_else(|| desk_core::Error::UnknownEntity(name.to_string()).into())
 }
 
+/// Today on this computer's clock: what "overdue" and "upcoming" are measured against in the
+/// app (a briefing pack measures against its own as-of date; both through the core's rule).
+pub fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
 /// Runs `f` on the open replica.
 fn with<T>(
     state: &AppState,
@@ -29,7 +35,7 @@ fn with<T>(
     Ok(f(r)?)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct Status {
     pub unlocked: bool,
     pub exists: bool,
@@ -39,6 +45,7 @@ pub struct Status {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn status(state: State<'_, AppState>) -> Result<Status, CommandError> {
     Ok(Status {
         unlocked: state.replica().is_some(),
@@ -51,6 +58,7 @@ pub fn status(state: State<'_, AppState>) -> Result<Status, CommandError> {
 /// Opens the replica (creating it on first run): with the keychain's key, or the passphrase
 /// given here or in the environment.
 #[tauri::command]
+#[specta::specta]
 pub fn unlock<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
@@ -74,12 +82,14 @@ pub fn unlock<R: tauri::Runtime>(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn summary(state: State<'_, AppState>) -> Result<Summary, CommandError> {
     with(&state, |r| r.summary())
 }
 
 /// Loads demo data, emitting `demo-progress` events ({stage, done, total}) as it goes.
 #[tauri::command]
+#[specta::specta]
 pub fn load_demo<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: State<'_, AppState>,

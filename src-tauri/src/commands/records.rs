@@ -9,6 +9,7 @@ use desk_core::{Fields, ListQuery, Record, RecordView, SearchHit};
 use tauri::State;
 
 #[tauri::command]
+#[specta::specta]
 pub fn search(
     state: State<'_, AppState>,
     query: String,
@@ -19,6 +20,7 @@ pub fn search(
 
 /// Records of one entity (children of `parent` when given), each with its label.
 #[tauri::command]
+#[specta::specta]
 pub fn list(
     state: State<'_, AppState>,
     entity_name: String,
@@ -44,6 +46,7 @@ pub fn list(
 
 /// One record with its label and the labels of the records it references.
 #[tauri::command]
+#[specta::specta]
 pub fn get(
     state: State<'_, AppState>,
     entity_name: String,
@@ -59,6 +62,7 @@ pub fn get(
 
 /// A meeting's delegations in protocol order, with forms of address.
 #[tauri::command]
+#[specta::specta]
 pub fn delegations(
     state: State<'_, AppState>,
     meeting_id: String,
@@ -67,6 +71,7 @@ pub fn delegations(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn create(
     state: State<'_, AppState>,
     entity_name: String,
@@ -77,6 +82,7 @@ pub fn create(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn update(
     state: State<'_, AppState>,
     entity_name: String,
@@ -89,6 +95,7 @@ pub fn update(
 
 /// Deletes a record and its parts; returns how many records were deleted.
 #[tauri::command]
+#[specta::specta]
 pub fn remove(
     state: State<'_, AppState>,
     entity_name: String,
@@ -99,6 +106,7 @@ pub fn remove(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn restore(
     state: State<'_, AppState>,
     entity_name: String,
@@ -110,6 +118,7 @@ pub fn restore(
 
 /// The conflict inbox (unsettled only unless `all`).
 #[tauri::command]
+#[specta::specta]
 pub fn conflicts(
     state: State<'_, AppState>,
     all: Option<bool>,
@@ -120,6 +129,7 @@ pub fn conflicts(
 /// Settles a conflict: `take` is "mine" or "theirs", or a `value` is given (see
 /// `desk_core::Take::choose`).
 #[tauri::command]
+#[specta::specta]
 pub fn resolve_conflict(
     state: State<'_, AppState>,
     id: i64,
@@ -132,6 +142,47 @@ pub fn resolve_conflict(
 
 /// Undoes the last local change; null when there is nothing to undo.
 #[tauri::command]
+#[specta::specta]
 pub fn undo(state: State<'_, AppState>) -> Result<Option<desk_core::UndoReport>, CommandError> {
     with(&state, |r| r.undo())
+}
+
+/// The entity descriptors (fields, kinds, enums, required, help, references): the UI builds its
+/// forms, lists and filters from them, so a field added in the core appears with no UI code.
+#[tauri::command]
+#[specta::specta]
+pub fn describe() -> Vec<desk_core::EntitySchema> {
+    desk_core::describe()
+}
+
+/// The countries the core knows, by code and name.
+#[tauri::command]
+#[specta::specta]
+pub fn countries() -> Vec<desk_core::Country> {
+    desk_core::countries()
+}
+
+/// One page of an entity's records, by keyset (`query.after` is the previous page's `next`),
+/// filtered and sorted as asked, with the total. Due states are computed as of today on this
+/// computer unless the query names a date.
+#[tauri::command]
+#[specta::specta]
+pub fn page(
+    state: State<'_, AppState>,
+    entity_name: String,
+    mut query: desk_core::PageQuery,
+) -> Result<desk_core::Page, CommandError> {
+    let e = entity(&entity_name)?;
+    if query.as_of.is_none() {
+        query.as_of = Some(super::today().to_string());
+    }
+    with(&state, |r| r.page(e, &query))
+}
+
+/// The home screen: upcoming meetings, action items overdue or due this week, projects that
+/// need attention, all as of today on this computer.
+#[tauri::command]
+#[specta::specta]
+pub fn home(state: State<'_, AppState>) -> Result<desk_core::Home, CommandError> {
+    with(&state, |r| r.home(super::today()))
 }

@@ -13,13 +13,17 @@ use serde::Serialize;
 use tauri::{Manager, State};
 
 /// Where the replica syncs, for the UI.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct SyncStatus {
     pub signed_in: bool,
     pub server: Option<String>,
     pub user: Option<String>,
     pub running: bool,
     pub last: Option<SyncEvent>,
+    /// Local changes not yet accepted by the server.
+    pub pending: u64,
+    /// When a round with the server last finished, in milliseconds since 1970.
+    pub last_success_ms: Option<u64>,
 }
 
 /// The account the open replica is signed in with, if any.
@@ -32,13 +36,18 @@ fn current(state: &AppState) -> Result<Option<Account>, CommandError> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
     let signed_in = current(&state)?.is_some();
-    let (server, user) = {
+    let (server, user, pending, last_success_ms) = {
         let guard = state.replica();
         match guard.as_ref() {
-            Some(r) => account::last_sign_in(r)?,
-            None => (None, None),
+            Some(r) => {
+                let (server, user) = account::last_sign_in(r)?;
+                let pending = r.outbox_len().map_err(desk_sync::SyncError::from)? as u64;
+                (server, user, pending, desk_sync::last_success(r)?)
+            }
+            None => (None, None, 0, None),
         }
     };
     let l = state.sync_loop();
@@ -48,6 +57,8 @@ pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandErro
         user,
         running: l.running,
         last: l.last.clone(),
+        pending,
+        last_success_ms,
     })
 }
 
@@ -102,6 +113,7 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
 /// encrypted replica) and starts syncing in the background. The replica is not locked while
 /// the server answers.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_login<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     server: String,
@@ -127,6 +139,7 @@ pub async fn sync_login<R: tauri::Runtime>(
 
 /// One full round now (push, then pull), reported like the background loop's; also wakes it.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_now<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
 ) -> Result<SyncEvent, CommandError> {
@@ -167,6 +180,7 @@ pub async fn sync_now<R: tauri::Runtime>(
 /// (best effort, without holding the replica: offline, the token lapses on its own). The
 /// replica and its unsent edits stay.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_logout<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
 ) -> Result<SyncStatus, CommandError> {

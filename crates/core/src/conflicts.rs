@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// One conflict as the inbox shows it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Conflict {
     pub id: i64,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 /// The stable category of an error, for the UI and for `--json` output.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {

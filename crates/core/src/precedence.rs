@@ -15,6 +15,7 @@ use crate::ListQuery;
 use serde::Serialize;
 use std::cmp::Ordering;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
@@ -269,6 +270,7 @@ impl PrecedenceRule {
 }
 
 /// Who a delegation is: a country, an organisation, or no delegation (secretariat, staff).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DelegationKey {
@@ -335,6 +337,7 @@ pub fn role_rank(role: &str) -> u8 {
 }
 
 /// One participant as protocol presents them.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Delegate {
     pub participant_id: String,
@@ -352,6 +355,7 @@ pub struct Delegate {
 type Ranked = (Delegate, Option<i64>, Option<i64>);
 
 /// A delegation and its members, head of delegation first.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Delegation {
     pub key: DelegationKey,

@@ -15,6 +15,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A record as the UI and the command line see it: its fields plus id and times.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Record {
     pub entity: &'static str,
@@ -85,6 +86,7 @@ impl Filter {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub path: String,

@@ -384,6 +384,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{name} (100 of {total}): p50 {p50:.2} ms, p95 {p95:.2} ms");
     }
 
+    // Of a page, the count of matching rows (`Page::total`) and the views of its rows.
+    let mut lat = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let _: i64 = r.reader().query_row(
+            "SELECT count(*) FROM contact t WHERE t._deleted = 0",
+            [],
+            |x| x.get(0),
+        )?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    println!(
+        "  of which the count of all contacts: p50 {:.2} ms",
+        ms(pct(&lat, 0.5))
+    );
+    let rows = r.page(Entity::Contact, &first)?.rows;
+    let t = Instant::now();
+    for v in &rows {
+        let _ = r.view(v.record.clone(), false);
+    }
+    println!(
+        "  of which the views (label, subtitle) of 100 contacts: {:.2} ms",
+        ms(t.elapsed())
+    );
+
     // 4c. The home view.
     let today = chrono::Utc::now().date_naive();
     let mut lat = Vec::new();

@@ -39,12 +39,18 @@ fn the_ui_types_export_to_typescript() {
         "AttentionReason",
         "ProjectAttention",
     ] {
-        assert!(ts.contains(&format!("export type {name} ")), "{name}:\n{ts}");
+        assert!(
+            ts.contains(&format!("export type {name} ")),
+            "{name}:\n{ts}"
+        );
     }
     // A record's fields are its own keys beside id and entity.
     let record = ts
         .lines()
         .find(|l| l.starts_with("export type Record "))
         .expect("Record");
-    assert!(record.contains("[key in string]") || record.contains("Partial<{ [key in string]"), "{record}");
+    assert!(
+        record.contains("[key in string]") || record.contains("Partial<{ [key in string]"),
+        "{record}"
+    );
 }

@@ -528,6 +528,7 @@ fn follow_up_blocks(
             )
         })
         .collect();
+    let as_of_day = chrono::NaiveDate::parse_from_str(as_of_date, "%Y-%m-%d").ok();
     let mut open = Vec::new();
     for a in r.list(
         Entity::Action,
@@ -556,7 +557,10 @@ fn follow_up_blocks(
             .take(opts.max_actions)
             .map(|(a, meeting)| {
                 let due = s(a, "due_date");
-                let overdue = !due.is_empty() && due.as_str() < as_of_date;
+                // Overdue as the app says it: one rule, in the core.
+                let overdue = as_of_day.is_some_and(|day| {
+                    desk_core::due_state(a, day) == desk_core::DueState::Overdue
+                });
                 let owner = a
                     .str("owner")
                     .map(str::to_string)

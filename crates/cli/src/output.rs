@@ -4,7 +4,7 @@
 //! 1 otherwise.
 
 use desk_core::demo::DemoReport;
-use desk_core::{display_value, Change, Entity, ErrorKind, Record, Replica, SearchHit, Summary};
+use desk_core::{Change, Entity, ErrorKind, Record, Replica, SearchHit, Summary};
 use desk_keys::KeyError;
 use desk_sync::explain::{classify, Trouble};
 use serde_json::{json, Value};
@@ -153,12 +153,8 @@ impl Out {
             return self.emit_json(&recs);
         }
         for rec in recs {
-            let d = Entity::parse(rec.entity).map(Entity::desc);
-            let sub = d
-                .and_then(|d| d.subtitle)
-                .and_then(|s| rec.fields.get(s))
-                .map(display_value)
-                .unwrap_or_default();
+            // The same line the app shows under a record's label.
+            let sub = r.subtitle(rec);
             let mark = if rec.deleted { " [deleted]" } else { "" };
             writeln!(self.stdout, "{}  {}  {sub}{mark}", rec.id, r.label(rec))?;
         }

@@ -20,8 +20,10 @@
 pub mod blobs;
 mod conflicts;
 pub mod demo;
+pub mod describe;
 mod digest;
 pub mod error;
+pub mod followup;
 /// Clocks and versions come from the protocol crate, so the core and the server share one rule.
 pub use desk_protocol::hlc;
 mod migrations;
@@ -38,17 +40,20 @@ mod view;
 
 pub use blobs::BlobStatus;
 pub use conflicts::{Conflict, Take};
+pub use describe::{countries, describe, EntitySchema, FieldSchema, KindSchema, ParentSchema};
 pub use error::{Error, ErrorKind, Result};
+pub use followup::{due_state, DueState};
 pub use migrations::{BROWSE_INDEXES, SCHEMA_VERSION};
 pub use replica::{
-    display_value, Change, Checkpoint, Dot, FieldChange, Fields, Filter, FilterOp, Key, ListQuery,
-    Progress, Record, RecordRef, Replica, SetOps, Summary,
+    display_value, ActionDue, AttentionReason, Change, Checkpoint, Dot, FieldChange, FieldFilter,
+    Fields, Filter, FilterKind, FilterOp, Home, Key, ListQuery, Page, PageQuery, Progress,
+    ProjectAttention, Record, RecordRef, Replica, SetOps, Summary, DEFAULT_PAGE, MAX_PAGE,
 };
 pub use role::Role;
 /// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).
 pub use rusqlite;
 pub use schema::{Entity, EntityDesc, Field, FieldKind};
-pub use search::SearchHit;
+pub use search::{HitParent, SearchHit};
 pub use undo::UndoReport;
 pub use validate::{check_change, check_element, check_stored, LONG_TEXT_MAX, MAX_ITEMS};
 pub use view::RecordView;

@@ -187,18 +187,65 @@ const V4: &str = "CREATE TABLE set_dot (record TEXT NOT NULL, field TEXT NOT NUL
                   ALTER TABLE change_log ADD COLUMN sets TEXT;\n\
                   CREATE INDEX change_log_record ON change_log (record);\n";
 
+/// Version 5: paged lists ([`crate::Replica::page`]). Each list order and the commonly
+/// filtered fields get an index ending in the id, so a page is an index range (`key > v`,
+/// `key = v AND id > i`) rather than a sort of every row: names and codes (without regard to
+/// case, as lists compare them), contacts by country, meetings by date and by framework,
+/// projects by status and pillar, action items by due date and status, and each project's
+/// updates by period (the home view's latest update). `contact_name` and `project_code`
+/// give way to the same indexes with the id (the one- and two-letter search still uses them:
+/// the name or code is their first column).
+const V5: &str = "DROP INDEX IF EXISTS contact_name;\n\
+                  CREATE INDEX contact_name_id ON contact (name COLLATE NOCASE, id);\n\
+                  CREATE INDEX contact_country_name ON contact (country, name COLLATE NOCASE, id);\n\
+                  CREATE INDEX organisation_name_id ON organisation (name COLLATE NOCASE, id);\n\
+                  DROP INDEX IF EXISTS project_code;\n\
+                  CREATE INDEX project_code_id ON project (code COLLATE NOCASE, id);\n\
+                  CREATE INDEX project_status ON project (status, code COLLATE NOCASE, id);\n\
+                  CREATE INDEX project_pillar ON project (pillar, code COLLATE NOCASE, id);\n\
+                  CREATE INDEX meeting_start_id ON meeting (start_date, id);\n\
+                  CREATE INDEX meeting_framework ON meeting (framework, start_date, id);\n\
+                  CREATE INDEX action_item_due ON action_item (due_date, id);\n\
+                  CREATE INDEX action_item_status ON action_item (status, due_date, id);\n\
+                  CREATE INDEX project_update_period ON project_update (project, period_end);\n";
+
+/// Version 6: agenda items, decisions, action items and documents become searchable (their
+/// search fields are in the descriptors). SQL cannot fold text as search does, so the index
+/// entries of the records already there are written by the migration step in Rust
+/// (`Replica::migrate` calls `search::index_all` after this). Documents get the index by
+/// meeting that listing a meeting's documents and naming a document hit's meeting use.
+const V6: &str = "CREATE INDEX IF NOT EXISTS document_meeting ON document (meeting);\n";
+
+/// The entities that version 6 made searchable, indexed by its migration step.
+pub(crate) const V6_SEARCHED: &[crate::schema::Entity] = &[
+    crate::schema::Entity::AgendaItem,
+    crate::schema::Entity::Decision,
+    crate::schema::Entity::Action,
+    crate::schema::Entity::Document,
+];
+
 /// Indexes that only serve people browsing a replica (lists ordered or filtered by name, code
 /// or date). The sync server's copy never browses and drops them (see
-/// `Replica::serve_only`); a later migration must name them with `IF EXISTS`.
+/// `Replica::serve_only`); a later migration must name them with `IF EXISTS` (version 5
+/// replaced `contact_name` and `project_code` so).
 pub const BROWSE_INDEXES: &[&str] = &[
     "organisation_acronym",
-    "contact_name",
     "contact_native_name",
-    "project_code",
     "meeting_start",
+    "contact_name_id",
+    "contact_country_name",
+    "organisation_name_id",
+    "project_code_id",
+    "project_status",
+    "project_pillar",
+    "meeting_start_id",
+    "meeting_framework",
+    "action_item_due",
+    "action_item_status",
+    "project_update_period",
 ];
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -15,6 +15,7 @@ use crate::ListQuery;
 use serde::Serialize;
 use std::cmp::Ordering;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Organisation,
@@ -81,8 +82,9 @@ pub struct EntityDesc {
     /// Field shown as the record's title in lists and search hits.
     pub title: &'static str,
     pub subtitle: Option<&'static str>,
-    /// Fields that feed full-text search (empty: not searched). The first two also answer
-    /// one- and two-letter queries by prefix.
+    /// Fields that feed full-text search (empty: not searched). For contacts, organisations,
+    /// projects and meetings the first two also answer one- and two-letter queries (the start
+    /// of the field or of a word in it).
     pub search: &'static [&'static str],
     /// SQL ORDER BY for lists.
     pub order_by: &'static str,
@@ -488,12 +490,12 @@ static AGENDA_ITEM: EntityDesc = EntityDesc {
     parent: Some(("meeting", Entity::Meeting)),
     title: "title",
     subtitle: Some("number"),
-    search: &[],
+    search: &["title", "number", "purpose"],
     order_by: "position, number",
     unique: &[],
     date_range: None,
     classified: false,
-    search_code: 0,
+    search_code: 5,
     fields: &[
         req("meeting", Ref(Entity::Meeting), "meeting id"),
         f("number", Text(20), "item number, e.g. 3.1"),
@@ -562,12 +564,12 @@ static DECISION: EntityDesc = EntityDesc {
     parent: Some(("meeting", Entity::Meeting)),
     title: "text",
     subtitle: Some("number"),
-    search: &[],
+    search: &["text", "number"],
     order_by: "number, rowid",
     unique: &[],
     date_range: None,
     classified: false,
-    search_code: 0,
+    search_code: 6,
     fields: &[
         req("meeting", Ref(Entity::Meeting), "meeting id"),
         f("agenda_item", Ref(Entity::AgendaItem), "agenda item id"),
@@ -584,12 +586,12 @@ static ACTION: EntityDesc = EntityDesc {
     parent: Some(("meeting", Entity::Meeting)),
     title: "title",
     subtitle: Some("due_date"),
-    search: &[],
+    search: &["title", "owner"],
     order_by: "due_date, rowid",
     unique: &[],
     date_range: None,
     classified: false,
-    search_code: 0,
+    search_code: 7,
     fields: &[
         req(
             "meeting",
@@ -669,12 +671,12 @@ static DOCUMENT: EntityDesc = EntityDesc {
     parent: None,
     title: "title",
     subtitle: Some("symbol"),
-    search: &[],
+    search: &["title", "symbol", "filename"],
     order_by: "symbol, title",
     unique: &[],
     date_range: None,
     classified: true,
-    search_code: 0,
+    search_code: 8,
     fields: &[
         req("title", Text(1000), "title"),
         f(
@@ -786,6 +788,7 @@ impl EntityDesc {
 /// A country this replica knows: ISO code, English name, other names it answers to.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Country {
     pub code: &'static str,
     pub name: &'static str,

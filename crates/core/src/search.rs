@@ -1,13 +1,16 @@
-//! Full-text search over contacts, organisations, projects and meetings, in every script.
+//! Full-text search over contacts, organisations, projects, meetings, agenda items, decisions,
+//! action items and documents, in every script.
 //!
 //! Why a trigram index (measured in `tests/replica.rs` and the bench; see
 //! `docs/design/search.md`): FTS5's default tokenizer splits at spaces and marks, so it finds
 //! nothing inside unspaced Thai, Lao, Khmer or Myanmar text. The trigram tokenizer finds any
 //! substring of three or more characters in any script, which is what a user typing part of a
 //! name expects, with no dictionary. Text is folded before indexing and querying (`text::fold`), so Vietnamese
-//! matches with or without diacritics. One- and two-letter queries cannot use trigrams; they
-//! match the start of a record's first two search fields (name and native name, title and
-//! short title…) through ordinary indexes.
+//! matches with or without diacritics. One- and two-letter queries cannot use trigrams for a
+//! field's start; they match the start of the first two search fields of contacts,
+//! organisations, projects and meetings (name and native name, code and title…) through
+//! ordinary indexes, and the start of a later word in them through the trigram " xy" (a space
+//! and the letters), which the folded text has wherever a word starts after the first.
 
 use crate::error::Result;
 use crate::schema::{Entity, EntityDesc};
@@ -26,6 +29,19 @@ pub struct SearchHit {
     pub id: String,
     pub title: String,
     pub subtitle: String,
+    /// The record a hit belongs to, for the UI to open (an agenda item's, decision's, action
+    /// item's or document's meeting).
+    pub parent: Option<HitParent>,
+}
+
+/// The record a search hit or a listed row belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HitParent {
+    pub entity: &'static str,
+    pub id: String,
+    /// Its label: for a meeting, its short title, else its title.
+    pub label: String,
 }
 
 /// The folded text indexed for a record. Of an e-mail address only the part before the `@` is
@@ -144,6 +160,22 @@ pub(crate) fn indexed_records(conn: &Connection) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// A meeting as the parent of a hit or row: its short title, else its title; none if the
+/// meeting is not here or deleted.
+pub(crate) fn meeting_parent(conn: &Connection, id: &str) -> Result<Option<HitParent>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT coalesce(short_title, title) FROM meeting WHERE id = ?1 AND _deleted = 0",
+        )?
+        .query_row([id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .map(|label| HitParent {
+            entity: Entity::Meeting.name(),
+            id: id.to_string(),
+            label: label.unwrap_or_default(),
+        }))
+}
+
 /// Quotes a term for an FTS5 query string.
 fn quote(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
@@ -157,17 +189,46 @@ fn like_prefix(term: &str) -> String {
     s
 }
 
-const SEARCHED: [Entity; 4] = [
+/// The searched entities, in the order their hits are gathered.
+pub(crate) const SEARCHED: [Entity; 8] = [
+    Entity::Contact,
+    Entity::Organisation,
+    Entity::Project,
+    Entity::Meeting,
+    Entity::AgendaItem,
+    Entity::Decision,
+    Entity::Action,
+    Entity::Document,
+];
+
+/// The entities whose names answer one- and two-letter queries (people type a letter or two
+/// to find a person, an organisation, a project or a meeting; the parts of meetings are found
+/// from three letters on).
+const SHORT: [Entity; 4] = [
     Entity::Contact,
     Entity::Organisation,
     Entity::Project,
     Entity::Meeting,
 ];
 
+/// Second characters tried for a one-letter word-start query: the trigrams " x?" for every
+/// letter and digit a folded Latin word can continue with.
+const WORD_SECOND: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Whether a folded word of the first two search fields starts with `q` (not only the field).
+fn word_starts(vals: &[Option<String>], q: &str) -> bool {
+    vals.iter()
+        .take(2)
+        .flatten()
+        .any(|v| fold(v).split_whitespace().any(|w| w.starts_with(q)))
+}
+
 /// Finds records whose indexed text contains the query. Every whitespace-separated term of
 /// three or more characters must occur as a substring; a query of only one or two characters
-/// matches the start of a record's name fields. Results are balanced across entities and
-/// ranked: titles starting with the query first, then titles with a word starting with it.
+/// matches the start of a word of a record's name fields (contacts, organisations, projects,
+/// meetings). Results are balanced across entities and ranked: titles starting with the query
+/// first, then titles with a word starting with it. Hits of a meeting's parts (agenda items,
+/// decisions, action items) and of documents name their meeting ([`SearchHit::parent`]).
 pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
     let q = fold(query);
     let q = q.trim();
@@ -180,7 +241,8 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
         .collect();
     let per_entity = (limit * 4).max(50) as i64;
     let mut hits = Vec::new();
-    for entity in SEARCHED {
+    let entities: &[Entity] = if terms.is_empty() { &SHORT } else { &SEARCHED };
+    for &entity in entities {
         let d = entity.desc();
         let subtitle = d.subtitle.map_or("NULL".to_string(), |s| format!("t.{s}"));
         let map = |r: &rusqlite::Row<'_>| {
@@ -189,7 +251,23 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
                 id: r.get(0)?,
                 title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 subtitle: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                parent: None,
             })
+        };
+        let lo = d.search_code << SHIFT;
+        let hi = lo | ((1 << SHIFT) - 1);
+        let candidates = format!(
+            "SELECT t.id, t.{}, {subtitle}, {} FROM search_tri s JOIN {} t ON t.rowid = (s.rowid & {}) \
+             WHERE search_tri MATCH ?1 AND s.rowid BETWEEN ?2 AND ?3",
+            d.title,
+            d.search.iter().map(|f| format!("t.{f}")).collect::<Vec<_>>().join(", "),
+            d.table,
+            (1i64 << SHIFT) - 1,
+        );
+        let values = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Vec<Option<String>>> {
+            (0..d.search.len())
+                .map(|i| r.get::<_, Option<String>>(3 + i))
+                .collect()
         };
         if terms.is_empty() {
             // One or two characters: a prefix of the first two search fields, by index.
@@ -200,6 +278,7 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
             if !patterns.contains(&folded) {
                 patterns.push(folded);
             }
+            let mut found = 0;
             for col in d.search.iter().take(2) {
                 let sql = format!(
                     "SELECT t.id, t.{}, {subtitle} FROM {} t WHERE t.{col} LIKE ?1 AND t._deleted = 0 LIMIT ?2",
@@ -209,6 +288,36 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
                 for pattern in &patterns {
                     for h in stmt.query_map(params![pattern, per_entity], map)? {
                         hits.push(h?);
+                        found += 1;
+                    }
+                }
+            }
+            // Then the start of a later word ("so" and "th" find "Bùi Thanh Sơn"): the folded
+            // text keeps words apart with spaces, so the trigram " so" marks every word
+            // starting "so" after a field's first; one letter asks " sa" OR " sb" … (Latin
+            // letters and digits; unspaced scripts have no later words to find). Only when the
+            // field starts leave room: they rank first.
+            if found >= limit as i64 || q.contains(char::is_whitespace) {
+                continue;
+            }
+            let expr = match q.chars().count() {
+                2 => quote(&format!(" {q}")),
+                _ if q.chars().all(|c| c.is_ascii_alphanumeric()) => WORD_SECOND
+                    .chars()
+                    .map(|c| quote(&format!(" {q}{c}")))
+                    .collect::<Vec<_>>()
+                    .join(" OR "),
+                _ => continue,
+            };
+            let mut stmt = conn.prepare_cached(&candidates)?;
+            let mut rows = stmt.query(params![expr, lo, hi])?;
+            let mut more = 0;
+            while let Some(r) = rows.next()? {
+                if word_starts(&values(r)?, q) {
+                    hits.push(map(r)?);
+                    more += 1;
+                    if more >= per_entity {
+                        break;
                     }
                 }
             }
@@ -230,26 +339,12 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
                 .map(|g| quote(g))
                 .collect::<Vec<_>>()
                 .join(" AND ");
-            let lo = d.search_code << SHIFT;
-            let hi = lo | ((1 << SHIFT) - 1);
-            let sql = format!(
-                "SELECT t.id, t.{}, {subtitle}, {} FROM search_tri s JOIN {} t ON t.rowid = (s.rowid & {}) \
-                 WHERE search_tri MATCH ?1 AND s.rowid BETWEEN ?2 AND ?3",
-                d.title,
-                d.search.iter().map(|f| format!("t.{f}")).collect::<Vec<_>>().join(", "),
-                d.table,
-                (1i64 << SHIFT) - 1,
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut stmt = conn.prepare_cached(&candidates)?;
             let mut rows = stmt.query(params![expr, lo, hi])?;
             let mut found = 0;
             while let Some(r) = rows.next()? {
-                let mut vals = Vec::with_capacity(d.search.len());
-                for i in 0..d.search.len() {
-                    vals.push(r.get::<_, Option<String>>(3 + i)?);
-                }
                 // The same text the index was built from.
-                let text = row_body(d, &vals);
+                let text = row_body(d, &values(r)?);
                 if terms.iter().all(|t| text.contains(t)) {
                     hits.push(map(r)?);
                     found += 1;
@@ -277,5 +372,49 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
         .collect();
     ranked.sort_by(|a, b| (a.0, a.1, &a.2.title, &a.2.id).cmp(&(b.0, b.1, &b.2.title, &b.2.id)));
     ranked.dedup_by(|a, b| a.2.id == b.2.id);
-    Ok(ranked.into_iter().take(limit).map(|(_, _, h)| h).collect())
+    let mut out: Vec<SearchHit> = ranked.into_iter().take(limit).map(|(_, _, h)| h).collect();
+    for h in &mut out {
+        h.parent = hit_parent(conn, h)?;
+    }
+    Ok(out)
+}
+
+/// The meeting a hit belongs to: the parent of an agenda item, decision or action item; the
+/// meeting a document is filed under.
+fn hit_parent(conn: &Connection, h: &SearchHit) -> Result<Option<HitParent>> {
+    let Some(d) = Entity::parse(h.entity).map(Entity::desc) else {
+        return Ok(None);
+    };
+    let field = match (d.entity, d.parent) {
+        (_, Some((field, Entity::Meeting))) => field,
+        (Entity::Document, _) => "meeting",
+        _ => return Ok(None),
+    };
+    let meeting: Option<String> = conn
+        .prepare_cached(&format!("SELECT {field} FROM {} WHERE id = ?1", d.table))?
+        .query_row([&h.id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    match meeting {
+        Some(id) => meeting_parent(conn, &id),
+        None => Ok(None),
+    }
+}
+
+/// Fills the index for every live record of `entities` (a migration that makes them
+/// searchable). Entries already there are rebuilt, not doubled.
+pub(crate) fn index_all(conn: &Connection, entities: &[Entity]) -> Result<()> {
+    for &e in entities {
+        let d = e.desc();
+        let rowids: Vec<i64> = {
+            let mut stmt =
+                conn.prepare(&format!("SELECT rowid FROM {} WHERE _deleted = 0", d.table))?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for rowid in rowids {
+            reindex(conn, e, rowid)?;
+        }
+    }
+    Ok(())
 }

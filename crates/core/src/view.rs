@@ -15,6 +15,15 @@ pub struct RecordView {
     #[serde(flatten)]
     pub record: Record,
     pub label: String,
+    /// The line shown under the label in lists: what tells records with like titles apart
+    /// (a contact's position, organisation and country; a participant's delegation and role;
+    /// a meeting's dates and place), references named by their labels. See
+    /// [`Replica::subtitle`].
+    pub subtitle: String,
+    /// For action items listed with a date ([`crate::PageQuery::as_of`]): overdue, due soon,
+    /// open or done, decided by [`crate::followup::due_state`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<crate::followup::DueState>,
     /// Reference field → the label of the record it names (only those that resolve).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub refs: BTreeMap<&'static str, String>,
@@ -41,9 +50,94 @@ impl Replica {
         }
         RecordView {
             label: self.label(&record),
+            subtitle: self.subtitle(&record),
+            due: None,
             record,
             refs,
         }
+    }
+
+    /// The line under a record's label in lists and search: for each entity, what an official
+    /// needs to tell two records with like titles apart, references named by their labels,
+    /// parts joined with " · " (empty parts left out):
+    /// - organisation: acronym · kind · country;
+    /// - contact: position · organisation (acronym, else name) · country;
+    /// - project: code · status · lead country;
+    /// - milestone: due date · status; indicator: unit; update: RAG status;
+    /// - meeting: dates · city · host country;
+    /// - agenda item: number · lead country;
+    /// - participant: delegation (country, else organisation) · role · attendance;
+    /// - decision: number; talking point: kind;
+    /// - action item: due date · responsible (owner, else country) · status;
+    /// - document: symbol · kind · status.
+    pub fn subtitle(&self, rec: &Record) -> String {
+        let Some(e) = Entity::parse(rec.entity) else {
+            return String::new();
+        };
+        let text = |f: &str| rec.fields.get(f).map(display_value).unwrap_or_default();
+        let word = |f: &str| text(f).replace('_', " ");
+        let country = |f: &str| {
+            rec.str(f)
+                .map(|c| crate::schema::country(c).map_or(c.to_string(), |x| x.name.to_string()))
+                .unwrap_or_default()
+        };
+        let label_of = |target: Entity, f: &str| {
+            rec.str(f)
+                .and_then(|id| self.get(target, id).ok())
+                .map(|t| self.label(&t))
+                .unwrap_or_default()
+        };
+        let org = |f: &str| {
+            rec.str(f)
+                .and_then(|id| self.get(Entity::Organisation, id).ok())
+                .map(|o| {
+                    o.str("acronym")
+                        .map(str::to_string)
+                        .unwrap_or_else(|| self.label(&o))
+                })
+                .unwrap_or_default()
+        };
+        let parts: Vec<String> = match e {
+            Entity::Organisation => vec![text("acronym"), word("kind"), country("country")],
+            Entity::Contact => vec![text("title"), org("org"), country("country")],
+            Entity::Project => vec![text("code"), word("status"), country("lead_country")],
+            Entity::Milestone => vec![text("due_date"), word("status")],
+            Entity::Indicator => vec![text("unit")],
+            Entity::Update => vec![text("rag").to_uppercase()],
+            Entity::Meeting => {
+                let start = text("start_date");
+                let end = text("end_date");
+                let dates = if end.is_empty() || end == start {
+                    start
+                } else {
+                    format!("{start} to {end}")
+                };
+                vec![dates, text("city"), country("host_country")]
+            }
+            Entity::AgendaItem => vec![text("number"), country("lead_country")],
+            Entity::Participant => {
+                let delegation = match country("delegation") {
+                    c if c.is_empty() => label_of(Entity::Organisation, "delegation_org"),
+                    c => c,
+                };
+                vec![delegation, word("role"), word("attendance")]
+            }
+            Entity::Decision => vec![text("number")],
+            Entity::Action => {
+                let owner = match text("owner") {
+                    o if o.is_empty() => country("owner_country"),
+                    o => o,
+                };
+                vec![text("due_date"), owner, word("status")]
+            }
+            Entity::TalkingPoint => vec![word("kind")],
+            Entity::Document => vec![text("symbol"), word("kind"), word("status")],
+        };
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
     }
 }
 

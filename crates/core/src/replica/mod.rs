@@ -10,13 +10,16 @@
 //! `read` reads records and views of them; `apply` applies changes made elsewhere;
 //! `change_log` reads the log back, with the outbox and acknowledgements of sync; `purge`
 //! removes records this replica may no longer hold; `versions` keeps each field's version;
-//! `checkpoint` copies the WAL into the file; `sql` converts values to and from SQL.
+//! `checkpoint` copies the WAL into the file; `sql` converts values to and from SQL; `page`
+//! reads lists a page at a time (keyset); `home` gathers the home view.
 
 mod apply;
 mod change_log;
 mod checkpoint;
+mod home;
 mod key;
 mod open;
+mod page;
 mod purge;
 mod read;
 mod sql;
@@ -25,7 +28,9 @@ mod write;
 
 pub use checkpoint::Checkpoint;
 use checkpoint::Checkpointer;
+pub use home::{ActionDue, AttentionReason, Home, ProjectAttention};
 pub use key::Key;
+pub use page::{FieldFilter, FilterKind, Page, PageQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use read::{display_value, Filter, FilterOp, ListQuery, Record, Summary};
 pub use write::Progress;
 

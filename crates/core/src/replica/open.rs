@@ -131,6 +131,10 @@ impl Replica {
                 )?;
                 tx.execute("INSERT INTO device (n, id) VALUES (1, ?1)", [&device])?;
             }
+            if version == 6 {
+                // The records of the entities searchable from version 6 on, into the index.
+                crate::search::index_all(&tx, crate::migrations::V6_SEARCHED)?;
+            }
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()?;
         }

@@ -103,8 +103,10 @@ impl Replica {
     pub fn get(&self, entity: Entity, id: &str) -> Result<Record> {
         let d = entity.desc();
         let sql = format!("{} WHERE id = ?1", select_sql(d));
+        // Cached: lists resolve a reference or two per row through here.
         self.conn
-            .query_row(&sql, [id], |r| row_to_record(d, r))
+            .prepare_cached(&sql)?
+            .query_row([id], |r| row_to_record(d, r))
             .optional()?
             .ok_or_else(|| Error::NotFound {
                 entity: d.name,

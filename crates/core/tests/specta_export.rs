@@ -1,0 +1,56 @@
+//! With `--features specta`: every type the desktop UI receives from the core exports to
+//! TypeScript as the shell exports it (numbers for 64-bit integers), including `Record`,
+//! whose fields are a flattened map.
+#![cfg(feature = "specta")]
+
+use specta::TypeCollection;
+use specta_typescript::{BigIntExportBehavior, Typescript};
+
+#[test]
+fn the_ui_types_export_to_typescript() {
+    let mut types = TypeCollection::default();
+    types
+        .register::<desk_core::EntitySchema>()
+        .register::<desk_core::schema::Country>()
+        .register::<desk_core::RecordView>()
+        .register::<desk_core::Record>()
+        .register::<desk_core::SearchHit>()
+        .register::<desk_core::Summary>()
+        .register::<desk_core::Conflict>()
+        .register::<desk_core::UndoReport>()
+        .register::<desk_core::precedence::Delegation>()
+        .register::<desk_core::ErrorKind>()
+        .register::<desk_core::PageQuery>()
+        .register::<desk_core::Page>()
+        .register::<desk_core::Home>();
+    let ts = Typescript::default()
+        .bigint(BigIntExportBehavior::Number)
+        .export(&types)
+        .expect("exports");
+    for name in [
+        "EntitySchema",
+        "KindSchema",
+        "RecordView",
+        "Record",
+        "HitParent",
+        "DueState",
+        "FilterKind",
+        "ActionDue",
+        "AttentionReason",
+        "ProjectAttention",
+    ] {
+        assert!(
+            ts.contains(&format!("export type {name} ")),
+            "{name}:\n{ts}"
+        );
+    }
+    // A record's fields are its own keys beside id and entity.
+    let record = ts
+        .lines()
+        .find(|l| l.starts_with("export type Record "))
+        .expect("Record");
+    assert!(
+        record.contains("[key in string]") || record.contains("Partial<{ [key in string]"),
+        "{record}"
+    );
+}

@@ -75,7 +75,7 @@ async delegations(meetingId: string) : Promise<Result<Delegation[], CommandError
     else return { status: "error", error: e  as any };
 }
 },
-async create(entityName: string, fields: Partial<{ [key in string]: JsonValue }>) : Promise<Result<Record, CommandError>> {
+async create(entityName: string, fields: Partial<{ [key in string]: JsonValue }>) : Promise<Result<RecordData, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("create", { entityName, fields }) };
 } catch (e) {
@@ -83,7 +83,7 @@ async create(entityName: string, fields: Partial<{ [key in string]: JsonValue }>
     else return { status: "error", error: e  as any };
 }
 },
-async update(entityName: string, id: string, fields: Partial<{ [key in string]: JsonValue }>) : Promise<Result<Record, CommandError>> {
+async update(entityName: string, id: string, fields: Partial<{ [key in string]: JsonValue }>) : Promise<Result<RecordData, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("update", { entityName, id, fields }) };
 } catch (e) {
@@ -102,7 +102,7 @@ async remove(entityName: string, id: string) : Promise<Result<number, CommandErr
     else return { status: "error", error: e  as any };
 }
 },
-async restore(entityName: string, id: string) : Promise<Result<Record, CommandError>> {
+async restore(entityName: string, id: string) : Promise<Result<RecordData, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("restore", { entityName, id }) };
 } catch (e) {
@@ -149,7 +149,7 @@ async conflicts(all: boolean | null) : Promise<Result<Conflict[], CommandError>>
  * Settles a conflict: `take` is "mine" or "theirs", or a `value` is given (see
  * `desk_core::Take::choose`).
  */
-async resolveConflict(id: number, take: string | null, value: JsonValue | null) : Promise<Result<Record, CommandError>> {
+async resolveConflict(id: number, take: string | null, value: JsonValue | null) : Promise<Result<RecordData, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("resolve_conflict", { id, take, value }) };
 } catch (e) {
@@ -212,6 +212,44 @@ async syncLogout() : Promise<Result<SyncStatus, CommandError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The entity descriptors (fields, kinds, enums, required, help, references): the UI builds its
+ * forms, lists and filters from them, so a field added in the core appears with no UI code.
+ */
+async describe() : Promise<EntitySchema[]> {
+    return await TAURI_INVOKE("describe");
+},
+/**
+ * The countries the core knows, by code and name.
+ */
+async countries() : Promise<Country[]> {
+    return await TAURI_INVOKE("countries");
+},
+/**
+ * One page of an entity's records, by keyset (`query.after` is the previous page's `next`),
+ * filtered and sorted as asked, with the total. Due states are computed as of today on this
+ * computer unless the query names a date.
+ */
+async page(entityName: string, query: PageQuery) : Promise<Result<Page, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("page", { entityName, query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The home screen: upcoming meetings, action items overdue or due this week, projects that
+ * need attention, all as of today on this computer.
+ */
+async home() : Promise<Result<Home, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("home") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -225,6 +263,36 @@ async syncLogout() : Promise<Result<SyncStatus, CommandError>> {
 
 /** user-defined types **/
 
+export type ActionDue = { action: RecordView; 
+/**
+ * The meeting where it was agreed.
+ */
+meeting: HitParent | null; 
+/**
+ * ISO code of the responsible country.
+ */
+owner_country: string | null; 
+/**
+ * Overdue or due soon.
+ */
+due: DueState }
+export type AttentionReason = 
+/**
+ * The latest update is red.
+ */
+"red" | 
+/**
+ * The latest update is amber.
+ */
+"amber" | 
+/**
+ * The latest update is older than a reporting period (92 days).
+ */
+"stale" | 
+/**
+ * No update at all.
+ */
+"no_update"
 export type BriefEntry = { level: number; title: string; page: number }
 /**
  * What the UI shows after printing a briefing pack.
@@ -256,6 +324,10 @@ incoming: JsonValue; incoming_at: string; incoming_device: string;
  */
 winner: string; resolved: boolean }
 /**
+ * A country this replica knows: ISO code, English name, other names it answers to.
+ */
+export type Country = { code: string; name: string; member: boolean }
+/**
  * One participant as protocol presents them.
  */
 export type Delegate = { participant_id: string; contact_id: string; role: string; attendance: string; formal_name: string; native_name: string | null; salutation: string; title: string | null; sort_key: string }
@@ -268,28 +340,231 @@ export type Delegation = { key: DelegationKey; label: string; members: Delegate[
  */
 export type DelegationKey = { kind: "country"; code: string } | { kind: "organisation"; id: string; name: string } | { kind: "unassigned" }
 /**
+ * Where an action item stands on a given date.
+ */
+export type DueState = 
+/**
+ * Not closed and its due date is before the date.
+ */
+"overdue" | 
+/**
+ * Not closed and due on the date or within [`DUE_SOON_DAYS`] days after it.
+ */
+"due_soon" | 
+/**
+ * Not closed, and due later or with no due date.
+ */
+"open" | 
+/**
+ * Completed or overtaken.
+ */
+"done"
+/**
+ * One entity as the UI describes it.
+ */
+export type EntitySchema = { 
+/**
+ * The name used in the change log, JSON and errors ("agenda_item").
+ */
+name: string; 
+/**
+ * "Agenda item".
+ */
+label: string; 
+/**
+ * "Agenda items".
+ */
+plural: string; parent: ParentSchema | null; 
+/**
+ * The field shown as a record's title.
+ */
+title: string; fields: FieldSchema[]; 
+/**
+ * Whether records carry their own classification and scope (children inherit).
+ */
+classified: boolean; 
+/**
+ * Whether [`crate::Replica::search`] finds records of this entity.
+ */
+searchable: boolean; 
+/**
+ * Fields a list may sort on.
+ */
+sorts: string[]; 
+/**
+ * Fields a list may filter on: enums, countries, references, dates, lists.
+ */
+filters: string[]; 
+/**
+ * The order of a list that names no sort (the entity's usual list order).
+ */
+default_sort: string; default_descending: boolean }
+/**
  * The stable category of an error, for the UI and for `--json` output.
  */
 export type ErrorKind = "validation" | "not_found" | "wrong_key" | "unavailable" | "internal"
+/**
+ * One condition on a field.
+ */
+export type FieldFilter = { field: string; op: FilterKind; 
+/**
+ * As stored: a country code or name, an enum option, a date YYYY-MM-DD, a record id.
+ */
+value: string }
+export type FieldSchema = { name: string; 
+/**
+ * "Native name".
+ */
+label: string; kind: KindSchema; required: boolean; default: string | null; help: string }
+export type FilterKind = 
+/**
+ * Equal to the value (one-valued fields).
+ */
+"eq" | 
+/**
+ * At or after the value (inclusive; one-valued fields).
+ */
+"from" | 
+/**
+ * At or before the value (inclusive; one-valued fields).
+ */
+"to" | 
+/**
+ * The list holds the value (list, country-list and reference-list fields).
+ */
+"contains"
+/**
+ * The record a search hit or a listed row belongs to.
+ */
+export type HitParent = { entity: string; id: string; 
+/**
+ * Its label: for a meeting, its short title, else its title.
+ */
+label: string }
+export type Home = { 
+/**
+ * The day it was made for, YYYY-MM-DD.
+ */
+as_of: string; 
+/**
+ * Meetings starting on or after the day, soonest first, at most 12.
+ */
+upcoming: RecordView[]; 
+/**
+ * Action items not done that are overdue or due within 7 days, at most 200, by
+ * responsible country (none last), then due date.
+ */
+actions: ActionDue[]; 
+/**
+ * Projects expected to report (approved, ongoing, suspended) whose latest update is red
+ * or amber, is older than a reporting period, or that have none: red, amber, stale, no
+ * update, each by project code.
+ */
+projects: ProjectAttention[] }
 export type JsonValue = null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }>
 export type KeySource = "keychain" | "passphrase"
+/**
+ * A field's kind, tagged: `{"type": "text", "max": 300}`, `{"type": "enum", "options": [...]}`,
+ * `{"type": "ref", "entity": "contact"}`, `{"type": "long_text"}`.
+ */
+export type KindSchema = { type: "text"; max: number } | { type: "long_text" } | { type: "email" } | { type: "country" } | { type: "country_list" } | { type: "date" } | { type: "time_zone" } | { type: "currency" } | { type: "int"; min: number; max: number } | { type: "real"; min: number } | { type: "enum"; options: string[] } | { type: "ref"; entity: string } | { type: "ref_list"; entity: string } | { type: "list" } | { type: "sha_256" }
+/**
+ * One page of a list.
+ */
+export type Page = { rows: RecordView[]; 
+/**
+ * The cursor for the next page (pass it as [`PageQuery::after`]); none on the last page.
+ */
+next: string | null; 
+/**
+ * Rows matching the parent and filters, on every page.
+ */
+total: number }
+/**
+ * Which page of which records [`Replica::page`] returns.
+ */
+export type PageQuery = { 
+/**
+ * Only children of this parent (a meeting's agenda, a project's milestones).
+ */
+parent: string | null; 
+/**
+ * All must hold. Only fields in the entity's `filters` (see [`crate::describe`]).
+ */
+filters: FieldFilter[]; 
+/**
+ * A field in the entity's `sorts`; none: the entity's default order.
+ */
+sort: string | null; 
+/**
+ * Reverses the order (of the default order too: meetings come newest first by default,
+ * and oldest first with `descending`).
+ */
+descending: boolean; 
+/**
+ * The cursor of the page before ([`Page::next`]); none: the first page.
+ */
+after: string | null; 
+/**
+ * Rows per page: default 100, at most 1000.
+ */
+limit: number | null; include_deleted: boolean; 
+/**
+ * YYYY-MM-DD: fills [`RecordView::due`] of action items.
+ */
+as_of: string | null }
+export type ParentSchema = { 
+/**
+ * The field holding the parent's id ("meeting").
+ */
+field: string; 
+/**
+ * The parent's entity name ("meeting").
+ */
+entity: string }
 /**
  * Progress of long work, for a progress bar: `done` of `total` units of `stage`.
  */
 export type Progress = { stage: string; done: number; total: number }
+export type ProjectAttention = { project: RecordView; 
+/**
+ * The latest update's RAG status.
+ */
+rag: string | null; 
+/**
+ * The end of the latest update's reporting period, YYYY-MM-DD.
+ */
+last_update: string | null; reason: AttentionReason }
 /**
  * A record as the UI and the command line see it: its fields plus id and times.
  */
-export type Record = (Partial<{ [key in string]: null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }> }>) & { entity: string; id: string; created_at: string; updated_at: string; deleted: boolean }
+export type RecordData = (Partial<{ [key in string]: null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }> }>) & { entity: string; id: string; created_at: string; updated_at: string; deleted: boolean }
 /**
  * A record with its label and, when asked for, the labels of the records it references.
  */
 export type RecordView = ((Partial<{ [key in string]: null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }> }>) & { entity: string; id: string; created_at: string; updated_at: string; deleted: boolean }) & { label: string; 
 /**
+ * The line shown under the label in lists: what tells records with like titles apart
+ * (a contact's position, organisation and country; a participant's delegation and role;
+ * a meeting's dates and place), references named by their labels. See
+ * [`Replica::subtitle`].
+ */
+subtitle: string; 
+/**
+ * For action items listed with a date ([`crate::PageQuery::as_of`]): overdue, due soon,
+ * open or done, decided by [`crate::followup::due_state`].
+ */
+due?: DueState | null; 
+/**
  * Reference field → the label of the record it names (only those that resolve).
  */
 refs: Partial<{ [key in string]: string }> }
-export type SearchHit = { entity: string; id: string; title: string; subtitle: string }
+export type SearchHit = { entity: string; id: string; title: string; subtitle: string; 
+/**
+ * The record a hit belongs to, for the UI to open (an agenda item's, decision's, action
+ * item's or document's meeting).
+ */
+parent: HitParent | null }
 export type Status = { unlocked: boolean; exists: boolean; data_dir: string; 
 /**
  * "keychain" or "passphrase" once the replica exists.
@@ -316,7 +591,15 @@ export type SyncEvent = { state: "syncing"; pushed: number; pulled: number } |
 /**
  * Where the replica syncs, for the UI.
  */
-export type SyncStatus = { signed_in: boolean; server: string | null; user: string | null; running: boolean; last: SyncEvent | null }
+export type SyncStatus = { signed_in: boolean; server: string | null; user: string | null; running: boolean; last: SyncEvent | null; 
+/**
+ * Local changes not yet accepted by the server.
+ */
+pending: number; 
+/**
+ * When a round with the server last finished, in milliseconds since 1970.
+ */
+last_success_ms: number | null }
 /**
  * What an undo did.
  */

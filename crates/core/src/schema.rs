@@ -9,7 +9,6 @@ use serde::Serialize;
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Organisation,
@@ -788,7 +787,6 @@ impl EntityDesc {
 /// A country this replica knows: ISO code, English name, other names it answers to.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Country {
     pub code: &'static str,
     pub name: &'static str,

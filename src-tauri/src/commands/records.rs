@@ -158,7 +158,7 @@ pub fn describe() -> Vec<desk_core::EntitySchema> {
 /// The countries the core knows, by code and name.
 #[tauri::command]
 #[specta::specta]
-pub fn countries() -> Vec<desk_core::Country> {
+pub fn countries() -> Vec<desk_core::schema::Country> {
     desk_core::countries()
 }
 

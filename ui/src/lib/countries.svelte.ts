@@ -1,19 +1,14 @@
 // The countries the core knows (code and name), loaded once, for pickers and filters.
 
-import { call, commands } from "./api";
-
-interface Country {
-  code: string;
-  name: string;
-  member: boolean;
-}
+import { commands } from "./api";
+import type { Country } from "../bindings";
 
 class Countries {
   list = $state<Country[]>([]);
   private loading: Promise<void> | null = null;
 
   load(): Promise<void> {
-    this.loading ??= call(commands.countries()).then((l) => {
+    this.loading ??= commands.countries().then((l) => {
       // Member states first, as the secretariat meets them most.
       this.list = [...l.filter((c) => c.member), ...l.filter((c) => !c.member)];
     });

@@ -63,7 +63,7 @@ class Desk {
   }
 
   async loadSchema(): Promise<void> {
-    this.schema = await call(commands.describe());
+    this.schema = await commands.describe();
     this.route = parseRoute(
       load(ROUTE_KEY),
       this.schema.map((s) => s.name),

@@ -59,8 +59,16 @@ pub use validate::{check_change, check_element, check_stored, LONG_TEXT_MAX, MAX
 pub use view::RecordView;
 
 impl Replica {
-    /// Searches contacts, organisations, projects and meetings; see [`search`](crate::search).
+    /// Searches contacts, organisations, projects, meetings, agenda items, decisions, action
+    /// items and documents; see [`search`](crate::search). Each hit's subtitle is the line a
+    /// list shows under the record ([`Replica::subtitle`]), so a record reads the same in both.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        search::search(self.reader(), query, limit)
+        let mut hits = search::search(self.reader(), query, limit)?;
+        for h in &mut hits {
+            if let Some(rec) = Entity::parse(h.entity).and_then(|e| self.get(e, &h.id).ok()) {
+                h.subtitle = self.subtitle(&rec);
+            }
+        }
+        Ok(hits)
     }
 }

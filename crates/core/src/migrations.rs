@@ -194,19 +194,26 @@ const V4: &str = "CREATE TABLE set_dot (record TEXT NOT NULL, field TEXT NOT NUL
 /// projects by status and pillar, action items by due date and status, and each project's
 /// updates by period (the home view's latest update). `contact_name` and `project_code`
 /// give way to the same indexes with the id (the one- and two-letter search still uses them:
-/// the name or code is their first column).
+/// the name or code is their first column). They end in `_deleted`, so a count of the live
+/// rows matching a list's filters (`Page::total`) reads the index alone: counting 100,000
+/// live contacts took 4.8 ms from the table and 2.9 ms from such an index (bench). Not
+/// partial indexes (`WHERE _deleted = 0`), which count faster (0.9 ms): without statistics
+/// SQLite then walked one of them, reading rows in index order, for any query on live rows
+/// that no index serves (a list by title took 70 ms instead of 20, a two-letter search 6 ms
+/// instead of 1.3). Readers that sort or search by a field no index serves write the live
+/// test as `+t._deleted = 0` for the same reason (see `page.rs`).
 const V5: &str = "DROP INDEX IF EXISTS contact_name;\n\
-                  CREATE INDEX contact_name_id ON contact (name COLLATE NOCASE, id);\n\
-                  CREATE INDEX contact_country_name ON contact (country, name COLLATE NOCASE, id);\n\
-                  CREATE INDEX organisation_name_id ON organisation (name COLLATE NOCASE, id);\n\
+                  CREATE INDEX contact_name_id ON contact (name COLLATE NOCASE, id, _deleted);\n\
+                  CREATE INDEX contact_country_name ON contact (country, name COLLATE NOCASE, id, _deleted);\n\
+                  CREATE INDEX organisation_name_id ON organisation (name COLLATE NOCASE, id, _deleted);\n\
                   DROP INDEX IF EXISTS project_code;\n\
-                  CREATE INDEX project_code_id ON project (code COLLATE NOCASE, id);\n\
-                  CREATE INDEX project_status ON project (status, code COLLATE NOCASE, id);\n\
-                  CREATE INDEX project_pillar ON project (pillar, code COLLATE NOCASE, id);\n\
-                  CREATE INDEX meeting_start_id ON meeting (start_date, id);\n\
-                  CREATE INDEX meeting_framework ON meeting (framework, start_date, id);\n\
-                  CREATE INDEX action_item_due ON action_item (due_date, id);\n\
-                  CREATE INDEX action_item_status ON action_item (status, due_date, id);\n\
+                  CREATE INDEX project_code_id ON project (code COLLATE NOCASE, id, _deleted);\n\
+                  CREATE INDEX project_status ON project (status, code COLLATE NOCASE, id, _deleted);\n\
+                  CREATE INDEX project_pillar ON project (pillar, code COLLATE NOCASE, id, _deleted);\n\
+                  CREATE INDEX meeting_start_id ON meeting (start_date, id, _deleted);\n\
+                  CREATE INDEX meeting_framework ON meeting (framework, start_date, id, _deleted);\n\
+                  CREATE INDEX action_item_due ON action_item (due_date, id, _deleted);\n\
+                  CREATE INDEX action_item_status ON action_item (status, due_date, id, _deleted);\n\
                   CREATE INDEX project_update_period ON project_update (project, period_end);\n";
 
 /// Version 6: agenda items, decisions, action items and documents become searchable (their

@@ -281,7 +281,7 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
             let mut found = 0;
             for col in d.search.iter().take(2) {
                 let sql = format!(
-                    "SELECT t.id, t.{}, {subtitle} FROM {} t WHERE t.{col} LIKE ?1 AND t._deleted = 0 LIMIT ?2",
+                    "SELECT t.id, t.{}, {subtitle} FROM {} t WHERE t.{col} LIKE ?1 AND +t._deleted = 0 LIMIT ?2",
                     d.title, d.table
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;

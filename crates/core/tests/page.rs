@@ -412,3 +412,67 @@ fn query_json_shape() {
     assert_eq!(q.filters[0].op, FilterKind::Eq);
     assert!(!q.descending && q.after.is_none());
 }
+
+#[test]
+fn subtitles_name_what_tells_records_apart() {
+    let (_d, mut r) = fresh();
+    let org = r
+        .create(
+            Entity::Organisation,
+            &fields(json!({"name": "Ministry of Foreign Affairs", "acronym": "MFA-TH", "country": "TH", "kind": "ministry"})),
+        )
+        .expect("org");
+    let partner = r
+        .create(
+            Entity::Organisation,
+            &fields(json!({"name": "Asian Development Bank", "kind": "development_partner"})),
+        )
+        .expect("org");
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Somchai Jaidee", "title": "Director-General", "org": org.id, "country": "TH"})),
+        )
+        .expect("contact");
+    let m = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "12th SOM", "start_date": "2026-03-10", "end_date": "2026-03-11", "city": "Bangkok", "host_country": "TH"})),
+        )
+        .expect("meeting");
+    let p1 = r
+        .create(
+            Entity::Participant,
+            &fields(json!({"meeting": m.id, "contact": c.id, "delegation": "TH", "role": "head_of_delegation"})),
+        )
+        .expect("participant");
+    let p2 = r
+        .create(
+            Entity::Participant,
+            &fields(json!({"meeting": m.id, "contact": c.id, "delegation_org": partner.id, "role": "observer", "attendance": "confirmed"})),
+        )
+        .expect("participant");
+    let sub = |rec: &Record| r.subtitle(rec);
+    assert_eq!(sub(&org), "MFA-TH · ministry · Thailand");
+    assert_eq!(sub(&c), "Director-General · MFA-TH · Thailand");
+    assert_eq!(sub(&m), "2026-03-10 to 2026-03-11 · Bangkok · Thailand");
+    assert_eq!(sub(&p1), "Thailand · head of delegation · invited");
+    assert_eq!(sub(&p2), "Asian Development Bank · observer · confirmed");
+    // The page carries the same line, and the participant's label is its contact's name.
+    let page = r
+        .page(
+            Entity::Participant,
+            &PageQuery {
+                parent: Some(m.id.clone()),
+                ..Default::default()
+            },
+        )
+        .expect("page");
+    let lines: Vec<(&str, &str)> = page
+        .rows
+        .iter()
+        .map(|v| (v.label.as_str(), v.subtitle.as_str()))
+        .collect();
+    assert!(lines.contains(&("Somchai Jaidee", "Thailand · head of delegation · invited")));
+    assert_eq!(lines.len(), 2);
+}

@@ -96,6 +96,14 @@ fn meeting_parts_and_documents_are_found_with_their_meeting() {
             "{query}"
         );
     }
+    // A hit's subtitle is the line a list shows under the record.
+    let doc = r.search("grid-note", 5).expect("search").remove(0);
+    assert_eq!(
+        doc.subtitle,
+        "ACMECS/SOM/2026/1/DOC/003rev1 · other · draft"
+    );
+    let item = r.search("electricity", 5).expect("search").remove(0);
+    assert_eq!(item.subtitle, "4.2");
     // A document filed under no meeting has no parent; a meeting is nobody's part.
     let memo = r.search("unfiled", 10).expect("search");
     assert_eq!(titles(&memo), ["Unfiled grid memo"]);

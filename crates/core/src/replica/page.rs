@@ -233,6 +233,7 @@ impl Replica {
         // The parent and the filters, shared by the count and every step.
         let mut conds: Vec<String> = Vec::new();
         let mut args: Vec<Sql> = Vec::new();
+        // Live rows only, unless asked: the first condition, so it can be told apart below.
         if !q.include_deleted {
             conds.push("t._deleted = 0".to_string());
         }
@@ -312,11 +313,21 @@ impl Replica {
         };
 
         let base = conds.join(" AND ");
-        // The shared conditions come first, as their arguments do.
-        let base_and = if base.is_empty() {
+        // The shared conditions come first, as their arguments do. In the page's reads the
+        // live-rows test is `+t._deleted = 0`: the list indexes end in `_deleted`, and left
+        // free to, SQLite would walk one of them to test it for a sort that no index serves
+        // (reading every row in that index's order: the first page of 100,000 contacts by
+        // title took 70 ms instead of 20). The count keeps the plain test, which lets it
+        // read an index alone.
+        let step_base = if q.include_deleted {
+            base.clone()
+        } else {
+            base.replacen("t._deleted = 0", "+t._deleted = 0", 1)
+        };
+        let base_and = if step_base.is_empty() {
             String::new()
         } else {
-            format!("{base} AND ")
+            format!("{step_base} AND ")
         };
         let (gt, dir) = if descending {
             ("<", "DESC")

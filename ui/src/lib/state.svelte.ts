@@ -23,8 +23,10 @@ export interface Editing {
   preset: Record<string, string>;
 }
 
-const ROUTE_KEY = "desk.route";
-const RECENT_KEY = "desk.recent";
+// Saved per replica (by its device id): another replica on this computer has other records.
+let scope = "";
+const routeKey = () => `desk.route.${scope}`;
+const recentKey = () => `desk.recent.${scope}`;
 
 function load(key: string): string | null {
   try {
@@ -47,7 +49,7 @@ class Desk {
   route = $state<Route>(HOME);
   revision = $state(0);
   toasts = $state<Toast[]>([]);
-  recent = $state<Recent[]>(parseRecent(load(RECENT_KEY)));
+  recent = $state<Recent[]>([]);
   paletteOpen = $state(false);
   editing = $state<Editing | null>(null);
   private history: Route[] = [];
@@ -62,10 +64,14 @@ class Desk {
     return this.schema.filter((s) => s.parent?.entity === name);
   }
 
-  async loadSchema(): Promise<void> {
+  /** Loads the descriptors, and the view and recent records saved for this replica. */
+  async start(): Promise<void> {
+    const summary = await call(commands.summary());
+    scope = summary.device;
     this.schema = await commands.describe();
+    this.recent = parseRecent(load(recentKey()));
     this.route = parseRoute(
-      load(ROUTE_KEY),
+      load(routeKey()),
       this.schema.map((s) => s.name),
     );
   }
@@ -75,26 +81,26 @@ class Desk {
     this.history.push(this.route);
     if (this.history.length > 100) this.history.shift();
     this.route = route;
-    save(ROUTE_KEY, JSON.stringify(route));
+    save(routeKey(), JSON.stringify(route));
   }
 
   back(): void {
     const prev = this.history.pop();
     if (prev) {
       this.route = prev;
-      save(ROUTE_KEY, JSON.stringify(prev));
+      save(routeKey(), JSON.stringify(prev));
     }
   }
 
   open(entity: string, id: string, title: string, subtitle = ""): void {
     this.recent = remember(this.recent, { entity, id, title, subtitle });
-    save(RECENT_KEY, JSON.stringify(this.recent));
+    save(recentKey(), JSON.stringify(this.recent));
     this.go({ view: "record", entity, id });
   }
 
   forgetRecent(entity: string, id: string): void {
     this.recent = forget(this.recent, entity, id);
-    save(RECENT_KEY, JSON.stringify(this.recent));
+    save(recentKey(), JSON.stringify(this.recent));
   }
 
   /** Something in the replica changed: views reload. */

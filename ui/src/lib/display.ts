@@ -1,0 +1,15 @@
+// How stored values read on screen. Presentation only: which values are valid, and what a
+// reference or a record is called, come from the core.
+
+/** An enum value as words: "head_of_delegation" → "head of delegation". */
+export function words(value: string): string {
+  return value.replace(/_/g, " ");
+}
+
+/** An RFC 3339 time as a short local date and time: "2026-12-06 16:02". */
+export function localTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}

@@ -28,7 +28,6 @@ macro_rules! app_commands {
             commands::unlock[Wry],
             commands::summary,
             records::search,
-            records::list,
             records::get,
             records::delegations,
             records::create,

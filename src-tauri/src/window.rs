@@ -40,17 +40,13 @@ pub fn save(dir: &Path, p: &Placement) -> std::io::Result<()> {
 pub fn restore<R: Runtime>(w: &WebviewWindow<R>, dir: &Path) {
     let Some(p) = load(dir) else { return };
     let _ = w.set_size(PhysicalSize::new(p.width, p.height));
-    let on_screen = w
-        .available_monitors()
-        .unwrap_or_default()
-        .iter()
-        .any(|m| {
-            let (pos, size) = (m.position(), m.size());
-            p.x >= pos.x
-                && p.y >= pos.y
-                && p.x < pos.x + size.width as i32
-                && p.y < pos.y + size.height as i32
-        });
+    let on_screen = w.available_monitors().unwrap_or_default().iter().any(|m| {
+        let (pos, size) = (m.position(), m.size());
+        p.x >= pos.x
+            && p.y >= pos.y
+            && p.x < pos.x + size.width as i32
+            && p.y < pos.y + size.height as i32
+    });
     if on_screen {
         let _ = w.set_position(PhysicalPosition::new(p.x, p.y));
     }
@@ -108,6 +104,10 @@ mod tests {
             r#"{"width":10,"height":10,"x":0,"y":0,"maximized":false}"#,
         )
         .expect("write");
-        assert_eq!(load(dir.path()), None, "a window too small to use is not restored");
+        assert_eq!(
+            load(dir.path()),
+            None,
+            "a window too small to use is not restored"
+        );
     }
 }

@@ -102,24 +102,25 @@ fn records_and_search_through_the_ipc() {
         .expect("demo");
     assert_eq!(summary["counts"]["project"], 40);
     let meetings = shell
-        .call("list", json!({"entityName": "meeting", "limit": 3}))
-        .expect("list");
-    let m = &meetings[0];
+        .call("page", json!({"entityName": "meeting", "query": {"limit": 3}}))
+        .expect("page");
+    assert_eq!(meetings["total"], 8);
+    let m = &meetings["rows"][0];
     let agenda = shell
         .call(
-            "list",
-            json!({"entityName": "agenda_item", "parent": m["id"]}),
+            "page",
+            json!({"entityName": "agenda_item", "query": {"parent": m["id"]}}),
         )
         .expect("agenda");
-    assert!(agenda.as_array().is_some_and(|a| !a.is_empty()));
+    assert!(agenda["rows"].as_array().is_some_and(|a| !a.is_empty()));
     let people = shell
         .call(
-            "list",
-            json!({"entityName": "participant", "parent": m["id"]}),
+            "page",
+            json!({"entityName": "participant", "query": {"parent": m["id"]}}),
         )
         .expect("participants");
     // A participant is shown by its contact's name, not by an id.
-    let label = people[0]["label"].as_str().unwrap_or_default();
+    let label = people["rows"][0]["label"].as_str().unwrap_or_default();
     assert!(!label.is_empty() && !uuid_like(label), "{label}");
     // Delegations in protocol order: member countries alphabetically, head of delegation first.
     let dels = shell
@@ -136,9 +137,95 @@ fn records_and_search_through_the_ipc() {
         .expect("remove");
     assert_eq!(removed, 1);
     let unknown = shell
-        .call("list", json!({"entityName": "spaceship"}))
+        .call("page", json!({"entityName": "spaceship", "query": {}}))
         .expect_err("unknown");
     assert_eq!(unknown["kind"], "validation");
+}
+
+#[test]
+fn the_ui_is_built_from_descriptors_pages_and_the_home_view() {
+    let shell = Shell::new(Some("correct horse battery"));
+    shell.call("unlock", json!({})).expect("unlock");
+    shell
+        .call("load_demo", json!({"size": "small"}))
+        .expect("demo");
+
+    // Every entity with its fields, kinds and what a list may sort and filter on.
+    let schema = shell.call("describe", json!({})).expect("describe");
+    let entities = schema.as_array().expect("entities");
+    assert_eq!(entities.len(), 13);
+    let contact = entities
+        .iter()
+        .find(|e| e["name"] == "contact")
+        .expect("contact");
+    let email = contact["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "email"))
+        .expect("email field");
+    assert_eq!(email["kind"]["type"], "email");
+    let org = contact["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "org"))
+        .expect("org field");
+    assert_eq!(org["kind"], json!({"type": "ref", "entity": "organisation"}));
+
+    // Walking the contacts by cursor gives each one once, and as many as the total says.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut after = Value::Null;
+    let total = loop {
+        let page = shell
+            .call(
+                "page",
+                json!({"entityName": "contact", "query": {"limit": 7, "after": after}}),
+            )
+            .expect("page");
+        for r in page["rows"].as_array().expect("rows") {
+            assert!(seen.insert(r["id"].as_str().unwrap_or_default().to_string()));
+            assert!(r["subtitle"].is_string());
+        }
+        after = page["next"].clone();
+        if after.is_null() {
+            break page["total"].as_u64().unwrap_or_default();
+        }
+    };
+    assert_eq!(seen.len() as u64, total);
+    let bad = shell
+        .call(
+            "page",
+            json!({"entityName": "contact", "query": {"sort": "notes"}}),
+        )
+        .expect_err("a sort the descriptor does not offer");
+    assert_eq!(bad["field"], "sort");
+
+    // Action items come with their due state, as of today on this computer.
+    let actions = shell
+        .call("page", json!({"entityName": "action", "query": {"limit": 1000}}))
+        .expect("actions");
+    let states: std::collections::BTreeSet<String> = actions["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["due"].as_str().map(str::to_string))
+        .collect();
+    assert!(!states.is_empty(), "due states are filled");
+
+    let home = shell.call("home", json!({})).expect("home");
+    assert_eq!(
+        home["as_of"],
+        desk_app::commands::today().to_string(),
+        "home is as of today"
+    );
+    assert!(home["upcoming"].is_array() && home["actions"].is_array());
+
+    // The palette finds a meeting's parts, each with the meeting it belongs to.
+    let hits = shell
+        .call("search", json!({"query": "Adoption of the agenda", "limit": 5}))
+        .expect("search");
+    let item = hits
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h["entity"] == "agenda_item"))
+        .expect("an agenda item");
+    assert_eq!(item["parent"]["entity"], "meeting");
 }
 
 fn uuid_like(s: &str) -> bool {

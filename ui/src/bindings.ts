@@ -43,17 +43,6 @@ async search(query: string, limit: number | null) : Promise<Result<SearchHit[], 
 }
 },
 /**
- * Records of one entity (children of `parent` when given), each with its label.
- */
-async list(entityName: string, parent: string | null, limit: number | null, offset: number | null) : Promise<Result<RecordView[], CommandError>> {
-    try {
-    return { status: "ok", data: await TAURI_INVOKE("list", { entityName, parent, limit, offset }) };
-} catch (e) {
-    if(e instanceof Error) throw e;
-    else return { status: "error", error: e  as any };
-}
-},
-/**
  * One record with its label and the labels of the records it references.
  */
 async get(entityName: string, id: string) : Promise<Result<RecordView, CommandError>> {

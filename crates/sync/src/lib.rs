@@ -323,7 +323,9 @@ fn run(
             Err(SyncError::Denied(Denied::Revoked, msg))
         }
         Ok(report) => {
-            get(a, |r| Ok(r.set_setting(LAST_OK, Some(&now_ms().to_string()))?))?;
+            get(a, |r| {
+                Ok(r.set_setting(LAST_OK, Some(&now_ms().to_string()))?)
+            })?;
             Ok(report)
         }
         other => other,

@@ -5,7 +5,7 @@
 use super::{entity, with};
 use crate::error::CommandError;
 use crate::state::AppState;
-use desk_core::{Fields, ListQuery, Record, RecordView, SearchHit};
+use desk_core::{Fields, Record, RecordView, SearchHit};
 use tauri::State;
 
 #[tauri::command]
@@ -16,32 +16,6 @@ pub fn search(
     limit: Option<usize>,
 ) -> Result<Vec<SearchHit>, CommandError> {
     with(&state, |r| r.search(&query, limit.unwrap_or(20)))
-}
-
-/// Records of one entity (children of `parent` when given), each with its label.
-#[tauri::command]
-#[specta::specta]
-pub fn list(
-    state: State<'_, AppState>,
-    entity_name: String,
-    parent: Option<String>,
-    limit: Option<usize>,
-    offset: Option<usize>,
-) -> Result<Vec<RecordView>, CommandError> {
-    let e = entity(&entity_name)?;
-    with(&state, |r| {
-        let q = ListQuery {
-            parent,
-            limit,
-            offset: offset.unwrap_or(0),
-            include_deleted: false,
-            filters: Vec::new(),
-        };
-        Ok(r.list(e, &q)?
-            .into_iter()
-            .map(|record| r.view(record, false))
-            .collect())
-    })
 }
 
 /// One record with its label and the labels of the records it references.

@@ -102,7 +102,10 @@ fn records_and_search_through_the_ipc() {
         .expect("demo");
     assert_eq!(summary["counts"]["project"], 40);
     let meetings = shell
-        .call("page", json!({"entityName": "meeting", "query": {"limit": 3}}))
+        .call(
+            "page",
+            json!({"entityName": "meeting", "query": {"limit": 3}}),
+        )
         .expect("page");
     assert_eq!(meetings["total"], 8);
     let m = &meetings["rows"][0];
@@ -167,7 +170,10 @@ fn the_ui_is_built_from_descriptors_pages_and_the_home_view() {
         .as_array()
         .and_then(|f| f.iter().find(|f| f["name"] == "org"))
         .expect("org field");
-    assert_eq!(org["kind"], json!({"type": "ref", "entity": "organisation"}));
+    assert_eq!(
+        org["kind"],
+        json!({"type": "ref", "entity": "organisation"})
+    );
 
     // Walking the contacts by cursor gives each one once, and as many as the total says.
     let mut seen = std::collections::BTreeSet::new();
@@ -199,7 +205,10 @@ fn the_ui_is_built_from_descriptors_pages_and_the_home_view() {
 
     // Action items come with their due state, as of today on this computer.
     let actions = shell
-        .call("page", json!({"entityName": "action", "query": {"limit": 1000}}))
+        .call(
+            "page",
+            json!({"entityName": "action", "query": {"limit": 1000}}),
+        )
         .expect("actions");
     let states: std::collections::BTreeSet<String> = actions["rows"]
         .as_array()
@@ -219,7 +228,10 @@ fn the_ui_is_built_from_descriptors_pages_and_the_home_view() {
 
     // The palette finds a meeting's parts, each with the meeting it belongs to.
     let hits = shell
-        .call("search", json!({"query": "Adoption of the agenda", "limit": 5}))
+        .call(
+            "search",
+            json!({"query": "Adoption of the agenda", "limit": 5}),
+        )
         .expect("search");
     let item = hits
         .as_array()

@@ -1,6 +1,7 @@
 //! With `--features specta`: every type the desktop UI receives from the core exports to
-//! TypeScript as the shell exports it (numbers for 64-bit integers), including `Record`,
-//! whose fields are a flattened map.
+//! TypeScript as the shell exports it (numbers for 64-bit integers), including `Record`
+//! (exported as `RecordData`: TypeScript has a `Record` of its own), whose fields are a
+//! flattened map.
 #![cfg(feature = "specta")]
 
 use specta::TypeCollection;
@@ -31,7 +32,7 @@ fn the_ui_types_export_to_typescript() {
         "EntitySchema",
         "KindSchema",
         "RecordView",
-        "Record",
+        "RecordData",
         "HitParent",
         "DueState",
         "FilterKind",
@@ -47,8 +48,8 @@ fn the_ui_types_export_to_typescript() {
     // A record's fields are its own keys beside id and entity.
     let record = ts
         .lines()
-        .find(|l| l.starts_with("export type Record "))
-        .expect("Record");
+        .find(|l| l.starts_with("export type RecordData "))
+        .expect("RecordData");
     assert!(
         record.contains("[key in string]") || record.contains("Partial<{ [key in string]"),
         "{record}"

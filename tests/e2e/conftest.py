@@ -56,39 +56,64 @@ def new_session(url, opts, proc, attempts=5):
     raise RuntimeError(f"no WebDriver session after {attempts} attempts: {last}")
 
 
+def make_replica(target, size="small"):
+    """A fresh data directory with an encrypted demo replica made by the real `desk` binary."""
+    d = tempfile.mkdtemp(prefix=f"desk-e2e-{size}-")
+    env = dict(os.environ, DESK_DATA_DIR=d, DESK_PASSPHRASE=PASSPHRASE)
+    subprocess.run([target / "desk", "init"], env=env, check=True, capture_output=True)
+    subprocess.run([target / "desk", "demo", "--size", size], env=env, check=True, capture_output=True)
+    return d
+
+
+class Driver:
+    """tauri-driver on free loopback ports, for the app binary in `target` and one data
+    directory; `session()` launches the app (a new process each time) and returns Selenium's
+    handle to it."""
+
+    def __init__(self, target, data_dir):
+        self.target = Path(target)
+        port = free_port()
+        env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_PASSPHRASE=PASSPHRASE)
+        self.proc = subprocess.Popen(
+            [os.environ.get("TAURI_DRIVER", "tauri-driver"), "--port", str(port), "--native-port", str(free_port())],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_listening(self.url, self.proc)
+        except Exception:
+            self.stop()
+            raise
+
+    def session(self):
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": str(self.target / "secretariat-desk")})
+        d = new_session(self.url, opts, self.proc)
+        d.implicitly_wait(0)
+        return d
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
-    d = tempfile.mkdtemp(prefix="desk-e2e-")
-    env = dict(os.environ, DESK_DATA_DIR=d, DESK_PASSPHRASE=PASSPHRASE)
-    subprocess.run([TARGET / "desk", "init"], env=env, check=True, capture_output=True)
-    subprocess.run([TARGET / "desk", "demo"], env=env, check=True, capture_output=True)
-    return d
+    return make_replica(TARGET)
 
 
 @pytest.fixture(scope="session")
 def driver(data_dir):
-    port = free_port()
-    env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_PASSPHRASE=PASSPHRASE)
-    tauri_driver = os.environ.get("TAURI_DRIVER", "tauri-driver")
-    proc = subprocess.Popen(
-        [tauri_driver, "--port", str(port), "--native-port", str(free_port())],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    tauri = Driver(TARGET, data_dir)
     try:
-        wait_until_listening(url, proc)
-        opts = ArgOptions()
-        opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": str(TARGET / "secretariat-desk")})
-        d = new_session(url, opts, proc)
-        d.implicitly_wait(0)
+        d = tauri.session()
         yield d
         d.quit()
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        tauri.stop()
 
 
 @pytest.fixture(scope="session")

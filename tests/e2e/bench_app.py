@@ -1,0 +1,253 @@
+"""Benchmarks of the real desktop app on the large demo replica (100,000 contacts, 10,000
+meetings), under Xvfb through WebDriver. Run by scripts/bench-app, which builds the release
+binaries and makes the replica; prints one line per measure and a JSON summary.
+
+What is measured, and how "done" is detected: every view of the UI, once its data is in the DOM
+and the browser has painted it (two animation frames later), fires a `desk-painted` event and
+sets <html data-painted="view:key">; the first such mark after start also sets
+<html data-interactive="epoch ms"> (ui/src/lib/perf.ts).
+
+- cold start: from the app process's start (its start time in /proc, 10 ms resolution) to
+  data-interactive: the first screen shows its data and accepts input. Each run is a new
+  process; the replica's file is in the OS page cache after the first run (not dropped: that
+  needs a privileged host).
+- memory: proportional set size (PSS, /proc/PID/smaps_rollup) of the app and every process
+  under it (WebKit's web and network processes), after the contact list is opened, scrolled
+  and taken to its last row.
+- palette: keydown (a capture listener, before the app sees the key) to the palette's painted
+  mark for the new query, one key at a time, queries in six scripts.
+- meeting: a click on the 600-delegate meeting in the palette (pointer-down, capture) to its
+  record page painted with its agenda, delegations, decisions and action items."""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import Driver  # noqa: E402
+
+BIG_MEETING = "Special ACMECS Senior Officials' Meeting on the Review of the ACMECS Master Plan"
+QUERIES = ["Somchai", "สมชาย", "សុភា", "ສົມພອນ", "မင်း", "Nguyễn", "so", "Mekong Institute",
+           "financing plan", "Special ACMECS"]
+
+# Installed once per page: collects painted marks, and times the last keydown / pointer-down.
+PROBE = """
+if (!window.__bench) {
+  window.__bench = { marks: [], key: 0, press: 0 };
+  window.addEventListener('keydown', () => { window.__bench.key = performance.now(); }, true);
+  window.addEventListener('pointerdown', () => { window.__bench.press = performance.now(); }, true);
+  window.addEventListener('mousedown', () => { window.__bench.press = performance.now(); }, true);
+  window.addEventListener('desk-painted', (e) => { window.__bench.marks.push(e.detail); });
+}
+"""
+
+
+def wait(driver, seconds=60):
+    return WebDriverWait(driver, seconds)
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs) + 0.5) - 1))]
+
+
+def summary(xs):
+    return {"n": len(xs), "p50": round(statistics.median(xs), 1), "p95": round(pct(xs, 95), 1),
+            "max": round(max(xs), 1)}
+
+
+def app_pids(binary):
+    """Processes running `binary` (by /proc/PID/exe)."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if os.readlink(p / "exe") == str(binary):
+                    out.append(int(p.name))
+            except OSError:
+                pass
+    return out
+
+
+def started_at(pid):
+    """A process's start, in seconds since the epoch."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[19])  # field 22 of stat; fields[0] is field 3
+    btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                 if line.startswith("btime "))
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree(pid):
+    """`pid` and every process under it."""
+    children = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                ppid = int(Path(p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(p.name))
+            except (OSError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        todo.extend(children.get(q, []))
+    return out
+
+
+def pss_kib(pid):
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def name(pid):
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+def interactive(d):
+    wait(d, 120).until(lambda d: d.execute_script("return document.documentElement.dataset.interactive"))
+    return int(d.execute_script("return document.documentElement.dataset.interactive")) / 1000
+
+
+def cold_start(tauri, binary, runs):
+    out = []
+    for _ in range(runs):
+        before = set(app_pids(binary))
+        d = tauri.session()
+        try:
+            ready = interactive(d)
+            new = [p for p in app_pids(binary) if p not in before]
+            assert len(new) == 1, f"expected one new app process, found {new}"
+            ms = (ready - started_at(new[0])) * 1000
+            out.append(ms)
+            print(f"cold start: {ms:.0f} ms to interactive", flush=True)
+        finally:
+            d.quit()
+    return out
+
+
+def painted_since(d, n, view, key):
+    """Waits for a painted mark of `view`/`key` after the first `n` marks; returns it."""
+    return wait(d).until(lambda d: d.execute_script(
+        "return window.__bench.marks.slice(arguments[0]).find(m => m.view === arguments[1] && m.key === arguments[2]) || null",
+        n, view, key))
+
+
+def marks(d):
+    return d.execute_script("return window.__bench.marks.length")
+
+
+def palette(d, rounds):
+    out = []
+    for _ in range(rounds):
+        for q in QUERIES:
+            d.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "k")
+            box = wait(d).until(lambda d: d.find_element(By.ID, "palette-input"))
+            for i, ch in enumerate(q):
+                n = marks(d)
+                box.send_keys(ch)
+                mark = painted_since(d, n, "palette", q[: i + 1])
+                key = d.execute_script("return window.__bench.key")
+                out.append(mark["at"] - key)
+            box.send_keys(Keys.ESCAPE)
+            wait(d).until(lambda d: not d.find_elements(By.ID, "palette-input"))
+    print(f"palette: {summary(out)} ms keystroke to painted", flush=True)
+    return out
+
+
+def meeting(d, runs):
+    out = []
+    for _ in range(runs):
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "h")
+        wait(d).until(lambda d: d.execute_script("return document.documentElement.dataset.painted") == "home:")
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "k")
+        box = wait(d).until(lambda d: d.find_element(By.ID, "palette-input"))
+        n = marks(d)
+        box.send_keys(BIG_MEETING)
+        painted_since(d, n, "palette", BIG_MEETING)
+        hit = next(li for li in d.find_elements(By.CSS_SELECTOR, "#palette-hits li[role=option]")
+                   if li.find_element(By.CSS_SELECTOR, ".title").text == BIG_MEETING)
+        n = marks(d)
+        hit.click()
+        mark = wait(d).until(lambda d: d.execute_script(
+            "return window.__bench.marks.slice(arguments[0]).find(m => m.view === 'record') || null", n))
+        ms = mark["at"] - d.execute_script("return window.__bench.press")
+        members = d.execute_script("return document.querySelectorAll('.delegations ul li').length")
+        assert members == 600, f"the meeting shows {members} delegates, not 600"
+        out.append(ms)
+    print(f"meeting with 600 delegates: {summary(out)} ms click to painted", flush=True)
+    return out
+
+
+def memory(d, binary):
+    d.find_element(By.XPATH, "//nav[contains(@class,'side')]//button[normalize-space()='Contacts']").click()
+    wait(d).until(lambda d: d.execute_script("return document.documentElement.dataset.painted") == "list:contact")
+    total = int(d.find_element(By.CSS_SELECTOR, ".head .count").text.split()[0].replace(",", ""))
+    for step in range(1, 41):
+        d.execute_script("document.querySelector('.rows').scrollTop = arguments[0] * 50 * 500", step)
+    d.execute_script("document.querySelector('.rows').focus()")
+    d.switch_to.active_element.send_keys(Keys.END)
+    wait(d, 300).until(lambda d: d.execute_script(
+        "const t = document.querySelector(`#row-${arguments[0]} .title`); return t && t.textContent !== 'Loading…'",
+        total - 1))
+    # Settle: a painted frame after the last page, then let WebKit's idle collection run.
+    d.execute_async_script("const done = arguments[arguments.length - 1];"
+                           "requestAnimationFrame(() => requestAnimationFrame(() => done(true)))")
+    time.sleep(2)
+    (app,) = app_pids(binary)
+    parts = {p: pss_kib(p) for p in tree(app)}
+    mib = sum(parts.values()) / 1024
+    detail = ", ".join(f"{name(p)} {k / 1024:.0f}" for p, k in sorted(parts.items(), key=lambda x: -x[1]) if k)
+    print(f"memory: {mib:.0f} MiB PSS after scrolling {total:,} contacts to the end ({detail})", flush=True)
+    return mib, total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--target", required=True, type=Path, help="directory of the release binaries")
+    ap.add_argument("--data", required=True, help="data directory holding the large replica")
+    ap.add_argument("--starts", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--opens", type=int, default=10)
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    binary = (a.target / "secretariat-desk").resolve()
+    tauri = Driver(a.target, a.data)
+    try:
+        starts = cold_start(tauri, binary, a.starts)
+        d = tauri.session()
+        try:
+            interactive(d)
+            d.execute_script(PROBE)
+            keys = palette(d, a.rounds)
+            opens = meeting(d, a.opens)
+            mib, total = memory(d, binary)
+        finally:
+            d.quit()
+    finally:
+        tauri.stop()
+    result = {
+        "cold_start_ms": summary(starts),
+        "palette_keystroke_ms": summary(keys),
+        "meeting_600_open_ms": summary(opens),
+        "memory_pss_mib": round(mib),
+        "contacts": total,
+    }
+    print(json.dumps(result, indent=2))
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

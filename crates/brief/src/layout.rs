@@ -364,6 +364,10 @@ impl Flow {
             .collect();
         let mut nat = vec![0.0f32; ncols];
         let mut min = vec![0.0f32; ncols];
+        // The longest space-delimited word of each column: columns get at least that where
+        // the line allows, and cells then break at spaces only, so a name ("Sangiampongsa",
+        // "เสงี่ยมพงษ์") is never split across lines.
+        let mut word = vec![0.0f32; ncols];
         for r in head.iter().chain(body.iter()) {
             for (i, p) in r.iter().enumerate() {
                 let marker = if rows.iter().any(|r| r.get(i).is_some_and(|c| c.2.is_some())) {
@@ -373,7 +377,18 @@ impl Flow {
                 };
                 nat[i] = nat[i].max(p.natural_width() + marker);
                 min[i] = min[i].max(p.min_width() + marker);
+                word[i] = word[i].max(p.word_width() + marker);
             }
+        }
+        // Only in tables with a header (field lists hold running text).
+        let words_fit = st.header
+            && word
+                .iter()
+                .map(|w| (w + 2.0 * PAD_X).max(2.0 * PAD_X + 12.0))
+                .sum::<f32>()
+                <= self.geo.measure();
+        if words_fit {
+            min = word;
         }
         let ws = if st.header || ncols != 2 {
             self.widths(&nat, &min)
@@ -399,7 +414,11 @@ impl Flow {
                     let marker = c.and_then(|c| c.2);
                     let inner = ws[i] - 2.0 * PAD_X - if marker.is_some() { MARKER } else { 0.0 };
                     CellBox {
-                        lines: p.lines(inner.max(1.0)),
+                        lines: if words_fit {
+                            p.word_lines(inner.max(1.0))
+                        } else {
+                            p.lines(inner.max(1.0))
+                        },
                         color: match c {
                             Some((_, true, _)) => ALERT,
                             _ if st.first_column_bold && i == 0 => GREY,

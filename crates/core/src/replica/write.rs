@@ -619,7 +619,7 @@ mod tests {
                 &fields(json!({"title": "SOM", "start_date": "2026-03-01"})),
             )
             .expect("meeting");
-        let mut add = |r: &mut Replica, contact: Value, participant: Value| {
+        let add = |r: &mut Replica, contact: Value, participant: Value| {
             let c = r
                 .create(Entity::Contact, &fields(contact))
                 .expect("contact");

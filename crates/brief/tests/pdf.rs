@@ -796,3 +796,113 @@ fn real_data_pack_orders_numbers_addresses_people_and_keeps_names_whole() {
             .unwrap_or_else(|| panic!("decision {n} out of order"));
     }
 }
+
+/// A delegations table as the demo SOM has it: delegation labels on each group's first row
+/// only, names, positions and roles on every row. The width goes by how much text a column
+/// holds: the label column gives way (its labels may wrap at spaces) rather than keeping its
+/// natural width while names wrap beside it.
+#[test]
+fn delegation_column_gives_way_to_the_names() {
+    let groups = [
+        (
+            "Cambodia",
+            ["H.E. Chea Rithy", "Mr. Kim Pisey", "Mr. Heng Sophea"],
+        ),
+        (
+            "Lao PDR",
+            [
+                "H.E. Sengdao Keomany",
+                "Dr Phonesavanh Keomany",
+                "Dr Sengdao Keomany",
+            ],
+        ),
+        (
+            "Myanmar",
+            ["Daw Min Aung", "Daw Min Hlaing Htun", "Daw Kyaw Su Thant"],
+        ),
+        (
+            "Thailand",
+            [
+                "H.E. Narong Saengthong",
+                "Mr. Pranee Wongsawat",
+                "Dr Narong Srisuk",
+            ],
+        ),
+        (
+            "Secretariat and others",
+            ["Emily Carter", "Min-jun Kim", "Hiroshi Tanaka"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, names) in groups {
+        for (i, n) in names.iter().enumerate() {
+            rows.push(vec![
+                cell(if i == 0 { label } else { "" }),
+                cell(n),
+                cell("ທ່ານ ແສງດາວ ແກ້ວມະນີ"),
+                cell(if i == 0 {
+                    "Permanent Secretary, SOM Leader for ACMECS"
+                } else {
+                    "Director-General, Department of ASEAN Affairs"
+                }),
+                cell(if i == 0 {
+                    "head of delegation"
+                } else {
+                    "alternate"
+                }),
+            ]);
+        }
+    }
+    let p = pack(
+        "Delegations",
+        vec![Section {
+            kind: SectionKind::Delegations,
+            title: "Delegations and participants".into(),
+            blocks: vec![Block::Table {
+                columns: [
+                    "Delegation",
+                    "Name",
+                    "Name (native script)",
+                    "Position",
+                    "Role",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows,
+            }],
+        }],
+    );
+    let l = layout(&p, Paper::A4);
+    assert_inside(&l);
+    let texts: Vec<(&str, f32)> = l
+        .pages
+        .iter()
+        .flat_map(|p| &p.draws)
+        .filter_map(|d| match d {
+            Draw::Text(t) => Some((t.text.as_str(), t.x)),
+            _ => None,
+        })
+        .collect();
+    let x = |s: &str| {
+        texts
+            .iter()
+            .find(|(t, _)| *t == s || (s.ends_with('(') && t.starts_with(s)))
+            .map(|(_, x)| *x)
+            .unwrap_or_else(|| panic!("{s} not drawn: {texts:?}"))
+    };
+    let delegation = x("Name") - x("Delegation");
+    let name = x("Name (") - x("Name");
+    assert!(
+        delegation < name,
+        "the delegation column ({delegation}) is wider than the names' ({name})"
+    );
+    // Every name's words whole; labels and names break at spaces only.
+    for (label, names) in groups {
+        for word in names.iter().chain([&label]).flat_map(|n| n.split(' ')) {
+            assert!(
+                texts.iter().any(|(t, _)| t.split(' ').any(|w| w == word)),
+                "{word} split: {texts:?}"
+            );
+        }
+    }
+}

@@ -239,8 +239,11 @@ impl Flow {
     }
 
     /// Column widths that fill the measure: natural widths when they fit, else every column
-    /// gets its longest word and the rest is shared by how much more each would like.
-    fn widths(&self, nat: &[f32], min: &[f32]) -> Vec<f32> {
+    /// gets its longest word and the rest is shared by how much text each holds (`vol`: the
+    /// sum of its cells' natural widths), no column beyond its natural width. A column of a
+    /// few short labels (a delegation's name on its first row only) then takes little, and
+    /// the columns that hold the most text (names, positions) wrap least.
+    fn widths(&self, nat: &[f32], min: &[f32], vol: &[f32]) -> Vec<f32> {
         let w = self.geo.measure();
         let n = nat.len().max(1) as f32;
         let cap = |v: f32| v.min(w);
@@ -260,64 +263,42 @@ impl Flow {
                 .collect();
         }
         if sum_min <= w {
-            // Narrow columns (natural width within a fair share of what is left) keep their
-            // natural width, so short cells never wrap; the wide ones share the rest, each
-            // getting its longest word plus a part in proportion to how much more it wants.
-            let mut fixed = vec![false; nat.len()];
-            loop {
-                let free: Vec<usize> = (0..nat.len()).filter(|i| !fixed[*i]).collect();
-                let left = w
-                    - (0..nat.len())
-                        .filter(|i| fixed[*i])
-                        .map(|i| nat[i])
-                        .sum::<f32>();
-                let fair = left / free.len().max(1) as f32;
-                let newly: Vec<usize> = free.iter().copied().filter(|i| nat[*i] <= fair).collect();
-                if newly.is_empty() || newly.len() == free.len() {
+            // Water-filling: the width left after every column's longest word is shared by
+            // text volume; a column that reaches its natural width stops and its share goes to
+            // the others. Since the natural widths do not fit, all of it is used.
+            let mut ws = min.clone();
+            let mut extra = w - sum_min;
+            let mut open: Vec<usize> = (0..nat.len()).filter(|i| nat[*i] > min[*i]).collect();
+            while extra > 0.001 && !open.is_empty() {
+                let weight = |i: usize| vol.get(i).copied().unwrap_or(0.0).max(1.0);
+                let total: f32 = open.iter().map(|i| weight(*i)).sum();
+                let mut used = 0.0;
+                let mut still = Vec::with_capacity(open.len());
+                for &i in &open {
+                    let share = extra * weight(i) / total;
+                    let room = nat[i] - ws[i];
+                    if share >= room {
+                        ws[i] = nat[i];
+                        used += room;
+                    } else {
+                        ws[i] += share;
+                        used += share;
+                        still.push(i);
+                    }
+                }
+                extra -= used;
+                if still.len() == open.len() {
                     break;
                 }
-                for i in newly {
-                    fixed[i] = true;
+                open = still;
+            }
+            if extra > 0.001 {
+                // Rounding: whatever is left goes to the last column.
+                if let Some(last) = ws.last_mut() {
+                    *last += extra;
                 }
             }
-            let left = w
-                - (0..nat.len())
-                    .filter(|i| fixed[*i])
-                    .map(|i| nat[i])
-                    .sum::<f32>();
-            let free_min: f32 = (0..nat.len()).filter(|i| !fixed[*i]).map(|i| min[i]).sum();
-            if free_min <= left {
-                let want: f32 = (0..nat.len())
-                    .filter(|i| !fixed[*i])
-                    .map(|i| (nat[i] - min[i]).max(0.0))
-                    .sum();
-                let extra = left - free_min;
-                let free_n = fixed.iter().filter(|f| !**f).count().max(1) as f32;
-                return (0..nat.len())
-                    .map(|i| {
-                        if fixed[i] {
-                            nat[i]
-                        } else if want > 0.0 {
-                            min[i] + extra * (nat[i] - min[i]).max(0.0) / want
-                        } else {
-                            min[i] + extra / free_n
-                        }
-                    })
-                    .collect();
-            }
-            let want: f32 = nat.iter().zip(&min).map(|(a, b)| (a - b).max(0.0)).sum();
-            let extra = w - sum_min;
-            return min
-                .iter()
-                .zip(&nat)
-                .map(|(m, a)| {
-                    m + if want > 0.0 {
-                        extra * (a - m).max(0.0) / want
-                    } else {
-                        extra / n
-                    }
-                })
-                .collect();
+            return ws;
         }
         // Not even the longest words fit: every column keeps room for a glyph or two (words
         // are then cut between clusters), the rest goes by how much each would need.
@@ -364,6 +345,11 @@ impl Flow {
             .collect();
         let mut nat = vec![0.0f32; ncols];
         let mut min = vec![0.0f32; ncols];
+        // The longest space-delimited word of each column: columns get at least that where
+        // the line allows, and cells then break at spaces only, so a name ("Sangiampongsa",
+        // "เสงี่ยมพงษ์") is never split across lines.
+        let mut word = vec![0.0f32; ncols];
+        let mut vol = vec![0.0f32; ncols];
         for r in head.iter().chain(body.iter()) {
             for (i, p) in r.iter().enumerate() {
                 let marker = if rows.iter().any(|r| r.get(i).is_some_and(|c| c.2.is_some())) {
@@ -372,11 +358,23 @@ impl Flow {
                     0.0
                 };
                 nat[i] = nat[i].max(p.natural_width() + marker);
+                vol[i] += p.natural_width();
                 min[i] = min[i].max(p.min_width() + marker);
+                word[i] = word[i].max(p.word_width() + marker);
             }
         }
+        // Only in tables with a header (field lists hold running text).
+        let words_fit = st.header
+            && word
+                .iter()
+                .map(|w| (w + 2.0 * PAD_X).max(2.0 * PAD_X + 12.0))
+                .sum::<f32>()
+                <= self.geo.measure();
+        if words_fit {
+            min = word;
+        }
         let ws = if st.header || ncols != 2 {
-            self.widths(&nat, &min)
+            self.widths(&nat, &min, &vol)
         } else {
             // Field lists: a label column of a steady width (what the labels need, between a
             // fifth and a third of the line), the value takes the rest.
@@ -399,7 +397,11 @@ impl Flow {
                     let marker = c.and_then(|c| c.2);
                     let inner = ws[i] - 2.0 * PAD_X - if marker.is_some() { MARKER } else { 0.0 };
                     CellBox {
-                        lines: p.lines(inner.max(1.0)),
+                        lines: if words_fit {
+                            p.word_lines(inner.max(1.0))
+                        } else {
+                            p.lines(inner.max(1.0))
+                        },
                         color: match c {
                             Some((_, true, _)) => ALERT,
                             _ if st.first_column_bold && i == 0 => GREY,

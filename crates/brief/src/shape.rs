@@ -221,6 +221,49 @@ impl Shaped {
         out
     }
 
+    /// Glyph-index ranges of the space-delimited words of the text (each with its trailing
+    /// spaces): the dictionary's pieces joined up to the next space, so a Thai, Lao, Khmer or
+    /// Myanmar name stays whole, as do hyphenated words.
+    fn words(&self) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut open = false;
+        for (a, b) in self.segments() {
+            match out.last_mut() {
+                Some(last) if open => last.1 = b,
+                _ => out.push((a, b)),
+            }
+            open = !(b > a && self.is_space(&self.glyphs[b - 1]));
+        }
+        out
+    }
+
+    /// The widest space-delimited word (for table columns that should break only at spaces).
+    pub fn word_width(&self) -> f32 {
+        self.words()
+            .iter()
+            .map(|(a, b)| self.trimmed_width(*a, *b))
+            .fold(0.0, f32::max)
+    }
+
+    /// Like [`Shaped::wrap`], but breaking only at spaces (names: "Sangiampongsa", "เสงี่ยมพงษ์"
+    /// stay whole); a word wider than the line is broken where the dictionary allows, and only
+    /// then between clusters.
+    pub fn wrap_words(&self, width: f32) -> Vec<LineSpan> {
+        let mut pieces = Vec::new();
+        for (a, b) in self.words() {
+            if self.trimmed_width(a, b) <= width {
+                pieces.push((a, b));
+            } else {
+                pieces.extend(
+                    self.segments()
+                        .into_iter()
+                        .filter(|(x, y)| *x >= a && *y <= b),
+                );
+            }
+        }
+        self.wrap_pieces(&pieces, width)
+    }
+
     /// The widest piece that cannot be broken without splitting a word (for table columns).
     pub fn min_width(&self) -> f32 {
         self.segments()
@@ -243,10 +286,16 @@ impl Shaped {
     /// line is the only thing that can exceed it, and only by its own width). Empty text gives
     /// no lines.
     pub fn wrap(&self, width: f32) -> Vec<LineSpan> {
+        self.wrap_pieces(&self.segments(), width)
+    }
+
+    /// Breaks the text into lines no wider than `width` between the given unbreakable pieces
+    /// (in order, covering every glyph).
+    fn wrap_pieces(&self, pieces: &[(usize, usize)], width: f32) -> Vec<LineSpan> {
         let mut lines = Vec::new();
         let mut start = 0usize; // first glyph of the line being filled
         let mut end = 0usize; // one past its last glyph
-        for (a, b) in self.segments() {
+        for &(a, b) in pieces {
             if end > start && self.trimmed_width(start, b) > width {
                 lines.push(self.span(start, end));
                 start = a;
@@ -342,6 +391,41 @@ mod tests {
         // positioned glyph), never left colliding at the default position.
         let t = shape(&clean("ที่"), 10.0, false);
         assert_eq!(t.glyphs.len(), 3);
+    }
+
+    #[test]
+    fn names_wrap_at_spaces_and_keep_family_names_whole() {
+        let s = shape(&clean("มาริษ เสงี่ยมพงษ์วัฒนากุล"), 10.0, false);
+        let family = shape(&clean("เสงี่ยมพงษ์วัฒนากุล"), 10.0, false).width();
+        // The longest word is the family name, wider than any dictionary piece of it.
+        assert!((s.word_width() - family).abs() < 0.01);
+        assert!(s.min_width() < family);
+        // A line as wide as the family name: the dictionary would cut it, words do not.
+        let width = family + 1.0;
+        let by_words: Vec<&str> = s.wrap_words(width).iter().map(|l| s.line_text(l)).collect();
+        assert_eq!(by_words, ["มาริษ", "เสงี่ยมพงษ์วัฒนากุล"]);
+        let by_dictionary: Vec<&str> = s.wrap(width).iter().map(|l| s.line_text(l)).collect();
+        assert_ne!(
+            by_dictionary, by_words,
+            "the dictionary fills the first line"
+        );
+        // A word wider than the line still breaks, at dictionary boundaries.
+        let narrow = s.wrap_words(family * 0.6);
+        assert!(narrow.len() >= 3, "{narrow:?}");
+        let joined: String = narrow.iter().map(|l| s.line_text(l)).collect();
+        assert_eq!(squash(&joined), squash(&s.text));
+        // Latin: a hyphenated name is one word.
+        let l = shape(&clean("Jean-Pierre Sangiampongsa"), 10.0, false);
+        let lines: Vec<&str> = l
+            .wrap_words(shape("Sangiampongsa", 10.0, false).width() + 1.0)
+            .iter()
+            .map(|x| l.line_text(x))
+            .collect();
+        assert_eq!(lines, ["Jean-Pierre", "Sangiampongsa"]);
+    }
+
+    fn squash(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
     }
 
     #[test]

@@ -629,3 +629,280 @@ fn complex_script_pages_match_their_reference_images() {
         );
     }
 }
+
+/// A meeting as it came with real data: 20 agenda items and decisions numbered with no
+/// position, people whose native names carry their titles, participants added without a
+/// delegation, and long names and positions in the delegations table.
+fn real_meeting(r: &mut Replica) -> String {
+    let m = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "Real data SOM", "short_title": "Real SOM", "framework": "ACMECS", "start_date": "2026-12-08", "host_country": "LA"})),
+        )
+        .expect("meeting");
+    let mut numbers: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    numbers.sort(); // entered in text order: 1, 10, 11, …
+    for n in &numbers {
+        r.create(
+            Entity::AgendaItem,
+            &fields(
+                json!({"meeting": m.id, "number": n, "title": format!("Agenda topic {n}"),
+                "objectives": format!("Objective for topic {n}")}),
+            ),
+        )
+        .expect("item");
+        r.create(
+            Entity::Decision,
+            &fields(json!({"meeting": m.id, "number": n, "text": format!("Decided matter {n}")})),
+        )
+        .expect("decision");
+    }
+    let people = [
+        json!({"name": "Prasert Boonma", "given_name": "Prasert", "family_name": "Boonma", "native_name": "ดร.ประเสริฐ บุญมา", "country": "TH", "title": "Minister-Counsellor"}),
+        json!({"name": "Dr Narong Srisuk", "native_name": "ณรงค์ ศรีสุข", "country": "TH", "title": "Director"}),
+        json!({"name": "Bouasone Vongsa", "given_name": "Bouasone", "family_name": "Vongsa", "native_name": "ທ່ານນາງ ບົວສອນ ວົງສາ", "gender": "female", "country": "LA", "title": "Deputy Director-General"}),
+        json!({"name": "Phonxay Sisane", "given_name": "Phonxay", "family_name": "Sisane", "native_name": "ທ່ານ ພອນໄຊ ສີແສນ", "gender": "male", "country": "LA", "title": "Director"}),
+        json!({"name": "Sok Vanna", "given_name": "Vanna", "family_name": "Sok", "native_name": "សម្តេច សុខ វណ្ណា", "honorific": "Samdech", "country": "KH", "title": "Deputy Prime Minister"}),
+        json!({"name": "Nguyen Van Thanhphuongkhanh", "given_name": "Van Thanhphuongkhanh", "family_name": "Nguyen", "native_name": "Nguyễn Văn Thanhphuongkhanh", "honorific": "H.E.", "gender": "male", "country": "VN", "title": "Ambassador Extraordinary and Plenipotentiary of the Socialist Republic of Viet Nam to the Kingdom of Thailand"}),
+        json!({"name": "Maris Sangiampongsawattanakul", "given_name": "Maris", "family_name": "Sangiampongsawattanakul", "native_name": "มาริษ เสงี่ยมพงษ์วัฒนากุล", "honorific": "Mr.", "country": "TH", "title": "Deputy Permanent Secretary, Ministry of Foreign Affairs, responsible for Mekong cooperation frameworks"}),
+    ];
+    for p in people {
+        let c = r.create(Entity::Contact, &fields(p)).expect("contact");
+        r.create(
+            Entity::Participant,
+            &fields(json!({"meeting": m.id, "contact": c.id})),
+        )
+        .expect("participant");
+    }
+    // Partners and the secretariat: long delegation labels.
+    let org = r
+        .create(
+            Entity::Organisation,
+            &fields(json!({"name": "Mekong Institute for Regional Development Cooperation", "kind": "development_partner"})),
+        )
+        .expect("org");
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Watcharas Leelawath", "honorific": "Dr", "org": org.id, "title": "Executive Director"})),
+        )
+        .expect("contact");
+    r.create(
+        Entity::Participant,
+        &fields(json!({"meeting": m.id, "contact": c.id, "delegation_org": org.id, "role": "development_partner"})),
+    )
+    .expect("participant");
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Siriporn Chantharasombat", "honorific": "Ms.", "country": "TH", "title": "Programme Officer, ACMECS Interim Secretariat"})),
+        )
+        .expect("contact");
+    r.create(
+        Entity::Participant,
+        &fields(json!({"meeting": m.id, "contact": c.id, "role": "secretariat"})),
+    )
+    .expect("participant");
+    m.id
+}
+
+#[test]
+fn real_data_pack_orders_numbers_addresses_people_and_keeps_names_whole() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut r = Replica::init(&dir.path().join("r.db"), &Key::Raw([6u8; 32])).expect("init");
+    let id = real_meeting(&mut r);
+    let out = brief(&r, &id, &Options::default()).expect("brief");
+    let pdf = save(dir.path(), "real.pdf", &out.pdf);
+    let raw = text(&pdf, None);
+    let all = squash(&raw);
+
+    // 1. The annotated agenda and the briefs in natural order: 1, 2, …, 20.
+    let at = |needle: &str, from: usize| {
+        all[from..]
+            .find(&squash(needle))
+            .map(|i| i + from)
+            .unwrap_or_else(|| panic!("{needle} missing after {from}"))
+    };
+    let agenda = at(
+        "Annotated agenda",
+        all.find("Contents").map_or(0, |c| c + 1),
+    );
+    let mut pos = agenda;
+    for n in 1..=20 {
+        pos = at(&format!("{n}. Agenda topic {n}"), pos);
+    }
+    let briefs = at("Objective for topic 1", agenda);
+    let mut pos = briefs;
+    for n in 2..=20 {
+        pos = at(&format!("Objective for topic {n}"), pos);
+    }
+
+    // 2. Forms of address: titles in the native name are kept, never doubled or contradicted;
+    // a doctor is a doctor.
+    for good in [
+        "ดร.ประเสริฐ บุญมา",
+        "ดร.ณรงค์ ศรีสุข",
+        "ທ່ານນາງ ບົວສອນ ວົງສາ",
+        "ທ່ານ ພອນໄຊ ສີແສນ",
+        "សម្តេច សុខ វណ្ណា",
+    ] {
+        assert!(all.contains(&squash(good)), "{good} missing");
+    }
+    for bad in ["คุณดร.", "ທ່ານທ່ານ", "ທ່ານ ທ່ານນາງ", "លោកសម្តេច", "คุณณรงค์"]
+    {
+        assert!(!all.contains(&squash(bad)), "{bad} printed");
+    }
+
+    // 3. Nobody from a member country under "Secretariat and others": only the secretariat.
+    let others = &all[all.find("Secretariatandothers").expect("secretariat")..];
+    assert!(
+        others.starts_with("SecretariatandothersMs.SiripornChantharasombat"),
+        "{others}"
+    );
+
+    // 4. Long names wrap at spaces: each family name is whole on one line.
+    for family in [
+        "Sangiampongsawattanakul",
+        "เสงี่ยมพงษ์วัฒนากุล",
+        "Thanhphuongkhanh",
+        "Chantharasombat",
+        "Leelawath",
+    ] {
+        assert!(
+            raw.lines().any(|l| l.contains(family)),
+            "{family} split across lines:\n{raw}"
+        );
+    }
+    let pack = compose(&r, &id, &Options::default()).expect("compose");
+    assert_inside(&layout(&pack, Paper::A4));
+
+    // The decisions, reprinted in the next meeting's pack, in natural order too.
+    let next = r
+        .create(
+            Entity::Meeting,
+            &fields(
+                json!({"title": "Next SOM", "framework": "ACMECS", "start_date": "2027-06-01"}),
+            ),
+        )
+        .expect("next");
+    let out = brief(&r, &next.id, &Options::default()).expect("next brief");
+    let pdf = save(dir.path(), "next.pdf", &out.pdf);
+    let all = squash(&text(&pdf, None));
+    let mut pos = 0;
+    for n in 1..=20 {
+        pos = all[pos..]
+            .find(&squash(&format!("{n}. Decided matter {n}")))
+            .map(|i| i + pos)
+            .unwrap_or_else(|| panic!("decision {n} out of order"));
+    }
+}
+
+/// A delegations table as the demo SOM has it: delegation labels on each group's first row
+/// only, names, positions and roles on every row. The width goes by how much text a column
+/// holds: the label column gives way (its labels may wrap at spaces) rather than keeping its
+/// natural width while names wrap beside it.
+#[test]
+fn delegation_column_gives_way_to_the_names() {
+    let groups = [
+        (
+            "Cambodia",
+            ["H.E. Chea Rithy", "Mr. Kim Pisey", "Mr. Heng Sophea"],
+        ),
+        (
+            "Lao PDR",
+            [
+                "H.E. Sengdao Keomany",
+                "Dr Phonesavanh Keomany",
+                "Dr Sengdao Keomany",
+            ],
+        ),
+        (
+            "Myanmar",
+            ["Daw Min Aung", "Daw Min Hlaing Htun", "Daw Kyaw Su Thant"],
+        ),
+        (
+            "Thailand",
+            [
+                "H.E. Narong Saengthong",
+                "Mr. Pranee Wongsawat",
+                "Dr Narong Srisuk",
+            ],
+        ),
+        (
+            "Secretariat and others",
+            ["Emily Carter", "Min-jun Kim", "Hiroshi Tanaka"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, names) in groups {
+        for (i, n) in names.iter().enumerate() {
+            rows.push(vec![
+                cell(if i == 0 { label } else { "" }),
+                cell(n),
+                cell("ທ່ານ ແສງດາວ ແກ້ວມະນີ"),
+                cell(if i == 0 {
+                    "Permanent Secretary, SOM Leader for ACMECS"
+                } else {
+                    "Director-General, Department of ASEAN Affairs"
+                }),
+                cell(if i == 0 {
+                    "head of delegation"
+                } else {
+                    "alternate"
+                }),
+            ]);
+        }
+    }
+    let p = pack(
+        "Delegations",
+        vec![Section {
+            kind: SectionKind::Delegations,
+            title: "Delegations and participants".into(),
+            blocks: vec![Block::Table {
+                columns: [
+                    "Delegation",
+                    "Name",
+                    "Name (native script)",
+                    "Position",
+                    "Role",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows,
+            }],
+        }],
+    );
+    let l = layout(&p, Paper::A4);
+    assert_inside(&l);
+    let texts: Vec<(&str, f32)> = l
+        .pages
+        .iter()
+        .flat_map(|p| &p.draws)
+        .filter_map(|d| match d {
+            Draw::Text(t) => Some((t.text.as_str(), t.x)),
+            _ => None,
+        })
+        .collect();
+    let x = |s: &str| {
+        texts
+            .iter()
+            .find(|(t, _)| *t == s || (s.ends_with('(') && t.starts_with(s)))
+            .map(|(_, x)| *x)
+            .unwrap_or_else(|| panic!("{s} not drawn: {texts:?}"))
+    };
+    let delegation = x("Name") - x("Delegation");
+    let name = x("Name (") - x("Name");
+    assert!(
+        delegation < name,
+        "the delegation column ({delegation}) is wider than the names' ({name})"
+    );
+    // Every name's words whole; labels and names break at spaces only.
+    for (label, names) in groups {
+        for word in names.iter().chain([&label]).flat_map(|n| n.split(' ')) {
+            assert!(
+                texts.iter().any(|(t, _)| t.split(' ').any(|w| w == word)),
+                "{word} split: {texts:?}"
+            );
+        }
+    }
+}

@@ -191,8 +191,10 @@ pub(crate) fn filterable(f: &Field) -> bool {
 /// The first key of the entity's list order (`order_by`), and whether it is descending.
 pub(crate) fn default_sort(d: &EntityDesc) -> (&'static str, bool) {
     let first = d.order_by.split(',').next().unwrap_or(d.title).trim();
+    // A key through an order function (`desk_natural(number)`) names its first argument.
+    let first = first.split_once('(').map_or(first, |(_, arg)| arg);
     let mut words = first.split_whitespace();
-    let field = words.next().unwrap_or(d.title);
+    let field = words.next().unwrap_or(d.title).trim_end_matches(')');
     let descending = words.any(|w| w.eq_ignore_ascii_case("DESC"));
     match d.field(field) {
         Some(f) if sortable(f) => (f.name, descending),

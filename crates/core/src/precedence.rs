@@ -37,29 +37,330 @@ pub struct PersonName {
     pub gender: Option<Gender>,
 }
 
-/// What the stored honorific says.
+/// What the stored honorific and the honorifics written into a name say.
 #[derive(Debug, Default, Clone, Copy)]
 struct Titles {
     excellency: bool,
     samdech: bool,
+    /// A doctor or professor (addressed as a doctor where the language has no professor form).
     doctor: bool,
+    professor: bool,
     gender: Option<Gender>,
 }
 
-fn titles(honorific: Option<&str>) -> Titles {
+impl Titles {
+    fn add(&mut self, h: &Honorific) {
+        match h.class {
+            Class::Excellency => self.excellency = true,
+            Class::Samdech => self.samdech = true,
+            Class::Doctor => self.doctor = true,
+            Class::Professor => {
+                self.doctor = true;
+                self.professor = true;
+            }
+            Class::Courtesy | Class::Rank => {}
+        }
+        if self.gender.is_none() {
+            self.gender = h.gender;
+        }
+    }
+}
+
+/// What an honorific is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Mr, Ms, คุณ, ທ່ານ, លោក, ဦး, Ông …: the generic courtesy title, gendered or not.
+    Courtesy,
+    /// H.E., ฯพณฯ, ឯកឧត្តម, លោកជំទាវ, Ngài.
+    Excellency,
+    /// Samdech, សម្តេច (Cambodia).
+    Samdech,
+    /// Dr, ดร., ດຣ., ປອ., បណ្ឌិត, ဒေါက်တာ, TS.
+    Doctor,
+    /// Prof., ศ., รศ., ผศ., GS., PGS.
+    Professor,
+    /// Other titles kept as written: military and police ranks (พล.อ.), ThS., ឧកញ៉ា.
+    Rank,
+}
+
+/// An honorific as it may start a name.
+#[derive(Debug)]
+struct Honorific {
+    /// As written (native script), or lower case without dots (Latin script).
+    text: &'static str,
+    class: Class,
+    gender: Option<Gender>,
+    /// Only in names of this country (words that are also names elsewhere: Ma, Ko, Anh).
+    only: Option<&'static str>,
+    /// May be written joined to the name (ดร.ประเสริฐ, ဦးအောင်ကျော်); otherwise a space must
+    /// follow (short words that also begin names: Myanmar မ, ကို).
+    joined: bool,
+}
+
+const fn hon(text: &'static str, class: Class, gender: Option<Gender>) -> Honorific {
+    Honorific {
+        text,
+        class,
+        gender,
+        only: None,
+        joined: true,
+    }
+}
+
+const M: Option<Gender> = Some(Gender::Male);
+const F: Option<Gender> = Some(Gender::Female);
+
+/// Honorifics in native scripts, longest first where one begins another (นางสาว before นาง,
+/// ທ່ານນາງ before ທ່ານ, លោកស្រី before លោក). Thai and Lao abbreviations not listed here (ranks
+/// such as พล.อ.) are recognised by their dots.
+static NATIVE: &[Honorific] = &[
+    // Thai
+    hon("ฯพณฯ", Class::Excellency, None),
+    hon("นางสาว", Class::Courtesy, F),
+    hon("นาง", Class::Courtesy, F),
+    hon("นาย", Class::Courtesy, M),
+    hon("คุณ", Class::Courtesy, None),
+    hon("ดร.", Class::Doctor, None),
+    hon("นพ.", Class::Doctor, M),
+    hon("พญ.", Class::Doctor, F),
+    hon("ศ.", Class::Professor, None),
+    hon("รศ.", Class::Professor, None),
+    hon("ผศ.", Class::Professor, None),
+    // Lao
+    hon("ທ່ານນາງ", Class::Courtesy, F),
+    hon("ທ່ານ", Class::Courtesy, None),
+    hon("ທ້າວ", Class::Courtesy, M),
+    hon("ນາງ", Class::Courtesy, F),
+    hon("ດຣ.", Class::Doctor, None),
+    hon("ປອ.", Class::Doctor, None),
+    // Khmer
+    hon("សម្តេច", Class::Samdech, None),
+    hon("សម្ដេច", Class::Samdech, None),
+    hon("ឯកឧត្តម", Class::Excellency, M),
+    hon("លោកជំទាវ", Class::Excellency, F),
+    hon("លោកស្រី", Class::Courtesy, F),
+    hon("លោក", Class::Courtesy, M),
+    hon("អ្នកស្រី", Class::Courtesy, F),
+    hon("បណ្ឌិត", Class::Doctor, None),
+    hon("ឧកញ៉ា", Class::Rank, None),
+    // Myanmar
+    hon("ဒေါက်တာ", Class::Doctor, None),
+    hon("ဦး", Class::Courtesy, M),
+    hon("ဒေါ်", Class::Courtesy, F),
+    Honorific {
+        text: "မောင်",
+        class: Class::Courtesy,
+        gender: M,
+        only: None,
+        joined: false,
+    },
+    Honorific {
+        text: "ကို",
+        class: Class::Courtesy,
+        gender: M,
+        only: None,
+        joined: false,
+    },
+    Honorific {
+        text: "မ",
+        class: Class::Courtesy,
+        gender: F,
+        only: None,
+        joined: false,
+    },
+];
+
+/// Honorifics in Latin script (English, Vietnamese, and the Latin forms of the others), lower
+/// case without dots: `H.E.` is `he`, `Dr.` and `Dr` are `dr`.
+static LATIN: &[Honorific] = &[
+    hon("mr", Class::Courtesy, M),
+    hon("mrs", Class::Courtesy, F),
+    hon("ms", Class::Courtesy, F),
+    hon("miss", Class::Courtesy, F),
+    hon("madam", Class::Courtesy, F),
+    hon("dr", Class::Doctor, None),
+    hon("prof", Class::Professor, None),
+    hon("professor", Class::Professor, None),
+    hon("he", Class::Excellency, None),
+    hon("excellency", Class::Excellency, None),
+    hon("samdech", Class::Samdech, None),
+    // Vietnamese
+    hon("ông", Class::Courtesy, M),
+    hon("bà", Class::Courtesy, F),
+    hon("chị", Class::Courtesy, F),
+    Honorific {
+        text: "anh",
+        class: Class::Courtesy,
+        gender: M,
+        only: Some("VN"),
+        joined: false,
+    },
+    hon("ngài", Class::Excellency, None),
+    hon("ts", Class::Doctor, None),
+    hon("pgs", Class::Professor, None),
+    hon("gs", Class::Professor, None),
+    hon("ths", Class::Rank, None),
+    // Myanmar, Thai, Lao, Khmer in Latin script
+    Honorific {
+        text: "u",
+        class: Class::Courtesy,
+        gender: M,
+        only: Some("MM"),
+        joined: false,
+    },
+    Honorific {
+        text: "daw",
+        class: Class::Courtesy,
+        gender: F,
+        only: Some("MM"),
+        joined: false,
+    },
+    Honorific {
+        text: "khun",
+        class: Class::Courtesy,
+        gender: None,
+        only: Some("TH"),
+        joined: false,
+    },
+];
+
+/// Whether a letter can begin a syllable of a name in Thai, Lao, Khmer or Myanmar (a
+/// consonant, an independent or a leading vowel), so that an honorific written joined to the
+/// name is told apart from a name that merely begins with the same letters (คุณากร).
+fn starts_syllable(c: char) -> bool {
+    matches!(c as u32,
+        0x0E01..=0x0E2E | 0x0E40..=0x0E44 // Thai
+        | 0x0E81..=0x0EAE | 0x0EC0..=0x0EC4 | 0x0EDC..=0x0EDF // Lao
+        | 0x1780..=0x17B3 // Khmer
+        | 0x1000..=0x102A | 0x103F..=0x1049) // Myanmar
+}
+
+fn is_thai_or_lao_letter(c: char) -> bool {
+    matches!(c as u32, 0x0E01..=0x0E4E | 0x0E81..=0x0ECE)
+}
+
+/// A Latin-script honorific at the start of `s`: (honorific, bytes it takes with the spaces
+/// after it). `H.E.` needs its dots or capitals (He is also a name); a dotted abbreviation may
+/// be joined to what follows (`Dr.Narong`, `PGS.TS.`).
+fn latin_prefix(s: &str, code: &str) -> Option<(&'static Honorific, usize)> {
+    let end = s.find(char::is_whitespace).unwrap_or(s.len());
+    let whole = &s[..end];
+    let mut candidates = vec![(whole, end)];
+    if let Some(dot) = whole.find('.') {
+        if dot + 1 < whole.len() {
+            candidates.push((&whole[..=dot], dot + 1));
+        }
+    }
+    for (token, end) in candidates {
+        let plain: String = token
+            .trim_end_matches([',', ':'])
+            .to_lowercase()
+            .chars()
+            .filter(|c| *c != '.')
+            .collect();
+        if plain.is_empty() || (plain == "he" && !(token.contains('.') || token == "HE")) {
+            continue;
+        }
+        let Some(h) = LATIN
+            .iter()
+            .find(|h| h.text == plain && h.only.is_none_or(|o| o == code))
+        else {
+            continue;
+        };
+        let rest = &s[end..];
+        let after = rest.trim_start();
+        // Nothing after it: the word is the name itself.
+        if after.is_empty() || (!rest.starts_with(char::is_whitespace) && !token.ends_with('.')) {
+            continue;
+        }
+        return Some((h, s.len() - after.len()));
+    }
+    None
+}
+
+/// A native-script honorific at the start of `s`, as [`latin_prefix`].
+fn native_prefix(s: &str, code: &str) -> Option<(&'static Honorific, usize)> {
+    static ABBREVIATION: Honorific = hon("", Class::Rank, None);
+    let found = NATIVE
+        .iter()
+        .filter(|h| h.only.is_none_or(|o| o == code))
+        .find_map(|h| {
+            let rest = s.strip_prefix(h.text)?;
+            let ok = match rest.chars().next() {
+                Some(c) if c.is_whitespace() => true,
+                Some(c) => h.joined && (h.text.ends_with('.') || starts_syllable(c)),
+                None => false,
+            };
+            ok.then_some((h, h.text.len()))
+        })
+        .or_else(|| {
+            // Thai and Lao abbreviations (ranks and titles): letters and dots, ending in a dot.
+            let mut end = 0;
+            for (i, c) in s.char_indices() {
+                if c == '.' {
+                    end = i + 1;
+                } else if !is_thai_or_lao_letter(c) || i - end > 12 {
+                    break;
+                }
+            }
+            (end > 0 && s[..end].chars().any(is_thai_or_lao_letter)).then_some((&ABBREVIATION, end))
+        })?;
+    let (h, len) = found;
+    let after = s[len..].trim_start();
+    if after.is_empty() {
+        return None;
+    }
+    Some((h, s.len() - after.len()))
+}
+
+/// The honorifics written at the start of a name (of any of the six languages, with or without
+/// a space after them), each with the text it takes, and the name without them.
+fn leading_honorifics<'a>(
+    name: &'a str,
+    code: &str,
+) -> (Vec<(&'static Honorific, &'a str)>, &'a str) {
+    let mut rest = name.trim_start();
+    let mut found = Vec::new();
+    while let Some((h, len)) = native_prefix(rest, code).or_else(|| latin_prefix(rest, code)) {
+        found.push((h, &rest[..len]));
+        rest = &rest[len..];
+    }
+    (found, rest)
+}
+
+/// What the stored honorific field says ("H.E. Dr", "Ms.", "Samdech", "U").
+fn titles(honorific: Option<&str>, code: &str) -> Titles {
     let mut t = Titles::default();
     for word in honorific.unwrap_or_default().split([' ', ',']) {
-        let w = word.trim().trim_end_matches('.').to_lowercase();
-        match w.as_str() {
-            "h.e" | "he" | "excellency" => t.excellency = true,
-            "samdech" => t.samdech = true,
-            "dr" | "prof" | "professor" => t.doctor = true,
-            "mr" | "u" => t.gender = Some(Gender::Male),
-            "ms" | "mrs" | "miss" | "madam" | "daw" => t.gender = Some(Gender::Female),
+        let plain: String = word
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| *c != '.')
+            .collect();
+        let h = LATIN
+            .iter()
+            .chain(NATIVE)
+            .find(|h| h.text == plain || (h.text == word.trim() && !h.text.is_empty()));
+        match h {
+            // In the honorific field "U" and "Daw" are honorifics whatever the country.
+            Some(h)
+                if h.only.is_none() || h.only == Some(code) || matches!(h.text, "u" | "daw") =>
+            {
+                t.add(h)
+            }
             _ => {}
         }
     }
     t
+}
+
+/// A name read for protocol: the Latin name and the native name without the honorifics
+/// written into them, and every title the record states.
+struct Read<'a> {
+    titles: Titles,
+    latin: String,
+    native: Option<(Vec<(&'static Honorific, &'a str)>, &'a str)>,
 }
 
 impl PersonName {
@@ -81,50 +382,69 @@ impl PersonName {
         }
     }
 
-    fn titles(&self) -> Titles {
-        let mut t = titles(self.honorific.as_deref());
+    /// The name as protocol reads it: honorifics written into the Latin or native name are
+    /// taken out of the name and counted with the stored honorific and gender.
+    fn read(&self) -> Read<'_> {
+        let code = self.code();
+        let mut t = titles(self.honorific.as_deref(), code);
+        let (latin_pre, latin) = leading_honorifics(&self.name, code);
+        for (h, _) in &latin_pre {
+            t.add(h);
+        }
+        let native = self.native.as_deref().map(|n| leading_honorifics(n, code));
+        if let Some((pre, _)) = &native {
+            for (h, _) in pre {
+                t.add(h);
+            }
+        }
         if self.gender.is_some() {
             t.gender = self.gender;
         }
-        t
+        Read {
+            titles: t,
+            latin: latin.to_string(),
+            native,
+        }
     }
 
     fn code(&self) -> &str {
         self.country.as_deref().unwrap_or("")
     }
 
-    /// Given and family name in the culture's written order, or the stored name.
-    fn ordered(&self) -> String {
+    /// Given and family name in the culture's written order, or the stored name (without
+    /// the honorifics written into it).
+    fn ordered(&self, name: &str) -> String {
         match (&self.given, &self.family) {
             (Some(g), Some(f)) if matches!(self.code(), "KH" | "VN") => {
                 // Vietnamese given names often carry a middle name: the stored full name
                 // already has the right order, so prefer it when it contains both parts.
-                if self.name.starts_with(f.as_str()) {
-                    self.name.clone()
+                if name.starts_with(f.as_str()) {
+                    name.to_string()
                 } else {
                     format!("{f} {g}")
                 }
             }
             (Some(g), Some(f)) if self.code() != "MM" => format!("{g} {f}"),
-            _ => self.name.clone(),
+            _ => name.to_string(),
         }
     }
 
     /// The name a person is called by: Thai and Lao by given name, Vietnamese by the last
     /// syllable, Myanmar by the whole name, others by family name.
-    fn called(&self) -> String {
+    fn called(&self, name: &str) -> String {
         match self.code() {
-            "TH" | "LA" => self.given.clone().unwrap_or_else(|| first_word(&self.name)),
-            "VN" => last_word(self.given.as_deref().unwrap_or(&self.name)),
-            "MM" | "KH" => self.ordered(),
-            _ => self.family.clone().unwrap_or_else(|| last_word(&self.name)),
+            "TH" | "LA" => self.given.clone().unwrap_or_else(|| first_word(name)),
+            "VN" => last_word(self.given.as_deref().unwrap_or(name)),
+            "MM" | "KH" => self.ordered(name),
+            _ => self.family.clone().unwrap_or_else(|| last_word(name)),
         }
     }
 
     /// Full name with titles for lists, badges and place cards, in Latin script:
     /// "H.E. Mr. Somchai Jaidee", "Samdech Sok Vanna", "U Aung Kyaw".
     pub fn formal(&self) -> String {
-        let t = self.titles();
+        let r = self.read();
+        let t = r.titles;
         let mut parts: Vec<&str> = Vec::new();
         if t.excellency {
             parts.push("H.E.");
@@ -132,7 +452,9 @@ impl PersonName {
         if t.samdech {
             parts.push("Samdech");
         }
-        if t.doctor {
+        if t.professor {
+            parts.push("Prof.");
+        } else if t.doctor {
             parts.push("Dr");
         }
         let gendered = if self.code() == "MM" {
@@ -153,24 +475,32 @@ impl PersonName {
         if let Some(g) = gendered {
             parts.push(g);
         }
-        let name = self.ordered();
+        let name = self.ordered(&r.latin);
         parts.push(&name);
         parts.join(" ")
     }
 
     /// How to address the person in a letter or in speech, in Latin script: "Khun Somchai",
     /// "Than Somphone", "Mr. An" (Ông An), "Daw Khin Myint", "Lok Sok Vanna",
-    /// "Your Excellency" for an ambassador or minister, "Samdech" on first reference.
+    /// "Your Excellency" for an ambassador or minister, "Samdech" on first reference, "Dr
+    /// Narong" for a doctor.
     pub fn salutation(&self) -> String {
-        let t = self.titles();
+        let r = self.read();
+        let t = r.titles;
         if t.samdech {
-            return format!("Samdech {}", self.ordered());
+            return format!("Samdech {}", self.ordered(&r.latin));
         }
         if t.excellency {
             return "Your Excellency".to_string();
         }
-        let called = self.called();
+        let called = self.called(&r.latin);
         let female = t.gender == Some(Gender::Female);
+        if t.professor {
+            return format!("Prof. {called}");
+        }
+        if t.doctor {
+            return format!("Dr {called}");
+        }
         match self.code() {
             "TH" => format!("Khun {called}"),
             "LA" => format!("Than {called}"),
@@ -180,38 +510,81 @@ impl PersonName {
                 Some(Gender::Male) => format!("U {called}"),
                 _ => called,
             },
-            _ if t.doctor => format!("Dr {called}"),
             _ => match t.gender {
                 Some(Gender::Female) => format!("Ms. {called}"),
                 Some(Gender::Male) => format!("Mr. {called}"),
-                _ => self.ordered(),
+                _ => self.ordered(&r.latin),
             },
         }
     }
 
     /// The native-script name with the native form of address: "คุณสมชาย ใจดี",
-    /// "ឯកឧត្តម សុខ វណ្ណា", "ဦးအောင်ကျော်", "ທ່ານ ສົມພອນ ພົມມະວົງ", "Ông Nguyễn Văn An".
+    /// "ឯកឧត្តម សុខ វណ្ណា", "ဦးအောင်ကျော်", "ທ່ານ ສົມພອນ ພົມມະວົງ", "Ông Nguyễn Văn An";
+    /// a doctor as a doctor ("ดร.ณรงค์ ศรีสุข", "ດຣ. …", "បណ្ឌិត …", "ဒေါက်တာ…", "TS. …").
+    /// A native name that already starts with an honorific keeps it and gets no second one;
+    /// only an excellency's form is added where it is missing (in place of a plain courtesy
+    /// title: "ឯកឧត្តម សុខ", not "ឯកឧត្តម លោក សុខ").
     /// None where no native name is recorded or the country has no rule here.
     pub fn native_formal(&self) -> Option<String> {
-        let native = self.native.as_deref()?;
-        let t = self.titles();
+        let r = self.read();
+        let (pre, bare) = r.native?;
+        let t = r.titles;
         let female = t.gender == Some(Gender::Female);
-        Some(match self.code() {
+        let code = self.code();
+        if !pre.is_empty() {
+            let native = self.native.as_deref().unwrap_or_default().trim();
+            let has_rank = pre
+                .iter()
+                .any(|(h, _)| matches!(h.class, Class::Excellency | Class::Samdech));
+            let lead = match code {
+                _ if has_rank || !(t.excellency || t.samdech) => None,
+                "TH" => Some("ฯพณฯ "),
+                "KH" if t.samdech => Some("សម្តេច "),
+                "KH" if female => Some("លោកជំទាវ "),
+                "KH" => Some("ឯកឧត្តម "),
+                "VN" => Some("Ngài "),
+                _ => None,
+            };
+            return Some(match lead {
+                None => native.to_string(),
+                Some(lead) => {
+                    let kept: String = pre
+                        .iter()
+                        .filter(|(h, _)| h.class != Class::Courtesy)
+                        .map(|(_, text)| *text)
+                        .collect();
+                    format!("{lead}{kept}{bare}")
+                }
+            });
+        }
+        let native = bare;
+        let doctor = t.doctor;
+        Some(match code {
+            "TH" if t.excellency && doctor => format!("ฯพณฯ ดร.{native}"),
             "TH" if t.excellency => format!("ฯพณฯ {native}"),
+            "TH" if doctor => format!("ดร.{native}"),
             "TH" => format!("คุณ{native}"),
+            "LA" if doctor && t.excellency => format!("ທ່ານ ດຣ. {native}"),
+            "LA" if doctor => format!("ດຣ. {native}"),
             "LA" if female => format!("ທ່ານ ນາງ {native}"),
             "LA" => format!("ທ່ານ {native}"),
             "KH" if t.samdech => format!("សម្តេច {native}"),
+            "KH" if t.excellency && female && doctor => format!("លោកជំទាវ បណ្ឌិត {native}"),
             "KH" if t.excellency && female => format!("លោកជំទាវ {native}"),
+            "KH" if t.excellency && doctor => format!("ឯកឧត្តម បណ្ឌិត {native}"),
             "KH" if t.excellency => format!("ឯកឧត្តម {native}"),
+            "KH" if doctor => format!("បណ្ឌិត {native}"),
             "KH" if female => format!("លោកស្រី {native}"),
             "KH" => format!("លោក {native}"),
+            "MM" if doctor => format!("ဒေါက်တာ{native}"),
             "MM" => match t.gender {
                 Some(Gender::Female) => format!("ဒေါ်{native}"),
                 Some(Gender::Male) => format!("ဦး{native}"),
                 _ => native.to_string(),
             },
             "VN" if t.excellency => format!("Ngài {native}"),
+            "VN" if t.professor => format!("GS. {native}"),
+            "VN" if doctor => format!("TS. {native}"),
             "VN" if female => format!("Bà {native}"),
             "VN" if t.gender == Some(Gender::Male) => format!("Ông {native}"),
             _ => native.to_string(),
@@ -221,19 +594,21 @@ impl PersonName {
     /// Key for alphabetical lists: Thai and Lao by given name, Vietnamese by the name a person
     /// is called by (last syllable) then family name, Khmer by family name (written first),
     /// Myanmar by the whole name (there is no family name), others by family then given name.
+    /// Honorifics written into the name play no part.
     pub fn sort_key(&self) -> String {
+        let name = self.read().latin;
         let key = match self.code() {
             "TH" | "LA" => format!(
                 "{}\u{1}{}",
-                self.called(),
+                self.called(&name),
                 self.family.as_deref().unwrap_or("")
             ),
-            "VN" => format!("{}\u{1}{}", self.called(), self.ordered()),
-            "KH" | "MM" => self.ordered(),
+            "VN" => format!("{}\u{1}{}", self.called(&name), self.ordered(&name)),
+            "KH" | "MM" => self.ordered(&name),
             _ => format!(
                 "{}\u{1}{}",
-                self.family.clone().unwrap_or_else(|| last_word(&self.name)),
-                self.given.as_deref().unwrap_or(&self.name)
+                self.family.clone().unwrap_or_else(|| last_word(&name)),
+                self.given.as_deref().unwrap_or(&name)
             ),
         };
         fold(&key)
@@ -612,6 +987,177 @@ mod tests {
         let d = p("JP", "Dr", "Hiroshi", "Tanaka", "Hiroshi Tanaka", "");
         assert_eq!(d.formal(), "Dr Hiroshi Tanaka");
         assert_eq!(d.salutation(), "Dr Tanaka");
+    }
+
+    fn with_gender(mut p: PersonName, g: Gender) -> PersonName {
+        p.gender = Some(g);
+        p
+    }
+
+    #[test]
+    fn a_title_already_in_the_native_name_is_neither_doubled_nor_contradicted() {
+        // Thai: ดร. written joined to the name; no คุณ in front of it.
+        let th = p(
+            "TH",
+            "",
+            "Prasert",
+            "Boonma",
+            "Prasert Boonma",
+            "ดร.ประเสริฐ บุญมา",
+        );
+        assert_eq!(th.native_formal().as_deref(), Some("ดร.ประเสริฐ บุญมา"));
+        assert_eq!(th.formal(), "Dr Prasert Boonma");
+        assert_eq!(th.salutation(), "Dr Prasert");
+        let th2 = p(
+            "TH",
+            "Mr.",
+            "Somchai",
+            "Jaidee",
+            "Somchai Jaidee",
+            "นายสมชาย ใจดี",
+        );
+        assert_eq!(th2.native_formal().as_deref(), Some("นายสมชาย ใจดี"));
+        let th3 = p("TH", "", "", "", "Prayut Chan", "พล.อ. ประยุทธ์ จันทร์");
+        assert_eq!(th3.native_formal().as_deref(), Some("พล.อ. ประยุทธ์ จันทร์"));
+        // A name that merely begins with the letters of an honorific keeps them.
+        let th4 = p("TH", "", "Khunakorn", "", "Khunakorn Saelim", "คุณากร แซ่ลิ่ม");
+        assert_eq!(th4.native_formal().as_deref(), Some("คุณคุณากร แซ่ลิ่ม"));
+        // Lao: a woman's honorific is never preceded by a man's, nor ທ່ານ doubled.
+        let la_f = with_gender(
+            p(
+                "LA",
+                "",
+                "Bouasone",
+                "Vongsa",
+                "Bouasone Vongsa",
+                "ທ່ານນາງ ບົວສອນ ວົງສາ",
+            ),
+            Gender::Female,
+        );
+        assert_eq!(la_f.native_formal().as_deref(), Some("ທ່ານນາງ ບົວສອນ ວົງສາ"));
+        // Without a stored gender the honorific says it.
+        let la_f2 = p(
+            "LA",
+            "",
+            "Bouasone",
+            "Vongsa",
+            "Bouasone Vongsa",
+            "ທ່ານນາງບົວສອນ ວົງສາ",
+        );
+        assert_eq!(la_f2.native_formal().as_deref(), Some("ທ່ານນາງບົວສອນ ວົງສາ"));
+        assert_eq!(la_f2.formal(), "Ms. Bouasone Vongsa");
+        let la_m = p(
+            "LA",
+            "Mr.",
+            "Phonxay",
+            "Sisane",
+            "Phonxay Sisane",
+            "ທ່ານ ພອນໄຊ ສີແສນ",
+        );
+        assert_eq!(la_m.native_formal().as_deref(), Some("ທ່ານ ພອນໄຊ ສີແສນ"));
+        let la_dr = p(
+            "LA",
+            "Dr",
+            "Khamla",
+            "Inthavong",
+            "Khamla Inthavong",
+            "ຄຳລາ ອິນທະວົງ",
+        );
+        assert_eq!(la_dr.native_formal().as_deref(), Some("ດຣ. ຄຳລາ ອິນທະວົງ"));
+        // Khmer: Samdech (either spelling) already written: nothing before it.
+        for samdech in ["សម្តេច", "សម្ដេច"] {
+            let kh = p(
+                "KH",
+                "",
+                "Vanna",
+                "Sok",
+                "Sok Vanna",
+                &format!("{samdech} សុខ វណ្ណា"),
+            );
+            assert_eq!(
+                kh.native_formal(),
+                Some(format!("{samdech} សុខ វណ្ណា")),
+                "{samdech}"
+            );
+            assert_eq!(kh.formal(), "Samdech Sok Vanna");
+        }
+        // An excellency whose native name carries a plain courtesy title: the excellency's
+        // form replaces it.
+        let kh_he = p("KH", "H.E.", "Vanna", "Sok", "Sok Vanna", "លោក សុខ វណ្ណា");
+        assert_eq!(kh_he.native_formal().as_deref(), Some("ឯកឧត្តម សុខ វណ្ណា"));
+        let kh_dr = p("KH", "Dr", "Dara", "Chea", "Chea Dara", "ជា ដារា");
+        assert_eq!(kh_dr.native_formal().as_deref(), Some("បណ្ឌិត ជា ដារា"));
+        let kh_bandit = p("KH", "", "Dara", "Chea", "Chea Dara", "បណ្ឌិត ជា ដារា");
+        assert_eq!(kh_bandit.native_formal().as_deref(), Some("បណ្ឌិត ជា ដារា"));
+        assert_eq!(kh_bandit.formal(), "Dr Chea Dara");
+        // Myanmar: ဦး / ဒေါ် / ဒေါက်တာ written joined or spaced; not doubled.
+        let mm = p("MM", "U", "Aung Kyaw", "", "U Aung Kyaw", "ဦးအောင်ကျော်");
+        assert_eq!(mm.native_formal().as_deref(), Some("ဦးအောင်ကျော်"));
+        assert_eq!(mm.formal(), "U Aung Kyaw");
+        let mm_dr = p("MM", "Dr", "Khin Myint", "", "Khin Myint", "ခင်မြင့်");
+        assert_eq!(mm_dr.native_formal().as_deref(), Some("ဒေါက်တာခင်မြင့်"));
+        let mm_dr2 = p("MM", "", "Khin Myint", "", "Khin Myint", "ဒေါက်တာ ခင်မြင့်");
+        assert_eq!(mm_dr2.native_formal().as_deref(), Some("ဒေါက်တာ ခင်မြင့်"));
+        // Vietnamese: Bà already there; a doctor is TS.
+        let vn = p(
+            "VN",
+            "Ms.",
+            "Thi Thu Ha",
+            "Tran",
+            "Tran Thi Thu Ha",
+            "Bà Trần Thị Thu Hà",
+        );
+        assert_eq!(vn.native_formal().as_deref(), Some("Bà Trần Thị Thu Hà"));
+        assert_eq!(vn.salutation(), "Ms. Ha");
+        let vn_dr = p(
+            "VN",
+            "Dr",
+            "Van An",
+            "Nguyen",
+            "Nguyen Van An",
+            "Nguyễn Văn An",
+        );
+        assert_eq!(vn_dr.native_formal().as_deref(), Some("TS. Nguyễn Văn An"));
+        let vn_ts = p(
+            "VN",
+            "",
+            "Van An",
+            "Nguyen",
+            "Nguyen Van An",
+            "TS. Nguyễn Văn An",
+        );
+        assert_eq!(vn_ts.native_formal().as_deref(), Some("TS. Nguyễn Văn An"));
+        // English honorifics in the Latin name, with or without dots, are not doubled.
+        let en = p("US", "Dr", "Emily", "Carter", "Dr. Emily Carter", "");
+        assert_eq!(en.formal(), "Dr Emily Carter");
+        assert_eq!(en.salutation(), "Dr Carter");
+        let he = p("TH", "H.E.", "", "", "H.E. Somchai Jaidee", "สมชาย ใจดี");
+        assert_eq!(he.formal(), "H.E. Somchai Jaidee");
+        assert_eq!(he.native_formal().as_deref(), Some("ฯพณฯ สมชาย ใจดี"));
+        // "He" is also a name.
+        let name_he = p("CN", "", "", "", "He Yafei", "");
+        assert_eq!(name_he.formal(), "He Yafei");
+    }
+
+    #[test]
+    fn a_doctor_is_addressed_as_one_in_the_native_form() {
+        // "Dr" in the Latin name alone says so.
+        let th = p("TH", "", "", "", "Dr Narong Srisuk", "ณรงค์ ศรีสุข");
+        assert_eq!(th.native_formal().as_deref(), Some("ดร.ณรงค์ ศรีสุข"));
+        assert_eq!(th.formal(), "Dr Narong Srisuk");
+        assert_eq!(th.salutation(), "Dr Narong");
+        assert_eq!(th.sort_key(), fold("Narong\u{1}"));
+        let th2 = p("TH", "Dr", "Narong", "Srisuk", "Narong Srisuk", "ณรงค์ ศรีสุข");
+        assert_eq!(th2.native_formal().as_deref(), Some("ดร.ณรงค์ ศรีสุข"));
+        let th_he = p(
+            "TH",
+            "H.E. Dr",
+            "Narong",
+            "Srisuk",
+            "Narong Srisuk",
+            "ณรงค์ ศรีสุข",
+        );
+        assert_eq!(th_he.native_formal().as_deref(), Some("ฯพณฯ ดร.ณรงค์ ศรีสุข"));
     }
 
     fn c(code: &str) -> DelegationKey {

@@ -85,7 +85,9 @@ pub struct EntityDesc {
     /// projects and meetings the first two also answer one- and two-letter queries (the start
     /// of the field or of a word in it).
     pub search: &'static [&'static str],
-    /// SQL ORDER BY for lists.
+    /// SQL ORDER BY for lists. Its first key names the default sort field of pages (see
+    /// [`crate::describe`]); numbered records order through the functions of [`crate::order`]
+    /// (`desk_position_order(position, number)`, `desk_natural(number)`).
     pub order_by: &'static str,
     /// Fields that must be unique among live records.
     pub unique: &'static [&'static str],
@@ -490,7 +492,7 @@ static AGENDA_ITEM: EntityDesc = EntityDesc {
     title: "title",
     subtitle: Some("number"),
     search: &["title", "number", "purpose"],
-    order_by: "position, number",
+    order_by: "desk_position_order(position, number), rowid",
     unique: &[],
     date_range: None,
     classified: false,
@@ -564,7 +566,7 @@ static DECISION: EntityDesc = EntityDesc {
     title: "text",
     subtitle: Some("number"),
     search: &["text", "number"],
-    order_by: "number, rowid",
+    order_by: "desk_natural(number) IS NULL, desk_natural(number), rowid",
     unique: &[],
     date_range: None,
     classified: false,

@@ -476,3 +476,133 @@ fn subtitles_name_what_tells_records_apart() {
     assert!(lines.contains(&("Somchai Jaidee", "Thailand · head of delegation · invited")));
     assert_eq!(lines.len(), 2);
 }
+
+/// Agenda items numbered 1 to 20 with no position, created out of order: every page, and the
+/// list, give them in natural order (not 1, 10, 11, …, 2); positions come first; decisions too.
+#[test]
+fn agenda_items_and_decisions_in_natural_number_order() {
+    let (_d, mut r) = fresh();
+    let m = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "20th SOM", "start_date": "2026-03-01"})),
+        )
+        .expect("meeting");
+    let mut numbers: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    numbers.sort(); // text order: 1, 10, 11, …, 19, 2, 20, 3, …
+    numbers.extend(["2.1".to_string(), "10.2".to_string(), "2.10".to_string()]);
+    for n in &numbers {
+        r.create(
+            Entity::AgendaItem,
+            &fields(json!({"meeting": m.id, "number": n, "title": format!("Item {n}")})),
+        )
+        .expect("item");
+        r.create(
+            Entity::Decision,
+            &fields(json!({"meeting": m.id, "number": n, "text": format!("Decision {n}")})),
+        )
+        .expect("decision");
+    }
+    let mut want: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    want.insert(2, "2.1".into());
+    want.insert(3, "2.10".into());
+    want.insert(12, "10.2".into());
+    let number_of = |r: &Replica, e: Entity, id: &str| -> String {
+        r.get(e, id)
+            .expect("get")
+            .str("number")
+            .unwrap_or("")
+            .to_string()
+    };
+    for entity in [Entity::AgendaItem, Entity::Decision] {
+        for limit in [1, 4, 100] {
+            let q = PageQuery {
+                parent: Some(m.id.clone()),
+                limit: Some(limit),
+                ..Default::default()
+            };
+            let got: Vec<String> = walk(&r, entity, &q)
+                .iter()
+                .map(|id| number_of(&r, entity, id))
+                .collect();
+            assert_eq!(got, want, "{entity:?}, {limit} a page");
+            let desc: Vec<String> = walk(
+                &r,
+                entity,
+                &PageQuery {
+                    descending: true,
+                    ..q.clone()
+                },
+            )
+            .iter()
+            .map(|id| number_of(&r, entity, id))
+            .collect();
+            let mut rev = want.clone();
+            rev.reverse();
+            assert_eq!(desc, rev, "{entity:?} descending, {limit} a page");
+        }
+        // Sorting by number says the same.
+        let by_number: Vec<String> = walk(
+            &r,
+            entity,
+            &PageQuery {
+                parent: Some(m.id.clone()),
+                sort: Some("number".into()),
+                limit: Some(3),
+                ..Default::default()
+            },
+        )
+        .iter()
+        .map(|id| number_of(&r, entity, id))
+        .collect();
+        assert_eq!(by_number, want, "{entity:?} by number");
+        let listed: Vec<String> = r
+            .list(
+                entity,
+                &desk_core::ListQuery {
+                    parent: Some(m.id.clone()),
+                    ..Default::default()
+                },
+            )
+            .expect("list")
+            .iter()
+            .map(|rec| rec.str("number").unwrap_or("").to_string())
+            .collect();
+        assert_eq!(listed, want, "{entity:?} list");
+    }
+    // A stated position comes first, whatever the number.
+    let twenty = r
+        .list(
+            Entity::AgendaItem,
+            &desk_core::ListQuery {
+                parent: Some(m.id.clone()),
+                ..Default::default()
+            },
+        )
+        .expect("list")
+        .into_iter()
+        .find(|a| a.str("number") == Some("20"))
+        .expect("item 20");
+    r.update(
+        Entity::AgendaItem,
+        &twenty.id,
+        &fields(json!({"position": 1})),
+    )
+    .expect("position");
+    let first = r
+        .page(
+            Entity::AgendaItem,
+            &PageQuery {
+                parent: Some(m.id.clone()),
+                limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .expect("page");
+    let got: Vec<&str> = first
+        .rows
+        .iter()
+        .map(|v| v.record.str("number").unwrap_or(""))
+        .collect();
+    assert_eq!(got, ["20", "1"]);
+}

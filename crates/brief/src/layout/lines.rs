@@ -78,10 +78,28 @@ impl Para {
     pub(super) fn min_width(&self) -> f32 {
         self.parts.iter().map(Shaped::min_width).fold(0.0, f32::max)
     }
+    /// The widest space-delimited word.
+    pub(super) fn word_width(&self) -> f32 {
+        self.parts
+            .iter()
+            .map(Shaped::word_width)
+            .fold(0.0, f32::max)
+    }
     pub(super) fn lines(&self, width: f32) -> Vec<LineBox> {
+        self.wrapped(width, false)
+    }
+    /// Lines broken at spaces only, where the words fit (table cells: names stay whole).
+    pub(super) fn word_lines(&self, width: f32) -> Vec<LineBox> {
+        self.wrapped(width, true)
+    }
+    fn wrapped(&self, width: f32, words: bool) -> Vec<LineBox> {
         let mut out = Vec::new();
         for s in &self.parts {
-            let spans = s.wrap(width);
+            let spans = if words {
+                s.wrap_words(width)
+            } else {
+                s.wrap(width)
+            };
             if spans.is_empty() {
                 let (ascent, descent) = s.extent(0, 0);
                 out.push(LineBox {

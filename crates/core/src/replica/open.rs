@@ -74,6 +74,8 @@ impl Replica {
         // seen in parallel tests). Holding this lock across open, key and the first read closes
         // that window; it costs nothing measurable (one open per replica).
         let conn = open_keyed(path, key, flags)?;
+        // The functions the list orders use (natural order of agenda and decision numbers).
+        crate::order::register(&conn)?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > SCHEMA_VERSION {
             return Err(Error::SchemaTooNew {

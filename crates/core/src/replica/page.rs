@@ -4,7 +4,9 @@
 //!
 //! The order is one field (by default the first key of the entity's list order, see
 //! [`crate::describe`]), then the id. Text compares without regard to ASCII case. Records
-//! whose sort field is empty come last, in either direction. A page is read in up to three
+//! whose sort field is empty come last, in either direction. Agenda and decision numbers
+//! compare in natural order, and an agenda's positions are followed by its numbers, through
+//! the keys of [`crate::order`] (what the cursor then holds). A page is read in up to three
 //! steps, each an index range where the indexes exist: the rest of the rows that share the
 //! cursor's sort value (`key = v AND id > i`), the rows after it (`key > v`), then the rows
 //! with no value (`key IS NULL`).
@@ -189,6 +191,54 @@ fn filter_value(d: &EntityDesc, f: &Field, value: &str) -> Result<Sql> {
     })
 }
 
+/// How a page orders by a field: the value a cursor holds (`value`, an SQL expression), the
+/// expression compared (`key`: the value with its collation) and the test for "no value".
+struct SortKey {
+    value: String,
+    key: String,
+    null: String,
+    not_null: String,
+}
+
+/// The page order of `field`: numbers of agenda items and decisions in natural order (`2`
+/// before `2.1` before `10`; [`crate::order`]), an agenda's positions then its numbers (the
+/// key is never null: items with neither come last), text without regard to ASCII case,
+/// other fields as stored.
+fn sort_key(d: &EntityDesc, field: &str) -> SortKey {
+    let plain = |key: String| SortKey {
+        value: format!("t.{field}"),
+        key,
+        null: format!("t.{field} IS NULL"),
+        not_null: format!("t.{field} IS NOT NULL"),
+    };
+    let kind = d.field(field).map(|f| f.kind);
+    let has_number = d
+        .field("number")
+        .is_some_and(|f| matches!(f.kind, FieldKind::Text(_)));
+    match kind {
+        Some(FieldKind::Int { .. }) if field == "position" && has_number => {
+            let v = "desk_position_order(t.position, t.number)".to_string();
+            SortKey {
+                value: v.clone(),
+                key: v,
+                null: "0".to_string(),
+                not_null: "1".to_string(),
+            }
+        }
+        Some(FieldKind::Text(_)) if field == "number" => {
+            let v = "desk_natural(t.number)".to_string();
+            SortKey {
+                value: v.clone(),
+                key: v,
+                null: "t.number IS NULL".to_string(),
+                not_null: "t.number IS NOT NULL".to_string(),
+            }
+        }
+        Some(FieldKind::Text(_) | FieldKind::Email) => plain(format!("t.{field} COLLATE NOCASE")),
+        _ => plain(format!("t.{field}")),
+    }
+}
+
 impl Replica {
     /// One page of an entity's records: filtered, in a stable order, continuing after
     /// [`PageQuery::after`]. Errors name the query's part at fault: `parent`, `filter`,
@@ -225,10 +275,12 @@ impl Replica {
                 (f.name, q.descending)
             }
         };
-        let key = match d.field(field).map(|f| f.kind) {
-            Some(FieldKind::Text(_) | FieldKind::Email) => format!("t.{field} COLLATE NOCASE"),
-            _ => format!("t.{field}"),
-        };
+        let SortKey {
+            value,
+            key,
+            null,
+            not_null,
+        } = sort_key(d, field);
 
         // The parent and the filters, shared by the count and every step.
         let mut conds: Vec<String> = Vec::new();
@@ -353,7 +405,7 @@ impl Replica {
                             step_args.push(json_to_sql(v));
                             format!("{key} {gt} ?")
                         }
-                        None => format!("t.{field} IS NOT NULL"),
+                        None => not_null.clone(),
                     };
                     (cond, format!("{key} {dir}, t.id {dir}"))
                 }
@@ -361,15 +413,15 @@ impl Replica {
                     let cond = match id {
                         Some(id) => {
                             step_args.push(Sql::Text(id.to_string()));
-                            format!("t.{field} IS NULL AND t.id {gt} ?")
+                            format!("{null} AND t.id {gt} ?")
                         }
-                        None => format!("t.{field} IS NULL"),
+                        None => null.clone(),
                     };
                     (cond, format!("t.id {dir}"))
                 }
             };
             let sql = format!(
-                "{}, t.{field} FROM {} t WHERE {base_and}{cond} ORDER BY {order} LIMIT {}",
+                "{}, {value} FROM {} t WHERE {base_and}{cond} ORDER BY {order} LIMIT {}",
                 select_cols(d),
                 d.table,
                 need - rows.len()

@@ -228,6 +228,9 @@ impl Tx<'_> {
             }
         }
         values.retain(|_, v| !v.is_null());
+        if entity == Entity::Participant {
+            self.default_delegation(&mut values)?;
+        }
         self.check_record(d, None, &values)?;
         let id = uuid::Uuid::now_v7().to_string();
         let hlc = self.hlc.0 as i64;
@@ -252,6 +255,47 @@ impl Tx<'_> {
             search::index_new(&self.tx, d, rowid, &values)?;
         }
         Ok(id)
+    }
+
+    /// A participant created with no delegation (neither a country nor an organisation) joins
+    /// the delegation of the contact's country, or else of the contact's organisation's
+    /// country, as a person filling in the list would: a Thai minister-counsellor sits with
+    /// Thailand. Not for those who attend for no country: the roles secretariat, development
+    /// partner and interpreter, and staff of a secretariat, development partner or
+    /// international organisation (whatever their nationality). The value is part of the
+    /// create, so every replica sees the same delegation; clearing it later is kept.
+    fn default_delegation(&self, values: &mut BTreeMap<&'static str, Value>) -> Result<()> {
+        if values.contains_key("delegation") || values.contains_key("delegation_org") {
+            return Ok(());
+        }
+        let role = values.get("role").and_then(Value::as_str).unwrap_or("");
+        if matches!(role, "secretariat" | "development_partner" | "interpreter") {
+            return Ok(());
+        }
+        let Some(contact) = values.get("contact").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        let found: Option<(Option<String>, Option<String>, Option<String>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT c.country, o.country, o.kind FROM contact c \
+                 LEFT JOIN organisation o ON o.id = c.org AND o._deleted = 0 WHERE c.id = ?1",
+            )?
+            .query_row([contact], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((own, org_country, org_kind)) = found else {
+            return Ok(());
+        };
+        if matches!(
+            org_kind.as_deref(),
+            Some("secretariat" | "development_partner" | "international_organisation")
+        ) {
+            return Ok(());
+        }
+        if let Some(code) = own.or(org_country).filter(|c| !c.is_empty()) {
+            values.insert("delegation", Value::String(code));
+        }
+        Ok(())
     }
 
     /// Cross-field rules: uniqueness, date ranges, references that must share a parent.
@@ -548,4 +592,115 @@ fn json_object_1(k: &str, v: &Value) -> String {
     let mut m = Map::new();
     m.insert(k.to_string(), v.clone());
     Value::Object(m).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Key;
+    use super::*;
+    use crate::precedence::DelegationKey;
+    use serde_json::json;
+
+    fn fields(v: Value) -> Fields {
+        match v {
+            Value::Object(m) => m,
+            _ => Fields::new(),
+        }
+    }
+
+    #[test]
+    fn a_participant_without_delegation_joins_the_contact_s_country() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r =
+            Replica::init(&dir.path().join("replica.db"), &Key::Raw([7u8; 32])).expect("init");
+        let m = r
+            .create(
+                Entity::Meeting,
+                &fields(json!({"title": "SOM", "start_date": "2026-03-01"})),
+            )
+            .expect("meeting");
+        let add = |r: &mut Replica, contact: Value, participant: Value| {
+            let c = r
+                .create(Entity::Contact, &fields(contact))
+                .expect("contact");
+            let mut p = fields(participant);
+            p.insert("meeting".into(), json!(m.id));
+            p.insert("contact".into(), json!(c.id));
+            r.create(Entity::Participant, &p).expect("participant")
+        };
+        // A Thai minister-counsellor: Thailand, from the contact's country.
+        let th = add(
+            &mut r,
+            json!({"name": "Anong Wongsawat", "country": "TH", "title": "Minister-Counsellor"}),
+            json!({}),
+        );
+        assert_eq!(th.str("delegation"), Some("TH"));
+        // A Vietnamese ambassador known only by a ministry: Viet Nam, from the organisation.
+        let mofa = r
+            .create(
+                Entity::Organisation,
+                &fields(json!({"name": "Ministry of Foreign Affairs", "acronym": "MOFA-VN", "kind": "ministry", "country": "VN"})),
+            )
+            .expect("org");
+        let vn = add(
+            &mut r,
+            json!({"name": "Nguyen Van An", "org": mofa.id, "title": "Ambassador"}),
+            json!({"role": "head_of_delegation"}),
+        );
+        assert_eq!(vn.str("delegation"), Some("VN"));
+        // A stated delegation is kept.
+        let kept = add(
+            &mut r,
+            json!({"name": "Sok Vanna", "country": "KH"}),
+            json!({"delegation": "LA"}),
+        );
+        assert_eq!(kept.str("delegation"), Some("LA"));
+        // Secretariat staff and partners' staff attend for no country.
+        let sec = add(
+            &mut r,
+            json!({"name": "Somchai Jaidee", "country": "TH"}),
+            json!({"role": "secretariat"}),
+        );
+        assert_eq!(sec.str("delegation"), None);
+        let adb = r
+            .create(
+                Entity::Organisation,
+                &fields(json!({"name": "Asian Development Bank", "acronym": "ADB", "kind": "development_partner", "country": "PH"})),
+            )
+            .expect("org");
+        let partner = add(
+            &mut r,
+            json!({"name": "Hiroshi Tanaka", "country": "JP", "org": adb.id}),
+            json!({}),
+        );
+        assert_eq!(partner.str("delegation"), None);
+        let nobody = add(&mut r, json!({"name": "Unknown Person"}), json!({}));
+        assert_eq!(nobody.str("delegation"), None);
+        // The delegations follow: Thailand and Viet Nam, not "Secretariat and others".
+        let dels = r.delegations(&m.id).expect("delegations");
+        let find = |id: &str| {
+            dels.iter()
+                .find(|d| d.members.iter().any(|p| p.participant_id == id))
+                .map(|d| d.key.clone())
+        };
+        assert_eq!(
+            find(&th.id),
+            Some(DelegationKey::Country { code: "TH".into() })
+        );
+        assert_eq!(
+            find(&vn.id),
+            Some(DelegationKey::Country { code: "VN".into() })
+        );
+        assert_eq!(find(&sec.id), Some(DelegationKey::Unassigned));
+        // The default went into the change log: sync sends the same value.
+        let logged: String = r
+            .reader()
+            .query_row(
+                "SELECT fields FROM change_log WHERE record = ?1",
+                [&th.id],
+                |row| row.get(0),
+            )
+            .expect("logged");
+        assert!(logged.contains("\"delegation\":\"TH\""), "{logged}");
+    }
 }

@@ -22,6 +22,7 @@ sets <html data-painted="view:key">; the first such mark after start also sets
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -193,7 +194,7 @@ def meeting(d, runs):
 def memory(d, binary):
     d.find_element(By.XPATH, "//nav[contains(@class,'side')]//button[normalize-space()='Contacts']").click()
     wait(d).until(lambda d: d.execute_script("return document.documentElement.dataset.painted") == "list:contact")
-    total = int(d.find_element(By.CSS_SELECTOR, ".head .count").text.split()[0].replace(",", ""))
+    total = int(re.sub(r"[^0-9]", "", d.find_element(By.CSS_SELECTOR, ".list .head .count").text.split(" ")[0]))
     for step in range(1, 41):
         d.execute_script("document.querySelector('.rows').scrollTop = arguments[0] * 50 * 500", step)
     d.execute_script("document.querySelector('.rows').focus()")

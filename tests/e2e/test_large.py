@@ -2,6 +2,8 @@
 scrolled, then taken to its last row by the keyboard, loading page after page through the
 core's keyset cursor, and that row opens as the contact it names."""
 
+import re
+
 import pytest
 from selenium.webdriver.common.keys import Keys
 
@@ -26,13 +28,18 @@ def row_title(driver, i):
     return "" if t == "Loading…" else t
 
 
+def count(driver):
+    """The list's total, as its header shows it (digits whatever the locale's separators)."""
+    digits = re.sub(r"[^0-9]", "", text_of(driver, ".list .head .count").split(" ")[0])
+    return int(digits or 0)
+
+
 def test_the_100k_contact_list_scrolls_to_its_last_row(large):
     d = large
     wait(d, 120).until(lambda d: d.execute_script("return document.documentElement.dataset.interactive"))
     open_list(d, "Contacts")
-    wait(d).until(lambda d: text_of(d, ".head .count").startswith("100,"))
-    total = int(text_of(d, ".head .count").split()[0].replace(",", ""))
-    assert total >= 100_000
+    total = wait(d).until(lambda d: count(d) if count(d) > 1000 else 0)
+    assert total >= 100_000, text_of(d, ".head .count")
 
     # Scrolled as a wheel would, a screenful at a time: rows keep arriving.
     for step in range(1, 31):

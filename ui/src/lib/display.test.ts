@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { localTime, words } from "./display";
+import { count, localTime, words } from "./display";
 
 describe("display", () => {
   it("reads enum values as words", () => {
@@ -13,5 +13,13 @@ describe("display", () => {
       `${d.getFullYear()}-12-${String(d.getDate()).padStart(2, "0")} ${String(d.getHours()).padStart(2, "0")}:02`,
     );
     expect(localTime("yesterday")).toBe("yesterday");
+  });
+  it("groups thousands in counts", () => {
+    expect(count(0)).toBe("0");
+    expect(count(999)).toBe("999");
+    expect(count(1000)).toBe("1,000");
+    expect(count(100037)).toBe("100,037");
+    expect(count(213800)).toBe("213,800");
+    expect(count(-1234567)).toBe("-1,234,567");
   });
 });

@@ -13,3 +13,11 @@ export function localTime(iso: string): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
+
+/** A count with thousands grouped: 100037 → "100,037". The same whatever locale WebKit
+ * starts with (under a bare "C" locale its toLocaleString groups nothing). */
+export function count(n: number): string {
+  const [whole, frac] = String(n).split(".");
+  const grouped = (whole ?? "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return frac === undefined ? grouped : `${grouped}.${frac}`;
+}

@@ -47,6 +47,7 @@ macro_rules! app_commands {
             records::countries,
             records::page,
             records::home,
+            commands::interactive,
         }
     };
 }

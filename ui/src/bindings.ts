@@ -239,6 +239,14 @@ async home() : Promise<Result<Home, CommandError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The UI's first view is shown with its data (start-up diagnostics): logs when, on the page's
+ * clock (`at_ms`, ms since the epoch), and how long after the shell began; returns the latter.
+ * `scripts/bench-app` reads this line to time a cold start without a WebDriver session.
+ */
+async interactive(atMs: number) : Promise<number> {
+    return await TAURI_INVOKE("interactive", { atMs });
 }
 }
 

@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -201,8 +202,10 @@ def meeting(d, runs):
         n = marks(d)
         box.send_keys(BIG_MEETING)
         painted_since(d, n, "palette", BIG_MEETING)
-        hit = next(li for li in d.find_elements(By.CSS_SELECTOR, "#palette-hits li[role=option]")
-                   if li.find_element(By.CSS_SELECTOR, ".title").text == BIG_MEETING)
+        hits = d.execute_script(
+            "return [...document.querySelectorAll('#palette-hits li[role=option] .title')].map(t => t.textContent.trim())")
+        assert BIG_MEETING in hits, f"the palette did not find the meeting: {hits}"
+        hit = d.find_elements(By.CSS_SELECTOR, "#palette-hits li[role=option]")[hits.index(BIG_MEETING)]
         n = marks(d)
         hit.click()
         mark = wait(d).until(lambda d: d.execute_script(
@@ -222,7 +225,7 @@ def memory(d, binary):
     for step in range(1, 41):
         d.execute_script("document.querySelector('.rows').scrollTop = arguments[0] * 50 * 500", step)
     d.execute_script("document.querySelector('.rows').focus()")
-    d.switch_to.active_element.send_keys(Keys.END)
+    ActionChains(d).send_keys(Keys.END).perform()
     wait(d, 300).until(lambda d: d.execute_script(
         "const t = document.querySelector(`#row-${arguments[0]} .title`); return t && t.textContent !== 'Loading…'",
         total - 1))

@@ -108,8 +108,9 @@ def data_dir():
     return make_replica(TARGET)
 
 
-@pytest.fixture(scope="session")
-def driver(data_dir):
+def app_on(data_dir):
+    """The app launched on `data_dir` for a fixture's lifetime: yields the Selenium session,
+    then quits it and stops the driver."""
     tauri = Driver(TARGET, data_dir)
     try:
         d = tauri.session()
@@ -117,6 +118,11 @@ def driver(data_dir):
         d.quit()
     finally:
         tauri.stop()
+
+
+@pytest.fixture(scope="session")
+def driver(data_dir):
+    yield from app_on(data_dir)
 
 
 @pytest.fixture(scope="session")

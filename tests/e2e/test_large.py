@@ -7,19 +7,13 @@ import re
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from conftest import TARGET, Driver, make_replica
+from conftest import TARGET, app_on, make_replica
 from test_app import keys, open_list, shot, text_of, wait
 
 
 @pytest.fixture(scope="module")
 def large():
-    tauri = Driver(TARGET, make_replica(TARGET, "large"))
-    try:
-        d = tauri.session()
-        yield d
-        d.quit()
-    finally:
-        tauri.stop()
+    yield from app_on(make_replica(TARGET, "large"))
 
 
 def row_title(driver, i):

@@ -23,7 +23,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const RECORD_ENTITIES: [Entity; 13] = Entity::ALL;
+const RECORD_ENTITIES: &[Entity] = &Entity::ALL;
 
 fn flag(name: &str) -> String {
     name.replace('_', "-")
@@ -243,7 +243,7 @@ fn cli() -> Command {
                 .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("100")),
         );
     for e in RECORD_ENTITIES {
-        cmd = cmd.subcommand(entity_command(e));
+        cmd = cmd.subcommand(entity_command(*e));
     }
     cmd
 }

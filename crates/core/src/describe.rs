@@ -209,6 +209,7 @@ fn entity_label(e: Entity) -> &'static str {
         Entity::Project => "Project",
         Entity::Milestone => "Milestone",
         Entity::Indicator => "Indicator",
+        Entity::IndicatorValue => "Indicator value",
         Entity::Update => "Progress update",
         Entity::Meeting => "Meeting",
         Entity::AgendaItem => "Agenda item",

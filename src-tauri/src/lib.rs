@@ -47,6 +47,7 @@ macro_rules! app_commands {
             records::countries,
             records::page,
             records::home,
+            commands::interactive,
         }
     };
 }
@@ -96,6 +97,21 @@ pub fn build<R: tauri::Runtime>(
             }
         })
         .build(context)
+}
+
+/// Called first thing in `main`: WebKitGTK composites pages with OpenGL, and where there is no
+/// GPU (a VM, a remote desktop, many office laptops' fallback) Mesa does it in software, which
+/// for this document-like UI costs about 100 MB in the web process and slower frames
+/// (`scripts/bench-app`: 321 MB → 222 MB PSS on Home). So the app draws without accelerated
+/// compositing unless `DESK_GPU=1`, and a `WEBKIT_DISABLE_COMPOSITING_MODE` the user set is
+/// left as it is.
+pub fn draw_without_gpu_compositing() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+        && std::env::var_os("DESK_GPU").is_none()
+    {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
 }
 
 /// The app's own configuration, compiled in from the repository's tauri.conf.json.

@@ -22,6 +22,8 @@ pub struct AppState {
     pub env_passphrase: Option<String>,
     replica: Mutex<Option<Replica>>,
     pub sync: Mutex<SyncLoop>,
+    /// When the shell began (start-up diagnostics: see `commands::interactive`).
+    pub started: std::time::Instant,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
             env_passphrase,
             replica: Mutex::new(None),
             sync: Mutex::new(SyncLoop::default()),
+            started: std::time::Instant::now(),
         }
     }
 

@@ -67,6 +67,15 @@ fn a_locked_replica_refuses_work_until_unlocked() {
     let status = shell.call("status", json!({})).expect("status");
     assert_eq!(status["unlocked"], true);
     assert_eq!(status["key_source"], "passphrase");
+    // The UI's start-up report: answered with the time since the shell began.
+    let ms = shell
+        .call("interactive", json!({"atMs": 1_796_578_282_163.0}))
+        .expect("interactive");
+    assert!(ms.is_u64(), "{ms}");
+    assert!(
+        shell.call("interactive", json!({})).is_err(),
+        "the time is required"
+    );
 }
 
 #[test]

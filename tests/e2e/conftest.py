@@ -67,13 +67,16 @@ def make_replica(target, size="small"):
 
 class Driver:
     """tauri-driver on free loopback ports, for the app binary in `target` and one data
-    directory; `session()` launches the app (a new process each time) and returns Selenium's
+    directory (its key from the passphrase, or with None from the OS keychain); `session()` launches the app (a new process each time) and returns Selenium's
     handle to it."""
 
-    def __init__(self, target, data_dir):
+    def __init__(self, target, data_dir, passphrase=PASSPHRASE):
         self.target = Path(target)
         port = free_port()
-        env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_PASSPHRASE=PASSPHRASE)
+        env = dict(os.environ, DESK_DATA_DIR=data_dir)
+        env.pop("DESK_PASSPHRASE", None)
+        if passphrase is not None:
+            env["DESK_PASSPHRASE"] = passphrase
         self.proc = subprocess.Popen(
             [os.environ.get("TAURI_DRIVER", "tauri-driver"), "--port", str(port), "--native-port", str(free_port())],
             env=env,

@@ -94,10 +94,11 @@ def find(driver, query):
 
 
 def shot(driver, name):
-    """A screenshot once the page has painted what the DOM holds (two animation frames)."""
+    """A screenshot once the fonts the page asked for have loaded and the page has painted
+    what the DOM holds (two animation frames)."""
     driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"
+        "document.fonts.ready.then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));"
     )
     driver.save_screenshot(str(SHOTS / f"e2e-{name}.png"))
 

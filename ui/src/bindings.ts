@@ -216,11 +216,11 @@ async countries() : Promise<Country[]> {
     return await TAURI_INVOKE("countries");
 },
 /**
- * One page of an entity's records, by keyset (`query.after` is the previous page's `next`),
+ * One page of an entity's records as a list shows them (rows: label, subtitle, due state), by keyset (`query.after` is the previous page's `next`),
  * filtered and sorted as asked, with the total. Due states are computed as of today on this
  * computer unless the query names a date.
  */
-async page(entityName: string, query: PageQuery) : Promise<Result<Page, CommandError>> {
+async page(entityName: string, query: PageQuery) : Promise<Result<RowPage, CommandError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("page", { entityName, query }) };
 } catch (e) {
@@ -239,6 +239,14 @@ async home() : Promise<Result<Home, CommandError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The UI's first view is shown with its data (start-up diagnostics): logs when, on the page's
+ * clock (`at_ms`, ms since the epoch), and how long after the shell began; returns the latter.
+ * `scripts/bench-app` reads this line to time a cold start without a WebDriver session.
+ */
+async interactive(atMs: number) : Promise<number> {
+    return await TAURI_INVOKE("interactive", { atMs });
 }
 }
 
@@ -458,18 +466,6 @@ export type KeySource = "keychain" | "passphrase"
  */
 export type KindSchema = { type: "text"; max: number } | { type: "long_text" } | { type: "email" } | { type: "country" } | { type: "country_list" } | { type: "date" } | { type: "time_zone" } | { type: "currency" } | { type: "int"; min: number; max: number } | { type: "real"; min: number } | { type: "enum"; options: string[] } | { type: "ref"; entity: string } | { type: "ref_list"; entity: string } | { type: "list" } | { type: "sha_256" }
 /**
- * One page of a list.
- */
-export type Page = { rows: RecordView[]; 
-/**
- * The cursor for the next page (pass it as [`PageQuery::after`]); none on the last page.
- */
-next: string | null; 
-/**
- * Rows matching the parent and filters, on every page.
- */
-total: number }
-/**
  * Which page of which records [`Replica::page`] returns.
  */
 export type PageQuery = { 
@@ -548,6 +544,19 @@ due?: DueState | null;
  * Reference field → the label of the record it names (only those that resolve).
  */
 refs: Partial<{ [key in string]: string }> }
+/**
+ * What a list shows of a record, without its fields: a list of 100,000 contacts holds these,
+ * not the records (a tenth of the memory in the app's web view).
+ */
+export type Row = { entity: string; id: string; label: string; 
+/**
+ * As [`RecordView::subtitle`].
+ */
+subtitle: string; due?: DueState | null; deleted: boolean }
+/**
+ * A [`crate::Page`] as a list shows it: [`Row`]s, the cursor and the total.
+ */
+export type RowPage = { rows: Row[]; next: string | null; total: number }
 export type SearchHit = { entity: string; id: string; title: string; subtitle: string; 
 /**
  * The record a hit belongs to, for the UI to open (an agenda item's, decision's, action

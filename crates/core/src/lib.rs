@@ -61,7 +61,7 @@ pub use schema::{Entity, EntityDesc, Field, FieldKind};
 pub use search::{HitParent, SearchHit};
 pub use undo::UndoReport;
 pub use validate::{check_change, check_element, check_stored, LONG_TEXT_MAX, MAX_ITEMS};
-pub use view::RecordView;
+pub use view::{RecordView, Row, RowPage};
 
 impl Replica {
     /// Searches contacts, organisations, projects, meetings, agenda items, decisions, action

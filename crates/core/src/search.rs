@@ -211,10 +211,6 @@ const SHORT: [Entity; 4] = [
     Entity::Meeting,
 ];
 
-/// Second characters tried for a one-letter word-start query: the trigrams " x?" for every
-/// letter and digit a folded Latin word can continue with.
-const WORD_SECOND: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
-
 /// Whether a folded word of the first two search fields starts with `q` (not only the field).
 fn word_starts(vals: &[Option<String>], q: &str) -> bool {
     vals.iter()
@@ -292,23 +288,16 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
                     }
                 }
             }
-            // Then the start of a later word ("so" and "th" find "Bùi Thanh Sơn"): the folded
-            // text keeps words apart with spaces, so the trigram " so" marks every word
-            // starting "so" after a field's first; one letter asks " sa" OR " sb" … (Latin
-            // letters and digits; unspaced scripts have no later words to find). Only when the
-            // field starts leave room: they rank first.
-            if found >= limit as i64 || q.contains(char::is_whitespace) {
+            // Then, for two letters, the start of a later word ("so" and "th" find "Bùi Thanh
+            // Sơn"): the folded text keeps words apart with spaces, so the trigram " so" marks
+            // every word starting "so" after a field's first. One letter looks at field starts
+            // only: asking " sa" OR " sb" … of the index for every entity cost more than a
+            // keystroke may (the palette answers each one), for hits nobody reads. Only when
+            // the field starts leave room: they rank first.
+            if found >= limit as i64 || q.contains(char::is_whitespace) || q.chars().count() != 2 {
                 continue;
             }
-            let expr = match q.chars().count() {
-                2 => quote(&format!(" {q}")),
-                _ if q.chars().all(|c| c.is_ascii_alphanumeric()) => WORD_SECOND
-                    .chars()
-                    .map(|c| quote(&format!(" {q}{c}")))
-                    .collect::<Vec<_>>()
-                    .join(" OR "),
-                _ => continue,
-            };
+            let expr = quote(&format!(" {q}"));
             let mut stmt = conn.prepare_cached(&candidates)?;
             let mut rows = stmt.query(params![expr, lo, hi])?;
             let mut more = 0;

@@ -55,6 +55,19 @@ pub fn status(state: State<'_, AppState>) -> Result<Status, CommandError> {
     })
 }
 
+/// The UI's first view is shown with its data (start-up diagnostics): logs when, on the page's
+/// clock (`at_ms`, ms since the epoch), and how long after the shell began; returns the latter.
+/// `scripts/bench-app` reads this line to time a cold start without a WebDriver session.
+#[tauri::command]
+#[specta::specta]
+pub fn interactive(state: State<'_, AppState>, at_ms: f64) -> u64 {
+    let ms = u64::try_from(state.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    eprintln!(
+        "secretariat-desk: interactive at {at_ms:.0} ms since the epoch, {ms} ms after start"
+    );
+    ms
+}
+
 /// Opens the replica (creating it on first run): with the keychain's key, or the passphrase
 /// given here or in the environment.
 #[tauri::command]

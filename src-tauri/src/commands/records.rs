@@ -136,7 +136,7 @@ pub fn countries() -> Vec<desk_core::schema::Country> {
     desk_core::countries()
 }
 
-/// One page of an entity's records, by keyset (`query.after` is the previous page's `next`),
+/// One page of an entity's records as a list shows them (rows: label, subtitle, due state), by keyset (`query.after` is the previous page's `next`),
 /// filtered and sorted as asked, with the total. Due states are computed as of today on this
 /// computer unless the query names a date.
 #[tauri::command]
@@ -145,12 +145,12 @@ pub fn page(
     state: State<'_, AppState>,
     entity_name: String,
     mut query: desk_core::PageQuery,
-) -> Result<desk_core::Page, CommandError> {
+) -> Result<desk_core::RowPage, CommandError> {
     let e = entity(&entity_name)?;
     if query.as_of.is_none() {
         query.as_of = Some(super::today().to_string());
     }
-    with(&state, |r| r.page(e, &query))
+    with(&state, |r| r.page(e, &query).map(desk_core::RowPage::from))
 }
 
 /// The home screen: upcoming meetings, action items overdue or due this week, projects that

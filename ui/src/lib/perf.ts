@@ -15,9 +15,25 @@ export interface Painted {
   at: number;
 }
 
-/** Calls `then` after the next paint: the second animation frame comes after the first is shown. */
+/** Calls `then` just after the next frame is painted: an animation frame runs right before the
+ * frame is drawn, and a message posted from it is handled as soon as the drawing is done (a
+ * second animation frame would wait a whole frame more, 16 ms at 60 Hz). */
 export function afterPaint(then: () => void): void {
-  requestAnimationFrame(() => requestAnimationFrame(then));
+  requestAnimationFrame(() => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      then();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+let onInteractive: (epochMs: number) => void = () => {};
+
+/** What to do, once, when the app first becomes interactive (main.ts tells the shell). */
+export function whenInteractive(f: (epochMs: number) => void): void {
+  onInteractive = f;
 }
 
 export function painted(view: string, key = ""): void {
@@ -25,7 +41,11 @@ export function painted(view: string, key = ""): void {
     const root = document.documentElement;
     const detail: Painted = { view, key, at: performance.now() };
     root.dataset["painted"] = `${view}:${key}`;
-    if (root.dataset["interactive"] === undefined) root.dataset["interactive"] = String(Date.now());
+    if (root.dataset["interactive"] === undefined) {
+      const now = Date.now();
+      root.dataset["interactive"] = String(now);
+      onInteractive(now);
+    }
     window.dispatchEvent(new CustomEvent<Painted>("desk-painted", { detail }));
   });
 }

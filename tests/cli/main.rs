@@ -648,3 +648,131 @@ fn brief_refuses_unknown_options_in_the_libraries_words() {
         .collect();
     assert_eq!(left.len(), 1, "{left:?}");
 }
+
+#[test]
+fn agenda_moves_follow_up_and_indicator_series() {
+    let d = Desk::new();
+    let meeting = d.id(&[
+        "meeting",
+        "add",
+        "--title",
+        "ACMECS SOM 2025",
+        "--short-title",
+        "SOM 2025",
+        "--start-date",
+        "2025-08-19",
+    ]);
+    let items: Vec<String> = ["Opening", "Adoption of the agenda", "Corridor"]
+        .iter()
+        .map(|t| d.id(&["agenda", "add", "--meeting", &meeting, "--title", t]))
+        .collect();
+    // One change, and the numbers follow the order.
+    let before = d.json(&["log", "--limit", "1000"]).as_array().map(Vec::len);
+    d.json(&["agenda", "move", &items[2], "--top"]);
+    d.json(&["agenda", "move", &items[0], "--after", &items[1]]);
+    let after = d.json(&["log", "--limit", "1000"]).as_array().map(Vec::len);
+    assert_eq!(after, before.map(|n| n + 2));
+    let listed = d.run(&["agenda", "list", "--meeting", &meeting]);
+    let text = String::from_utf8_lossy(&listed.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains("Corridor") && lines[0].ends_with(" 1"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("Adoption") && lines[1].ends_with(" 2"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("Opening") && lines[2].ends_with(" 3"),
+        "{text}"
+    );
+    let (code, err) = d.fails(&["agenda", "move", &items[0]]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _) = d.fails(&["agenda", "move", &items[0], "--after", &items[0]]);
+    assert_eq!(code, 3);
+
+    // The follow-up tracker.
+    d.id(&[
+        "action",
+        "add",
+        "--meeting",
+        &meeting,
+        "--title",
+        "Circulate the report",
+        "--due-date",
+        "2026-01-15",
+        "--owner-country",
+        "TH",
+    ]);
+    d.id(&[
+        "action",
+        "add",
+        "--meeting",
+        &meeting,
+        "--title",
+        "Consult partners",
+        "--due-date",
+        "2027-01-15",
+        "--owner-country",
+        "VN",
+    ]);
+    let rows = d.json(&[
+        "followup",
+        "--framework",
+        "ACMECS",
+        "--overdue",
+        "--as-of",
+        "2026-06-01",
+    ]);
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["title"], "Circulate the report");
+    assert_eq!(rows[0]["due"], "overdue");
+    assert_eq!(rows[0]["meeting"]["label"], "SOM 2025");
+    let vn = d.json(&[
+        "followup",
+        "--framework",
+        "ACMECS",
+        "--country",
+        "Viet Nam",
+        "--as-of",
+        "2026-06-01",
+    ]);
+    assert_eq!(vn.as_array().map(Vec::len), Some(1));
+    let text = d.run(&["followup", "--framework", "ACMECS", "--as-of", "2026-06-01"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("2 action items"));
+    let (code, _) = d.fails(&["followup", "--framework", "ACMECS", "--as-of", "June"]);
+    assert_eq!(code, 3);
+
+    // Indicator values and the series.
+    let project = d.id(&["project", "add", "--code", "SC-01", "--title", "Corridor"]);
+    let ind = d.id(&[
+        "indicator",
+        "add",
+        "--project",
+        &project,
+        "--name",
+        "Crossings",
+        "--target",
+        "12",
+        "--actual",
+        "3",
+        "--as-of",
+        "2026-03-31",
+    ]);
+    d.id(&[
+        "indicator-value",
+        "add",
+        "--indicator",
+        &ind,
+        "--date",
+        "2026-09-30",
+        "--value",
+        "7",
+    ]);
+    let series = d.json(&["indicator", "series", &ind]);
+    assert_eq!(series["latest"]["value"], 7.0);
+    assert_eq!(series["points"].as_array().map(Vec::len), Some(2));
+    assert_eq!(series["target"], 12.0);
+}

@@ -90,13 +90,6 @@ fn money(currency: &str, amount: f64) -> String {
 }
 
 /// A measured value as people write it: "5,000", "2.5", "0.75" (not "5000.0").
-fn number(rec: &Record, f: &str) -> String {
-    match rec.fields.get(f).and_then(Value::as_f64) {
-        Some(v) => format_number(v),
-        None => s(rec, f),
-    }
-}
-
 fn format_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         money("", v).trim().to_string()
@@ -156,19 +149,23 @@ pub fn compose(r: &Replica, meeting_id: &str, opts: &Options) -> Result<Pack> {
         .unwrap_or_else(|| s(&m, "classification"))
         .to_uppercase();
     let agenda = children(r, Entity::AgendaItem, &m.id)?;
+    // The numbers the app shows: typed, or following the order.
+    let numbers = r.display_numbers(Entity::AgendaItem, &m.id)?;
 
     let mut sections = Vec::new();
     for kind in &opts.sections {
         let blocks = match kind {
-            SectionKind::Agenda => agenda_blocks(r, &agenda)?,
-            SectionKind::Briefs => brief_blocks(&agenda),
+            SectionKind::Agenda => agenda_blocks(r, &agenda, &numbers)?,
+            SectionKind::Briefs => brief_blocks(&agenda, &numbers),
             SectionKind::Delegations => delegation_blocks(&r.delegations(&m.id)?),
             SectionKind::Bios => bio_blocks(r, &r.delegations(&m.id)?)?,
             SectionKind::Projects => project_blocks(r, &agenda)?,
             SectionKind::FollowUp => follow_up_blocks(r, &m, &as_of_date, opts)?,
-            SectionKind::TalkingPoints => {
-                talking_point_blocks(&agenda, &children(r, Entity::TalkingPoint, &m.id)?)
-            }
+            SectionKind::TalkingPoints => talking_point_blocks(
+                &agenda,
+                &numbers,
+                &children(r, Entity::TalkingPoint, &m.id)?,
+            ),
             SectionKind::Documents => document_blocks(r, &m.id)?,
         };
         if !blocks.is_empty() {
@@ -198,19 +195,23 @@ pub fn compose(r: &Replica, meeting_id: &str, opts: &Options) -> Result<Pack> {
     })
 }
 
-fn item_heading(a: &Record) -> String {
-    match a.str("number") {
+/// The item's number as the app shows it ([`Replica::display_numbers`]), then its title.
+fn item_heading(a: &Record, numbers: &Numbers) -> String {
+    match numbers.get(&a.id).map(String::as_str).or(a.str("number")) {
         Some(n) => format!("{n}. {}", s(a, "title")),
         None => s(a, "title"),
     }
 }
 
-fn agenda_blocks(r: &Replica, agenda: &[Record]) -> Result<Vec<Block>> {
+/// Shown numbers by record id.
+type Numbers = std::collections::HashMap<String, String>;
+
+fn agenda_blocks(r: &Replica, agenda: &[Record], numbers: &Numbers) -> Result<Vec<Block>> {
     let mut out = Vec::new();
     for a in agenda {
         out.push(Block::Heading {
             level: 1,
-            text: item_heading(a),
+            text: item_heading(a, numbers),
         });
         let mut rows = Vec::new();
         for (label, field) in [
@@ -252,7 +253,7 @@ const BRIEF_PARTS: [(&str, &str); 6] = [
     ("Background", "background"),
 ];
 
-fn brief_blocks(agenda: &[Record]) -> Vec<Block> {
+fn brief_blocks(agenda: &[Record], numbers: &Numbers) -> Vec<Block> {
     let mut out = Vec::new();
     for a in agenda {
         let parts: Vec<(&str, &str)> = BRIEF_PARTS
@@ -264,7 +265,7 @@ fn brief_blocks(agenda: &[Record]) -> Vec<Block> {
         }
         out.push(Block::Heading {
             level: 1,
-            text: item_heading(a),
+            text: item_heading(a, numbers),
         });
         for (label, text) in parts {
             out.push(Block::Heading {
@@ -442,7 +443,9 @@ fn project_blocks(r: &Replica, agenda: &[Record]) -> Result<Vec<Block>> {
                     .collect(),
             });
         }
-        let indicators = children(r, Entity::Indicator, &p.id)?;
+        // Each indicator's latest value (by date, then the last written), as the app's chart
+        // ends.
+        let indicators = r.project_indicators(&p.id)?;
         if !indicators.is_empty() {
             out.push(Block::Table {
                 columns: ["Indicator", "Unit", "Baseline", "Target", "Actual", "As of"]
@@ -451,13 +454,19 @@ fn project_blocks(r: &Replica, agenda: &[Record]) -> Result<Vec<Block>> {
                 rows: indicators
                     .iter()
                     .map(|i| {
+                        let opt = |v: Option<f64>| v.map(format_number).unwrap_or_default();
                         vec![
-                            Cell::new(s(i, "name")),
-                            Cell::new(s(i, "unit")),
-                            Cell::new(number(i, "baseline")),
-                            Cell::new(number(i, "target")),
-                            Cell::new(number(i, "actual")),
-                            Cell::new(s(i, "as_of")),
+                            Cell::new(i.name.clone()),
+                            Cell::new(i.unit.clone().unwrap_or_default()),
+                            Cell::new(opt(i.baseline)),
+                            Cell::new(opt(i.target)),
+                            Cell::new(opt(i.latest.as_ref().map(|l| l.value))),
+                            Cell::new(
+                                i.latest
+                                    .as_ref()
+                                    .map(|l| l.date.clone())
+                                    .unwrap_or_default(),
+                            ),
                         ]
                     })
                     .collect(),
@@ -504,9 +513,12 @@ fn follow_up_blocks(
                 format_dates(&s(p, "start_date"), p.str("end_date"), opts.buddhist_era)
             ),
         });
+        let numbers = r.display_numbers(Entity::Decision, &p.id)?;
         for d in decisions {
-            let n = d
-                .str("number")
+            let n = numbers
+                .get(&d.id)
+                .map(String::as_str)
+                .or(d.str("number"))
                 .map(|n| format!("{n}. "))
                 .unwrap_or_default();
             out.push(Block::Paragraph {
@@ -514,39 +526,24 @@ fn follow_up_blocks(
             });
         }
     }
-    // Open action items of every earlier meeting of the framework: one query for the open
-    // ones (few), matched to the meetings (possibly thousands).
-    let names: std::collections::HashMap<&str, String> = previous
-        .iter()
-        .map(|p| {
-            (
-                p.id.as_str(),
-                p.str("short_title")
-                    .or(p.str("title"))
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        })
-        .collect();
-    let as_of_day = chrono::NaiveDate::parse_from_str(as_of_date, "%Y-%m-%d").ok();
-    let mut open = Vec::new();
-    for a in r.list(
-        Entity::Action,
-        &ListQuery {
-            filters: vec![
-                desk_core::Filter::ne("status", "completed"),
-                desk_core::Filter::ne("status", "overtaken"),
-            ],
+    // Open action items of every earlier meeting of the framework: the app's follow-up
+    // tracker, same rows, same order, same due states.
+    let open = if framework.is_empty() {
+        Vec::new()
+    } else {
+        r.followup(&desk_core::FollowupQuery {
+            framework: framework.clone(),
+            due: desk_core::DueFilter::Pending,
+            as_of: if as_of_date.is_empty() {
+                start.clone()
+            } else {
+                as_of_date.to_string()
+            },
+            before: Some(start.clone()),
             ..Default::default()
-        },
-    )? {
-        if let Some(name) = a.str("meeting").and_then(|mid| names.get(mid)) {
-            let name = name.clone();
-            open.push((a, name));
-        }
-    }
+        })?
+    };
     if !open.is_empty() {
-        open.sort_by(|a, b| (s(&a.0, "due_date"), &a.1).cmp(&(s(&b.0, "due_date"), &b.1)));
         let total = open.len();
         out.push(Block::Heading {
             level: 1,
@@ -555,30 +552,23 @@ fn follow_up_blocks(
         let rows = open
             .iter()
             .take(opts.max_actions)
-            .map(|(a, meeting)| {
-                let due = s(a, "due_date");
+            .map(|a| {
+                let due = a.due_date.clone().unwrap_or_default();
                 // Overdue as the app says it: one rule, in the core.
-                let overdue = as_of_day.is_some_and(|day| {
-                    desk_core::due_state(a, day) == desk_core::DueState::Overdue
-                });
-                let owner = a
-                    .str("owner")
-                    .map(str::to_string)
-                    .or_else(|| a.str("owner_country").map(country_name))
-                    .unwrap_or_default();
+                let overdue = a.due == desk_core::DueState::Overdue;
                 vec![
-                    Cell::new(s(a, "title")),
-                    Cell::new(meeting.clone()),
-                    Cell::new(owner),
+                    Cell::new(a.title.clone()),
+                    Cell::new(a.meeting.label.clone()),
+                    Cell::new(a.responsible.clone()),
                     Cell::alert(
                         if overdue {
                             format!("{due} (overdue)")
                         } else {
-                            due.clone()
+                            due
                         },
                         overdue,
                     ),
-                    Cell::new(s(a, "status").replace('_', " ")),
+                    Cell::new(a.status.replace('_', " ")),
                 ]
             })
             .collect();
@@ -600,7 +590,7 @@ fn follow_up_blocks(
     Ok(out)
 }
 
-fn talking_point_blocks(agenda: &[Record], points: &[Record]) -> Vec<Block> {
+fn talking_point_blocks(agenda: &[Record], numbers: &Numbers, points: &[Record]) -> Vec<Block> {
     let mut out = Vec::new();
     let general: Vec<&Record> = points
         .iter()
@@ -621,7 +611,7 @@ fn talking_point_blocks(agenda: &[Record], points: &[Record]) -> Vec<Block> {
         }
         out.push(Block::Heading {
             level: 1,
-            text: item_heading(a),
+            text: item_heading(a, numbers),
         });
         for (i, p) in mine.iter().enumerate() {
             out.push(Block::Paragraph {

@@ -118,3 +118,125 @@ fn empty_sections_are_left_out_and_options_apply() {
     .expect_err("unknown");
     assert!(matches!(err, desk_core::Error::NotFound { .. }), "{err}");
 }
+
+fn obj(v: serde_json::Value) -> desk_core::Fields {
+    serde_json::from_value(v).expect("fields")
+}
+
+/// The pack shows what the app shows: agenda numbers that follow moves, the follow-up
+/// tracker's rows in its order, and each indicator's latest value.
+#[test]
+fn the_pack_shows_the_app_s_numbers_follow_up_rows_and_latest_values() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut r = Replica::init(&dir.path().join("r.db"), &Key::Raw([5u8; 32])).expect("init");
+    let p = r
+        .create(
+            Entity::Project,
+            &obj(json!({"code": "SC-01", "title": "Southern Economic Corridor"})),
+        )
+        .expect("project");
+    let ind = r
+        .create(Entity::Indicator, &obj(json!({"project": p.id, "name": "Border crossings upgraded", "baseline": 0, "target": 12, "actual": 3, "as_of": "2026-03-31"})))
+        .expect("indicator");
+    r.create(
+        Entity::IndicatorValue,
+        &obj(json!({"indicator": ind.id, "date": "2026-09-30", "value": 7})),
+    )
+    .expect("value");
+    r.create(
+        Entity::IndicatorValue,
+        &obj(json!({"indicator": ind.id, "date": "2026-06-30", "value": 5})),
+    )
+    .expect("value");
+    let old = r
+        .create(Entity::Meeting, &obj(json!({"title": "ACMECS SOM 2025", "short_title": "SOM 2025", "framework": "ACMECS", "start_date": "2025-08-19"})))
+        .expect("old meeting");
+    for (title, due) in [
+        ("Report on the corridor", "2026-01-31"),
+        ("Circulate the roadmap", "2025-11-30"),
+    ] {
+        r.create(
+            Entity::Action,
+            &obj(
+                json!({"meeting": old.id, "title": title, "owner_country": "TH", "due_date": due}),
+            ),
+        )
+        .expect("action");
+    }
+    let m = r
+        .create(Entity::Meeting, &obj(json!({"title": "ACMECS SOM 2026", "framework": "ACMECS", "start_date": "2026-12-08"})))
+        .expect("meeting");
+    let items: Vec<String> = ["Opening", "Adoption of the agenda", "Corridor"]
+        .iter()
+        .map(|t| {
+            let mut v = json!({"meeting": m.id, "title": t});
+            if *t == "Corridor" {
+                v["projects"] = json!([p.id]);
+            }
+            r.create(Entity::AgendaItem, &obj(v)).expect("item").id
+        })
+        .collect();
+    r.move_record(Entity::AgendaItem, &items[2], None)
+        .expect("move");
+    let pack = compose(&r, &m.id, &Options::default()).expect("compose");
+    let section = |k: SectionKind| pack.sections.iter().find(|s| s.kind == k).expect("section");
+    let headings: Vec<&str> = section(SectionKind::Agenda)
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        headings,
+        ["1. Corridor", "2. Opening", "3. Adoption of the agenda"]
+    );
+    let table = |k: SectionKind, first: &str| -> Vec<Vec<String>> {
+        section(k)
+            .blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Table { columns, rows } if columns[0] == first => Some(
+                    rows.iter()
+                        .map(|r| r.iter().map(|c| c.text.clone()).collect())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .expect("table")
+    };
+    let indicators = table(SectionKind::Projects, "Indicator");
+    assert_eq!(
+        indicators[0][4..],
+        ["7".to_string(), "2026-09-30".to_string()]
+    );
+    let follow = table(SectionKind::FollowUp, "Action");
+    let rows = r
+        .followup(&desk_core::FollowupQuery {
+            framework: "ACMECS".into(),
+            due: desk_core::DueFilter::Pending,
+            as_of: pack_day(&r),
+            before: Some("2026-12-08".into()),
+            ..Default::default()
+        })
+        .expect("followup");
+    let want: Vec<(String, String)> = rows
+        .iter()
+        .map(|x| (x.title.clone(), x.meeting.label.clone()))
+        .collect();
+    let got: Vec<(String, String)> = follow
+        .iter()
+        .map(|x| (x[0].clone(), x[1].clone()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got[0].0, "Circulate the roadmap");
+}
+
+/// The day a pack is composed for: the date of the replica's latest change.
+fn pack_day(r: &Replica) -> String {
+    r.data_as_of()
+        .expect("as of")
+        .map(|h| h.to_rfc3339()[..10].to_string())
+        .unwrap_or_default()
+}

@@ -23,7 +23,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const RECORD_ENTITIES: [Entity; 13] = Entity::ALL;
+const RECORD_ENTITIES: &[Entity] = &Entity::ALL;
 
 fn flag(name: &str) -> String {
     name.replace('_', "-")
@@ -93,6 +93,42 @@ fn entity_command(e: Entity) -> Command {
             .help("record id")
     };
     let mut cmd = Command::new(d.cli);
+    if matches!(e, Entity::AgendaItem | Entity::Decision) {
+        let parent = d.parent.map_or("parent", |(_, p)| p.name());
+        cmd = cmd.subcommand(
+            Command::new("move")
+                .about(format!(
+                    "Move a {} right after another of the same {parent}, or to the top (one change; numbers not typed follow the new order)",
+                    d.name.replace('_', " ")
+                ))
+                .arg(id_arg())
+                .arg(
+                    Arg::new("after")
+                        .long("after")
+                        .value_name("OTHER")
+                        .help(format!("the {} it goes after", d.name.replace('_', " ")))
+                        .conflicts_with("top"),
+                )
+                .arg(
+                    Arg::new("top")
+                        .long("top")
+                        .action(ArgAction::SetTrue)
+                        .help("move it to the top"),
+                )
+                .group(
+                    clap::ArgGroup::new("where")
+                        .args(["after", "top"])
+                        .required(true),
+                ),
+        );
+    }
+    if e == Entity::Indicator {
+        cmd = cmd.subcommand(
+            Command::new("series")
+                .about("An indicator's baseline, target and actual values over time (add values with `desk indicator-value add`)")
+                .arg(id_arg()),
+        );
+    }
     if e == Entity::Document {
         cmd = cmd
             .subcommand(
@@ -180,6 +216,24 @@ fn cli() -> Command {
         )
         .subcommand(Command::new("summary").about("Counts of records in the replica"))
         .subcommand(
+            Command::new("followup")
+                .about("The follow-up tracker: every action item of a framework's meetings, with its meeting, decision, who is responsible, due date and state, evidence and where it was last reported")
+                .arg(Arg::new("framework").long("framework").required(true).value_name("NAME").help("the meetings' framework, e.g. ACMECS or \"Mekong-U.S. Partnership\""))
+                .arg(Arg::new("overdue").long("overdue").action(ArgAction::SetTrue).conflicts_with("due").help("only overdue ones (same as --due overdue)"))
+                .arg(
+                    Arg::new("due")
+                        .long("due")
+                        .value_name("STATE")
+                        .value_parser(desk_core::DueFilter::NAMES)
+                        .default_value("any")
+                        .help("where they stand on the day: any, overdue, due_soon, open (due later or undated), done, pending (not done)"),
+                )
+                .arg(Arg::new("country").long("country").value_name("COUNTRY").help("only those of this responsible country (code or name)"))
+                .arg(Arg::new("status").long("status").value_name("STATUS").help("only those with this status: not_started, ongoing, completed, overtaken"))
+                .arg(Arg::new("as-of").long("as-of").value_name("YYYY-MM-DD").help("the day due states are for [default: today]"))
+                .arg(Arg::new("before").long("before").value_name("YYYY-MM-DD").help("only meetings that started before this day")),
+        )
+        .subcommand(
             Command::new("brief")
                 .about("Print a meeting's briefing pack to PDF (cover, contents, agenda, briefs, delegations, projects, follow-up, talking points, documents)")
                 .arg(Arg::new("meeting").required(true).value_name("MEETING").help("meeting id, or its exact short title or title"))
@@ -243,7 +297,7 @@ fn cli() -> Command {
                 .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("100")),
         );
     for e in RECORD_ENTITIES {
-        cmd = cmd.subcommand(entity_command(e));
+        cmd = cmd.subcommand(entity_command(*e));
     }
     cmd
 }
@@ -408,6 +462,31 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         "summary" => {
             let r = open(&dir)?;
             out.summary(&r.summary()?)?;
+        }
+        "followup" => {
+            let r = open(&dir)?;
+            let due = if sub.get_flag("overdue") {
+                desk_core::DueFilter::Overdue
+            } else {
+                sub.get_one::<String>("due")
+                    .and_then(|d| desk_core::DueFilter::named(d))
+                    .unwrap_or_default()
+            };
+            let q = desk_core::FollowupQuery {
+                framework: sub
+                    .get_one::<String>("framework")
+                    .cloned()
+                    .unwrap_or_default(),
+                due,
+                owner_country: sub.get_one::<String>("country").cloned(),
+                status: sub.get_one::<String>("status").cloned(),
+                as_of: sub
+                    .get_one::<String>("as-of")
+                    .cloned()
+                    .unwrap_or_else(|| chrono::Local::now().format("%Y-%m-%d").to_string()),
+                before: sub.get_one::<String>("before").cloned(),
+            };
+            out.followup(&r.followup(&q)?)?;
         }
         "brief" => {
             let r = open(&dir)?;
@@ -635,6 +714,18 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                     let raw = vm.get_one::<String>("id").cloned().unwrap_or_default();
                     let rec = r.restore(e, &raw)?;
                     out.record(&r, &rec)?;
+                }
+                "move" => {
+                    let id = id(&r);
+                    let after = vm
+                        .get_one::<String>("after")
+                        .map(|raw| r.resolve(e, raw).unwrap_or_else(|_| raw.clone()));
+                    let rec = r.move_record(e, &id, after.as_deref())?;
+                    out.record(&r, &rec)?;
+                }
+                "series" => {
+                    let id = id(&r);
+                    out.series(&r.indicator_series(&id)?)?;
                 }
                 "attach" => {
                     let id = id(&r);

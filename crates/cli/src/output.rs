@@ -164,6 +164,98 @@ impl Out {
         Ok(())
     }
 
+    /// The follow-up tracker, one action item a line: due date and state, the meeting where
+    /// it was agreed, who is responsible, status, title; then evidence and where it was last
+    /// reported, when there are.
+    pub fn followup(&mut self, rows: &[desk_core::FollowupRow]) -> R {
+        if self.json {
+            return self.emit_json(&rows);
+        }
+        for a in rows {
+            let due = serde_json::to_value(a.due)
+                .ok()
+                .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                .unwrap_or_default();
+            writeln!(
+                self.stdout,
+                "{:<10}  {:<8}  {}  {}  {}  {}  {}",
+                a.due_date.as_deref().unwrap_or("-"),
+                due,
+                a.meeting.label,
+                a.responsible,
+                a.status.replace('_', " "),
+                a.title,
+                a.id
+            )?;
+            if let Some(d) = &a.decision {
+                let n = d
+                    .number
+                    .as_deref()
+                    .map(|n| format!("{n}. "))
+                    .unwrap_or_default();
+                writeln!(
+                    self.stdout,
+                    "            decision: {n}{}",
+                    d.text.lines().next().unwrap_or_default()
+                )?;
+            }
+            if let Some(e) = &a.evidence {
+                writeln!(
+                    self.stdout,
+                    "            evidence: {}",
+                    e.lines().next().unwrap_or_default()
+                )?;
+            }
+            if let Some(m) = &a.reported_at {
+                writeln!(self.stdout, "            reported at: {}", m.label)?;
+            }
+        }
+        if rows.is_empty() {
+            writeln!(self.stdout, "(none)")?;
+        } else {
+            writeln!(
+                self.stdout,
+                "{} action item{}",
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" }
+            )?;
+        }
+        Ok(())
+    }
+
+    /// An indicator's series: baseline, target, then each value by date (the last is the
+    /// current actual).
+    pub fn series(&mut self, s: &desk_core::IndicatorSeries) -> R {
+        if self.json {
+            return self.emit_json(s);
+        }
+        let unit = s
+            .unit
+            .as_deref()
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default();
+        writeln!(self.stdout, "{}{unit}", s.name)?;
+        let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+        writeln!(self.stdout, "  baseline  {}", num(s.baseline))?;
+        writeln!(self.stdout, "  target    {}", num(s.target))?;
+        for p in &s.points {
+            let source = match &p.id {
+                Some(id) => id.clone(),
+                None => "(recorded on the indicator)".to_string(),
+            };
+            let note = p
+                .note
+                .as_deref()
+                .map(|n| format!("  {n}"))
+                .unwrap_or_default();
+            writeln!(self.stdout, "  {}  {}  {source}{note}", p.date, p.value)?;
+        }
+        if s.points.is_empty() {
+            writeln!(self.stdout, "  (no values yet)")?;
+        }
+        Ok(())
+    }
+
     pub fn hits(&mut self, hits: &[SearchHit]) -> R {
         if self.json {
             return self.emit_json(&hits);

@@ -10,10 +10,18 @@
 //!    (after 50,000 rows), and the same with a country filter; the home view; one- and
 //!    two-letter searches (start of any word).
 //!
-//! `BENCH_QUICK=1` runs on a tenth of the data (a smoke run for CI).
+//! 5. The follow-up tracker (`Replica::followup`): a framework's 2,000 action items (100
+//!    meetings of 20, decisions numbered by their order) listed, and filtered (overdue, one
+//!    country); then ACMECS on the large replica.
+//!
+//! `BENCH_QUICK=1` runs on a tenth of the data (a smoke run for CI). `BENCH_ONLY=followup`
+//! runs only the first part of 5 (seconds, no large replica).
 
 use desk_core::demo::Size;
-use desk_core::{Entity, FieldFilter, Fields, FilterKind, Key, ListQuery, PageQuery, Replica};
+use desk_core::{
+    DueFilter, Entity, FieldFilter, Fields, FilterKind, FollowupQuery, Key, ListQuery, PageQuery,
+    Replica,
+};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -106,6 +114,109 @@ fn insert_raw(
     Ok(t.elapsed())
 }
 
+/// 5a. A framework with 2,000 action items: 100 meetings of 20, each meeting with 5 decisions
+/// that have no typed number (so rows number them by their order) and a meeting where
+/// progress was reported.
+fn followup_replica(
+    path: &std::path::Path,
+    key: &Key,
+) -> Result<Replica, Box<dyn std::error::Error>> {
+    let mut r = Replica::init(path, key)?;
+    r.load_demo(Size::Small, &mut |_| {})?;
+    let meetings: Vec<Fields> = (0..100)
+        .map(|i| {
+            fields(json!({"title": format!("Bench Framework meeting {}", i + 1), "framework": "Bench Framework",
+                "start_date": format!("{}-{:02}-15", 2018 + i / 12, 1 + i % 12)}))
+        })
+        .collect();
+    let mids = r.create_many(Entity::Meeting, &meetings, &mut |_| {})?;
+    let decisions: Vec<Fields> = mids
+        .iter()
+        .flat_map(|m| {
+            (0..5).map(move |k| {
+                fields(json!({"meeting": m, "text": format!("Decision {k} of the meeting.")}))
+            })
+        })
+        .collect();
+    let dids = r.create_many(Entity::Decision, &decisions, &mut |_| {})?;
+    let countries = ["KH", "LA", "MM", "TH", "VN"];
+    let statuses = [
+        "not_started",
+        "ongoing",
+        "completed",
+        "overtaken",
+        "ongoing",
+    ];
+    let actions: Vec<Fields> = (0..2000)
+        .map(|i| {
+            let m = i / 20;
+            fields(json!({"meeting": mids[m], "decision": dids[m * 5 + i % 5], "title": format!("Follow-up action {i}"),
+                "owner_country": countries[i % 5], "due_date": format!("{}-{:02}-{:02}", 2018 + i % 10, 1 + i % 12, 1 + i % 28),
+                "status": statuses[(i / 5) % 5], "reported_at": mids[(m + 1).min(99)], "evidence": "Reported to the meeting."}))
+        })
+        .collect();
+    r.create_many(Entity::Action, &actions, &mut |_| {})?;
+    Ok(r)
+}
+
+/// p50 and p95 of 20 runs of the tracker, and how many rows it gave.
+fn time_followup(
+    r: &Replica,
+    q: &FollowupQuery,
+) -> Result<(f64, f64, usize), Box<dyn std::error::Error>> {
+    let mut lat = Vec::new();
+    let mut n = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        n = r.followup(q)?.len();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    Ok((ms(pct(&lat, 0.5)), ms(pct(&lat, 0.95)), n))
+}
+
+fn followup_cases(r: &Replica, framework: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let all = FollowupQuery {
+        framework: framework.to_string(),
+        as_of: "2026-12-01".into(),
+        ..Default::default()
+    };
+    for (name, q, target) in [
+        ("all", all.clone(), 200),
+        (
+            "overdue",
+            FollowupQuery {
+                due: DueFilter::Overdue,
+                ..all.clone()
+            },
+            50,
+        ),
+        (
+            "overdue, Thailand",
+            FollowupQuery {
+                due: DueFilter::Overdue,
+                owner_country: Some("TH".into()),
+                ..all.clone()
+            },
+            50,
+        ),
+        (
+            "pending",
+            FollowupQuery {
+                due: DueFilter::Pending,
+                ..all.clone()
+            },
+            50,
+        ),
+    ] {
+        let (p50, p95, n) = time_followup(r, &q)?;
+        println!(
+            "followup {framework} {name} ({n} rows): p50 {p50:.2} ms, p95 {p95:.2} ms (target < {target} ms)"
+        );
+    }
+    Ok(())
+}
+
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -126,6 +237,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // One path alone, for instruction counts that do not depend on the VM's load:
     // BENCH_ONLY=core|raw perf stat -e instructions:u,instructions:k <bench binary>
     match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("followup") => {
+            let r = followup_replica(&dir.path().join("followup.db"), &key)?;
+            return followup_cases(&r, "Bench Framework");
+        }
         Ok("core") => {
             let t = insert_core(&dir.path().join("only.db"), &key, &rows)?;
             println!("core insert {:.1} ms", ms(t));
@@ -429,5 +544,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(pct(&lat, 0.5)),
         ms(pct(&lat, 0.95))
     );
+
+    // 5. The follow-up tracker.
+    drop(r);
+    let fr = followup_replica(&dir.path().join("followup.db"), &key)?;
+    followup_cases(&fr, "Bench Framework")?;
+    drop(fr);
+    let r = Replica::open(&path, &key)?;
+    followup_cases(&r, "ACMECS")?;
     Ok(())
 }

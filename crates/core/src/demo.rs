@@ -648,7 +648,14 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
             .enumerate()
             {
                 let actual = (target * rng.below(110) as f64 / 100.0).round();
-                l.add(Entity::Indicator, json!({"project": id, "name": name, "unit": unit, "baseline": 0, "target": target, "actual": actual, "as_of": "2026-09-30", "position": k}))?;
+                let ind = l.add(Entity::Indicator, json!({"project": id, "name": name, "unit": unit, "baseline": 0, "target": target, "actual": actual, "as_of": "2026-09-30", "position": k}))?;
+                // The first two quarters' values (the third is the indicator's own actual).
+                for (date, share) in [("2026-03-31", 0.4), ("2026-06-30", 0.7)] {
+                    l.add(
+                        Entity::IndicatorValue,
+                        json!({"indicator": ind, "date": date, "value": (actual * share).round()}),
+                    )?;
+                }
             }
             let rag = ["green", "amber", "red"][rng.below(3)];
             l.add(Entity::Update, json!({"project": id, "period_end": "2026-09-30", "rag": rag,

@@ -54,6 +54,9 @@ pub struct FieldSchema {
     pub required: bool,
     pub default: Option<&'static str>,
     pub help: &'static str,
+    /// Set by the core's own operations, not typed: an agenda item's or decision's `rank` (a
+    /// move sets it). Forms and record pages leave it out.
+    pub managed: bool,
 }
 
 /// A field's kind, tagged: `{"type": "text", "max": 300}`, `{"type": "enum", "options": [...]}`,
@@ -136,6 +139,7 @@ fn entity_schema(e: Entity) -> EntitySchema {
                 required: f.required,
                 default: f.default,
                 help: f.help,
+                managed: f.name == crate::order::RANK_FIELD,
             })
             .collect(),
         classified: d.classified,
@@ -143,7 +147,7 @@ fn entity_schema(e: Entity) -> EntitySchema {
         sorts: d
             .fields
             .iter()
-            .filter(|f| sortable(f))
+            .filter(|f| sortable(f) && f.name != crate::order::RANK_FIELD)
             .map(|f| f.name)
             .collect(),
         filters: d
@@ -209,6 +213,7 @@ fn entity_label(e: Entity) -> &'static str {
         Entity::Project => "Project",
         Entity::Milestone => "Milestone",
         Entity::Indicator => "Indicator",
+        Entity::IndicatorValue => "Indicator value",
         Entity::Update => "Progress update",
         Entity::Meeting => "Meeting",
         Entity::AgendaItem => "Agenda item",
@@ -268,6 +273,11 @@ mod tests {
             for x in s.sorts.iter().chain(&s.filters) {
                 assert!(d.field(x).is_some(), "{}.{x}", d.name);
             }
+            // Only a move sets a rank: no form shows it and no list sorts by it.
+            for f in &s.fields {
+                assert_eq!(f.managed, f.name == "rank", "{}.{}", d.name, f.name);
+            }
+            assert!(!s.sorts.contains(&"rank"), "{}", d.name);
             assert!(s.sorts.contains(&s.default_sort), "{}", d.name);
             assert_eq!(s.searchable, !d.search.is_empty());
         }

@@ -1,5 +1,7 @@
 //! Follow-up of action items: whether one is overdue, due soon, open or done, decided here once
-//! against an explicit date, so the briefing pack, the CLI and the app never disagree.
+//! against an explicit date, so the briefing pack, the CLI and the app never disagree; and the
+//! follow-up tracker ([`crate::Replica::followup`]): every action item of a framework's
+//! meetings, the one list the app shows and the briefing pack prints.
 
 use crate::replica::Record;
 use chrono::NaiveDate;
@@ -52,6 +54,325 @@ pub fn state_of(status: Option<&str>, due_date: Option<&str>, as_of: NaiveDate) 
 /// Parses a YYYY-MM-DD date.
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// Which action items [`Replica::followup`] lists, by where they stand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum DueFilter {
+    /// All of them.
+    #[default]
+    Any,
+    Overdue,
+    DueSoon,
+    /// Not closed, due later than a week or with no due date ([`DueState::Open`]).
+    Open,
+    /// Completed or overtaken.
+    Done,
+    /// Not done: overdue, due soon or open (what is still to be followed up).
+    Pending,
+}
+
+impl DueFilter {
+    pub const NAMES: [&'static str; 6] = ["any", "overdue", "due_soon", "open", "done", "pending"];
+
+    /// By name ("due_soon" or "due-soon").
+    pub fn named(s: &str) -> Option<DueFilter> {
+        Some(match s.trim().replace('-', "_").as_str() {
+            "any" => DueFilter::Any,
+            "overdue" => DueFilter::Overdue,
+            "due_soon" => DueFilter::DueSoon,
+            "open" => DueFilter::Open,
+            "done" => DueFilter::Done,
+            "pending" => DueFilter::Pending,
+            _ => return None,
+        })
+    }
+
+    /// Whether an action item in this state is listed.
+    pub fn admits(self, state: DueState) -> bool {
+        match self {
+            DueFilter::Any => true,
+            DueFilter::Overdue => state == DueState::Overdue,
+            DueFilter::DueSoon => state == DueState::DueSoon,
+            DueFilter::Open => state == DueState::Open,
+            DueFilter::Done => state == DueState::Done,
+            DueFilter::Pending => state != DueState::Done,
+        }
+    }
+}
+
+/// Which action items the follow-up tracker lists: those of every meeting of one framework.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(default)]
+pub struct FollowupQuery {
+    /// The meetings' `framework`, as stored ("ACMECS", "Mekong-U.S. Partnership").
+    pub framework: String,
+    /// Where they stand on `as_of`.
+    pub due: DueFilter,
+    /// The responsible country (code or name).
+    pub owner_country: Option<String>,
+    /// An action status (not_started, ongoing, completed, overtaken).
+    pub status: Option<String>,
+    /// The day the due states are for, YYYY-MM-DD (required).
+    pub as_of: String,
+    /// Only action items agreed at meetings that started before this day, YYYY-MM-DD (a
+    /// briefing pack follows up the meetings before its own).
+    pub before: Option<String>,
+}
+
+/// A meeting as a follow-up row names it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MeetingRef {
+    pub id: String,
+    /// Its short title, else its title.
+    pub label: String,
+    /// Its first day, YYYY-MM-DD.
+    pub date: Option<String>,
+}
+
+/// The decision an action item follows from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DecisionRef {
+    pub id: String,
+    /// Its number as shown ([`Replica::display_numbers`]).
+    pub number: Option<String>,
+    pub text: String,
+}
+
+/// One action item in the follow-up tracker (the app's list and the briefing pack's matrix).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FollowupRow {
+    /// The action item's id.
+    pub id: String,
+    pub title: String,
+    /// The meeting where it was agreed.
+    pub meeting: MeetingRef,
+    pub decision: Option<DecisionRef>,
+    /// Who is responsible as people read it: the owner, else the responsible country's name.
+    pub responsible: String,
+    pub owner: Option<String>,
+    /// ISO code of the responsible country.
+    pub owner_country: Option<String>,
+    /// The responsible person (contact id) and name.
+    pub owner_contact: Option<String>,
+    pub owner_contact_name: Option<String>,
+    pub due_date: Option<String>,
+    pub status: String,
+    /// Where it stands on the query's day ([`due_state`]).
+    pub due: DueState,
+    pub evidence: Option<String>,
+    /// The meeting where its progress was last reported.
+    pub reported_at: Option<MeetingRef>,
+}
+
+/// Raw columns of one row of the tracker's query.
+struct RawRow {
+    row: FollowupRow,
+    decision_number: Option<String>,
+    decision_id: Option<String>,
+}
+
+fn day(d: &crate::EntityDesc, part: &str, s: &str) -> crate::Result<NaiveDate> {
+    parse_date(s).ok_or_else(|| {
+        crate::Error::invalid(d.name, part, format!("'{s}' is not a date YYYY-MM-DD"))
+    })
+}
+
+impl crate::Replica {
+    /// The follow-up tracker: every live action item of the live meetings of a framework that
+    /// the query admits, each with its meeting, decision, who is responsible, due date,
+    /// status, due state on `as_of` ([`due_state`], as everywhere), evidence and the meeting
+    /// where it was last reported. Ordered by due date (none last), then the meeting's date
+    /// and label, then title. One query: a framework's 2,000 action items take a few
+    /// milliseconds (the `replica` bench, case 5). The briefing pack's follow-up matrix is
+    /// made from it. Errors name the query's part at fault.
+    pub fn followup(&self, q: &FollowupQuery) -> crate::Result<Vec<FollowupRow>> {
+        let d = crate::Entity::Action.desc();
+        let as_of = day(d, "as_of", &q.as_of)?;
+        let mut conds = vec![
+            "m.framework = ?1".to_string(),
+            "m._deleted = 0".to_string(),
+            "t._deleted = 0".to_string(),
+        ];
+        let mut args: Vec<rusqlite::types::Value> =
+            vec![rusqlite::types::Value::Text(q.framework.clone())];
+        let mut arg = |conds: &mut Vec<String>, sql: &str, v: String| {
+            args.push(rusqlite::types::Value::Text(v));
+            conds.push(sql.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(before) = &q.before {
+            day(d, "before", before)?;
+            arg(&mut conds, "m.start_date < ?", before.clone());
+        }
+        if let Some(c) = &q.owner_country {
+            let code = crate::schema::country(c).ok_or_else(|| {
+                crate::Error::invalid(d.name, "owner_country", format!("unknown country '{c}'"))
+            })?;
+            arg(&mut conds, "+t.owner_country = ?", code.code.to_string());
+        }
+        if let Some(st) = &q.status {
+            if !crate::schema::ACTION_STATUSES.contains(&st.as_str()) {
+                return Err(crate::Error::invalid(
+                    d.name,
+                    "status",
+                    format!(
+                        "'{st}' is not one of {}",
+                        crate::schema::ACTION_STATUSES.join(", ")
+                    ),
+                ));
+            }
+            arg(&mut conds, "+t.status = ?", st.clone());
+        }
+        // A first cut in SQL (the exact state is decided by `due_state` below). The unary `+`
+        // keeps SQLite from reading the action items through their own indexes (by due date
+        // or status, across every framework): the meetings of the framework, then their
+        // items by meeting, is the short way.
+        let closed = CLOSED_STATUSES
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let not_closed = format!("(t.status IS NULL OR +t.status NOT IN ({closed}))");
+        let today = as_of.format("%Y-%m-%d").to_string();
+        let soon = (as_of + chrono::Duration::days(DUE_SOON_DAYS))
+            .format("%Y-%m-%d")
+            .to_string();
+        match q.due {
+            DueFilter::Any => {}
+            DueFilter::Done => conds.push(format!("+t.status IN ({closed})")),
+            DueFilter::Pending => conds.push(not_closed),
+            DueFilter::Overdue => {
+                conds.push(not_closed);
+                arg(&mut conds, "+t.due_date < ?", today);
+            }
+            DueFilter::DueSoon => {
+                conds.push(not_closed);
+                arg(&mut conds, "+t.due_date >= ?", today);
+                arg(&mut conds, "+t.due_date <= ?", soon);
+            }
+            DueFilter::Open => {
+                conds.push(not_closed);
+                arg(&mut conds, "(t.due_date IS NULL OR +t.due_date > ?)", soon);
+            }
+        }
+        let sql = format!(
+            "SELECT t.id, t.title, t.owner, t.owner_country, t.owner_contact, t.due_date, \
+             t.status, t.evidence, m.id, m.short_title, m.title, m.start_date, \
+             d.id, d.number, d.text, rm.id, rm.short_title, rm.title, rm.start_date, c.name \
+             FROM meeting m JOIN action_item t ON t.meeting = m.id \
+             LEFT JOIN decision d ON d.id = t.decision AND d._deleted = 0 \
+             LEFT JOIN meeting rm ON rm.id = t.reported_at AND rm._deleted = 0 \
+             LEFT JOIN contact c ON c.id = t.owner_contact AND c._deleted = 0 \
+             WHERE {}",
+            conds.join(" AND ")
+        );
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let meeting_ref =
+            |id: String, short: Option<String>, title: Option<String>, date| MeetingRef {
+                id,
+                label: short.or(title).unwrap_or_default(),
+                date,
+            };
+        let raw = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            let status: Option<String> = r.get(6)?;
+            let due_date: Option<String> = r.get(5)?;
+            let owner: Option<String> = r.get(2)?;
+            let owner_country: Option<String> = r.get(3)?;
+            let decision_id: Option<String> = r.get(12)?;
+            let decision_number: Option<String> = r.get(13)?;
+            let reported_id: Option<String> = r.get(15)?;
+            Ok(RawRow {
+                row: FollowupRow {
+                    id: r.get(0)?,
+                    title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    meeting: meeting_ref(r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?),
+                    decision: match &decision_id {
+                        Some(id) => Some(DecisionRef {
+                            id: id.clone(),
+                            number: decision_number.clone(),
+                            text: r.get::<_, Option<String>>(14)?.unwrap_or_default(),
+                        }),
+                        None => None,
+                    },
+                    responsible: owner.clone().unwrap_or_else(|| {
+                        owner_country
+                            .as_deref()
+                            .map(|c| {
+                                crate::schema::country(c)
+                                    .map_or(c.to_string(), |x| x.name.to_string())
+                            })
+                            .unwrap_or_default()
+                    }),
+                    owner,
+                    owner_country,
+                    owner_contact: r.get(4)?,
+                    owner_contact_name: r.get(19)?,
+                    due: state_of(status.as_deref(), due_date.as_deref(), as_of),
+                    due_date,
+                    status: status.unwrap_or_default(),
+                    evidence: r.get(7)?,
+                    reported_at: match reported_id {
+                        Some(id) => Some(meeting_ref(id, r.get(16)?, r.get(17)?, r.get(18)?)),
+                        None => None,
+                    },
+                },
+                decision_number,
+                decision_id,
+            })
+        })?;
+        let mut rows = Vec::new();
+        // Decisions with no typed number are numbered by their order: once per meeting.
+        let mut numbers: std::collections::HashMap<
+            String,
+            std::collections::HashMap<String, String>,
+        > = std::collections::HashMap::new();
+        for r in raw {
+            let RawRow {
+                mut row,
+                decision_number,
+                decision_id,
+            } = r?;
+            if !q.due.admits(row.due) {
+                continue;
+            }
+            if let (None, Some(did)) = (decision_number, decision_id) {
+                if !numbers.contains_key(&row.meeting.id) {
+                    let n = crate::replica::numbers_under(
+                        conn,
+                        crate::Entity::Decision.desc(),
+                        &row.meeting.id,
+                    )?;
+                    numbers.insert(row.meeting.id.clone(), n);
+                }
+                if let Some(dr) = row.decision.as_mut() {
+                    dr.number = numbers
+                        .get(&row.meeting.id)
+                        .and_then(|n| n.get(&did))
+                        .cloned();
+                }
+            }
+            rows.push(row);
+        }
+        fn key(r: &FollowupRow) -> impl Ord + '_ {
+            (
+                r.due_date.is_none(),
+                &r.due_date,
+                &r.meeting.date,
+                &r.meeting.label,
+                &r.title,
+                &r.id,
+            )
+        }
+        rows.sort_by(|a, b| key(a).cmp(&key(b)));
+        Ok(rows)
+    }
 }
 
 #[cfg(test)]

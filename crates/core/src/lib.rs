@@ -24,6 +24,7 @@ pub mod describe;
 mod digest;
 pub mod error;
 pub mod followup;
+pub mod indicators;
 /// Clocks and versions come from the protocol crate, so the core and the server share one rule.
 pub use desk_protocol::hlc;
 mod migrations;
@@ -43,7 +44,10 @@ pub use blobs::BlobStatus;
 pub use conflicts::{Conflict, Take};
 pub use describe::{countries, describe, EntitySchema, FieldSchema, KindSchema, ParentSchema};
 pub use error::{Error, ErrorKind, Result};
-pub use followup::{due_state, DueState};
+pub use followup::{
+    due_state, DecisionRef, DueFilter, DueState, FollowupQuery, FollowupRow, MeetingRef,
+};
+pub use indicators::{IndicatorPoint, IndicatorSeries};
 pub use migrations::{BROWSE_INDEXES, SCHEMA_VERSION};
 pub use replica::{
     display_value, ActionDue, AttentionReason, Change, Checkpoint, Dot, FieldChange, FieldFilter,

@@ -223,6 +223,28 @@ const V5: &str = "DROP INDEX IF EXISTS contact_name;\n\
 /// meeting that listing a meeting's documents and naming a document hit's meeting use.
 const V6: &str = "CREATE INDEX IF NOT EXISTS document_meeting ON document (meeting);\n";
 
+/// Version 7: ordering that merges, indicator history, the follow-up tracker.
+/// - Agenda items and decisions get `rank`: the key a move writes (see `order.rs`); records
+///   never moved have none and keep their place by position and number, so nothing is
+///   rewritten here.
+/// - `indicator_value`: dated values of an indicator, a child record that syncs and merges by
+///   itself. Existing `actual`/`as_of` values are not copied into it: each replica that
+///   upgrades would make its own copy (its own id) and sync would then show every point once
+///   per office. An indicator's own `actual` is read as the first point of its series instead
+///   (see `indicators.rs`), which older versions keep writing.
+/// - The tracker lists the action items of a framework's meetings: `action_item_meeting`
+///   already narrows them per meeting; `meeting_framework` (version 5) finds the meetings.
+const V7: &str = concat!(
+    "ALTER TABLE agenda_item ADD COLUMN rank TEXT;\n",
+    "ALTER TABLE decision ADD COLUMN rank TEXT;\n",
+    record_table!(
+        "indicator_value",
+        "indicator TEXT REFERENCES indicator(id) DEFERRABLE INITIALLY DEFERRED, date TEXT, \
+         value REAL, note TEXT"
+    ),
+    "CREATE INDEX indicator_value_indicator ON indicator_value (indicator, date);\n",
+);
+
 /// The entities that version 6 made searchable, indexed by its migration step.
 pub(crate) const V6_SEARCHED: &[crate::schema::Entity] = &[
     crate::schema::Entity::AgendaItem,
@@ -253,6 +275,6 @@ pub const BROWSE_INDEXES: &[&str] = &[
 ];
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -24,6 +24,9 @@ pub enum Entity {
     Action,
     TalkingPoint,
     Document,
+    /// One dated value of an indicator (its history of actual values). Last, so the order of
+    /// the entities before it (in `describe`, dumps) is what it was before version 7.
+    IndicatorValue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -408,8 +411,12 @@ static INDICATOR: EntityDesc = EntityDesc {
         f("unit", Text(60), "unit of measure"),
         f("baseline", Real { min: f64::MIN }, "baseline value"),
         f("target", Real { min: f64::MIN }, "target value"),
-        f("actual", Real { min: f64::MIN }, "latest actual value"),
-        f("as_of", Date, "date of the actual value"),
+        f(
+            "actual",
+            Real { min: f64::MIN },
+            "actual value as first recorded (later values: indicator-value add)",
+        ),
+        f("as_of", Date, "date of that actual value"),
         f(
             "position",
             Int {
@@ -418,6 +425,28 @@ static INDICATOR: EntityDesc = EntityDesc {
             },
             "order in tables",
         ),
+    ],
+};
+
+static INDICATOR_VALUE: EntityDesc = EntityDesc {
+    entity: Entity::IndicatorValue,
+    name: "indicator_value",
+    cli: "indicator-value",
+    table: "indicator_value",
+    parent: Some(("indicator", Entity::Indicator)),
+    title: "date",
+    subtitle: Some("value"),
+    search: &[],
+    order_by: "date, _updated, id",
+    unique: &[],
+    date_range: None,
+    classified: false,
+    search_code: 0,
+    fields: &[
+        req("indicator", Ref(Entity::Indicator), "indicator (id)"),
+        req("date", Date, "date the value was measured, YYYY-MM-DD"),
+        req("value", Real { min: f64::MIN }, "the value"),
+        f("note", Text(1000), "source or remark"),
     ],
 };
 
@@ -492,7 +521,7 @@ static AGENDA_ITEM: EntityDesc = EntityDesc {
     title: "title",
     subtitle: Some("number"),
     search: &["title", "number", "purpose"],
-    order_by: "desk_position_order(position, number), rowid",
+    order_by: "desk_rank_order(position, number, rank, id), id",
     unique: &[],
     date_range: None,
     classified: false,
@@ -508,6 +537,11 @@ static AGENDA_ITEM: EntityDesc = EntityDesc {
                 max: 1_000_000,
             },
             "order on the agenda",
+        ),
+        f(
+            "rank",
+            Text(crate::order::RANK_MAX),
+            "place on the agenda after a move (written by `move`; leave empty)",
         ),
         f("annotation", LongText, "annotation"),
         f("purpose", Text(1000), "purpose of the item"),
@@ -566,7 +600,7 @@ static DECISION: EntityDesc = EntityDesc {
     title: "text",
     subtitle: Some("number"),
     search: &["text", "number"],
-    order_by: "desk_natural(number) IS NULL, desk_natural(number), rowid",
+    order_by: "desk_rank_order(number, rank, id), id",
     unique: &[],
     date_range: None,
     classified: false,
@@ -576,6 +610,11 @@ static DECISION: EntityDesc = EntityDesc {
         f("agenda_item", Ref(Entity::AgendaItem), "agenda item id"),
         f("number", Text(20), "decision number"),
         req("text", LongText, "text of the decision"),
+        f(
+            "rank",
+            Text(crate::order::RANK_MAX),
+            "place among the meeting's decisions after a move (written by `move`; leave empty)",
+        ),
     ],
 };
 
@@ -724,7 +763,7 @@ static DOCUMENT: EntityDesc = EntityDesc {
 };
 
 impl Entity {
-    pub const ALL: [Entity; 13] = [
+    pub const ALL: [Entity; 14] = [
         Entity::Organisation,
         Entity::Contact,
         Entity::Project,
@@ -738,6 +777,7 @@ impl Entity {
         Entity::Action,
         Entity::TalkingPoint,
         Entity::Document,
+        Entity::IndicatorValue,
     ];
 
     pub fn desc(self) -> &'static EntityDesc {
@@ -747,6 +787,7 @@ impl Entity {
             Entity::Project => &PROJECT,
             Entity::Milestone => &MILESTONE,
             Entity::Indicator => &INDICATOR,
+            Entity::IndicatorValue => &INDICATOR_VALUE,
             Entity::Update => &UPDATE,
             Entity::Meeting => &MEETING,
             Entity::AgendaItem => &AGENDA_ITEM,

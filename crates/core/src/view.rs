@@ -24,6 +24,10 @@ pub struct RecordView {
     /// open or done, decided by [`crate::followup::due_state`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due: Option<crate::followup::DueState>,
+    /// For agenda items and decisions: the number shown, typed or following the order
+    /// ([`Replica::display_numbers`]); none for other records and deleted ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_number: Option<String>,
     /// Reference field → the label of the record it names (only those that resolve).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub refs: BTreeMap<&'static str, String>,
@@ -36,6 +40,18 @@ impl Replica {
     /// `record` with its label; with `with_refs`, also the label of each record its reference
     /// fields name (a reference that does not resolve here is left out).
     pub fn view(&self, record: Record, with_refs: bool) -> RecordView {
+        let number = self.display_number(&record).ok().flatten();
+        self.view_numbered(record, with_refs, number)
+    }
+
+    /// [`Replica::view`] with the record's shown number already known (lists work out the
+    /// numbers of a meeting's items once).
+    pub(crate) fn view_numbered(
+        &self,
+        record: Record,
+        with_refs: bool,
+        display_number: Option<String>,
+    ) -> RecordView {
         let mut refs = BTreeMap::new();
         if with_refs {
             if let Some(d) = Entity::parse(record.entity).map(Entity::desc) {
@@ -50,8 +66,9 @@ impl Replica {
         }
         RecordView {
             label: self.label(&record),
-            subtitle: self.subtitle(&record),
+            subtitle: self.subtitle_numbered(&record, display_number.as_deref()),
             due: None,
+            display_number,
             record,
             refs,
         }
@@ -65,12 +82,17 @@ impl Replica {
     /// - project: code · status · lead country;
     /// - milestone: due date · status; indicator: unit; update: RAG status;
     /// - meeting: dates · city · host country;
-    /// - agenda item: number · lead country;
+    /// - agenda item: number (as shown: typed, or following the order) · lead country;
     /// - participant: delegation (country, else organisation) · role · attendance;
-    /// - decision: number; talking point: kind;
+    /// - decision: number (as shown); talking point: kind; indicator value: value · note;
     /// - action item: due date · responsible (owner, else country) · status;
     /// - document: symbol · kind · status.
     pub fn subtitle(&self, rec: &Record) -> String {
+        let number = self.display_number(rec).ok().flatten();
+        self.subtitle_numbered(rec, number.as_deref())
+    }
+
+    fn subtitle_numbered(&self, rec: &Record, number: Option<&str>) -> String {
         let Some(e) = Entity::parse(rec.entity) else {
             return String::new();
         };
@@ -97,12 +119,14 @@ impl Replica {
                 })
                 .unwrap_or_default()
         };
+        let shown = || number.map(str::to_string).unwrap_or_else(|| text("number"));
         let parts: Vec<String> = match e {
             Entity::Organisation => vec![text("acronym"), word("kind"), country("country")],
             Entity::Contact => vec![text("title"), org("org"), country("country")],
             Entity::Project => vec![text("code"), word("status"), country("lead_country")],
             Entity::Milestone => vec![text("due_date"), word("status")],
             Entity::Indicator => vec![text("unit")],
+            Entity::IndicatorValue => vec![text("value"), text("note")],
             Entity::Update => vec![text("rag").to_uppercase()],
             Entity::Meeting => {
                 let start = text("start_date");
@@ -114,7 +138,7 @@ impl Replica {
                 };
                 vec![dates, text("city"), country("host_country")]
             }
-            Entity::AgendaItem => vec![text("number"), country("lead_country")],
+            Entity::AgendaItem => vec![shown(), country("lead_country")],
             Entity::Participant => {
                 let delegation = match country("delegation") {
                     c if c.is_empty() => label_of(Entity::Organisation, "delegation_org"),
@@ -122,7 +146,7 @@ impl Replica {
                 };
                 vec![delegation, word("role"), word("attendance")]
             }
-            Entity::Decision => vec![text("number")],
+            Entity::Decision => vec![shown()],
             Entity::Action => {
                 let owner = match text("owner") {
                     o if o.is_empty() => country("owner_country"),
@@ -168,6 +192,11 @@ impl RecordView {
                     }
                     row(&f.name.replace('_', " "), &text);
                 }
+            }
+        }
+        if let Some(n) = &self.display_number {
+            if self.record.str("number") != Some(n.as_str()) {
+                row("shown number", n);
             }
         }
         row("updated", &self.record.updated_at);

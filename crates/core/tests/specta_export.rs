@@ -23,7 +23,10 @@ fn the_ui_types_export_to_typescript() {
         .register::<desk_core::ErrorKind>()
         .register::<desk_core::PageQuery>()
         .register::<desk_core::Page>()
-        .register::<desk_core::Home>();
+        .register::<desk_core::Home>()
+        .register::<desk_core::FollowupQuery>()
+        .register::<desk_core::FollowupRow>()
+        .register::<desk_core::IndicatorSeries>();
     let ts = Typescript::default()
         .bigint(BigIntExportBehavior::Number)
         .export(&types)
@@ -39,6 +42,11 @@ fn the_ui_types_export_to_typescript() {
         "ActionDue",
         "AttentionReason",
         "ProjectAttention",
+        "DueFilter",
+        "FollowupRow",
+        "MeetingRef",
+        "DecisionRef",
+        "IndicatorPoint",
     ] {
         assert!(
             ts.contains(&format!("export type {name} ")),

@@ -445,8 +445,11 @@ impl Tx<'_> {
                 continue;
             }
             // Concurrent edits that disagree: the writer had not seen the value held here.
-            // The higher version still wins; both values go to the inbox.
+            // The higher version still wins; both values go to the inbox. Not for a rank:
+            // two moves of one item are no clash a person could settle better (the later
+            // move holds, and every replica shows the same order).
             if kind.is_some()
+                && f.field != crate::order::RANK_FIELD
                 && current.hlc != Hlc::ZERO
                 && current.device != incoming.device
                 && desk_protocol::merge::is_conflict(

@@ -11,13 +11,15 @@
 //! `change_log` reads the log back, with the outbox and acknowledgements of sync; `purge`
 //! removes records this replica may no longer hold; `versions` keeps each field's version;
 //! `checkpoint` copies the WAL into the file; `sql` converts values to and from SQL; `page`
-//! reads lists a page at a time (keyset); `home` gathers the home view.
+//! reads lists a page at a time (keyset); `home` gathers the home view; `moves` moves agenda
+//! items and decisions and numbers them by their order.
 
 mod apply;
 mod change_log;
 mod checkpoint;
 mod home;
 mod key;
+mod moves;
 mod open;
 mod page;
 mod purge;
@@ -30,6 +32,7 @@ pub use checkpoint::Checkpoint;
 use checkpoint::Checkpointer;
 pub use home::{ActionDue, AttentionReason, Home, ProjectAttention};
 pub use key::Key;
+pub(crate) use moves::numbers_under;
 pub use page::{FieldFilter, FilterKind, Page, PageQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use read::{display_value, Filter, FilterOp, ListQuery, Record, Summary};
 pub use write::Progress;

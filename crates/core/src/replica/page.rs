@@ -200,10 +200,10 @@ struct SortKey {
     not_null: String,
 }
 
-/// The page order of `field`: numbers of agenda items and decisions in natural order (`2`
-/// before `2.1` before `10`; [`crate::order`]), an agenda's positions then its numbers (the
-/// key is never null: items with neither come last), text without regard to ASCII case,
-/// other fields as stored.
+/// The page order of `field`: the order moves set ([`crate::order::order_key`]: a rank, else
+/// position then number, never null) for an agenda's position and rank and for decisions'
+/// number and rank; other numbers in natural order (`2` before `2.1` before `10`;
+/// [`crate::order`]); text without regard to ASCII case; other fields as stored.
 fn sort_key(d: &EntityDesc, field: &str) -> SortKey {
     let plain = |key: String| SortKey {
         value: format!("t.{field}"),
@@ -215,15 +215,30 @@ fn sort_key(d: &EntityDesc, field: &str) -> SortKey {
     let has_number = d
         .field("number")
         .is_some_and(|f| matches!(f.kind, FieldKind::Text(_)));
+    let has_rank = d.field("rank").is_some();
+    let has_position = d.field("position").is_some();
+    // The order a move sets (never null): by position (agenda items), by number (decisions,
+    // which have no position) or by the rank itself.
+    let moved_order = |v: String| SortKey {
+        value: v.clone(),
+        key: v,
+        null: "0".to_string(),
+        not_null: "1".to_string(),
+    };
     match kind {
+        _ if has_rank
+            && (field == "rank"
+                || (field == "position" && has_position)
+                || (field == "number" && !has_position)) =>
+        {
+            moved_order(if has_position {
+                "desk_rank_order(t.position, t.number, t.rank, t.id)".to_string()
+            } else {
+                "desk_rank_order(t.number, t.rank, t.id)".to_string()
+            })
+        }
         Some(FieldKind::Int { .. }) if field == "position" && has_number => {
-            let v = "desk_position_order(t.position, t.number)".to_string();
-            SortKey {
-                value: v.clone(),
-                key: v,
-                null: "0".to_string(),
-                not_null: "1".to_string(),
-            }
+            moved_order("desk_position_order(t.position, t.number)".to_string())
         }
         Some(FieldKind::Text(_)) if field == "number" => {
             let v = "desk_natural(t.number)".to_string();
@@ -462,10 +477,32 @@ impl Replica {
             .conn
             .prepare_cached(&count_sql)?
             .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+        // The shown numbers of agenda items and decisions: once per meeting on the page.
+        let mut numbers: std::collections::HashMap<
+            String,
+            std::collections::HashMap<String, String>,
+        > = std::collections::HashMap::new();
+        if let (Some((pf, _)), Some(_)) = (d.parent, d.field("rank")) {
+            for (rec, _) in &rows {
+                if let Some(p) = rec.str(pf) {
+                    if !numbers.contains_key(p) {
+                        let n = super::numbers_under(&self.conn, d, p)?;
+                        numbers.insert(p.to_string(), n);
+                    }
+                }
+            }
+        }
         let rows = rows
             .into_iter()
             .map(|(rec, _)| {
-                let mut view = self.view(rec, false);
+                let number = d
+                    .parent
+                    .and_then(|(pf, _)| rec.str(pf))
+                    .and_then(|p| numbers.get(p))
+                    .and_then(|n| n.get(&rec.id))
+                    .filter(|_| !rec.deleted)
+                    .cloned();
+                let mut view = self.view_numbered(rec, false, number);
                 if entity == Entity::Action {
                     view.due = as_of.map(|day| due_state(&view.record, day));
                 }

@@ -1,0 +1,284 @@
+//! The follow-up tracker: every action item of a framework's meetings, filtered by where it
+//! stands, by country and status, with its meeting, decision and where it was last reported.
+
+mod common;
+use common::*;
+use desk_core::{due_state, DueFilter, DueState, Entity, FollowupQuery, Replica};
+use serde_json::json;
+
+struct World {
+    som: String,
+    wg: String,
+    /// Titles of the ACMECS actions.
+    acmecs: Vec<&'static str>,
+}
+
+fn world(r: &mut Replica) -> World {
+    let meeting = |r: &mut Replica, title: &str, short: &str, framework: &str, start: &str| {
+        r.create(
+            Entity::Meeting,
+            &fields(json!({"title": title, "short_title": short, "framework": framework, "start_date": start})),
+        )
+        .expect("meeting")
+        .id
+    };
+    let som = meeting(r, "ACMECS SOM 2025", "SOM 2025", "ACMECS", "2025-08-19");
+    let wg = meeting(
+        r,
+        "ACMECS Working Group on Connectivity",
+        "WG-C 2026",
+        "ACMECS",
+        "2026-04-21",
+    );
+    let musp = meeting(
+        r,
+        "Mekong-U.S. Partnership SOM",
+        "MUSP 2025",
+        "Mekong-U.S. Partnership",
+        "2025-06-05",
+    );
+    let d1 = r
+        .create(
+            Entity::Decision,
+            &fields(json!({"meeting": som, "text": "Noted the report."})),
+        )
+        .expect("decision")
+        .id;
+    let d2 = r
+        .create(
+            Entity::Decision,
+            &fields(json!({"meeting": som, "text": "Endorsed the roadmap."})),
+        )
+        .expect("decision")
+        .id;
+    let c = r
+        .create(
+            Entity::Contact,
+            &fields(json!({"name": "Somchai Jaidee", "country": "TH"})),
+        )
+        .expect("contact")
+        .id;
+    let action = |r: &mut Replica, v: serde_json::Value| {
+        r.create(Entity::Action, &fields(v)).expect("action").id
+    };
+    action(
+        r,
+        json!({"meeting": som, "decision": d2, "title": "Overdue roadmap", "owner_country": "TH", "owner_contact": c, "due_date": "2026-04-01", "status": "ongoing", "reported_at": wg, "evidence": "Draft circulated"}),
+    );
+    action(
+        r,
+        json!({"meeting": som, "decision": d1, "title": "Due soon report", "owner": "ACMECS Interim Secretariat", "due_date": "2026-05-05"}),
+    );
+    action(
+        r,
+        json!({"meeting": wg, "title": "Open later", "owner_country": "VN", "due_date": "2026-12-31"}),
+    );
+    action(
+        r,
+        json!({"meeting": wg, "title": "Undated", "owner_country": "TH"}),
+    );
+    action(
+        r,
+        json!({"meeting": wg, "title": "Done already", "owner_country": "TH", "due_date": "2026-01-31", "status": "completed"}),
+    );
+    let gone = action(
+        r,
+        json!({"meeting": wg, "title": "Deleted", "due_date": "2026-01-31"}),
+    );
+    r.delete(Entity::Action, &gone).expect("delete");
+    action(
+        r,
+        json!({"meeting": musp, "title": "Other framework", "owner_country": "TH", "due_date": "2026-01-31"}),
+    );
+    World {
+        som,
+        wg,
+        acmecs: vec![
+            "Overdue roadmap",
+            "Due soon report",
+            "Open later",
+            "Undated",
+            "Done already",
+        ],
+    }
+}
+
+fn q(due: DueFilter) -> FollowupQuery {
+    FollowupQuery {
+        framework: "ACMECS".into(),
+        due,
+        as_of: "2026-05-01".into(),
+        ..Default::default()
+    }
+}
+
+fn titles(r: &Replica, q: &FollowupQuery) -> Vec<String> {
+    r.followup(q)
+        .expect("followup")
+        .into_iter()
+        .map(|x| x.title)
+        .collect()
+}
+
+#[test]
+fn every_action_of_the_framework_with_its_meeting_decision_and_report() {
+    let (_d, mut r) = fresh();
+    let w = world(&mut r);
+    let rows = r.followup(&q(DueFilter::Any)).expect("followup");
+    // By due date (the completed one first: it was due earliest), undated last.
+    let got: Vec<&str> = rows.iter().map(|x| x.title.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "Done already",
+            "Overdue roadmap",
+            "Due soon report",
+            "Open later",
+            "Undated"
+        ]
+    );
+    let mut want = w.acmecs.clone();
+    want.sort();
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(sorted, want);
+    let overdue = &rows[1];
+    assert_eq!(overdue.meeting.id, w.som);
+    assert_eq!(overdue.meeting.label, "SOM 2025");
+    assert_eq!(overdue.meeting.date.as_deref(), Some("2025-08-19"));
+    // The decision's number follows the meeting's order of decisions (none was typed).
+    let d = overdue.decision.as_ref().expect("decision");
+    assert_eq!(
+        (d.number.as_deref(), d.text.as_str()),
+        (Some("2"), "Endorsed the roadmap.")
+    );
+    assert_eq!(overdue.responsible, "Thailand");
+    assert_eq!(
+        overdue.owner_contact_name.as_deref(),
+        Some("Somchai Jaidee")
+    );
+    assert_eq!(overdue.evidence.as_deref(), Some("Draft circulated"));
+    assert_eq!(
+        overdue.reported_at.as_ref().map(|m| m.id.as_str()),
+        Some(w.wg.as_str())
+    );
+    assert_eq!(rows[2].responsible, "ACMECS Interim Secretariat");
+    // The due state is the one rule's, for every row.
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+    for row in &rows {
+        let rec = r.get(Entity::Action, &row.id).expect("action");
+        assert_eq!(row.due, due_state(&rec, as_of), "{}", row.title);
+    }
+    assert_eq!(
+        rows.iter().map(|x| x.due).collect::<Vec<_>>(),
+        [
+            DueState::Done,
+            DueState::Overdue,
+            DueState::DueSoon,
+            DueState::Open,
+            DueState::Open
+        ]
+    );
+}
+
+#[test]
+fn filters_by_state_country_status_and_meeting_date() {
+    let (_d, mut r) = fresh();
+    world(&mut r);
+    assert_eq!(titles(&r, &q(DueFilter::Overdue)), ["Overdue roadmap"]);
+    assert_eq!(titles(&r, &q(DueFilter::DueSoon)), ["Due soon report"]);
+    assert_eq!(titles(&r, &q(DueFilter::Open)), ["Open later", "Undated"]);
+    assert_eq!(titles(&r, &q(DueFilter::Done)), ["Done already"]);
+    assert_eq!(
+        titles(&r, &q(DueFilter::Pending)),
+        [
+            "Overdue roadmap",
+            "Due soon report",
+            "Open later",
+            "Undated"
+        ]
+    );
+    let thai = FollowupQuery {
+        owner_country: Some("Thailand".into()),
+        ..q(DueFilter::Pending)
+    };
+    assert_eq!(titles(&r, &thai), ["Overdue roadmap", "Undated"]);
+    let ongoing = FollowupQuery {
+        status: Some("ongoing".into()),
+        ..q(DueFilter::Any)
+    };
+    assert_eq!(titles(&r, &ongoing), ["Overdue roadmap"]);
+    let before = FollowupQuery {
+        before: Some("2026-04-21".into()),
+        ..q(DueFilter::Any)
+    };
+    assert_eq!(titles(&r, &before), ["Overdue roadmap", "Due soon report"]);
+    let other = FollowupQuery {
+        framework: "Mekong-U.S. Partnership".into(),
+        ..q(DueFilter::Any)
+    };
+    assert_eq!(titles(&r, &other), ["Other framework"]);
+    let none = FollowupQuery {
+        framework: "Friends of the Mekong".into(),
+        ..q(DueFilter::Any)
+    };
+    assert!(titles(&r, &none).is_empty());
+    // The day decides: a month later the report is overdue too.
+    let later = FollowupQuery {
+        as_of: "2026-06-01".into(),
+        ..q(DueFilter::Overdue)
+    };
+    assert_eq!(titles(&r, &later), ["Overdue roadmap", "Due soon report"]);
+}
+
+#[test]
+fn bad_queries_name_their_part() {
+    let (_d, mut r) = fresh();
+    world(&mut r);
+    for (bad, part) in [
+        (
+            FollowupQuery {
+                as_of: "May".into(),
+                ..q(DueFilter::Any)
+            },
+            "as_of",
+        ),
+        (
+            FollowupQuery {
+                as_of: String::new(),
+                ..q(DueFilter::Any)
+            },
+            "as_of",
+        ),
+        (
+            FollowupQuery {
+                before: Some("soon".into()),
+                ..q(DueFilter::Any)
+            },
+            "before",
+        ),
+        (
+            FollowupQuery {
+                owner_country: Some("Atlantis".into()),
+                ..q(DueFilter::Any)
+            },
+            "owner_country",
+        ),
+        (
+            FollowupQuery {
+                status: Some("finished".into()),
+                ..q(DueFilter::Any)
+            },
+            "status",
+        ),
+    ] {
+        let err = r.followup(&bad).expect_err("refused");
+        assert_eq!(err.field(), Some(part), "{err}");
+    }
+    assert_eq!(DueFilter::named("due-soon"), Some(DueFilter::DueSoon));
+    assert_eq!(DueFilter::named("later"), None);
+    assert_eq!(
+        serde_json::to_value(DueFilter::DueSoon).expect("json"),
+        json!("due_soon")
+    );
+}

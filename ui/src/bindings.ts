@@ -412,7 +412,12 @@ export type FieldSchema = { name: string;
 /**
  * "Native name".
  */
-label: string; kind: KindSchema; required: boolean; default: string | null; help: string }
+label: string; kind: KindSchema; required: boolean; default: string | null; help: string; 
+/**
+ * Set by the core's own operations, not typed: an agenda item's or decision's `rank` (a
+ * move sets it). Forms and record pages leave it out.
+ */
+managed: boolean }
 export type FilterKind = 
 /**
  * Equal to the value (one-valued fields).
@@ -540,6 +545,11 @@ subtitle: string;
  * open or done, decided by [`crate::followup::due_state`].
  */
 due?: DueState | null; 
+/**
+ * For agenda items and decisions: the number shown, typed or following the order
+ * ([`Replica::display_numbers`]); none for other records and deleted ones.
+ */
+display_number?: string | null; 
 /**
  * Reference field → the label of the record it names (only those that resolve).
  */

@@ -48,6 +48,11 @@ macro_rules! app_commands {
             records::page,
             records::home,
             commands::interactive,
+            meetings::outline,
+            meetings::move_record,
+            meetings::followup,
+            meetings::frameworks,
+            meetings::indicators,
         }
     };
 }
@@ -67,7 +72,7 @@ macro_rules! specta_commands {
 /// The commands with their signatures and types, for `ui/src/bindings.ts` (written by
 /// [`bindings::typescript`]; a test fails when the committed file differs).
 pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
-    use commands::{brief, records, sync};
+    use commands::{brief, meetings, records, sync};
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(app_commands!(specta_commands))
         .typ::<desk_sync::background::SyncEvent>()
@@ -80,7 +85,7 @@ pub fn build<R: tauri::Runtime>(
     state: AppState,
     context: tauri::Context<R>,
 ) -> tauri::Result<tauri::App<R>> {
-    use commands::{brief, records, sync};
+    use commands::{brief, meetings, records, sync};
     use tauri::Manager;
     builder
         .manage(state)

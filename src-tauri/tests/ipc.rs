@@ -165,7 +165,7 @@ fn the_ui_is_built_from_descriptors_pages_and_the_home_view() {
     // Every entity with its fields, kinds and what a list may sort and filter on.
     let schema = shell.call("describe", json!({})).expect("describe");
     let entities = schema.as_array().expect("entities");
-    assert_eq!(entities.len(), 13);
+    assert_eq!(entities.len(), 14);
     let contact = entities
         .iter()
         .find(|e| e["name"] == "contact")
@@ -392,4 +392,98 @@ fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
     let st = shell.call("sync_logout", json!({})).expect("logout");
     assert_eq!(st["signed_in"], false);
     let _ = stop.send(());
+}
+
+#[test]
+fn meeting_day_follow_up_and_indicators_through_the_ipc() {
+    let shell = Shell::new(None);
+    shell
+        .call("unlock", json!({"passphrase": "correct horse battery"}))
+        .expect("unlock");
+    let create = |entity: &str, fields: Value| -> String {
+        shell
+            .call("create", json!({"entityName": entity, "fields": fields}))
+            .expect("create")["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    };
+    let m = create(
+        "meeting",
+        json!({"title": "ACMECS SOM", "framework": "ACMECS", "start_date": "2026-08-19"}),
+    );
+    let a = create("agenda_item", json!({"meeting": m, "title": "Opening"}));
+    let b = create("agenda_item", json!({"meeting": m, "title": "Master Plan"}));
+    let d = create(
+        "decision",
+        json!({"meeting": m, "agenda_item": b, "text": "Endorsed the roadmap."}),
+    );
+    create(
+        "action",
+        json!({"meeting": m, "decision": d, "title": "Circulate it", "owner_country": "LA", "due_date": "2001-01-01"}),
+    );
+
+    // The item moved to the top: one change, the outline in the new order with its numbers.
+    shell
+        .call(
+            "move_record",
+            json!({"entityName": "agenda_item", "id": b, "after": null}),
+        )
+        .expect("move");
+    let o = shell
+        .call("outline", json!({"meetingId": m}))
+        .expect("outline");
+    assert_eq!(o["items"][0]["id"], b);
+    assert_eq!(o["items"][0]["number"], "1");
+    assert_eq!(o["items"][1]["id"], a);
+    let action = &o["items"][0]["decisions"][0]["actions"][0];
+    assert_eq!(action["responsible"], "Lao PDR");
+    assert_eq!(action["due"], "overdue");
+    // A bad move names what is wrong and changes nothing.
+    let err = shell
+        .call(
+            "move_record",
+            json!({"entityName": "contact", "id": b, "after": null}),
+        )
+        .expect_err("contacts are not moved");
+    assert_eq!(err["kind"], "validation");
+
+    // The tracker, as of today on this computer when the query names no day.
+    let rows = shell
+        .call(
+            "followup",
+            json!({"query": {"framework": "ACMECS", "due": "overdue", "owner_country": null, "status": null, "as_of": "", "before": null}}),
+        )
+        .expect("followup");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1));
+    assert_eq!(rows[0]["title"], "Circulate it");
+    let bad = shell
+        .call(
+            "followup",
+            json!({"query": {"framework": "ACMECS", "due": "any", "as_of": "yesterday"}}),
+        )
+        .expect_err("bad day");
+    assert_eq!(bad["field"], "as_of");
+    assert_eq!(
+        shell.call("frameworks", json!({})).expect("frameworks"),
+        json!([{"name": "ACMECS", "meetings": 1}])
+    );
+
+    // A project's indicator: its own value and a dated one make a series.
+    let p = create("project", json!({"code": "SC-01", "title": "Corridor"}));
+    let i = create(
+        "indicator",
+        json!({"project": p, "name": "Officials trained", "baseline": 0, "target": 300, "actual": 120, "as_of": "2026-06-30"}),
+    );
+    create(
+        "indicator_value",
+        json!({"indicator": i, "date": "2026-09-30", "value": 180}),
+    );
+    let series = shell
+        .call("indicators", json!({"projectId": p}))
+        .expect("indicators");
+    assert_eq!(series[0]["points"].as_array().map(Vec::len), Some(2));
+    assert_eq!(series[0]["latest"]["value"], 180.0);
+    let status = shell.call("status", json!({})).expect("status");
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
 }

@@ -247,6 +247,63 @@ async home() : Promise<Result<Home, CommandError>> {
  */
 async interactive(atMs: number) : Promise<number> {
     return await TAURI_INVOKE("interactive", { atMs });
+},
+/**
+ * A meeting's proceedings, due states as of today on this computer.
+ */
+async outline(meetingId: string) : Promise<Result<MeetingOutline, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("outline", { meetingId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Moves an agenda item or decision right after `after` (a sibling), or to the top when
+ * `after` is null: one change, undone by Ctrl+Z, merged by sync like any edit.
+ */
+async moveRecord(entityName: string, id: string, after: string | null) : Promise<Result<RecordData, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("move_record", { entityName, id, after }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The follow-up tracker: a framework's action items the query admits (as of today on this
+ * computer unless the query names a day).
+ */
+async followup(query: FollowupQuery) : Promise<Result<FollowupRow[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("followup", { query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The frameworks of the live meetings, most meetings first.
+ */
+async frameworks() : Promise<Result<Framework[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("frameworks") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A project's indicators, each with baseline, target and its actual values over time.
+ */
+async indicators(projectId: string) : Promise<Result<IndicatorSeries[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("indicators", { projectId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -325,6 +382,14 @@ winner: string; resolved: boolean }
  */
 export type Country = { code: string; name: string; member: boolean }
 /**
+ * The decision an action item follows from.
+ */
+export type DecisionRef = { id: string; 
+/**
+ * Its number as shown ([`Replica::display_numbers`]).
+ */
+number: string | null; text: string }
+/**
  * One participant as protocol presents them.
  */
 export type Delegate = { participant_id: string; contact_id: string; role: string; attendance: string; formal_name: string; native_name: string | null; salutation: string; title: string | null; sort_key: string }
@@ -336,6 +401,26 @@ export type Delegation = { key: DelegationKey; label: string; members: Delegate[
  * Who a delegation is: a country, an organisation, or no delegation (secretariat, staff).
  */
 export type DelegationKey = { kind: "country"; code: string } | { kind: "organisation"; id: string; name: string } | { kind: "unassigned" }
+/**
+ * Which action items [`Replica::followup`] lists, by where they stand.
+ */
+export type DueFilter = 
+/**
+ * All of them.
+ */
+"any" | "overdue" | "due_soon" | 
+/**
+ * Not closed, due later than a week or with no due date ([`DueState::Open`]).
+ */
+"open" | 
+/**
+ * Completed or overtaken.
+ */
+"done" | 
+/**
+ * Not done: overdue, due soon or open (what is still to be followed up).
+ */
+"pending"
 /**
  * Where an action item stands on a given date.
  */
@@ -417,7 +502,13 @@ label: string; kind: KindSchema; required: boolean; default: string | null; help
  * Set by the core's own operations, not typed: an agenda item's or decision's `rank` (a
  * move sets it). Forms and record pages leave it out.
  */
-managed: boolean }
+managed: boolean; 
+/**
+ * A set of fields shown together: "brief" for an agenda item's brief (objectives, points
+ * to make, their objectives, our response, press line, background), edited beside the
+ * agenda.
+ */
+group: string | null }
 export type FilterKind = 
 /**
  * Equal to the value (one-valued fields).
@@ -435,6 +526,72 @@ export type FilterKind =
  * The list holds the value (list, country-list and reference-list fields).
  */
 "contains"
+/**
+ * Which action items the follow-up tracker lists: those of every meeting of one framework.
+ */
+export type FollowupQuery = { 
+/**
+ * The meetings' `framework`, as stored ("ACMECS", "Mekong-U.S. Partnership").
+ */
+framework: string; 
+/**
+ * Where they stand on `as_of`.
+ */
+due: DueFilter; 
+/**
+ * The responsible country (code or name).
+ */
+owner_country: string | null; 
+/**
+ * An action status (not_started, ongoing, completed, overtaken).
+ */
+status: string | null; 
+/**
+ * The day the due states are for, YYYY-MM-DD (required).
+ */
+as_of: string; 
+/**
+ * Only action items agreed at meetings that started before this day, YYYY-MM-DD (a
+ * briefing pack follows up the meetings before its own).
+ */
+before: string | null }
+/**
+ * One action item in the follow-up tracker (the app's list and the briefing pack's matrix).
+ */
+export type FollowupRow = { 
+/**
+ * The action item's id.
+ */
+id: string; title: string; 
+/**
+ * The meeting where it was agreed.
+ */
+meeting: MeetingRef; decision: DecisionRef | null; 
+/**
+ * Who is responsible as people read it: the owner, else the responsible country's name.
+ */
+responsible: string; owner: string | null; 
+/**
+ * ISO code of the responsible country.
+ */
+owner_country: string | null; 
+/**
+ * The responsible person (contact id) and name.
+ */
+owner_contact: string | null; owner_contact_name: string | null; due_date: string | null; status: string; 
+/**
+ * Where it stands on the query's day ([`due_state`]).
+ */
+due: DueState; evidence: string | null; 
+/**
+ * The meeting where its progress was last reported.
+ */
+reported_at: MeetingRef | null }
+/**
+ * A cooperation framework as the tracker offers it: its name as stored and how many live
+ * meetings it has.
+ */
+export type Framework = { name: string; meetings: number }
 /**
  * The record a search hit or a listed row belongs to.
  */
@@ -463,6 +620,35 @@ actions: ActionDue[];
  * update, each by project code.
  */
 projects: ProjectAttention[] }
+/**
+ * One dated value of an indicator.
+ */
+export type IndicatorPoint = { 
+/**
+ * The `indicator_value` record; none for the value recorded on the indicator itself.
+ */
+id: string | null; 
+/**
+ * YYYY-MM-DD.
+ */
+date: string; value: number; note: string | null }
+/**
+ * An indicator's baseline, target and actual values over time: what a chart needs.
+ */
+export type IndicatorSeries = { 
+/**
+ * The indicator's id.
+ */
+indicator: string; name: string; unit: string | null; baseline: number | null; target: number | null; 
+/**
+ * Oldest first: by date, then in the order they were written; the value recorded on the
+ * indicator itself before any point of its date.
+ */
+points: IndicatorPoint[]; 
+/**
+ * The current actual: the last of `points`.
+ */
+latest: IndicatorPoint | null }
 export type JsonValue = null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }>
 export type KeySource = "keychain" | "passphrase"
 /**
@@ -470,6 +656,70 @@ export type KeySource = "keychain" | "passphrase"
  * `{"type": "ref", "entity": "contact"}`, `{"type": "long_text"}`.
  */
 export type KindSchema = { type: "text"; max: number } | { type: "long_text" } | { type: "email" } | { type: "country" } | { type: "country_list" } | { type: "date" } | { type: "time_zone" } | { type: "currency" } | { type: "int"; min: number; max: number } | { type: "real"; min: number } | { type: "enum"; options: string[] } | { type: "ref"; entity: string } | { type: "ref_list"; entity: string } | { type: "list" } | { type: "sha_256" }
+/**
+ * A meeting's proceedings ([`Replica::outline`]).
+ */
+export type MeetingOutline = { meeting: string; 
+/**
+ * The live agenda items in agenda order.
+ */
+items: OutlineItem[]; 
+/**
+ * Decisions taken on no agenda item (or on one since deleted), in their order.
+ */
+other_decisions: OutlineDecision[]; 
+/**
+ * Action items that follow from no decision (or from one since deleted).
+ */
+other_actions: OutlineAction[]; 
+/**
+ * Talking points of no agenda item.
+ */
+other_points: OutlinePoint[] }
+/**
+ * A meeting as a follow-up row names it.
+ */
+export type MeetingRef = { id: string; 
+/**
+ * Its short title, else its title.
+ */
+label: string; 
+/**
+ * Its first day, YYYY-MM-DD.
+ */
+date: string | null }
+/**
+ * An action item as the proceedings show it.
+ */
+export type OutlineAction = { id: string; title: string; 
+/**
+ * Who is responsible as people read it: the owner, else the responsible country's name.
+ */
+responsible: string; due_date: string | null; status: string; 
+/**
+ * Where it stands on the outline's day.
+ */
+due: DueState }
+/**
+ * A decision, with the action items that follow from it.
+ */
+export type OutlineDecision = { id: string; 
+/**
+ * Its number as shown ([`Replica::display_numbers`]).
+ */
+number: string | null; text: string; actions: OutlineAction[] }
+/**
+ * An agenda item with what was said and decided on it.
+ */
+export type OutlineItem = { id: string; 
+/**
+ * Its number as shown: typed, else following the order.
+ */
+number: string | null; title: string; points: OutlinePoint[]; decisions: OutlineDecision[] }
+/**
+ * A talking point (or background note) of an agenda item.
+ */
+export type OutlinePoint = { id: string; kind: string; text: string }
 /**
  * Which page of which records [`Replica::page`] returns.
  */
@@ -577,7 +827,11 @@ export type Status = { unlocked: boolean; exists: boolean; data_dir: string;
 /**
  * "keychain" or "passphrase" once the replica exists.
  */
-key_source: KeySource | null }
+key_source: KeySource | null; 
+/**
+ * This app's version.
+ */
+version: string }
 export type Summary = { path: string; device: string; schema_version: number; counts: Partial<{ [key in string]: number }>; changes: number }
 /**
  * What the loop is doing, for the UI.

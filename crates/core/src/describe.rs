@@ -57,6 +57,10 @@ pub struct FieldSchema {
     /// Set by the core's own operations, not typed: an agenda item's or decision's `rank` (a
     /// move sets it). Forms and record pages leave it out.
     pub managed: bool,
+    /// A set of fields shown together: "brief" for an agenda item's brief (objectives, points
+    /// to make, their objectives, our response, press line, background), edited beside the
+    /// agenda.
+    pub group: Option<&'static str>,
 }
 
 /// A field's kind, tagged: `{"type": "text", "max": 300}`, `{"type": "enum", "options": [...]}`,
@@ -140,6 +144,8 @@ fn entity_schema(e: Entity) -> EntitySchema {
                 default: f.default,
                 help: f.help,
                 managed: f.name == crate::order::RANK_FIELD,
+                group: (e == Entity::AgendaItem && crate::schema::BRIEF_FIELDS.contains(&f.name))
+                    .then_some("brief"),
             })
             .collect(),
         classified: d.classified,

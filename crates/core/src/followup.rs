@@ -51,6 +51,17 @@ pub fn state_of(status: Option<&str>, due_date: Option<&str>, as_of: NaiveDate) 
     }
 }
 
+/// Who is responsible for an action item as people read it: its owner (a country or agency as
+/// typed), else the responsible country's name, else nobody ("").
+pub fn responsible(owner: Option<&str>, owner_country: Option<&str>) -> String {
+    match owner.map(str::trim).filter(|o| !o.is_empty()) {
+        Some(o) => o.to_string(),
+        None => owner_country
+            .map(|c| crate::schema::country(c).map_or(c.to_string(), |x| x.name.to_string()))
+            .unwrap_or_default(),
+    }
+}
+
 /// Parses a YYYY-MM-DD date.
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
@@ -184,7 +195,33 @@ fn day(d: &crate::EntityDesc, part: &str, s: &str) -> crate::Result<NaiveDate> {
     })
 }
 
+/// A cooperation framework as the tracker offers it: its name as stored and how many live
+/// meetings it has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Framework {
+    pub name: String,
+    pub meetings: u64,
+}
+
 impl crate::Replica {
+    /// The frameworks of the live meetings, most meetings first (then by name).
+    pub fn frameworks(&self) -> crate::Result<Vec<Framework>> {
+        let sql = format!(
+            "SELECT framework, COUNT(*) FROM {} WHERE _deleted = 0 AND framework IS NOT NULL \
+             AND trim(framework) != '' GROUP BY framework ORDER BY COUNT(*) DESC, framework",
+            crate::Entity::Meeting.desc().table
+        );
+        let mut stmt = self.reader().prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Framework {
+                name: r.get(0)?,
+                meetings: r.get::<_, i64>(1)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The follow-up tracker: every live action item of the live meetings of a framework that
     /// the query admits, each with its meeting, decision, who is responsible, due date,
     /// status, due state on `as_of` ([`due_state`], as everywhere), evidence and the meeting
@@ -301,15 +338,7 @@ impl crate::Replica {
                         }),
                         None => None,
                     },
-                    responsible: owner.clone().unwrap_or_else(|| {
-                        owner_country
-                            .as_deref()
-                            .map(|c| {
-                                crate::schema::country(c)
-                                    .map_or(c.to_string(), |x| x.name.to_string())
-                            })
-                            .unwrap_or_default()
-                    }),
+                    responsible: responsible(owner.as_deref(), owner_country.as_deref()),
                     owner,
                     owner_country,
                     owner_contact: r.get(4)?,

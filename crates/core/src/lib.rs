@@ -29,6 +29,7 @@ pub mod indicators;
 pub use desk_protocol::hlc;
 mod migrations;
 pub mod order;
+pub mod outline;
 pub mod precedence;
 mod replica;
 mod role;
@@ -45,10 +46,11 @@ pub use conflicts::{Conflict, Take};
 pub use describe::{countries, describe, EntitySchema, FieldSchema, KindSchema, ParentSchema};
 pub use error::{Error, ErrorKind, Result};
 pub use followup::{
-    due_state, DecisionRef, DueFilter, DueState, FollowupQuery, FollowupRow, MeetingRef,
+    due_state, DecisionRef, DueFilter, DueState, FollowupQuery, FollowupRow, Framework, MeetingRef,
 };
 pub use indicators::{IndicatorPoint, IndicatorSeries};
 pub use migrations::{BROWSE_INDEXES, SCHEMA_VERSION};
+pub use outline::{MeetingOutline, OutlineAction, OutlineDecision, OutlineItem, OutlinePoint};
 pub use replica::{
     display_value, ActionDue, AttentionReason, Change, Checkpoint, Dot, FieldChange, FieldFilter,
     Fields, Filter, FilterKind, FilterOp, Home, Key, ListQuery, Page, PageQuery, Progress,

@@ -512,6 +512,16 @@ static MEETING: EntityDesc = EntityDesc {
     ],
 };
 
+/// The fields of an agenda item's brief, in the order the pack prints them.
+pub const BRIEF_FIELDS: [&str; 6] = [
+    "objectives",
+    "points_to_make",
+    "their_objectives",
+    "our_response",
+    "press_line",
+    "background",
+];
+
 static AGENDA_ITEM: EntityDesc = EntityDesc {
     entity: Entity::AgendaItem,
     name: "agenda_item",

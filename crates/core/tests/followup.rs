@@ -282,3 +282,12 @@ fn bad_queries_name_their_part() {
         json!("due_soon")
     );
 }
+
+#[test]
+fn frameworks_are_listed_most_meetings_first() {
+    let (_d, mut r) = fresh();
+    world(&mut r);
+    let fw = r.frameworks().expect("frameworks");
+    let names: Vec<_> = fw.iter().map(|f| (f.name.as_str(), f.meetings)).collect();
+    assert_eq!(names, [("ACMECS", 2), ("Mekong-U.S. Partnership", 1)]);
+}

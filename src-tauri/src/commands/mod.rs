@@ -1,9 +1,10 @@
 //! Tauri commands, by domain: [`records`] (records, search, conflicts, undo), [`brief`]
-//! (briefing packs), [`sync`] (sign-in and the background sync). Here: opening the replica and
+//! (briefing packs), [`meetings`] (proceedings, moves, follow-up, indicators), [`sync`] (sign-in and the background sync). Here: opening the replica and
 //! what applies to all of it. Each command parses what the UI sent and makes one library call;
 //! errors reach the UI as [`CommandError`]s, progress as [`crate::events`].
 
 pub mod brief;
+pub mod meetings;
 pub mod records;
 pub mod sync;
 
@@ -42,6 +43,8 @@ pub struct Status {
     pub data_dir: String,
     /// "keychain" or "passphrase" once the replica exists.
     pub key_source: Option<desk_keys::KeySource>,
+    /// This app's version.
+    pub version: String,
 }
 
 #[tauri::command]
@@ -52,6 +55,7 @@ pub fn status(state: State<'_, AppState>) -> Result<Status, CommandError> {
         exists: desk_keys::replica_path(&state.data_dir).exists(),
         data_dir: state.data_dir.display().to_string(),
         key_source: desk_keys::key_source(&state.data_dir)?,
+        version: env!("CARGO_PKG_VERSION").to_string(),
     })
 }
 

@@ -14,6 +14,12 @@ describe("parseRoute", () => {
       id: "m1",
     });
   });
+  it("restores the tracker, conflicts and settings screens", () => {
+    for (const view of ["tracker", "conflicts", "settings"]) {
+      expect(parseRoute(JSON.stringify({ view }), entities)).toEqual({ view });
+    }
+    expect(parseRoute(JSON.stringify({ view: "spaceship" }), entities)).toEqual(HOME);
+  });
   it("falls back to home for anything it cannot use", () => {
     expect(parseRoute(null, entities)).toEqual(HOME);
     expect(parseRoute("{", entities)).toEqual(HOME);

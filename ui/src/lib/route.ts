@@ -1,7 +1,14 @@
 // Where the app is: a screen the user can come back to, remembered between runs.
 
+/** Screens that are not a list or a record: the follow-up tracker, conflicts, settings. */
+export const SCREENS = ["tracker", "conflicts", "settings"] as const;
+export type Screen = (typeof SCREENS)[number];
+
 export type Route =
   | { view: "home" }
+  | { view: "tracker" }
+  | { view: "conflicts" }
+  | { view: "settings" }
   | { view: "list"; entity: string }
   | { view: "record"; entity: string; id: string };
 
@@ -11,6 +18,8 @@ export function parseRoute(text: string | null, entities: readonly string[]): Ro
   if (!text) return HOME;
   try {
     const r = JSON.parse(text) as Partial<{ view: string; entity: string; id: string }>;
+    const screen = SCREENS.find((s) => s === r.view);
+    if (screen) return { view: screen };
     if (r.view === "list" && typeof r.entity === "string" && entities.includes(r.entity)) {
       return { view: "list", entity: r.entity };
     }

@@ -110,7 +110,7 @@ class Desk {
 
   toast(text: string, options: { undo?: boolean; tone?: Toast["tone"] } = {}): void {
     const t: Toast = { id: this.nextToast++, text, tone: options.tone ?? "info", undo: options.undo ?? false };
-    this.toasts = [...this.toasts.slice(-3), t];
+    this.toasts = [...this.toasts.slice(-1), t];
     setTimeout(() => this.dismiss(t.id), t.undo ? 10_000 : 6_000);
   }
 

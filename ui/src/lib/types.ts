@@ -1,6 +1,17 @@
 // The types the UI works with, all generated from Rust (../bindings.ts).
 export type {
   CommandError,
+  Conflict,
+  DueFilter,
+  FollowupRow,
+  Framework,
+  IndicatorSeries,
+  MeetingOutline,
+  OutlineAction,
+  OutlineDecision,
+  OutlineItem,
+  Status,
+  Summary,
   Delegation,
   EntitySchema,
   FieldSchema,

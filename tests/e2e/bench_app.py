@@ -20,7 +20,12 @@ sets <html data-painted="view:key">; the first such mark after start also sets
 - palette: keydown (a capture listener, before the app sees the key) to the palette's painted
   mark for the new query, one key at a time, queries in six scripts.
 - meeting: a click on the 600-delegate meeting in the palette (pointer-down, capture) to its
-  record page painted with its agenda, delegations, decisions and action items."""
+  record page painted with its agenda, delegations, decisions and action items.
+- decision capture: on that meeting's page, a decision typed into the composer (D) and Enter
+  (keydown) to the agenda painted with it (the core has written it and answered the new
+  proceedings).
+- tracker: a click on "Follow-up" to the tracker painted with the largest framework's pending
+  action items; then each filter change (the select's change event) to the table painted."""
 
 import argparse
 import json
@@ -35,7 +40,7 @@ from pathlib import Path
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import PASSPHRASE, Driver  # noqa: E402
@@ -51,6 +56,7 @@ if (!window.__bench) {
   window.addEventListener('keydown', () => { window.__bench.key = performance.now(); }, true);
   window.addEventListener('pointerdown', () => { window.__bench.press = performance.now(); }, true);
   window.addEventListener('mousedown', () => { window.__bench.press = performance.now(); }, true);
+  window.addEventListener('change', () => { window.__bench.change = performance.now(); }, true);
   window.addEventListener('desk-painted', (e) => { window.__bench.marks.push(e.detail); });
 }
 """
@@ -241,6 +247,52 @@ def memory(d, binary):
     return mib, total
 
 
+def view_painted_since(d, n, view):
+    return wait(d).until(lambda d: d.execute_script(
+        "return window.__bench.marks.slice(arguments[0]).find(m => m.view === arguments[1]) || null", n, view))
+
+
+def capture(d, count):
+    """Decisions typed on the big meeting's page (open after `meeting`): Enter to painted."""
+    d.find_element(By.CSS_SELECTOR, ".proceedings [data-row^='item:']").click()
+    ActionChains(d).send_keys("d").perform()
+    wait(d).until(lambda d: d.execute_script("return !!document.activeElement.closest('.composer')"))
+    out = []
+    for i in range(count):
+        ActionChains(d).send_keys(f"Decision {i + 1} of the benchmark: the Meeting noted the report").perform()
+        n = marks(d)
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        mark = view_painted_since(d, n, "capture")
+        out.append(mark["at"] - d.execute_script("return window.__bench.key"))
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    print(f"decision capture: {summary(out)} ms Enter to painted", flush=True)
+    return out
+
+
+def tracker(d, runs):
+    """Opening the follow-up tracker, and changing its filters."""
+    opens, filters = [], []
+    for _ in range(runs):
+        n = marks(d)
+        d.find_element(By.XPATH, "//nav[contains(@class,'side')]//button[normalize-space()='Home']").click()
+        view_painted_since(d, n, "home")
+        n = marks(d)
+        d.find_element(By.XPATH, "//nav[contains(@class,'side')]//button[normalize-space()='Follow-up']").click()
+        mark = view_painted_since(d, n, "tracker")
+        opens.append(mark["at"] - d.execute_script("return window.__bench.press"))
+        rows = d.execute_script("return document.querySelectorAll('.tracker tbody tr').length")
+        assert rows > 0, "the tracker shows no action items"
+        for label, value in [("Where it stands", "overdue"), ("Responsible country", "TH"),
+                             ("Responsible country", ""), ("Where it stands", "any"), ("Where it stands", "pending")]:
+            n = marks(d)
+            Select(d.find_element(By.XPATH, f"//label[contains(., '{label}')]/select")).select_by_value(value)
+            mark = view_painted_since(d, n, "tracker")
+            filters.append(mark["at"] - d.execute_script("return window.__bench.change"))
+    print(f"tracker open: {summary(opens)} ms click to painted", flush=True)
+    print(f"tracker filter: {summary(filters)} ms change to painted", flush=True)
+    return opens, filters
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", required=True, type=Path, help="directory of the release binaries")
@@ -249,6 +301,7 @@ def main():
     ap.add_argument("--starts", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--opens", type=int, default=10)
+    ap.add_argument("--captures", type=int, default=20)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     binary = (a.target / "secretariat-desk").resolve()
@@ -263,6 +316,8 @@ def main():
             d.execute_script(PROBE)
             keys = palette(d, a.rounds)
             opens = meeting(d, a.opens)
+            captures = capture(d, a.captures)
+            tracker_opens, tracker_filters = tracker(d, a.rounds)
             mib, total = memory(d, binary)
         finally:
             d.quit()
@@ -273,6 +328,9 @@ def main():
         "cold_start_passphrase_ms": summary(pass_starts) if pass_starts else None,
         "palette_keystroke_ms": summary(keys),
         "meeting_600_open_ms": summary(opens),
+        "decision_capture_ms": summary(captures),
+        "tracker_open_ms": summary(tracker_opens),
+        "tracker_filter_ms": summary(tracker_filters),
         "memory_pss_mib": round(mib),
         "contacts": total,
     }

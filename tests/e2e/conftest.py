@@ -144,3 +144,18 @@ def sync_server():
     yield line.removeprefix("listening on ")
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that drove the app leaves a screenshot of what the app showed
+    (target/e2e-failed-<test>.png) and the page's text, to see why."""
+    outcome = yield
+    report = outcome.get_result()
+    d = item.funcargs.get("driver") if report.when == "call" and report.failed else None
+    if d is not None:
+        try:
+            d.save_screenshot(str(TARGET.parent / f"e2e-failed-{item.name}.png"))
+            report.sections.append(("the app's page", d.execute_script("return document.body.innerText")[:4000]))
+        except Exception as e:  # the app may be gone: the failure itself says more
+            report.sections.append(("the app's page", f"no screenshot: {e}"))

@@ -1,0 +1,215 @@
+"""Meeting day and monitoring in the real app, checked against the replica through the real
+`desk` CLI: an agenda item, ten decisions and ten action items captured by keyboard alone; the
+agenda reordered with Alt+↑ and the move undone; an item's brief written beside the agenda;
+attendance taken; the follow-up tracker filtered and updated in place; a project's indicator
+given a new value on its chart; the settings and conflicts screens."""
+
+import json
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from test_app import desk_cli, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
+
+MEETING = "ACMECS Senior Officials' Meeting 2026"
+ITEM = "Mekong water data sharing ข้อมูลน้ำ"
+
+
+def meeting_id(data_dir):
+    ms = json.loads(desk_cli(data_dir, "meeting", "list", "--json"))
+    return next(m["id"] for m in ms if m["title"] == MEETING)
+
+
+def cli_list(data_dir, cmd, meeting):
+    return json.loads(desk_cli(data_dir, cmd, "list", "--meeting", meeting, "--json"))
+
+
+def open_meeting(driver):
+    # The app has shown its first view (when this module runs first, it may still be starting).
+    wait(driver).until(lambda d: d.execute_script("return !!document.documentElement.dataset.interactive"))
+    find(driver, "Senior Officials")
+    open_hit(driver, MEETING)
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".proceedings .agenda .item [data-row]"))
+
+
+def centre(driver, element):
+    """Scrolls `element` to the middle of the window (clear of the sync bar and the toasts)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    return element
+
+
+def active(driver):
+    return driver.switch_to.active_element
+
+
+def in_composer(driver):
+    return driver.execute_script("return !!document.activeElement.closest('.composer')")
+
+
+def rows_under(driver, item_id, kind):
+    return driver.execute_script(
+        "const b = document.querySelector(`[data-row='item:${arguments[0]}']`);"
+        "const li = b && b.closest('li.item');"
+        "return li ? li.querySelectorAll(`[data-row^='${arguments[1]}:']`).length : 0",
+        item_id, kind,
+    )
+
+
+def test_ten_decisions_and_ten_actions_by_keyboard_alone(driver, data_dir):
+    open_meeting(driver)
+    m = meeting_id(data_dir)
+    before_items = len(cli_list(data_dir, "agenda", m))
+
+    keys(driver, "n")
+    wait(driver).until(in_composer)
+    keys(driver, ITEM, Keys.ENTER)
+    wait(driver).until(lambda d: len(cli_list(data_dir, "agenda", m)) == before_items + 1)
+    keys(driver, Keys.ESCAPE)
+    item = next(i for i in cli_list(data_dir, "agenda", m) if i["title"] == ITEM)
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"[data-row='item:{item['id']}']"))
+
+    # Ten decisions: D once, then each typed and Enter.
+    keys(driver, "d")
+    wait(driver).until(in_composer)
+    decisions = [f"Decision {n}: the Meeting agreed on step {n} of data sharing" for n in range(1, 10)]
+    decisions.append("ที่ประชุมเห็นชอบ · កិច្ចប្រជុំបានយល់ព្រម · ກອງປະຊຸມຕົກລົງ · အစည်းအဝေးက သဘောတူ · Hội nghị nhất trí")
+    for n, text in enumerate(decisions, start=1):
+        keys(driver, text, Keys.ENTER)
+        wait(driver).until(lambda d: rows_under(d, item["id"], "decision") == n)
+    keys(driver, Keys.ESCAPE)
+
+    # Ten action items under the last decision: title, Tab, country, Tab, Tab (agency), due, Enter.
+    keys(driver, "a")
+    wait(driver).until(in_composer)
+    countries = ["TH", "KH", "LA", "MM", "Viet Nam"]
+    for n in range(1, 11):
+        keys(driver, f"Action {n}: share gauge data", Keys.TAB, countries[n % 5], Keys.TAB, Keys.TAB,
+             f"2027-01-{n:02d}", Keys.ENTER)
+        wait(driver).until(lambda d: rows_under(d, item["id"], "action") == n)
+    keys(driver, Keys.ESCAPE)
+    shot(driver, "meeting-day")
+
+    stored = [d for d in cli_list(data_dir, "decision", m) if d.get("agenda_item") == item["id"]]
+    assert sorted(d["text"] for d in stored) == sorted(decisions)
+    last = next(d for d in stored if d["text"] == decisions[-1])
+    actions = [a for a in cli_list(data_dir, "action", m) if a.get("decision") == last["id"]]
+    assert len(actions) == 10
+    assert {a["owner_country"] for a in actions} == {"TH", "KH", "LA", "MM", "VN"}
+    assert sorted(a["due_date"] for a in actions) == [f"2027-01-{n:02d}" for n in range(1, 11)]
+    # The numbers shown follow the order the core gives.
+    shown = texts(driver, f"[data-row='item:{item['id']}'] .num")
+    assert shown == [str(before_items + 1)], shown
+
+
+def test_a_bad_due_date_is_refused_at_the_field_and_nothing_is_written(driver, data_dir):
+    m = meeting_id(data_dir)
+    before = len(cli_list(data_dir, "action", m))
+    keys(driver, "a")
+    wait(driver).until(in_composer)
+    keys(driver, "Report on gauges", Keys.TAB, "TH", Keys.TAB, Keys.TAB, "next week", Keys.ENTER)
+    wait(driver).until(lambda d: "due_date" in text_of(d, ".composer .field-error") or "date" in text_of(d, ".composer .field-error"))
+    assert len(cli_list(data_dir, "action", m)) == before
+    keys(driver, Keys.ESCAPE)
+
+
+def test_the_agenda_reorders_by_keyboard_and_the_move_undoes(driver, data_dir):
+    m = meeting_id(data_dir)
+    order = lambda: [i["title"] for i in cli_list(data_dir, "agenda", m)]
+    before = order()
+    assert before[-1] == ITEM
+    item = next(i for i in cli_list(data_dir, "agenda", m) if i["title"] == ITEM)
+    centre(driver, driver.find_element(By.CSS_SELECTOR, f"[data-row='item:{item['id']}']")).click()
+    keys(driver, (Keys.ALT, Keys.ARROW_UP))
+    toast(driver, "Agenda item moved")
+    wait(driver).until(lambda d: order()[-2] == ITEM)
+    assert order()[-1] == before[-2]
+    shown = lambda d: texts(d, ".agenda .item-head .text")
+    wait(driver).until(lambda d: shown(d)[-2] == ITEM)
+    # Numbers follow the new order.
+    assert texts(driver, f"[data-row='item:{item['id']}'] .num") == [str(len(before) - 1)]
+    keys(driver, (Keys.CONTROL, "z"))
+    wait(driver).until(lambda d: order() == before)
+    wait(driver).until(lambda d: shown(d)[-1] == ITEM)
+
+
+def test_an_items_brief_is_written_beside_the_agenda(driver, data_dir):
+    m = meeting_id(data_dir)
+    item = next(i for i in cli_list(data_dir, "agenda", m) if i["title"] == ITEM)
+    centre(driver, driver.find_element(By.CSS_SELECTOR, f"[data-row='item:{item['id']}']")).click()
+    keys(driver, "b")
+    wait(driver).until(lambda d: d.execute_script("return !!document.activeElement.closest('aside.brief')"))
+    assert active(driver).get_attribute("id") == "f-objectives"
+    keys(driver, "Agree a common gauge data format")
+    keys(driver, (Keys.CONTROL, Keys.ENTER))
+    toast(driver, "Brief saved")
+    got = json.loads(desk_cli(data_dir, "agenda", "show", item["id"], "--json"))
+    assert got["objectives"] == "Agree a common gauge data format"
+
+
+def test_attendance_is_taken_on_the_meeting_page(driver, data_dir):
+    m = meeting_id(data_dir)
+    centre(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Take attendance']")).click()
+    select = centre(driver, wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "select.attend")))
+    label = select.get_attribute("aria-label")
+    Select(select).select_by_value("attended")
+    name = label.removeprefix("Attendance of ")
+
+    def attended(d):
+        people = cli_list(data_dir, "participant", m)
+        return any(p.get("attendance") == "attended" for p in people)
+
+    wait(driver).until(attended)
+    assert name
+
+
+def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
+    nav(driver, "Follow-up")
+    wait(driver).until(lambda d: text_of(d, "#tracker-title") == "Follow-up")
+    wait(driver).until(lambda d: "Action 3: share gauge data" in text_of(d, "table"))
+    shot(driver, "tracker")
+    Select(driver.find_element(By.XPATH, "//label[contains(., 'Responsible country')]/select")).select_by_value("LA")
+    wait(driver).until(lambda d: "Action 3: share gauge data" not in text_of(d, "table") and "Action 2: share gauge data" in text_of(d, "table"))
+    assert "Action 7: share gauge data" in text_of(driver, "table")
+
+    row = "Action 2: share gauge data"
+    status = centre(driver, driver.find_element(By.CSS_SELECTOR, f"select[aria-label='Status of {row}']"))
+    Select(status).select_by_value("completed")
+    toast(driver, "Status changed")
+    m = meeting_id(data_dir)
+    done = lambda: next(a for a in cli_list(data_dir, "action", m) if a["title"] == row)
+    wait(driver).until(lambda d: done()["status"] == "completed")
+    # Still to do (the default) no longer lists it.
+    wait(driver).until(lambda d: row not in text_of(d, "main"))
+
+    Select(driver.find_element(By.XPATH, "//label[contains(., 'Where it stands')]/select")).select_by_value("done")
+    wait(driver).until(lambda d: row in text_of(d, "table"))
+    centre(driver, driver.find_element(By.CSS_SELECTOR, f"button[aria-label='Edit evidence for {row}']")).click()
+    box = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"textarea[aria-label='Evidence for {row}']"))
+    box.send_keys("Data shared on the MRC portal", Keys.ENTER)
+    toast(driver, "Evidence saved")
+    wait(driver).until(lambda d: done().get("evidence") == "Data shared on the MRC portal")
+
+
+def test_a_project_indicator_gets_a_new_value_on_its_chart(driver, data_dir):
+    project = json.loads(desk_cli(data_dir, "project", "list", "--json"))[0]
+    find(driver, project["title"])
+    open_hit(driver, project["title"])
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".indicators svg"))
+    before = len(driver.find_elements(By.CSS_SELECTOR, ".indicators li.ind:first-child circle"))
+    centre(driver, driver.find_element(By.XPATH, "(//button[normalize-space()='Record a value'])[1]")).click()
+    date = wait(driver).until(lambda d: d.find_element(By.XPATH, "//form[contains(@class,'add')]//label[contains(., 'Date')]/input"))
+    date.send_keys("2026-11-30")
+    driver.find_element(By.XPATH, "//form[contains(@class,'add')]//label[contains(., 'Value')]/input").send_keys("4200", Keys.ENTER)
+    toast(driver, "Value recorded")
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".indicators li.ind:first-child circle")) == before + 1)
+    assert "4,200" in text_of(driver, ".indicators li.ind:first-child .about")
+    shot(driver, "project")
+
+
+def test_settings_and_conflicts_screens(driver, data_dir):
+    nav(driver, "Settings")
+    wait(driver).until(lambda d: data_dir in text_of(d, "main"))
+    assert "Secretariat Desk 0." in text_of(driver, "main")
+    nav(driver, "Conflicts")
+    wait(driver).until(lambda d: "Nothing to settle" in text_of(d, "main"))

@@ -301,6 +301,78 @@ fn the_app_prints_briefing_packs() {
         .expect_err("section");
     assert_eq!(err["field"], "sections");
     assert_eq!(std::fs::read(&file).expect("still there"), bytes);
+
+    // The dialog's choices come from the pack's own lists.
+    let choices = shell.call("brief_choices", json!({})).expect("choices");
+    assert_eq!(choices["sections"][0]["name"], "agenda");
+    assert_eq!(choices["sections"][0]["title"], "Annotated agenda");
+    assert_eq!(choices["papers"], json!(["a4", "letter"]));
+    assert_eq!(choices["previous_meetings"], 3);
+
+    // A page previewed: a PNG the width asked (Poppler renders it, as the tests read packs).
+    let url = shell
+        .call(
+            "pack_page",
+            json!({"file": file.to_string_lossy(), "page": 3, "width": 400}),
+        )
+        .expect("preview");
+    let b64 = url
+        .as_str()
+        .and_then(|u| u.strip_prefix("data:image/png;base64,"))
+        .expect("a PNG data URL");
+    let png = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("base64")
+    };
+    assert!(png.starts_with(b"\x89PNG"));
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    assert_eq!(width, 400);
+    for (args, field) in [
+        (
+            json!({"file": file.to_string_lossy(), "page": 0, "width": 400}),
+            "page",
+        ),
+        (
+            json!({"file": file.to_string_lossy(), "page": 999, "width": 400}),
+            "page",
+        ),
+        (
+            json!({"file": file.to_string_lossy(), "page": 1, "width": 5}),
+            "width",
+        ),
+        (
+            json!({"file": out.path().join("nope.pdf").to_string_lossy(), "page": 1, "width": 400}),
+            "file",
+        ),
+    ] {
+        let err = shell.call("pack_page", args).expect_err("refused");
+        assert_eq!(err["field"], field, "{err}");
+    }
+
+    // A copy saved elsewhere, byte for byte; a name without .pdf or in no folder is refused.
+    let copy = out.path().join("copy.pdf");
+    shell
+        .call(
+            "save_pack_as",
+            json!({"file": file.to_string_lossy(), "to": copy.to_string_lossy()}),
+        )
+        .expect("copy");
+    assert_eq!(std::fs::read(&copy).expect("copy"), bytes);
+    for to in [
+        out.path().join("copy.txt"),
+        out.path().join("no-such-folder").join("copy.pdf"),
+    ] {
+        let err = shell
+            .call(
+                "save_pack_as",
+                json!({"file": file.to_string_lossy(), "to": to.to_string_lossy()}),
+            )
+            .expect_err("refused");
+        assert_eq!(err["field"], "to", "{err}");
+        assert!(!to.exists());
+    }
 }
 
 #[test]

@@ -29,6 +29,12 @@ def wait(driver, seconds=20):
     return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
+def centre(driver, element):
+    """Scrolls `element` to the middle of the window, clear of the sync bar and the toasts."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    return element
+
+
 def texts(driver, css):
     # Read in one script call: lists re-render as results arrive, so element handles taken
     # one by one can go stale between calls.
@@ -60,7 +66,8 @@ def keys(driver, *sequence):
 
 
 def nav(driver, name):
-    button = next(b for b in driver.find_elements(By.CSS_SELECTOR, "nav.side button") if b.text == name)
+    button = wait(driver).until(
+        lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "nav.side button") if b.text == name), None))
     button.click()
 
 
@@ -143,7 +150,7 @@ def test_home_then_a_meeting_with_agenda_and_delegations(driver):
     click_row(driver, "ACMECS Senior Officials' Meeting 2026")
     wait(driver).until(lambda d: "Adoption of the agenda" in text_of(d, "main"))
     page = text_of(driver, "main")
-    assert "Agenda items" in page and "Delegations" in page
+    assert "Agenda and proceedings" in page and "Delegations" in page
     delegations = text_of(driver, ".delegations")
     assert delegations.index("Cambodia") < delegations.index("Viet Nam"), "protocol order"
     shot(driver, "meeting")
@@ -246,14 +253,13 @@ def test_a_meeting_with_an_agenda_item_and_a_participant_from_the_forms(driver):
         lambda d: text_of(d, "#record-title") == "Special ACMECS Senior Officials' Meeting on Water Security"
     )
     driver.find_element(By.XPATH, "//button[normalize-space()='Add agenda item']").click()
-    wait(driver).until(lambda d: d.find_element(By.ID, "f-title").is_displayed())
-    type_into(driver, field(driver, "title"), "Mekong water data sharing")
-    save_form(driver)
-    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "article.record[data-entity=agenda_item]"))
-    assert text_of(driver, "#record-title") == "Mekong water data sharing"
-    driver.find_element(By.CSS_SELECTOR, ".crumb button").click()
-    wait(driver).until(lambda d: "Mekong water data sharing" in text_of(d, "main"))
-    driver.find_element(By.XPATH, "//button[normalize-space()='Add participant']").click()
+    box = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, ".composer textarea"))
+    type_into(driver, box, "Mekong water data sharing")
+    box.send_keys(Keys.ENTER)
+    wait(driver).until(lambda d: "Mekong water data sharing" in texts(d, ".agenda .item-head .text"))
+    assert texts(driver, ".agenda .item-head .num") == ["1"]
+    box.send_keys(Keys.ESCAPE)
+    centre(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Add participant']")).click()
     contact = wait(driver).until(lambda d: d.find_element(By.ID, "f-contact"))
     type_into(driver, contact, "Bùi Thanh")
     wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[id='f-contact-list'] li[role=option]")) > 0)
@@ -323,16 +329,46 @@ def test_main_screens_have_no_serious_accessibility_violations(driver, screen):
     assert bad == [], bad
 
 
-def test_one_click_prints_the_briefing_pack(driver):
+def test_one_click_prints_the_briefing_pack(driver, tmp_path):
     keys(driver, Keys.ESCAPE)
     find(driver, "Senior Officials' Meeting 2026")
     open_hit(driver, "ACMECS Senior Officials' Meeting 2026")
-    driver.find_element(By.XPATH, "//button[normalize-space()='Print briefing pack']").click()
-    toast(driver, "Briefing pack written")
-    message = text_of(driver, "#toasts")
-    path = Path(message.split("written: ", 1)[1].rsplit(" (", 1)[0])
-    assert path.name == "ACMECS SOM 2026 briefing pack.pdf", message
+    # One click: the dialog opens and generates the pack with the defaults, then previews it.
+    driver.find_element(By.XPATH, "//button[contains(., 'Briefing pack…')]").click()
+    wait(driver, 60).until(lambda d: "pages" in text_of(d, "dialog.pack .done"))
+    path = Path(text_of(driver, "dialog.pack .done .path").strip())
+    assert path.name == "ACMECS SOM 2026 briefing pack.pdf", path
     assert path.read_bytes().startswith(b"%PDF-")
+    pages = int(text_of(driver, "dialog.pack .done strong").split()[0])
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
+    assert f"Pages:           {pages}" in info or f"Pages: {pages}" in " ".join(info.split()), info
+    # The first page is previewed inside the app (WebKitGTK shows no PDF by itself).
+    wait(driver, 30).until(lambda d: d.execute_script(
+        "const i = document.querySelector('dialog.pack [data-page=\"1\"] img'); return !!i && i.complete && i.naturalWidth > 0"))
+    shot(driver, "pack")
+    # A copy saved elsewhere; a name without .pdf is refused at the field, nothing written.
+    box = centre(driver, driver.find_element(By.XPATH, "//dialog//label[contains(., 'Save a copy as')]/input"))
+    box.clear()
+    type_into(driver, box, str(tmp_path / "som-pack.txt"))
+    centre(driver, driver.find_element(By.XPATH, "//dialog//button[normalize-space()='Save copy']")).click()
+    wait(driver).until(lambda d: ".pdf" in text_of(d, "dialog.pack .field-error"))
+    assert not (tmp_path / "som-pack.txt").exists()
+    box.clear()
+    type_into(driver, box, str(tmp_path / "som-pack.pdf"))
+    centre(driver, driver.find_element(By.XPATH, "//dialog//button[normalize-space()='Save copy']")).click()
+    wait(driver).until(lambda d: "Saved a copy" in text_of(d, "dialog.pack"))
+    assert (tmp_path / "som-pack.pdf").read_bytes() == path.read_bytes()
+    # Only the agenda, on Letter paper, with a marking: generated again.
+    for label in texts(driver, "dialog.pack fieldset.sections label.check"):
+        if label != "Annotated agenda":
+            centre(driver, driver.find_element(By.XPATH, f"//dialog//label[normalize-space()='{label}']/input")).click()
+    centre(driver, driver.find_element(By.XPATH, "//dialog//label[normalize-space()='US Letter']/input")).click()
+    centre(driver, driver.find_element(By.XPATH, "//dialog//button[normalize-space()='Generate again']")).click()
+    wait(driver, 60).until(lambda d: text_of(d, "dialog.pack .done strong") not in ("", f"{pages} pages"))
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
+    assert "612 x 792" in info, info
+    keys(driver, Keys.ESCAPE)
+    wait(driver).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog.pack"))
 
 
 def test_signing_in_syncs_the_replica_to_the_server(driver, sync_server, tmp_path):

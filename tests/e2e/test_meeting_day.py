@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from test_app import desk_cli, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
+from test_app import centre, desk_cli, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
 
 MEETING = "ACMECS Senior Officials' Meeting 2026"
 ITEM = "Mekong water data sharing ข้อมูลน้ำ"
@@ -31,12 +31,6 @@ def open_meeting(driver):
     find(driver, "Senior Officials")
     open_hit(driver, MEETING)
     wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".proceedings .agenda .item [data-row]"))
-
-
-def centre(driver, element):
-    """Scrolls `element` to the middle of the window (clear of the sync bar and the toasts)."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    return element
 
 
 def active(driver):

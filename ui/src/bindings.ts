@@ -115,9 +115,58 @@ async undo() : Promise<Result<UndoReport | null, CommandError>> {
  * written outside it (on a worker thread, so the window stays responsive). Without `path`,
  * into "Briefing packs" in the user's documents folder (or beside the replica).
  */
-async brief(meetingId: string, path: string | null, paper: string | null, sections: string[] | null, classification: string | null, buddhistEra: boolean | null) : Promise<Result<BriefResult, CommandError>> {
+async brief(meetingId: string, path: string | null, paper: string | null, sections: string[] | null, classification: string | null, buddhistEra: boolean | null, previousMeetings: number | null) : Promise<Result<BriefResult, CommandError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("brief", { meetingId, path, paper, sections, classification, buddhistEra }) };
+    return { status: "ok", data: await TAURI_INVOKE("brief", { meetingId, path, paper, sections, classification, buddhistEra, previousMeetings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async briefChoices() : Promise<PackChoices> {
+    return await TAURI_INVOKE("brief_choices");
+},
+/**
+ * One page of a written pack as a PNG `data:` URL, `width` pixels wide (100–2400).
+ */
+async packPage(file: string, page: number, width: number) : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("pack_page", { file, page, width }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Opens a written pack in the system's PDF viewer (`xdg-open`); returns at once.
+ */
+async openPack(file: string) : Promise<Result<null, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("open_pack", { file }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sends a written pack to the system's default printer (CUPS `lp`); returns what `lp` said
+ * (the job it queued).
+ */
+async printPack(file: string) : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("print_pack", { file }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Copies a written pack to `to` (a PDF file name in an existing folder); an existing file there
+ * is replaced in one step.
+ */
+async savePackAs(file: string, to: string) : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_pack_as", { file, to }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -720,6 +769,15 @@ number: string | null; title: string; points: OutlinePoint[]; decisions: Outline
  * A talking point (or background note) of an agenda item.
  */
 export type OutlinePoint = { id: string; kind: string; text: string }
+/**
+ * What the pack dialog offers: sections in pack order, paper sizes, page markings, and how many
+ * previous meetings' decisions are reprinted by default.
+ */
+export type PackChoices = { sections: PackSection[]; papers: string[]; classifications: string[]; previous_meetings: number }
+/**
+ * One section a pack may hold.
+ */
+export type PackSection = { name: string; title: string }
 /**
  * Which page of which records [`Replica::page`] returns.
  */

@@ -1,5 +1,9 @@
-//! Briefing packs: the Print button. Options are checked, the file named and the PDF written by
-//! `desk_brief::print`; the shell only chooses the folder.
+//! Briefing packs: the pack dialog. Its choices come from `desk_brief` (sections, papers) and
+//! the core (classifications); options are checked, the file named and the PDF written by
+//! `desk_brief::print`; the shell chooses the folder. Then the written pack is previewed page by
+//! page (rendered by Poppler's `pdftoppm`, the renderer the test suite reads packs with: WebKitGTK
+//! shows no PDF by itself), opened in the system's PDF viewer, printed through the system's
+//! print service (CUPS `lp`), or copied elsewhere.
 
 use super::with;
 use crate::error::CommandError;
@@ -40,6 +44,7 @@ pub fn brief(
     sections: Option<Vec<String>>,
     classification: Option<String>,
     buddhist_era: Option<bool>,
+    previous_meetings: Option<u32>,
 ) -> Result<BriefResult, CommandError> {
     let started = std::time::Instant::now();
     let opts = desk_brief::Choices {
@@ -47,7 +52,7 @@ pub fn brief(
         sections,
         classification,
         buddhist_era: buddhist_era.unwrap_or(false),
-        previous_meetings: None,
+        previous_meetings: previous_meetings.map(|n| n as usize),
     }
     .options()?;
     let pack = with(&state, |r| {
@@ -95,4 +100,204 @@ fn documents() -> Option<PathBuf> {
         .map(PathBuf::from)
         .map(|h| h.join("Documents"))
         .filter(|d| d.is_dir())
+}
+
+/// One section a pack may hold.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct PackSection {
+    pub name: &'static str,
+    pub title: &'static str,
+}
+
+/// What the pack dialog offers: sections in pack order, paper sizes, page markings, and how many
+/// previous meetings' decisions are reprinted by default.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct PackChoices {
+    pub sections: Vec<PackSection>,
+    pub papers: Vec<&'static str>,
+    pub classifications: Vec<&'static str>,
+    pub previous_meetings: u32,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn brief_choices() -> PackChoices {
+    PackChoices {
+        sections: desk_brief::SectionKind::ALL
+            .into_iter()
+            .map(|k| PackSection {
+                name: k.name(),
+                title: k.title(),
+            })
+            .collect(),
+        papers: desk_brief::Paper::NAMES.to_vec(),
+        classifications: desk_core::schema::CLASSIFICATIONS.to_vec(),
+        previous_meetings: desk_brief::Options::default().previous_meetings as u32,
+    }
+}
+
+fn refused(field: &str, message: String) -> CommandError {
+    CommandError {
+        kind: ErrorKind::Validation,
+        field: Some(field.into()),
+        message,
+    }
+}
+
+/// A pack file the UI names: a PDF that exists.
+fn pack_file(file: &str) -> Result<PathBuf, CommandError> {
+    let p = PathBuf::from(file);
+    let is_pdf = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    if !is_pdf || !p.is_file() {
+        return Err(refused(
+            "file",
+            format!("{file} is not a briefing pack (a PDF file)"),
+        ));
+    }
+    Ok(p)
+}
+
+/// A program the system provides, run to its end; `missing` says what to install when it is
+/// not there.
+fn run(program: &str, args: &[&std::ffi::OsStr], missing: &str) -> Result<Vec<u8>, CommandError> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| CommandError {
+            kind: ErrorKind::Unavailable,
+            field: None,
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                missing.to_string()
+            } else {
+                format!("{program} could not be started: {e}")
+            },
+        })?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(CommandError {
+            kind: ErrorKind::Unavailable,
+            field: None,
+            message: format!("{program} failed: {}", said.trim()),
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// One page of a written pack as a PNG `data:` URL, `width` pixels wide (100–2400).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn pack_page(file: String, page: u32, width: u32) -> Result<String, CommandError> {
+    use base64::Engine;
+    let path = pack_file(&file)?;
+    if page == 0 {
+        return Err(refused("page", "pages are counted from 1".into()));
+    }
+    if !(100..=2400).contains(&width) {
+        return Err(refused(
+            "width",
+            format!("a preview is 100 to 2400 pixels wide, not {width}"),
+        ));
+    }
+    let (page, width) = (page.to_string(), width.to_string());
+    let args: [&std::ffi::OsStr; 11] = [
+        "-png".as_ref(),
+        "-f".as_ref(),
+        page.as_ref(),
+        "-l".as_ref(),
+        page.as_ref(),
+        "-scale-to-x".as_ref(),
+        width.as_ref(),
+        "-scale-to-y".as_ref(),
+        "-1".as_ref(),
+        "-singlefile".as_ref(),
+        path.as_os_str(),
+    ];
+    let png = run(
+        "pdftoppm",
+        &args,
+        "page previews need Poppler's pdftoppm (Debian: apt-get install poppler-utils)",
+    )
+    .map_err(|e| {
+        if e.message.contains("Wrong page range") {
+            refused("page", format!("the pack has no page {page}"))
+        } else {
+            e
+        }
+    })?;
+    if png.is_empty() {
+        return Err(refused("page", format!("the pack has no page {page}")));
+    }
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    ))
+}
+
+/// Opens a written pack in the system's PDF viewer (`xdg-open`); returns at once.
+#[tauri::command]
+#[specta::specta]
+pub fn open_pack(file: String) -> Result<(), CommandError> {
+    let path = pack_file(&file)?;
+    let mut child = std::process::Command::new("xdg-open")
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| CommandError {
+            kind: ErrorKind::Unavailable,
+            field: None,
+            message: format!("no PDF viewer could be started (xdg-open: {e})"),
+        })?;
+    // Reaped when it exits, so no zombie is left behind.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
+/// Sends a written pack to the system's default printer (CUPS `lp`); returns what `lp` said
+/// (the job it queued).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn print_pack(file: String) -> Result<String, CommandError> {
+    let path = pack_file(&file)?;
+    let out = run(
+        "lp",
+        &["--".as_ref(), path.as_os_str()],
+        "no print service on this computer (CUPS: apt-get install cups-client), or open the pack in a PDF viewer and print from there",
+    )?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// Copies a written pack to `to` (a PDF file name in an existing folder); an existing file there
+/// is replaced in one step.
+#[tauri::command]
+#[specta::specta]
+pub fn save_pack_as(file: String, to: String) -> Result<String, CommandError> {
+    let from = pack_file(&file)?;
+    let to_path = PathBuf::from(to.trim());
+    let is_pdf = to_path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    if !is_pdf {
+        return Err(refused("to", format!("{} does not end in .pdf", to.trim())));
+    }
+    match to_path.parent() {
+        Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => {}
+        _ => {
+            return Err(refused(
+                "to",
+                format!(
+                    "there is no folder {}",
+                    to_path
+                        .parent()
+                        .map_or(String::new(), |d| d.display().to_string())
+                ),
+            ))
+        }
+    }
+    let bytes =
+        std::fs::read(&from).map_err(|e| refused("file", format!("cannot read {file}: {e}")))?;
+    desk_brief::write_file(&to_path, &bytes)?;
+    Ok(to_path.display().to_string())
 }

@@ -38,3 +38,10 @@ export function label(shortcut: string, mac = false): string {
     .map((p) => (p === "Mod" ? (mac ? "⌘" : "Ctrl") : p.replace("Arrow", "")))
     .join(mac ? "" : "+");
 }
+
+/** Whether a key press happened inside a dialog (the pack dialog, a form): page shortcuts
+ *  behind it stay quiet. */
+export function inDialog(target: EventTarget | null): boolean {
+  const el = target as Element | null;
+  return typeof el?.closest === "function" && el.closest("dialog") !== null;
+}

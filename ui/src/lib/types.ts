@@ -1,6 +1,8 @@
 // The types the UI works with, all generated from Rust (../bindings.ts).
 export type {
+  BriefResult,
   CommandError,
+  PackChoices,
   Conflict,
   DueFilter,
   FollowupRow,

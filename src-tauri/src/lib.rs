@@ -58,6 +58,12 @@ macro_rules! app_commands {
             meetings::followup,
             meetings::frameworks,
             meetings::indicators,
+            documents::meeting_documents,
+            documents::document_versions,
+            documents::new_document_version,
+            documents::attach_file,
+            documents::attach_path,
+            documents::open_document,
         }
     };
 }
@@ -77,7 +83,7 @@ macro_rules! specta_commands {
 /// The commands with their signatures and types, for `ui/src/bindings.ts` (written by
 /// [`bindings::typescript`]; a test fails when the committed file differs).
 pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
-    use commands::{brief, meetings, records, sync};
+    use commands::{brief, documents, meetings, records, sync};
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(app_commands!(specta_commands))
         .typ::<desk_sync::background::SyncEvent>()
@@ -90,7 +96,7 @@ pub fn build<R: tauri::Runtime>(
     state: AppState,
     context: tauri::Context<R>,
 ) -> tauri::Result<tauri::App<R>> {
-    use commands::{brief, meetings, records, sync};
+    use commands::{brief, documents, meetings, records, sync};
     use tauri::Manager;
     builder
         .manage(state)

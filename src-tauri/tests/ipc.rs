@@ -559,3 +559,82 @@ fn meeting_day_follow_up_and_indicators_through_the_ipc() {
     let status = shell.call("status", json!({})).expect("status");
     assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn documents_are_attached_versioned_and_listed_through_the_ipc() {
+    use base64::Engine;
+    let shell = Shell::new(None);
+    shell
+        .call("unlock", json!({"passphrase": "correct horse battery"}))
+        .expect("unlock");
+    let m = shell
+        .call(
+            "create",
+            json!({"entityName": "meeting", "fields": {"title": "SOM", "start_date": "2026-08-19"}}),
+        )
+        .expect("meeting")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let d = shell
+        .call(
+            "create",
+            json!({"entityName": "document", "fields": {"title": "Concept note", "meeting": m}}),
+        )
+        .expect("document")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let bytes = "ບົດສະເໜີ concept note".as_bytes();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let rec = shell
+        .call(
+            "attach_file",
+            json!({"documentId": d, "filename": "concept.txt", "dataBase64": b64}),
+        )
+        .expect("attach");
+    assert_eq!(rec["filename"], "concept.txt");
+    let err = shell
+        .call(
+            "attach_file",
+            json!({"documentId": d, "filename": "x.txt", "dataBase64": "not base64!"}),
+        )
+        .expect_err("bad bytes");
+    assert_eq!(err["field"], "file");
+    let dir = tempfile::tempdir().expect("tmp");
+    let err = shell
+        .call(
+            "attach_path",
+            json!({"documentId": d, "path": dir.path().join("missing.pdf").to_string_lossy()}),
+        )
+        .expect_err("missing file");
+    assert_eq!(err["field"], "file");
+
+    let v2 = shell
+        .call(
+            "new_document_version",
+            json!({"documentId": d, "fields": {"symbol": "SOM/DOC/1/Rev.1"}}),
+        )
+        .expect("v2");
+    assert_eq!(v2["version"], 2);
+    let path = dir.path().join("rev1.txt");
+    std::fs::write(&path, b"revision 1").expect("write");
+    shell
+        .call(
+            "attach_path",
+            json!({"documentId": v2["id"], "path": path.to_string_lossy()}),
+        )
+        .expect("attach by path");
+    let listed = shell
+        .call("meeting_documents", json!({"meetingId": m}))
+        .expect("documents");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert_eq!(listed[0]["id"], v2["id"]);
+    assert_eq!(listed[0]["filename"], "rev1.txt");
+    let chain = shell
+        .call("document_versions", json!({"documentId": v2["id"]}))
+        .expect("versions");
+    assert_eq!(chain[0]["id"], d.as_str());
+    assert_eq!(chain[0]["status"], "superseded");
+    assert_eq!(chain[1]["id"], v2["id"]);
+}

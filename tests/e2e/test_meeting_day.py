@@ -201,6 +201,36 @@ def test_a_project_indicator_gets_a_new_value_on_its_chart(driver, data_dir):
     shot(driver, "project")
 
 
+def test_documents_are_attached_versioned_and_opened_from_the_replica(driver, data_dir, tmp_path):
+    open_meeting(driver)
+    first = tmp_path / "Draft_Joint_Statement.pdf"
+    first.write_bytes(b"%PDF-1.4 draft joint statement, 10th Summit " + "ร่างแถลงการณ์ร่วม".encode())
+    picker = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "input[type=file][aria-label='Attach files to the meeting']"))
+    picker.send_keys(str(first))
+    toast(driver, "1 document attached")
+    docs = lambda: [d for d in json.loads(desk_cli(data_dir, "document", "list", "--json")) if d["title"] == "Draft Joint Statement"]
+    wait(driver).until(lambda d: len(docs()) == 1 and docs()[0].get("filename") == first.name)
+    v1 = docs()[0]
+    back = tmp_path / "back.pdf"
+    desk_cli(data_dir, "document", "save", v1["id"], "-o", str(back))
+    assert back.read_bytes() == first.read_bytes()
+
+    second = tmp_path / "Draft_Joint_Statement_Rev1.pdf"
+    second.write_bytes(b"%PDF-1.4 draft joint statement, revision 1")
+    box = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "input[type=file][aria-label='New version of Draft Joint Statement']"))
+    box.send_keys(str(second))
+    toast(driver, "New version attached")
+    wait(driver).until(lambda d: len(docs()) == 2)
+    latest = next(d for d in docs() if d.get("previous") == v1["id"])
+    assert latest["version"] == 2 and latest["filename"] == second.name
+    assert next(d for d in docs() if d["id"] == v1["id"])["status"] == "superseded"
+    # The meeting lists the latest version; the earlier one is a click away.
+    wait(driver).until(lambda d: "v2" in text_of(d, ".documents"))
+    centre(driver, driver.find_element(By.XPATH, "//section[contains(@class,'documents')]//button[normalize-space()='Earlier versions']")).click()
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".documents .versions li")) == 2)
+    shot(driver, "documents")
+
+
 def test_settings_and_conflicts_screens(driver, data_dir):
     nav(driver, "Settings")
     wait(driver).until(lambda d: data_dir in text_of(d, "main"))

@@ -353,6 +353,75 @@ async indicators(projectId: string) : Promise<Result<IndicatorSeries[], CommandE
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * A meeting's live documents, each in its latest version.
+ */
+async meetingDocuments(meetingId: string) : Promise<Result<RecordView[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("meeting_documents", { meetingId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Every version of a document, oldest first.
+ */
+async documentVersions(documentId: string) : Promise<Result<RecordView[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("document_versions", { documentId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A new version of a document (`fields`: what changes, e.g. its symbol); the old one is
+ * marked superseded. One undo step.
+ */
+async newDocumentVersion(documentId: string, fields: Partial<{ [key in string]: JsonValue }>) : Promise<Result<RecordData, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("new_document_version", { documentId, fields }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Attaches a file chosen in the file dialog: its name and bytes (base64).
+ */
+async attachFile(documentId: string, filename: string, dataBase64: string) : Promise<Result<RecordData, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("attach_file", { documentId, filename, dataBase64 }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Attaches a file dropped on the window, by its path.
+ */
+async attachPath(documentId: string, path: string) : Promise<Result<RecordData, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("attach_path", { documentId, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Opens a document's file in the system's viewer: written, checked against its hash, to
+ * "opened" in the data directory (replaced on every open), then handed to `xdg-open`.
+ * Returns the path opened.
+ */
+async openDocument(documentId: string) : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("open_document", { documentId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 

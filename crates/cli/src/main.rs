@@ -733,33 +733,13 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                         PathBuf::from(vm.get_one::<String>("file").cloned().unwrap_or_default());
                     let data = std::fs::read(&file)
                         .map_err(|err| anyhow!("cannot read {}: {err}", file.display()))?;
-                    let sha = r.put_blob(&data)?;
-                    let mut f = Fields::new();
-                    f.insert("sha256".into(), Value::String(sha));
-                    if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
-                        f.insert("filename".into(), Value::String(name.to_string()));
-                    }
-                    let rec = r.update(e, &id, &f)?;
+                    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+                    let rec = r.attach_file(&id, name, &data)?;
                     out.record(&r, &rec)?;
                 }
                 "save" => {
                     let id = id(&r);
-                    let rec = r.get(e, &id)?;
-                    let sha = rec.str("sha256").unwrap_or_default().to_string();
-                    if sha.is_empty() {
-                        return Err(anyhow!("document {id} has no file attached"));
-                    }
-                    let size = r
-                        .blob_status(&sha)?
-                        .filter(|s| s.complete)
-                        .ok_or_else(|| {
-                            anyhow!("the file of document {id} is not here yet: run desk sync")
-                        })?
-                        .size;
-                    let data = r.read_blob(&sha, 0, size as usize, false)?;
-                    if desk_core::blobs::sha256_hex(&data) != sha {
-                        return Err(anyhow!("the file of document {id} is damaged here"));
-                    }
+                    let data = r.document_file(&id)?;
                     let path =
                         PathBuf::from(vm.get_one::<String>("output").cloned().unwrap_or_default());
                     desk_brief::write_file(&path, &data).map_err(brief_error)?;

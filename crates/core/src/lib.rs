@@ -27,6 +27,7 @@ pub mod followup;
 pub mod indicators;
 /// Clocks and versions come from the protocol crate, so the core and the server share one rule.
 pub use desk_protocol::hlc;
+mod documents;
 mod migrations;
 pub mod order;
 pub mod outline;

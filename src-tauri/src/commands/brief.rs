@@ -238,21 +238,7 @@ pub fn pack_page(file: String, page: u32, width: u32) -> Result<String, CommandE
 #[tauri::command]
 #[specta::specta]
 pub fn open_pack(file: String) -> Result<(), CommandError> {
-    let path = pack_file(&file)?;
-    let mut child = std::process::Command::new("xdg-open")
-        .arg(&path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| CommandError {
-            kind: ErrorKind::Unavailable,
-            field: None,
-            message: format!("no PDF viewer could be started (xdg-open: {e})"),
-        })?;
-    // Reaped when it exits, so no zombie is left behind.
-    std::thread::spawn(move || child.wait());
-    Ok(())
+    super::open_with_system(&pack_file(&file)?)
 }
 
 /// Sends a written pack to the system's default printer (CUPS `lp`); returns what `lp` said

@@ -152,20 +152,6 @@ pub fn open_document(
     };
     std::fs::create_dir_all(&dir).map_err(failed)?;
     desk_brief::write_file(&file, &data)?;
-    let mut child = std::process::Command::new("xdg-open")
-        .arg(&file)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| CommandError {
-            kind: ErrorKind::Unavailable,
-            field: None,
-            message: format!(
-                "no viewer could be started for {} (xdg-open: {e})",
-                file.display()
-            ),
-        })?;
-    std::thread::spawn(move || child.wait());
+    super::open_with_system(&file)?;
     Ok(file.display().to_string())
 }

@@ -27,6 +27,27 @@ pub fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 
+/// Hands a file to the system's viewer for its type (`xdg-open`) and returns at once; the
+/// viewer's process is reaped when it exits.
+fn open_with_system(file: &std::path::Path) -> Result<(), CommandError> {
+    let mut child = std::process::Command::new("xdg-open")
+        .arg(file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| CommandError {
+            kind: desk_core::ErrorKind::Unavailable,
+            field: None,
+            message: format!(
+                "no viewer could be started for {} (xdg-open: {e})",
+                file.display()
+            ),
+        })?;
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
 /// Runs `f` on the open replica.
 fn with<T>(
     state: &AppState,

@@ -24,6 +24,9 @@ sets <html data-painted="view:key">; the first such mark after start also sets
 - decision capture: on that meeting's page, a decision typed into the composer (D) and Enter
   (keydown) to the agenda painted with it (the core has written it and answered the new
   proceedings).
+- pack preview: on that meeting's page, a click on "Briefing pack…" (pointer-down) to the first
+  page of the generated pack painted in the dialog (compose, lay out, write the PDF, render
+  page 1 with Poppler, show it).
 - tracker: a click on "Follow-up" to the tracker painted with the largest framework's pending
   action items; then each filter change (the select's change event) to the table painted."""
 
@@ -269,6 +272,23 @@ def capture(d, count):
     return out
 
 
+def pack(d, runs):
+    """The briefing pack dialog on the big meeting's page (open after `capture`)."""
+    out = []
+    for _ in range(runs):
+        n = marks(d)
+        d.find_element(By.XPATH, "//button[contains(., 'Briefing pack…')]").click()
+        mark = view_painted_since(d, n, "pack-preview")
+        out.append(mark["at"] - d.execute_script("return window.__bench.press"))
+        ok = d.execute_script(
+            "const i = document.querySelector('dialog.pack [data-page=\"1\"] img'); return !!i && i.naturalWidth > 0")
+        assert ok, "the first page is not shown"
+        ActionChains(d).send_keys(Keys.ESCAPE).perform()
+        wait(d).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog.pack"))
+    print(f"pack preview: {summary(out)} ms click to first page painted", flush=True)
+    return out
+
+
 def tracker(d, runs):
     """Opening the follow-up tracker, and changing its filters."""
     opens, filters = [], []
@@ -302,6 +322,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--opens", type=int, default=10)
     ap.add_argument("--captures", type=int, default=20)
+    ap.add_argument("--packs", type=int, default=3)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     binary = (a.target / "secretariat-desk").resolve()
@@ -317,6 +338,7 @@ def main():
             keys = palette(d, a.rounds)
             opens = meeting(d, a.opens)
             captures = capture(d, a.captures)
+            packs = pack(d, a.packs)
             tracker_opens, tracker_filters = tracker(d, a.rounds)
             mib, total = memory(d, binary)
         finally:
@@ -329,6 +351,7 @@ def main():
         "palette_keystroke_ms": summary(keys),
         "meeting_600_open_ms": summary(opens),
         "decision_capture_ms": summary(captures),
+        "pack_preview_ms": summary(packs),
         "tracker_open_ms": summary(tracker_opens),
         "tracker_filter_ms": summary(tracker_filters),
         "memory_pss_mib": round(mib),

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from test_app import centre, desk_cli, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
+from test_app import centre, desk_cli, save_form, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
 
 MEETING = "ACMECS Senior Officials' Meeting 2026"
 ITEM = "Mekong water data sharing ข้อมูลน้ำ"
@@ -155,6 +155,26 @@ def test_attendance_is_taken_on_the_meeting_page(driver, data_dir):
 
     wait(driver).until(attended)
     assert name
+
+
+def test_a_participant_whose_contact_is_created_in_the_picker(driver, data_dir):
+    m = meeting_id(data_dir)
+    centre(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Add participant']")).click()
+    contact = wait(driver).until(lambda d: d.find_element(By.ID, "f-contact"))
+    name = "ສົມພອນ ວົງສາ"
+    contact.send_keys(name)
+    create = wait(driver).until(lambda d: next((li for li in d.find_elements(By.CSS_SELECTOR, "[id='f-contact-list'] li.create")
+                                                 if name in li.text), None))
+    assert create.get_attribute("aria-selected") == "true"
+    contact.send_keys(Keys.ENTER)
+    toast(driver, f"Created {name}")
+    save_form(driver)
+    wait(driver).until(lambda d: text_of(d, "#record-title") == name)
+    people = cli_list(data_dir, "participant", m)
+    made = [c for c in json.loads(desk_cli(data_dir, "contact", "list", "--json")) if c["name"] == name]
+    assert len(made) == 1 and any(p["contact"] == made[0]["id"] for p in people)
+    driver.find_element(By.CSS_SELECTOR, ".crumb button").click()
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".proceedings"))
 
 
 def test_the_tracker_filters_and_updates_in_place(driver, data_dir):

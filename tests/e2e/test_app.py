@@ -66,8 +66,10 @@ def keys(driver, *sequence):
 
 
 def nav(driver, name):
+    # A button may carry a count after its name ("Conflicts 1").
+    named = lambda b: b.text == name or (b.text.startswith(name) and b.text[len(name):].strip().isdigit())
     button = wait(driver).until(
-        lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "nav.side button") if b.text == name), None))
+        lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "nav.side button") if named(b)), None))
     button.click()
 
 

@@ -50,6 +50,50 @@ def rows_under(driver, item_id, kind):
     )
 
 
+def test_an_agenda_of_five_built_and_reordered_by_keyboard_and_a_delegation_of_three(driver, data_dir):
+    wait(driver).until(lambda d: d.execute_script("return !!document.documentElement.dataset.interactive"))
+    title = "ACMECS Working Group on Water Data 2027"
+    m = json.loads(desk_cli(data_dir, "meeting", "add", "--title", title, "--short-title", "WG Water 2027",
+                            "--start-date", "2027-02-02", "--json"))["id"]
+    find(driver, "Working Group on Water")
+    open_hit(driver, title)
+    wait(driver).until(lambda d: "No agenda yet" in text_of(d, ".proceedings"))
+    keys(driver, "n")
+    wait(driver).until(in_composer)
+    items = ["Opening", "Adoption of the agenda", "Data sharing", "Gauging stations", "Closing"]
+    for n, t in enumerate(items, start=1):
+        keys(driver, t, Keys.ENTER)
+        wait(driver).until(lambda d: len(texts(d, ".agenda .item-head .text")) == n)
+    keys(driver, Keys.ESCAPE)
+    order = lambda: [i["title"] for i in cli_list(data_dir, "agenda", m)]
+    assert order() == items
+    # The last one, selected, up two places; then down one.
+    keys(driver, (Keys.ALT, Keys.ARROW_UP))
+    wait(driver).until(lambda d: order() == ["Opening", "Adoption of the agenda", "Data sharing", "Closing", "Gauging stations"])
+    keys(driver, (Keys.ALT, Keys.ARROW_UP))
+    wait(driver).until(lambda d: order() == ["Opening", "Adoption of the agenda", "Closing", "Data sharing", "Gauging stations"])
+    keys(driver, (Keys.ALT, Keys.ARROW_DOWN))
+    wait(driver).until(lambda d: order() == ["Opening", "Adoption of the agenda", "Data sharing", "Closing", "Gauging stations"])
+    wait(driver).until(lambda d: texts(d, ".agenda .item-head .text") == order())
+    assert texts(driver, ".agenda .item-head .num") == ["1", "2", "3", "4", "5"]
+
+    # Three delegates from contacts, found by their names in Thai, Khmer and Vietnamese.
+    for typed, name in [("ณรงค์ ศรีสุข", "Narong Srisuk"), ("ជា រិទ្ធី", "Chea Rithy"), ("Hoàng Thị Lan", "Hoang Thi Lan")]:
+        centre(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Add participant']")).click()
+        contact = wait(driver).until(lambda d: d.find_element(By.ID, "f-contact"))
+        contact.send_keys(typed)
+        wait(driver).until(lambda d: any(name in t for t in texts(d, "[id='f-contact-list'] li[role=option] strong")))
+        contact.send_keys(Keys.ENTER)
+        save_form(driver)
+        wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "article.record[data-entity=participant]"))
+        driver.find_element(By.CSS_SELECTOR, ".crumb button").click()
+        wait(driver).until(lambda d: name in d.execute_script("return document.querySelector('.delegations')?.textContent ?? ''"))
+    heads = texts(driver, ".delegations > li > strong")
+    assert heads == ["Cambodia", "Thailand", "Viet Nam"], heads
+    centre(driver, driver.find_element(By.CSS_SELECTOR, ".delegations"))
+    shot(driver, "agenda-and-delegations")
+
+
 def test_ten_decisions_and_ten_actions_by_keyboard_alone(driver, data_dir):
     open_meeting(driver)
     m = meeting_id(data_dir)
@@ -182,6 +226,23 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     wait(driver).until(lambda d: text_of(d, "#tracker-title") == "Follow-up")
     wait(driver).until(lambda d: "Action 3: share gauge data" in text_of(d, "table"))
     shot(driver, "tracker")
+    # An overdue action item brought up to date from the tracker.
+    Select(driver.find_element(By.XPATH, "//label[contains(., 'Where it stands')]/select")).select_by_value("overdue")
+    wait(driver).until(lambda d: "Action 3: share gauge data" not in text_of(d, "main") and d.find_elements(By.CSS_SELECTOR, "tbody tr"))
+    late = driver.find_element(By.CSS_SELECTOR, "tbody tr td:first-child button.link").text
+    assert "overdue" in text_of(driver, "tbody tr:first-child")
+    rows = len(driver.find_elements(By.CSS_SELECTOR, "tbody tr"))
+    done = lambda: sum(a["title"] == late and a["status"] == "completed"
+                       for a in json.loads(desk_cli(data_dir, "action", "list", "--json")))
+    before = done()
+    first = driver.find_element(By.CSS_SELECTOR, "tbody tr:first-child select")
+    Select(centre(driver, first)).select_by_value("completed")
+    toast(driver, "Status changed")
+    # It is no longer overdue: the row leaves the list, and the replica holds the new status.
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "tbody tr")) == rows - 1)
+    assert done() == before + 1
+    Select(driver.find_element(By.XPATH, "//label[contains(., 'Where it stands')]/select")).select_by_value("pending")
+    wait(driver).until(lambda d: "Action 3: share gauge data" in text_of(d, "table"))
     Select(driver.find_element(By.XPATH, "//label[contains(., 'Responsible country')]/select")).select_by_value("LA")
     wait(driver).until(lambda d: "Action 3: share gauge data" not in text_of(d, "table") and "Action 2: share gauge data" in text_of(d, "table"))
     assert "Action 7: share gauge data" in text_of(driver, "table")
@@ -211,12 +272,13 @@ def test_a_project_indicator_gets_a_new_value_on_its_chart(driver, data_dir):
     open_hit(driver, project["title"])
     wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".indicators svg"))
     before = len(driver.find_elements(By.CSS_SELECTOR, ".indicators li.ind:first-child circle"))
-    centre(driver, driver.find_element(By.XPATH, "(//button[normalize-space()='Record a value'])[1]")).click()
-    date = wait(driver).until(lambda d: d.find_element(By.XPATH, "//form[contains(@class,'add')]//label[contains(., 'Date')]/input"))
-    date.send_keys("2026-11-30")
-    driver.find_element(By.XPATH, "//form[contains(@class,'add')]//label[contains(., 'Value')]/input").send_keys("4200", Keys.ENTER)
-    toast(driver, "Value recorded")
-    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".indicators li.ind:first-child circle")) == before + 1)
+    for n, (day, value) in enumerate([("2026-10-31", "3900"), ("2026-11-30", "4200")], start=1):
+        centre(driver, driver.find_element(By.XPATH, "(//button[normalize-space()='Record a value'])[1]")).click()
+        date = wait(driver).until(lambda d: d.find_element(By.XPATH, "//form[contains(@class,'add')]//label[contains(., 'Date')]/input"))
+        date.send_keys(day)
+        driver.find_element(By.XPATH, "//form[contains(@class,'add')]//label[contains(., 'Value')]/input").send_keys(value, Keys.ENTER)
+        toast(driver, "Value recorded")
+        wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".indicators li.ind:first-child circle")) == before + n)
     assert "4,200" in text_of(driver, ".indicators li.ind:first-child .about")
     shot(driver, "project")
 

@@ -26,14 +26,31 @@ pub struct Progress {
 
 impl Replica {
     /// Runs `f` as one transaction stamped with one clock reading; commits only if it succeeds.
+    ///
+    /// The transaction takes the write lock at its start, and continues the clock, the
+    /// device's change sequence and the transaction count from what is stored when another
+    /// process wrote meanwhile (the `desk` CLI beside the open app, on the same replica): two
+    /// writers never stamp two changes with one sequence number.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let stored = |key: &str| -> Result<i64> {
+            let v: String =
+                tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?;
+            Ok(v.parse::<i64>().unwrap_or(0))
+        };
+        let (stored_hlc, stored_seq, stored_tx) =
+            (stored("hlc")?, stored("dev_seq")?, stored("tx")?);
+        self.clock
+            .observe(crate::hlc::Hlc(stored_hlc.max(0) as u64));
         let hlc = self.clock.tick(now_millis());
-        let tx_no = self.next_tx;
+        let tx_no = self.next_tx.max(stored_tx);
         let mut w = Tx {
-            tx: self.conn.transaction()?,
+            tx,
             device: &self.device,
             hlc,
-            next_dev_seq: self.next_dev_seq,
+            next_dev_seq: self.next_dev_seq.max(stored_seq),
             search: self.search_index,
             tx_no,
             reindex: BTreeSet::new(),

@@ -16,7 +16,9 @@ sets <html data-painted="view:key">; the first such mark after start also sets
   derives the key (PBKDF2, as SQLCipher does).
 - memory: proportional set size (PSS, /proc/PID/smaps_rollup) of the app and every process
   under it (WebKit's web and network processes), after the contact list is opened, scrolled
-  and taken to its last row.
+  and taken to its last row. With BENCH_SMAPS_DIR set, each process's /proc/PID/smaps is
+  saved there at that moment (what is heap, what is a library). --starts 0, --rounds 0 or
+  --opens 0 skip a measure.
 - palette: keydown (a capture listener, before the app sees the key) to the palette's painted
   mark for the new query, one key at a time, queries in six scripts.
 - meeting: a click on the 600-delegate meeting in the palette (pointer-down, capture) to its
@@ -75,6 +77,8 @@ def pct(xs, p):
 
 
 def summary(xs):
+    if not xs:  # a measure skipped (--starts 0, --rounds 0, --opens 0)
+        return None
     return {"n": len(xs), "p50": round(statistics.median(xs), 1), "p95": round(pct(xs, 95), 1),
             "max": round(max(xs), 1)}
 
@@ -247,6 +251,14 @@ def memory(d, binary):
     mib = sum(parts.values()) / 1024
     detail = ", ".join(f"{name(p)} {k / 1024:.0f}" for p, k in sorted(parts.items(), key=lambda x: -x[1]) if k)
     print(f"memory: {mib:.0f} MiB PSS after scrolling {total:,} contacts to the end ({detail})", flush=True)
+    if os.environ.get("BENCH_SMAPS_DIR"):
+        out = Path(os.environ["BENCH_SMAPS_DIR"])
+        out.mkdir(parents=True, exist_ok=True)
+        for p in parts:
+            try:
+                (out / f"{name(p)}-{p}.smaps").write_text(Path(f"/proc/{p}/smaps").read_text())
+            except OSError:
+                pass
     return mib, total
 
 

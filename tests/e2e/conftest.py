@@ -78,12 +78,16 @@ class Driver:
         env.pop("DESK_PASSPHRASE", None)
         if passphrase is not None:
             env["DESK_PASSPHRASE"] = passphrase
+        # E2E_APP_LOG=FILE: the driver's and the app's (and WebKit's) output, appended there.
+        log = open(os.environ["E2E_APP_LOG"], "ab") if os.environ.get("E2E_APP_LOG") else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [os.environ.get("TAURI_DRIVER", "tauri-driver"), "--port", str(port), "--native-port", str(free_port())],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
+        if log is not subprocess.DEVNULL:
+            log.close()  # the driver holds its own copy
         self.url = f"http://127.0.0.1:{port}"
         try:
             wait_until_listening(self.url, self.proc)

@@ -102,6 +102,23 @@ def find(driver, query):
     return box
 
 
+# WebKit's driver takes a screenshot after the page next draws. Without GPU compositing (the
+# app's default) a page that has stopped changing is not drawn again, and the screenshot would
+# wait for ever: while it is taken, one pixel in a corner changes its (almost nil) shade.
+TICK_START = """
+const dot = document.createElement('div');
+dot.id = 'e2e-tick';
+dot.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;background:rgba(0,0,0,0.01)';
+document.body.appendChild(dot);
+let odd = false;
+window.__e2eTick = setInterval(() => {
+  odd = !odd;
+  dot.style.background = odd ? 'rgba(0,0,0,0.02)' : 'rgba(0,0,0,0.01)';
+}, 20);
+"""
+TICK_STOP = "clearInterval(window.__e2eTick); document.getElementById('e2e-tick')?.remove();"
+
+
 def shot(driver, name):
     """A screenshot once the fonts the page asked for have loaded and the page has painted
     what the DOM holds (two animation frames)."""
@@ -109,7 +126,11 @@ def shot(driver, name):
         "const done = arguments[arguments.length - 1];"
         "document.fonts.ready.then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));"
     )
-    driver.save_screenshot(str(SHOTS / f"e2e-{name}.png"))
+    driver.execute_script(TICK_START)
+    try:
+        driver.save_screenshot(str(SHOTS / f"e2e-{name}.png"))
+    finally:
+        driver.execute_script(TICK_STOP)
 
 
 def palette_titles(driver):

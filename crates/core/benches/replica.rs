@@ -15,7 +15,8 @@
 //!    country); then ACMECS on the large replica.
 //!
 //! `BENCH_QUICK=1` runs on a tenth of the data (a smoke run for CI). `BENCH_ONLY=followup`
-//! runs only the first part of 5 (seconds, no large replica).
+//! runs only the first part of 5 (seconds, no large replica). `BENCH_CACHE_MIB=N` reads (2, 4,
+//! 5) with an N MiB page cache instead of the resting one (`desk_core::RESTING_CACHE_MIB`).
 
 use desk_core::demo::Size;
 use desk_core::{
@@ -362,7 +363,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(pct(&opens, 0.95))
     );
 
-    let r = Replica::open(&path, &key)?;
+    let mut r = Replica::open(&path, &key)?;
+    // BENCH_CACHE_MIB=64: the reads below with another page cache than the resting one.
+    if let Some(mib) = std::env::var("BENCH_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        r.set_cache_mib(mib)?;
+    }
     let queries = [
         "so",
         "ng",
@@ -550,7 +558,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fr = followup_replica(&dir.path().join("followup.db"), &key)?;
     followup_cases(&fr, "Bench Framework")?;
     drop(fr);
-    let r = Replica::open(&path, &key)?;
+    let mut r = Replica::open(&path, &key)?;
+    if let Some(mib) = std::env::var("BENCH_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        r.set_cache_mib(mib)?;
+    }
     followup_cases(&r, "ACMECS")?;
     Ok(())
 }

@@ -302,7 +302,7 @@ impl Replica {
             Size::Small => 1_000,
             Size::Large => 213_000,
         };
-        let records = self.write(|w| {
+        let records = self.write_batch(crate::replica::BATCH_CACHE_MIB, |w| {
             let mut l = Loader {
                 w,
                 made: 0,

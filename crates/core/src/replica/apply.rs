@@ -1,6 +1,7 @@
 //! Applying changes made elsewhere: a page pulled from the sync server (with its purges and
 //! cursor), the server's own merge, and changes deferred until an upgrade.
 
+use super::open::{BATCH_CACHE_MIB, BATCH_CHANGES};
 use super::sql::{bind, insert_sql, to_sql};
 use super::{set_meta, Change, FieldChange, RecordRef, Replica, SetOps, Tx};
 use crate::error::{Error, Result};
@@ -40,7 +41,8 @@ impl Replica {
         if let Some(max) = changes.iter().map(|c| c.hlc).max() {
             self.clock.observe(max);
         }
-        let applied = match self.write(|w| {
+        let cache = batch_cache(changes.len() + purged.len());
+        let applied = match self.write_batch(cache, |w| {
             // Purges first: a record lost and regained within one page comes back whole from
             // the changes that follow.
             for p in purged {
@@ -103,7 +105,7 @@ impl Replica {
         if ready.is_empty() {
             return Ok(0);
         }
-        self.write(|w| {
+        self.write_batch(batch_cache(ready.len()), |w| {
             for (device, dev_seq, c) in &ready {
                 w.apply(c, true)?;
                 w.tx.execute(
@@ -134,7 +136,7 @@ impl Replica {
         if let Some(max) = changes.iter().map(|c| c.hlc).max() {
             self.clock.observe(max);
         }
-        self.write(|w| {
+        self.write_batch(batch_cache(changes.len()), |w| {
             let mut applied = 0;
             for c in changes {
                 if w.apply(c, false)? {
@@ -144,6 +146,15 @@ impl Replica {
             also(&w.tx)?;
             Ok(applied)
         })
+    }
+}
+
+/// The page cache for applying `n` changes: a batch's above [`BATCH_CHANGES`], else as at rest.
+fn batch_cache(n: usize) -> u32 {
+    if n > BATCH_CHANGES {
+        BATCH_CACHE_MIB
+    } else {
+        0
     }
 }
 

@@ -33,6 +33,8 @@ use checkpoint::Checkpointer;
 pub use home::{ActionDue, AttentionReason, Home, ProjectAttention};
 pub use key::Key;
 pub(crate) use moves::numbers_under;
+pub(crate) use open::BATCH_CACHE_MIB;
+pub use open::RESTING_CACHE_MIB;
 pub use page::{FieldFilter, FilterKind, Page, PageQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use read::{display_value, Filter, FilterOp, ListQuery, Record, Summary};
 pub use write::Progress;
@@ -61,6 +63,8 @@ pub struct Replica {
     next_tx: i64,
     /// See [`Replica::set_search_index`].
     search_index: bool,
+    /// SQLite's page cache between writes, MiB (see [`Replica::set_cache_mib`]).
+    cache_mib: u32,
     /// See [`Replica::checkpoint_in_background`]. Declared after `conn`, so the connection
     /// (whose WAL hook holds the only way to wake the thread) closes before the thread is
     /// joined.

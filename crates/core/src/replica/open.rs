@@ -40,6 +40,25 @@ pub(super) fn open_keyed(path: &Path, key: &Key, flags: OpenFlags) -> Result<Con
     }
 }
 
+/// SQLite's page cache (decrypted pages) per replica connection between writes, in MiB.
+/// Reading a window of a list or searching touches a few hundred pages, and the OS keeps the
+/// file itself cached, so a bigger cache only grows the desktop app: after scrolling through
+/// 100,000 contacts it held the whole 64 MB the cache then had (`scripts/bench-app`).
+pub const RESTING_CACHE_MIB: u32 = 16;
+/// The page cache during a batch: a sync page, a server merge, a demo load, an upgrade.
+/// A write transaction keeps every page it changed until it commits; one that outgrows the
+/// cache spills half-written pages to the WAL.
+pub(crate) const BATCH_CACHE_MIB: u32 = 64;
+/// The page cache during a bulk import ([`Replica::create_many`] of more than 10,000 rows).
+pub(super) const IMPORT_CACHE_MIB: u32 = 256;
+/// Changes (with purges) in a pulled page or a merge above which it runs as a batch.
+pub(super) const BATCH_CHANGES: usize = 500;
+
+pub(super) fn set_cache(conn: &Connection, mib: u32) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -(i64::from(mib) * 1024))?;
+    Ok(())
+}
+
 impl Replica {
     /// Creates a new replica file; fails if one exists.
     pub fn init(path: &Path, key: &Key) -> Result<Replica> {
@@ -89,9 +108,9 @@ impl Replica {
         conn.pragma_update(None, "foreign_keys", true)?;
         // Per-entity and per-field-set statements (inserts, merges) stay compiled.
         conn.set_prepared_statement_cache_capacity(128);
-        // 64 MB of page cache: a large import or sync batch then never spills half-written
-        // pages to the WAL before its commit.
-        conn.pragma_update(None, "cache_size", -65_536)?;
+        // Room for a schema upgrade's rewrite (an index built over every record); the resting
+        // size once open.
+        set_cache(&conn, BATCH_CACHE_MIB)?;
         let mut r = Replica {
             conn,
             path: path.to_path_buf(),
@@ -100,6 +119,7 @@ impl Replica {
             next_dev_seq: 1,
             next_tx: 1,
             search_index: true,
+            cache_mib: RESTING_CACHE_MIB,
             checkpointer: None,
         };
         r.migrate(found, upto)?;
@@ -107,6 +127,7 @@ impl Replica {
         if upto == SCHEMA_VERSION {
             r.reapply_deferred()?;
         }
+        set_cache(&r.conn, r.cache_mib)?;
         Ok(r)
     }
 
@@ -159,16 +180,85 @@ impl Replica {
         self.search_index = on;
     }
 
+    /// SQLite's page cache this replica keeps between writes, in MiB ([`RESTING_CACHE_MIB`]
+    /// unless set). Batches raise it while they run and bring it back to this.
+    pub fn set_cache_mib(&mut self, mib: u32) -> Result<()> {
+        set_cache(&self.conn, mib)?;
+        self.cache_mib = mib;
+        Ok(())
+    }
+
+    /// Runs `f` as [`Replica::write`] does with the page cache at least `mib` MiB while it
+    /// runs (see [`BATCH_CACHE_MIB`]), then back to the resting size.
+    pub(crate) fn write_batch<T>(
+        &mut self,
+        mib: u32,
+        f: impl FnOnce(&mut super::Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        if mib <= self.cache_mib {
+            return self.write(f);
+        }
+        set_cache(&self.conn, mib)?;
+        let out = self.write(f);
+        let back = set_cache(&self.conn, self.cache_mib);
+        let out = out?;
+        back?;
+        Ok(out)
+    }
+
     /// Makes this replica a sync server's copy, which merges and serves changes but is never
     /// browsed: no search index, and none of the indexes that only order lists for people
-    /// (by name, code, date — a quarter of a merge's index work). Idempotent; the records
-    /// and the change log are untouched.
+    /// (by name, code, date — a quarter of a merge's index work). It keeps a batch's page
+    /// cache at rest ([`BATCH_CACHE_MIB`]): it serves every device's pulls. Idempotent; the
+    /// records and the change log are untouched.
     pub fn serve_only(&mut self) -> Result<()> {
         self.search_index = false;
+        self.set_cache_mib(BATCH_CACHE_MIB)?;
         let sql: String = crate::migrations::BROWSE_INDEXES
             .iter()
             .map(|i| format!("DROP INDEX IF EXISTS {i};"))
             .collect();
         self.with_transaction(|tx| tx.execute_batch(&sql))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Entity;
+    use serde_json::json;
+
+    fn cache_kib(r: &Replica) -> i64 {
+        -r.conn
+            .pragma_query_value(None, "cache_size", |row| row.get::<_, i64>(0))
+            .expect("cache_size")
+    }
+
+    #[test]
+    fn the_page_cache_rests_small_and_grows_only_while_a_batch_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("replica.db");
+        let mut r = Replica::init(&path, &Key::Raw([7u8; 32])).expect("init");
+        assert_eq!(cache_kib(&r), i64::from(RESTING_CACHE_MIB) * 1024);
+        let row = |i: usize| {
+            let v = json!({"name": format!("Contact {i}")});
+            v.as_object().cloned().expect("object")
+        };
+        let rows: Vec<_> = (0..BATCH_CHANGES + 1).map(row).collect();
+        r.create_many(Entity::Contact, &rows, &mut |_| {})
+            .expect("batch");
+        assert_eq!(cache_kib(&r), i64::from(RESTING_CACHE_MIB) * 1024);
+        // A failed batch goes back to rest too.
+        let mut bad = rows.clone();
+        bad.push(serde_json::Map::new());
+        assert!(r.create_many(Entity::Contact, &bad, &mut |_| {}).is_err());
+        assert_eq!(cache_kib(&r), i64::from(RESTING_CACHE_MIB) * 1024);
+        r.set_cache_mib(4).expect("set");
+        assert_eq!(cache_kib(&r), 4 * 1024);
+        r.serve_only().expect("serve only");
+        assert_eq!(cache_kib(&r), i64::from(BATCH_CACHE_MIB) * 1024);
+        drop(r);
+        let r = Replica::open(&path, &Key::Raw([7u8; 32])).expect("open");
+        assert_eq!(cache_kib(&r), i64::from(RESTING_CACHE_MIB) * 1024);
     }
 }

@@ -94,11 +94,12 @@ impl Replica {
     ) -> Result<Vec<String>> {
         let total = rows.len() as u64;
         // A big batch holds all its pages until commit: give it room so it does not spill.
-        let big = rows.len() > 10_000;
-        if big {
-            self.conn.pragma_update(None, "cache_size", -262_144)?;
-        }
-        let out = self.write(|w| {
+        let cache = match rows.len() {
+            n if n > 10_000 => super::open::IMPORT_CACHE_MIB,
+            n if n > super::open::BATCH_CHANGES => super::open::BATCH_CACHE_MIB,
+            _ => 0,
+        };
+        self.write_batch(cache, |w| {
             let mut ids = Vec::with_capacity(rows.len());
             for (i, row) in rows.iter().enumerate() {
                 let id = w.insert(entity, row).map_err(|e| Error::InRow {
@@ -120,11 +121,7 @@ impl Replica {
                 total,
             });
             Ok(ids)
-        });
-        if big {
-            self.conn.pragma_update(None, "cache_size", -65_536)?;
-        }
-        out
+        })
     }
 
     /// Changes the given fields of a live record; `Value::Null` clears a field.

@@ -154,6 +154,22 @@ def sync_server():
     proc.wait(timeout=20)
 
 
+# Without GPU compositing WebKit redraws only when something changes, and its driver's
+# screenshot waits for a redraw: a faint corner pixel changes while one is taken.
+TICK_START = """
+const dot = document.createElement('div');
+dot.id = 'e2e-tick';
+dot.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;background:rgba(0,0,0,0.01)';
+document.body.appendChild(dot);
+let odd = false;
+window.__e2eTick = setInterval(() => {
+  odd = !odd;
+  dot.style.background = odd ? 'rgba(0,0,0,0.02)' : 'rgba(0,0,0,0.01)';
+}, 20);
+"""
+TICK_STOP = "clearInterval(window.__e2eTick); document.getElementById('e2e-tick')?.remove();"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """A failed test that drove the app leaves a screenshot of what the app showed
@@ -163,7 +179,9 @@ def pytest_runtest_makereport(item, call):
     d = item.funcargs.get("driver") if report.when == "call" and report.failed else None
     if d is not None:
         try:
+            d.execute_script(TICK_START)
             d.save_screenshot(str(TARGET.parent / f"e2e-failed-{item.name}.png"))
+            d.execute_script(TICK_STOP)
             report.sections.append(("the app's page", d.execute_script("return document.body.innerText")[:4000]))
         except Exception as e:  # the app may be gone: the failure itself says more
             report.sections.append(("the app's page", f"no screenshot: {e}"))

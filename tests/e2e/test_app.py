@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import PASSPHRASE, ROOT, TARGET
+from conftest import PASSPHRASE, ROOT, TARGET, TICK_START, TICK_STOP
 
 SHOTS = TARGET.parent
 AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
@@ -95,6 +95,7 @@ def type_into(driver, element, text):
 
 def find(driver, query):
     """Ctrl+K and the query, typed into the palette."""
+    wait(driver).until(lambda d: d.execute_script("return !!document.documentElement.dataset.interactive"))
     keys(driver, (Keys.CONTROL, "k"))
     box = wait(driver).until(lambda d: d.find_element(By.ID, "palette-input"))
     box.clear()
@@ -105,18 +106,6 @@ def find(driver, query):
 # WebKit's driver takes a screenshot after the page next draws. Without GPU compositing (the
 # app's default) a page that has stopped changing is not drawn again, and the screenshot would
 # wait for ever: while it is taken, one pixel in a corner changes its (almost nil) shade.
-TICK_START = """
-const dot = document.createElement('div');
-dot.id = 'e2e-tick';
-dot.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;background:rgba(0,0,0,0.01)';
-document.body.appendChild(dot);
-let odd = false;
-window.__e2eTick = setInterval(() => {
-  odd = !odd;
-  dot.style.background = odd ? 'rgba(0,0,0,0.02)' : 'rgba(0,0,0,0.01)';
-}, 20);
-"""
-TICK_STOP = "clearInterval(window.__e2eTick); document.getElementById('e2e-tick')?.remove();"
 
 
 def shot(driver, name):

@@ -59,6 +59,12 @@ class Desk {
     return this.schema.find((s) => s.name === name);
   }
 
+  /** The options of an enum field, as the core describes them (none for other fields). */
+  options(entity: string, field: string): string[] {
+    const f = this.entity(entity)?.fields.find((x) => x.name === field);
+    return f?.kind.type === "enum" ? f.kind.options : [];
+  }
+
   /** The entities whose parent is `name` (a meeting's agenda items, participants…). */
   children(name: string): EntitySchema[] {
     return this.schema.filter((s) => s.parent?.entity === name);

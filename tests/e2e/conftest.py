@@ -74,7 +74,7 @@ class Driver:
     def __init__(self, target, data_dir, passphrase=PASSPHRASE):
         self.target = Path(target)
         port = free_port()
-        env = dict(os.environ, DESK_DATA_DIR=data_dir)
+        env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_OPENER=str(OPENER))
         env.pop("DESK_PASSPHRASE", None)
         if passphrase is not None:
             env["DESK_PASSPHRASE"] = passphrase
@@ -114,6 +114,14 @@ class Driver:
 @pytest.fixture(scope="session")
 def data_dir():
     return make_replica(TARGET)
+
+
+# What the app hands to the system's viewer (DESK_OPENER) lands here: a program that copies the
+# file it is given, as a person's PDF reader would read it.
+OPENED = Path(tempfile.mkdtemp(prefix="desk-e2e-opened-"))
+OPENER = OPENED / "opener"
+OPENER.write_text('#!/bin/sh\nset -e\nmkdir -p "$(dirname "$0")/files"\ncp -- "$1" "$(dirname "$0")/files/"\n')
+OPENER.chmod(0o755)
 
 
 def app_on(data_dir):

@@ -10,10 +10,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from conftest import OPENED
 from test_app import centre, desk_cli, save_form, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
 
 MEETING = "ACMECS Senior Officials' Meeting 2026"
 ITEM = "Mekong water data sharing ข้อมูลน้ำ"
+PAPERS_ITEM = "Cooperation with Development Partners"
 
 
 def meeting_id(data_dir):
@@ -287,15 +289,29 @@ def test_documents_are_attached_versioned_and_opened_from_the_replica(driver, da
     open_meeting(driver)
     first = tmp_path / "Draft_Joint_Statement.pdf"
     first.write_bytes(b"%PDF-1.4 draft joint statement, 10th Summit " + "ร่างแถลงการณ์ร่วม".encode())
+    # Filed under an agenda item as it is attached.
+    under = Select(wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "select[aria-label='Agenda item new files are for']")))
+    under.select_by_value(next(o.get_attribute("value") for o in under.options if PAPERS_ITEM in o.get_attribute("textContent")))
     picker = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "input[type=file][aria-label='Attach files to the meeting']"))
     picker.send_keys(str(first))
     toast(driver, "1 document attached")
     docs = lambda: [d for d in json.loads(desk_cli(data_dir, "document", "list", "--json")) if d["title"] == "Draft Joint Statement"]
     wait(driver).until(lambda d: len(docs()) == 1 and docs()[0].get("filename") == first.name)
     v1 = docs()[0]
+    item = next(i for i in cli_list(data_dir, "agenda", meeting_id(data_dir)) if i["title"] == PAPERS_ITEM)
+    assert v1["agenda_item"] == item["id"] and v1["meeting"] == meeting_id(data_dir)
     back = tmp_path / "back.pdf"
     desk_cli(data_dir, "document", "save", v1["id"], "-o", str(back))
     assert back.read_bytes() == first.read_bytes()
+    # The agenda lists it under its item.
+    wait(driver).until(lambda d: "Draft Joint Statement" in d.execute_script(
+        "const b = document.querySelector(`[data-row='item:${arguments[0]}']`);"
+        "return b ? b.closest('li.item').querySelector('.docs')?.textContent ?? '' : ''", item["id"]))
+
+    # Opened in the system's viewer: the file it is handed holds the attached bytes.
+    centre(driver, driver.find_element(By.XPATH, "//section[contains(@class,'documents')]//button[normalize-space()='Open']")).click()
+    opened = OPENED / "files" / first.name
+    wait(driver).until(lambda d: opened.exists() and opened.read_bytes() == first.read_bytes())
 
     second = tmp_path / "Draft_Joint_Statement_Rev1.pdf"
     second.write_bytes(b"%PDF-1.4 draft joint statement, revision 1")
@@ -310,7 +326,13 @@ def test_documents_are_attached_versioned_and_opened_from_the_replica(driver, da
     wait(driver).until(lambda d: "v2" in text_of(d, ".documents"))
     centre(driver, driver.find_element(By.XPATH, "//section[contains(@class,'documents')]//button[normalize-space()='Earlier versions']")).click()
     wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".documents .versions li")) == 2)
+    # The new version stays under the item; filed under the meeting as a whole from its row.
+    assert latest["agenda_item"] == item["id"]
     shot(driver, "documents")
+    row = Select(driver.find_element(By.CSS_SELECTOR, "select[aria-label='Agenda item of Draft Joint Statement']"))
+    row.select_by_value("")
+    toast(driver, "Filed under the meeting")
+    wait(driver).until(lambda d: "agenda_item" not in next(x for x in docs() if x["id"] == latest["id"]))
 
 
 def test_settings_and_conflicts_screens(driver, data_dir):

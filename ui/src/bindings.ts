@@ -827,13 +827,21 @@ export type OutlineDecision = { id: string;
  */
 number: string | null; text: string; actions: OutlineAction[] }
 /**
+ * A document filed under an agenda item, as the outline lists it.
+ */
+export type OutlineDocument = { id: string; title: string; symbol: string | null; version: number; status: string }
+/**
  * An agenda item with what was said and decided on it.
  */
 export type OutlineItem = { id: string; 
 /**
  * Its number as shown: typed, else following the order.
  */
-number: string | null; title: string; points: OutlinePoint[]; decisions: OutlineDecision[] }
+number: string | null; title: string; points: OutlinePoint[]; decisions: OutlineDecision[]; 
+/**
+ * The meeting's documents filed under this item, each in its latest version.
+ */
+documents: OutlineDocument[] }
 /**
  * A talking point (or background note) of an agenda item.
  */

@@ -1,6 +1,6 @@
 //! Document versions. A new version of a document is a new `document` record that names the one
 //! it supersedes (`previous`) and carries the next version number, its title, symbol, kind,
-//! meeting, classification and scope; the superseded one is marked `superseded`. Both writes
+//! meeting, agenda item, classification and scope; the superseded one is marked `superseded`. Both writes
 //! are one transaction (one undo step). Earlier versions stay readable with their files: a
 //! version's chain is followed through `previous` back to the first and forward to the latest.
 //!
@@ -14,11 +14,12 @@ use crate::schema::Entity;
 use serde_json::Value;
 
 /// The fields a new version takes over from the one it supersedes.
-const CARRIED: [&str; 6] = [
+const CARRIED: [&str; 7] = [
     "title",
     "symbol",
     "kind",
     "meeting",
+    "agenda_item",
     "classification",
     "scope",
 ];

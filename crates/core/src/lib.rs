@@ -51,7 +51,9 @@ pub use followup::{
 };
 pub use indicators::{IndicatorPoint, IndicatorSeries};
 pub use migrations::{BROWSE_INDEXES, SCHEMA_VERSION};
-pub use outline::{MeetingOutline, OutlineAction, OutlineDecision, OutlineItem, OutlinePoint};
+pub use outline::{
+    MeetingOutline, OutlineAction, OutlineDecision, OutlineDocument, OutlineItem, OutlinePoint,
+};
 pub use replica::{
     display_value, ActionDue, AttentionReason, Change, Checkpoint, Dot, FieldChange, FieldFilter,
     Fields, Filter, FilterKind, FilterOp, Home, Key, ListQuery, Page, PageQuery, Progress,

@@ -245,6 +245,11 @@ const V7: &str = concat!(
     "CREATE INDEX indicator_value_indicator ON indicator_value (indicator, date);\n",
 );
 
+/// Version 8: a document can be for one agenda item of its meeting (papers tabled under an
+/// item); the meeting page lists them under the item.
+const V8: &str = "ALTER TABLE document ADD COLUMN agenda_item TEXT;\n\
+CREATE INDEX IF NOT EXISTS document_agenda_item ON document (agenda_item);\n";
+
 /// The entities that version 6 made searchable, indexed by its migration step.
 pub(crate) const V6_SEARCHED: &[crate::schema::Entity] = &[
     crate::schema::Entity::AgendaItem,
@@ -275,6 +280,6 @@ pub const BROWSE_INDEXES: &[&str] = &[
 ];
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -59,6 +59,19 @@ pub struct OutlineItem {
     pub title: String,
     pub points: Vec<OutlinePoint>,
     pub decisions: Vec<OutlineDecision>,
+    /// The meeting's documents filed under this item, each in its latest version.
+    pub documents: Vec<OutlineDocument>,
+}
+
+/// A document filed under an agenda item, as the outline lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OutlineDocument {
+    pub id: String,
+    pub title: String,
+    pub symbol: Option<String>,
+    pub version: i64,
+    pub status: String,
 }
 
 /// A meeting's proceedings ([`Replica::outline`]).
@@ -163,6 +176,26 @@ impl Replica {
             }
         }
 
+        let mut documents_by_item: HashMap<String, Vec<OutlineDocument>> = HashMap::new();
+        for d in self.meeting_documents(meeting)? {
+            let Some(item) = d.str("agenda_item").filter(|i| item_ids.contains(i)) else {
+                continue;
+            };
+            documents_by_item
+                .entry(item.to_string())
+                .or_default()
+                .push(OutlineDocument {
+                    id: d.id.clone(),
+                    title: text(&d, "title"),
+                    symbol: d.str("symbol").map(str::to_string),
+                    version: d
+                        .fields
+                        .get("version")
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(1),
+                    status: text(&d, "status"),
+                });
+        }
         let items = items
             .iter()
             .map(|i| OutlineItem {
@@ -171,6 +204,7 @@ impl Replica {
                 title: text(i, "title"),
                 points: points_by_item.remove(i.id.as_str()).unwrap_or_default(),
                 decisions: decisions_by_item.remove(i.id.as_str()).unwrap_or_default(),
+                documents: documents_by_item.remove(&i.id).unwrap_or_default(),
             })
             .collect();
         Ok(MeetingOutline {

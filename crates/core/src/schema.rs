@@ -751,6 +751,11 @@ static DOCUMENT: EntityDesc = EntityDesc {
             Ref(Entity::Meeting),
             "meeting the document belongs to",
         ),
+        f(
+            "agenda_item",
+            Ref(Entity::AgendaItem),
+            "agenda item it is for (an item of its meeting; sets the meeting when none is given)",
+        ),
         f("filename", Text(300), "original file name"),
         f("sha256", Sha256, "content hash of the file"),
         def(

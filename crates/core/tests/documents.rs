@@ -88,3 +88,61 @@ fn a_new_version_carries_the_document_over_and_supersedes_the_old() {
         Some("draft")
     );
 }
+
+#[test]
+fn a_document_filed_under_an_agenda_item_is_listed_under_it_in_every_version() {
+    let (_dir, mut r) = fresh();
+    let (m, _) = doc(&mut r);
+    let item = r
+        .create(
+            Entity::AgendaItem,
+            &fields(json!({"meeting": m, "title": "Master Plan review"})),
+        )
+        .expect("item")
+        .id;
+    // Filed under the item with no meeting named: it takes the item's meeting.
+    let paper = r
+        .create(
+            Entity::Document,
+            &fields(json!({"title": "ແຜນແມ່ບົດ review", "symbol": "ACMECS/SOM/2026/DOC/4", "agenda_item": item})),
+        )
+        .expect("paper");
+    assert_eq!(paper.str("meeting"), Some(m.as_str()));
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 8, 19).expect("date");
+    let listed = |r: &Replica| -> Vec<(String, i64)> {
+        r.outline(&m, day).expect("outline").items[0]
+            .documents
+            .iter()
+            .map(|d| (d.id.clone(), d.version))
+            .collect()
+    };
+    assert_eq!(listed(&r), vec![(paper.id.clone(), 1)]);
+    // A new version stays under the item, and only it is listed.
+    let v2 = r
+        .new_document_version(&paper.id, &fields(json!({})))
+        .expect("v2");
+    assert_eq!(v2.str("agenda_item"), Some(item.as_str()));
+    assert_eq!(listed(&r), vec![(v2.id.clone(), 2)]);
+
+    // An item of another meeting is refused at the field, and nothing is written.
+    let other = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "MLC SOM", "start_date": "2026-09-01"})),
+        )
+        .expect("other meeting")
+        .id;
+    let before = r.dump().expect("dump");
+    let err = r
+        .update(Entity::Document, &v2.id, &fields(json!({"meeting": other})))
+        .expect_err("item of another meeting");
+    assert!(
+        matches!(&err, desk_core::Error::Validation { field, .. } if field == "agenda_item"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("belongs to another meeting"),
+        "{err}"
+    );
+    assert_eq!(r.dump().expect("dump"), before);
+}

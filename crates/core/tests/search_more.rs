@@ -210,6 +210,7 @@ fn opening_an_older_replica_indexes_the_newly_searched_records() {
                 "DROP INDEX indicator_value_indicator; DROP TABLE indicator_value; \
                  ALTER TABLE agenda_item DROP COLUMN rank; \
                  ALTER TABLE decision DROP COLUMN rank; \
+                 DROP INDEX document_agenda_item; ALTER TABLE document DROP COLUMN agenda_item; \
                  DROP INDEX document_meeting; PRAGMA user_version = 5;",
             )
             .expect("back to version 5");

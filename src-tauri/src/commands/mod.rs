@@ -27,10 +27,14 @@ pub fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-/// Hands a file to the system's viewer for its type (`xdg-open`) and returns at once; the
-/// viewer's process is reaped when it exits.
+/// Hands a file to the system's viewer for its type and returns at once; the viewer's process
+/// is reaped when it exits. The viewer is `xdg-open`, or the program `DESK_OPENER` names (a
+/// managed desktop's own viewer; the end-to-end tests' stand-in for a person's PDF reader).
 fn open_with_system(file: &std::path::Path) -> Result<(), CommandError> {
-    let mut child = std::process::Command::new("xdg-open")
+    let opener = std::env::var_os("DESK_OPENER")
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| "xdg-open".into());
+    let mut child = std::process::Command::new(&opener)
         .arg(file)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -40,8 +44,9 @@ fn open_with_system(file: &std::path::Path) -> Result<(), CommandError> {
             kind: desk_core::ErrorKind::Unavailable,
             field: None,
             message: format!(
-                "no viewer could be started for {} (xdg-open: {e})",
-                file.display()
+                "no viewer could be started for {} ({}: {e})",
+                file.display(),
+                opener.to_string_lossy()
             ),
         })?;
     std::thread::spawn(move || child.wait());

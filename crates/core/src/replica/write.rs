@@ -245,6 +245,7 @@ impl Tx<'_> {
         if entity == Entity::Participant {
             self.default_delegation(&mut values)?;
         }
+        self.default_parent_of_ref(d, &mut values)?;
         self.check_record(d, None, &values)?;
         let id = uuid::Uuid::now_v7().to_string();
         let hlc = self.hlc.0 as i64;
@@ -308,6 +309,37 @@ impl Tx<'_> {
         }
         if let Some(code) = own.or(org_country).filter(|c| !c.is_empty()) {
             values.insert("delegation", Value::String(code));
+        }
+        Ok(())
+    }
+
+    /// A record with no parent of its own that names both a meeting and one of its parts (a
+    /// document for an agenda item) takes the part's meeting when it names none: a paper filed
+    /// under item 3 belongs to item 3's meeting, as a person would file it.
+    fn default_parent_of_ref(
+        &self,
+        d: &EntityDesc,
+        values: &mut BTreeMap<&'static str, Value>,
+    ) -> Result<()> {
+        if d.parent.is_some() {
+            return Ok(());
+        }
+        for (f, tpf, td) in refs_to_parts(d) {
+            if values.contains_key(tpf) {
+                continue;
+            }
+            let Some(Value::String(tid)) = values.get(f) else {
+                continue;
+            };
+            let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
+            let parent: Option<String> = self
+                .tx
+                .query_row(&sql, [tid], |r| r.get(0))
+                .optional()?
+                .flatten();
+            if let Some(p) = parent {
+                values.insert(tpf, Value::String(p));
+            }
         }
         Ok(())
     }
@@ -376,6 +408,29 @@ impl Tx<'_> {
                             format!("{} {tid} belongs to another {}", td.name, pe.name()),
                         ));
                     }
+                }
+            }
+        } else {
+            // No parent, but a reference to a part and to what it is part of (a document's
+            // agenda item and meeting): the two must agree.
+            for (f, tpf, td) in refs_to_parts(d) {
+                let (Some(Value::String(tid)), Some(Value::String(parent))) =
+                    (v.get(f), v.get(tpf))
+                else {
+                    continue;
+                };
+                let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
+                let tparent: Option<String> = self
+                    .tx
+                    .query_row(&sql, [tid], |r| r.get(0))
+                    .optional()?
+                    .flatten();
+                if tparent.as_deref() != Some(parent.as_str()) {
+                    return Err(Error::invalid(
+                        d.name,
+                        f,
+                        format!("{} {tid} belongs to another {tpf}", td.name),
+                    ));
                 }
             }
         }
@@ -600,6 +655,26 @@ impl Tx<'_> {
         }
         Ok(())
     }
+}
+
+/// The reference fields of a parentless entity `d` whose target is part of something `d` also
+/// references by the same field name (a document's `agenda_item`, whose `meeting` the document
+/// also names): (field, the shared field, the target's descriptor).
+fn refs_to_parts(
+    d: &EntityDesc,
+) -> impl Iterator<Item = (&'static str, &'static str, &'static EntityDesc)> + '_ {
+    d.fields.iter().filter_map(move |f| {
+        let FieldKind::Ref(target) = f.kind else {
+            return None;
+        };
+        let td = target.desc();
+        let (tpf, tpe) = td.parent?;
+        let shared = d
+            .fields
+            .iter()
+            .any(|g| g.name == tpf && g.kind == FieldKind::Ref(tpe));
+        shared.then_some((f.name, tpf, td))
+    })
 }
 
 fn json_object_1(k: &str, v: &Value) -> String {

@@ -331,17 +331,23 @@ impl Tx<'_> {
             let Some(Value::String(tid)) = values.get(f) else {
                 continue;
             };
-            let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
-            let parent: Option<String> = self
-                .tx
-                .query_row(&sql, [tid], |r| r.get(0))
-                .optional()?
-                .flatten();
+            let parent = self.parent_of(td, tpf, tid)?;
             if let Some(p) = parent {
                 values.insert(tpf, Value::String(p));
             }
         }
         Ok(())
+    }
+
+    /// What record `tid` of `td` names in its field `tpf` (the meeting an agenda item is of).
+    fn parent_of(&self, td: &EntityDesc, tpf: &str, tid: &str) -> Result<Option<String>> {
+        let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
+        Ok(self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row([tid], |r| r.get(0))
+            .optional()?
+            .flatten())
     }
 
     /// Cross-field rules: uniqueness, date ranges, references that must share a parent.
@@ -395,12 +401,7 @@ impl Tx<'_> {
                     continue;
                 }
                 if let Some(Value::String(tid)) = v.get(f.name) {
-                    let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
-                    let tparent: Option<String> = self
-                        .tx
-                        .query_row(&sql, [tid], |r| r.get(0))
-                        .optional()?
-                        .flatten();
+                    let tparent = self.parent_of(td, tpf, tid)?;
                     if tparent.as_deref() != Some(parent) {
                         return Err(Error::invalid(
                             d.name,
@@ -419,12 +420,7 @@ impl Tx<'_> {
                 else {
                     continue;
                 };
-                let sql = format!("SELECT {tpf} FROM {} WHERE id = ?1", td.table);
-                let tparent: Option<String> = self
-                    .tx
-                    .query_row(&sql, [tid], |r| r.get(0))
-                    .optional()?
-                    .flatten();
+                let tparent = self.parent_of(td, tpf, tid)?;
                 if tparent.as_deref() != Some(parent.as_str()) {
                     return Err(Error::invalid(
                         d.name,

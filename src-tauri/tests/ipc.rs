@@ -510,6 +510,41 @@ fn meeting_day_follow_up_and_indicators_through_the_ipc() {
     assert_eq!(o["items"][1]["id"], a);
     let action = &o["items"][0]["decisions"][0]["actions"][0];
     assert_eq!(action["responsible"], "Lao PDR");
+
+    // Captured during the meeting: the record and the proceedings with it, in one answer.
+    let c = shell
+        .call(
+            "capture",
+            json!({"entityName": "decision", "fields": {"meeting": m, "agenda_item": a, "text": "Welcomed the delegations."}}),
+        )
+        .expect("capture");
+    assert_eq!(c["outline"]["items"][1]["id"], a);
+    assert_eq!(
+        c["outline"]["items"][1]["decisions"][0]["id"],
+        c["record"]["id"]
+    );
+    // Bad input is refused at its field, and nothing is written; only parts of a meeting.
+    let bad = shell
+        .call(
+            "capture",
+            json!({"entityName": "action", "fields": {"meeting": m, "title": "Report", "due_date": "next week"}}),
+        )
+        .expect_err("bad due date");
+    assert_eq!(bad["field"], "due_date");
+    let not_part = shell
+        .call(
+            "capture",
+            json!({"entityName": "contact", "fields": {"name": "Somchai"}}),
+        )
+        .expect_err("a contact is not captured");
+    assert_eq!(not_part["kind"], "validation");
+    let again = shell
+        .call("outline", json!({"meetingId": m}))
+        .expect("outline");
+    assert_eq!(
+        again["items"][1]["decisions"].as_array().map(Vec::len),
+        Some(1)
+    );
     assert_eq!(action["due"], "overdue");
     // A bad move names what is wrong and changes nothing.
     let err = shell
@@ -521,18 +556,61 @@ fn meeting_day_follow_up_and_indicators_through_the_ipc() {
     assert_eq!(err["kind"], "validation");
 
     // The tracker, as of today on this computer when the query names no day.
-    let rows = shell
+    let page = shell
         .call(
             "followup",
-            json!({"query": {"framework": "ACMECS", "due": "overdue", "owner_country": null, "status": null, "as_of": "", "before": null}}),
+            json!({"query": {"framework": "ACMECS", "due": "overdue", "owner_country": null, "status": null, "as_of": "", "before": null}, "offset": 0, "limit": 60}),
         )
         .expect("followup");
-    assert_eq!(rows.as_array().map(Vec::len), Some(1));
-    assert_eq!(rows[0]["title"], "Circulate it");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["rows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["rows"][0]["title"], "Circulate it");
+    let meetings = shell
+        .call("framework_meetings", json!({"framework": "ACMECS"}))
+        .expect("meetings");
+    assert_eq!(meetings.as_array().map(Vec::len), Some(1));
+    assert_eq!(meetings[0]["id"], m);
+    // Pages: two more action items, read one row at a time in the tracker's order (by due
+    // date), the same total on every page.
+    for (title, due) in [
+        ("Report back", "2030-01-01"),
+        ("Brief the ministers", "2020-06-30"),
+    ] {
+        create(
+            "action",
+            json!({"meeting": m, "decision": d, "title": title, "due_date": due}),
+        );
+    }
+    let mut titles = Vec::new();
+    for offset in 0..4 {
+        let p = shell
+            .call(
+                "followup",
+                json!({"query": {"framework": "ACMECS", "due": "any", "as_of": ""}, "offset": offset, "limit": 1}),
+            )
+            .expect("page");
+        assert_eq!(p["total"], 3);
+        titles.extend(
+            p["rows"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r["title"].clone()),
+        );
+    }
+    assert_eq!(
+        titles,
+        vec![
+            json!("Circulate it"),
+            json!("Brief the ministers"),
+            json!("Report back")
+        ]
+    );
     let bad = shell
         .call(
             "followup",
-            json!({"query": {"framework": "ACMECS", "due": "any", "as_of": "yesterday"}}),
+            json!({"query": {"framework": "ACMECS", "due": "any", "as_of": "yesterday"}, "offset": 0, "limit": 60}),
         )
         .expect_err("bad day");
     assert_eq!(bad["field"], "as_of");

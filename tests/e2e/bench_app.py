@@ -22,7 +22,8 @@ sets <html data-painted="view:key">; the first such mark after start also sets
 - palette: keydown (a capture listener, before the app sees the key) to the palette's painted
   mark for the new query, one key at a time, queries in six scripts.
 - meeting: a click on the 600-delegate meeting in the palette (pointer-down, capture) to its
-  record page painted with its agenda, delegations, decisions and action items.
+  record page painted with its fields, agenda and the first screenful of delegates; then to
+  all 600 delegates laid out (they follow in steps after that first paint).
 - decision capture: on that meeting's page, a decision typed into the composer (D) and Enter
   (keydown) to the agenda painted with it (the core has written it and answered the new
   proceedings).
@@ -204,7 +205,10 @@ def palette(d, rounds):
 
 
 def meeting(d, runs):
-    out = []
+    out, everyone = [], []
+    # Where the time went: pointer-down to the page asking the core (the palette closed, the
+    # page mounted); the reads (record, child counts, delegations); state set; drawn.
+    steps = {"to ask": [], "read": [], "set": [], "update": [], "to frame": [], "draw": []}
     for _ in range(runs):
         # From the meetings list each time, so the meeting page is made afresh.
         n = marks(d)
@@ -223,11 +227,24 @@ def meeting(d, runs):
         hit.click()
         mark = wait(d).until(lambda d: d.execute_script(
             "return window.__bench.marks.slice(arguments[0]).find(m => m.view === 'record') || null", n))
-        ms = mark["at"] - d.execute_script("return window.__bench.press")
+        press = d.execute_script("return window.__bench.press")
+        out.append(mark["at"] - press)
+        st = mark.get("steps") or {}
+        if st:
+            for name, (a, b) in {"to ask": (press, st["asked"]), "read": (st["asked"], st["got"]),
+                                 "set": (st["got"], st["set"]), "update": (st["set"], st["flushed"]),
+                                 "to frame": (st["flushed"], st["frame"]), "draw": (st["frame"], mark["at"])}.items():
+                steps[name].append(b - a)
+        # The rest of the delegates are laid out in steps after the first screen is painted.
+        done = wait(d).until(lambda d: d.execute_script(
+            "return window.__bench.marks.slice(arguments[0]).find(m => m.view === 'delegates') || null", n))
         members = d.execute_script("return document.querySelectorAll('.delegations ul li').length")
         assert members == 600, f"the meeting shows {members} delegates, not 600"
-        out.append(ms)
+        everyone.append(done["at"] - press)
     print(f"meeting with 600 delegates: {summary(out)} ms click to painted", flush=True)
+    print(f"  all 600 delegates laid out: {summary(everyone)} ms click to painted", flush=True)
+    print("  steps (p50 / p95 ms): " + ", ".join(
+        f"{k} {statistics.median(v):.1f} / {pct(v, 95):.1f}" for k, v in steps.items() if v), flush=True)
     return out
 
 
@@ -269,18 +286,33 @@ def view_painted_since(d, n, view):
 
 def capture(d, count):
     """Decisions typed on the big meeting's page (open after `meeting`): Enter to painted."""
+    if count == 0:
+        return []
     d.find_element(By.CSS_SELECTOR, ".proceedings [data-row^='item:']").click()
     ActionChains(d).send_keys("d").perform()
     wait(d).until(lambda d: d.execute_script("return !!document.activeElement.closest('.composer')"))
     out = []
+    # Where the time went, per capture: key-down to the shell's `capture` called; the core's
+    # write and the proceedings read back (the call's round trip); the page's state set; the
+    # DOM updated; the frame that shows it begun; drawn.
+    steps = {"to call": [], "write and read": [], "set": [], "update": [], "to frame": [], "draw": []}
     for i in range(count):
         ActionChains(d).send_keys(f"Decision {i + 1} of the benchmark: the Meeting noted the report").perform()
         n = marks(d)
         ActionChains(d).send_keys(Keys.ENTER).perform()
         mark = view_painted_since(d, n, "capture")
-        out.append(mark["at"] - d.execute_script("return window.__bench.key"))
+        key = d.execute_script("return window.__bench.key")
+        out.append(mark["at"] - key)
+        st = mark.get("steps") or {}
+        if st:
+            for name, (a, b) in {"to call": (key, st["asked"]), "write and read": (st["asked"], st["got"]),
+                                 "set": (st["got"], st["set"]), "update": (st["set"], st["updated"]),
+                                 "to frame": (st["updated"], st["frame"]), "draw": (st["frame"], mark["at"])}.items():
+                steps[name].append(b - a)
     ActionChains(d).send_keys(Keys.ESCAPE).perform()
     print(f"decision capture: {summary(out)} ms Enter to painted", flush=True)
+    print("  steps (p50 / p95 ms): " + ", ".join(
+        f"{k} {statistics.median(v):.1f} / {pct(v, 95):.1f}" for k, v in steps.items() if v), flush=True)
     return out
 
 
@@ -320,6 +352,15 @@ def tracker(d, runs):
             Select(d.find_element(By.XPATH, f"//label[contains(., '{label}')]/select")).select_by_value(value)
             mark = view_painted_since(d, n, "tracker")
             filters.append(mark["at"] - d.execute_script("return window.__bench.change"))
+            shown = d.execute_script("return document.querySelector('.tracker .count')?.textContent ?? ''")
+            st = mark.get("steps") or {}
+            change = d.execute_script("return window.__bench.change")
+            parts = ""
+            if st:
+                parts = (f": to ask {st['asked'] - change:.0f}, read {st['got'] - st['asked']:.0f}, "
+                         f"update {st['flushed'] - st['got']:.0f}, to frame {st['frame'] - st['flushed']:.0f}, "
+                         f"draw {mark['at'] - st['frame']:.0f}")
+            print(f"  {label} = {value or 'any'}: {filters[-1]:.0f} ms ({shown}){parts}", flush=True)
     print(f"tracker open: {summary(opens)} ms click to painted", flush=True)
     print(f"tracker filter: {summary(filters)} ms change to painted", flush=True)
     return opens, filters
@@ -335,6 +376,7 @@ def main():
     ap.add_argument("--opens", type=int, default=10)
     ap.add_argument("--captures", type=int, default=20)
     ap.add_argument("--packs", type=int, default=3)
+    ap.add_argument("--memory", type=int, default=1, help="0: skip the memory measure")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     binary = (a.target / "secretariat-desk").resolve()
@@ -351,7 +393,7 @@ def main():
             opens = meeting(d, a.opens)
             # Memory as before the meeting-day measures (after the palette, the meetings and
             # the 100k scroll); those then open the big meeting again.
-            mib, total = memory(d, binary)
+            mib, total = memory(d, binary) if a.memory else (0, 0)
             if a.captures or a.packs:
                 meeting(d, 1)
             captures = capture(d, a.captures)

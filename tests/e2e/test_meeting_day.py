@@ -16,6 +16,7 @@ from test_app import centre, desk_cli, save_form, find, keys, nav, open_hit, sho
 MEETING = "ACMECS Senior Officials' Meeting 2026"
 ITEM = "Mekong water data sharing ข้อมูลน้ำ"
 PAPERS_ITEM = "Cooperation with Development Partners"
+MEETING_SHORT = "ACMECS SOM 2026"
 
 
 def meeting_id(data_dir):
@@ -237,8 +238,10 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     done = lambda: sum(a["title"] == late and a["status"] == "completed"
                        for a in json.loads(desk_cli(data_dir, "action", "list", "--json")))
     before = done()
-    first = driver.find_element(By.CSS_SELECTOR, "tbody tr:first-child select")
-    Select(centre(driver, first)).select_by_value("completed")
+    # The status cell opens its choice on Enter (a select only while one is changed).
+    centre(driver, driver.find_element(By.CSS_SELECTOR, "tbody tr:first-child button.status")).send_keys(Keys.ENTER)
+    first = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "tbody tr:first-child select"))
+    Select(first).select_by_value("completed")
     toast(driver, "Status changed")
     # It is no longer overdue: the row leaves the list, and the replica holds the new status.
     wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "tbody tr")) == rows - 1)
@@ -250,7 +253,8 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     assert "Action 7: share gauge data" in text_of(driver, "table")
 
     row = "Action 2: share gauge data"
-    status = centre(driver, driver.find_element(By.CSS_SELECTOR, f"select[aria-label='Status of {row}']"))
+    centre(driver, driver.find_element(By.CSS_SELECTOR, f"button[aria-label^='Change the status of {row}']")).click()
+    status = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"select[aria-label='Status of {row}']"))
     Select(status).select_by_value("completed")
     toast(driver, "Status changed")
     m = meeting_id(data_dir)
@@ -266,6 +270,14 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     box.send_keys("Data shared on the MRC portal", Keys.ENTER)
     toast(driver, "Evidence saved")
     wait(driver).until(lambda d: done().get("evidence") == "Data shared on the MRC portal")
+
+    # Recorded as reported at this meeting (the framework's meetings, latest first).
+    centre(driver, driver.find_element(By.CSS_SELECTOR, f"button[aria-label='Change where {row} was reported']")).click()
+    where = Select(wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"select[aria-label='Reported at, for {row}']")))
+    where.select_by_value(m)
+    toast(driver, "Reported at")
+    wait(driver).until(lambda d: done().get("reported_at") == m)
+    wait(driver).until(lambda d: MEETING_SHORT in text_of(d, "table"))
 
 
 def test_a_project_indicator_gets_a_new_value_on_its_chart(driver, data_dir):
@@ -290,7 +302,7 @@ def test_documents_are_attached_versioned_and_opened_from_the_replica(driver, da
     first = tmp_path / "Draft_Joint_Statement.pdf"
     first.write_bytes(b"%PDF-1.4 draft joint statement, 10th Summit " + "ร่างแถลงการณ์ร่วม".encode())
     # Filed under an agenda item as it is attached.
-    under = Select(wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "select[aria-label='Agenda item new files are for']")))
+    under = Select(centre(driver, wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "select[aria-label='Agenda item new files are for']"))))
     under.select_by_value(next(o.get_attribute("value") for o in under.options if PAPERS_ITEM in o.get_attribute("textContent")))
     picker = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "input[type=file][aria-label='Attach files to the meeting']"))
     picker.send_keys(str(first))
@@ -329,7 +341,8 @@ def test_documents_are_attached_versioned_and_opened_from_the_replica(driver, da
     # The new version stays under the item; filed under the meeting as a whole from its row.
     assert latest["agenda_item"] == item["id"]
     shot(driver, "documents")
-    row = Select(driver.find_element(By.CSS_SELECTOR, "select[aria-label='Agenda item of Draft Joint Statement']"))
+    centre(driver, driver.find_element(By.CSS_SELECTOR, "button[aria-label='File Draft Joint Statement under an agenda item']")).click()
+    row = Select(wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "select[aria-label='Agenda item of Draft Joint Statement']")))
     row.select_by_value("")
     toast(driver, "Filed under the meeting")
     wait(driver).until(lambda d: "agenda_item" not in next(x for x in docs() if x["id"] == latest["id"]))

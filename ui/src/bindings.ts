@@ -309,6 +309,18 @@ async outline(meetingId: string) : Promise<Result<MeetingOutline, CommandError>>
 }
 },
 /**
+ * Creates an agenda item, decision, action item or talking point and answers the meeting's
+ * proceedings with it: one round trip for each thing captured during a meeting.
+ */
+async capture(entityName: string, fields: Partial<{ [key in string]: JsonValue }>) : Promise<Result<Captured, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("capture", { entityName, fields }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Moves an agenda item or decision right after `after` (a sibling), or to the top when
  * `after` is null: one change, undone by Ctrl+Z, merged by sync like any edit.
  */
@@ -321,12 +333,25 @@ async moveRecord(entityName: string, id: string, after: string | null) : Promise
 }
 },
 /**
- * The follow-up tracker: a framework's action items the query admits (as of today on this
- * computer unless the query names a day).
+ * The follow-up tracker: a page of a framework's action items the query admits (as of today
+ * on this computer unless the query names a day), in the core's order. Only the page crosses
+ * to the UI (a framework's "all" runs to thousands).
  */
-async followup(query: FollowupQuery) : Promise<Result<FollowupRow[], CommandError>> {
+async followup(query: FollowupQuery, offset: number, limit: number) : Promise<Result<TrackerPage, CommandError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("followup", { query }) };
+    return { status: "ok", data: await TAURI_INVOKE("followup", { query, offset, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A framework's meetings, latest first, at most 100: where an action item's progress can be
+ * recorded as reported.
+ */
+async frameworkMeetings(framework: string) : Promise<Result<MeetingRef[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("framework_meetings", { framework }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -470,6 +495,10 @@ export type BriefEntry = { level: number; title: string; page: number }
  * What the UI shows after printing a briefing pack.
  */
 export type BriefResult = { file: string; pages: number; bytes: number; millis: number; contents: BriefEntry[] }
+/**
+ * A part of a meeting captured on its page, and the meeting's proceedings with it.
+ */
+export type Captured = { record: RecordData; outline: MeetingOutline }
 export type CommandError = { kind: ErrorKind; field: string | null; message: string }
 /**
  * One conflict as the inbox shows it.
@@ -997,6 +1026,18 @@ pending: number;
  * When a round with the server last finished, in milliseconds since 1970.
  */
 last_success_ms: number | null }
+/**
+ * One page of the follow-up tracker.
+ */
+export type TrackerPage = { 
+/**
+ * Rows `offset..offset + limit` of the tracker, in its order.
+ */
+rows: FollowupRow[]; 
+/**
+ * How many action items the query admits in all.
+ */
+total: number }
 /**
  * What an undo did.
  */

@@ -14,6 +14,9 @@
 //!    meetings of 20, decisions numbered by their order) listed, and filtered (overdue, one
 //!    country); then ACMECS on the large replica.
 //!
+//! 6. The meeting page of the 600-delegate meeting: its proceedings, its delegations, a
+//!    decision captured (`BENCH_ONLY=meeting` runs only this, and the tracker of ACMECS).
+//!
 //! `BENCH_QUICK=1` runs on a tenth of the data (a smoke run for CI). `BENCH_ONLY=followup`
 //! runs only the first part of 5 (seconds, no large replica). `BENCH_CACHE_MIB=N` reads (2, 4,
 //! 5) with an N MiB page cache instead of the resting one (`desk_core::RESTING_CACHE_MIB`).
@@ -214,7 +217,80 @@ fn followup_cases(r: &Replica, framework: &str) -> Result<(), Box<dyn std::error
         println!(
             "followup {framework} {name} ({n} rows): p50 {p50:.2} ms, p95 {p95:.2} ms (target < {target} ms)"
         );
+        // The app's first page of it (60 rows, and the count).
+        let mut lat = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            r.followup_page(&q, 0, 60)?;
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        println!(
+            "  first page of 60: p50 {:.2} ms, p95 {:.2} ms",
+            ms(pct(&lat, 0.5)),
+            ms(pct(&lat, 0.95))
+        );
     }
+    let mut lat = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        r.framework_meetings(framework, 100)?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    println!(
+        "framework_meetings {framework} (100): p50 {:.2} ms, p95 {:.2} ms",
+        ms(pct(&lat, 0.5)),
+        ms(pct(&lat, 0.95))
+    );
+    Ok(())
+}
+
+/// 6. The meeting page of the large replica's 600-delegate meeting: its proceedings
+/// (`outline`), its delegations in protocol order, and a decision captured (one create, then
+/// the proceedings read back, as the app does).
+fn meeting_page(r: &mut Replica) -> Result<(), Box<dyn std::error::Error>> {
+    let big = "Special ACMECS Senior Officials' Meeting on the Review of the ACMECS Master Plan";
+    let id = r
+        .search(big, 5)?
+        .into_iter()
+        .find(|h| h.title == big)
+        .map(|h| h.id)
+        .ok_or("the big meeting is not in the large replica")?;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).ok_or("day")?;
+    let p = |lat: &mut Vec<Duration>| {
+        lat.sort();
+        format!(
+            "p50 {:.2} ms, p95 {:.2} ms",
+            ms(pct(lat, 0.5)),
+            ms(pct(lat, 0.95))
+        )
+    };
+    let (mut outline, mut delegations, mut create, mut capture) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let t = Instant::now();
+        r.outline(&id, day)?;
+        outline.push(t.elapsed());
+        let t = Instant::now();
+        r.delegations(&id)?;
+        delegations.push(t.elapsed());
+    }
+    for k in 0..20 {
+        let t = Instant::now();
+        r.create(
+            Entity::Decision,
+            &fields(json!({"meeting": id, "text": format!("Decision {k} of the benchmark: the Meeting noted the report")})),
+        )?;
+        create.push(t.elapsed());
+        r.outline(&id, day)?;
+        capture.push(t.elapsed());
+    }
+    println!("meeting page of the 600-delegate meeting:");
+    println!("  outline (proceedings)    {}", p(&mut outline));
+    println!("  delegations              {}", p(&mut delegations));
+    println!("  create a decision        {}", p(&mut create));
+    println!("  create + outline         {}", p(&mut capture));
     Ok(())
 }
 
@@ -241,6 +317,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("followup") => {
             let r = followup_replica(&dir.path().join("followup.db"), &key)?;
             return followup_cases(&r, "Bench Framework");
+        }
+        Ok("meeting") => {
+            // 6 only: the meeting page of the large replica.
+            let mut r = Replica::init(&dir.path().join("large.db"), &key)?;
+            r.load_demo(Size::Large, &mut |_| {})?;
+            meeting_page(&mut r)?;
+            return followup_cases(&r, "ACMECS");
         }
         Ok("core") => {
             let t = insert_core(&dir.path().join("only.db"), &key, &rows)?;

@@ -182,6 +182,16 @@ pub struct FollowupRow {
     pub reported_at: Option<MeetingRef>,
 }
 
+/// A page of the follow-up tracker ([`Replica::followup_page`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FollowupPage {
+    /// The rows of the page, in the tracker's order.
+    pub rows: Vec<FollowupRow>,
+    /// How many action items the query admits in all.
+    pub total: u64,
+}
+
 /// Raw columns of one row of the tracker's query.
 struct RawRow {
     row: FollowupRow,
@@ -222,6 +232,34 @@ impl crate::Replica {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// The live meetings of a framework, latest first (undated last), at most `limit`: where
+    /// an action item's progress can be recorded as reported.
+    pub fn framework_meetings(
+        &self,
+        framework: &str,
+        limit: usize,
+    ) -> crate::Result<Vec<MeetingRef>> {
+        let mut stmt = self.reader().prepare_cached(
+            "SELECT id, short_title, title, start_date FROM meeting \
+             WHERE framework = ?1 AND _deleted = 0 \
+             ORDER BY start_date IS NULL, start_date DESC, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            rusqlite::params![framework, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok(MeetingRef {
+                    id: r.get(0)?,
+                    label: r
+                        .get::<_, Option<String>>(1)?
+                        .or(r.get::<_, Option<String>>(2)?)
+                        .unwrap_or_default(),
+                    date: r.get(3)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The follow-up tracker: every live action item of the live meetings of a framework that
     /// the query admits, each with its meeting, decision, who is responsible, due date,
     /// status, due state on `as_of` ([`due_state`], as everywhere), evidence and the meeting
@@ -230,6 +268,18 @@ impl crate::Replica {
     /// milliseconds (the `replica` bench, case 5). The briefing pack's follow-up matrix is
     /// made from it. Errors name the query's part at fault.
     pub fn followup(&self, q: &FollowupQuery) -> crate::Result<Vec<FollowupRow>> {
+        Ok(self.followup_page(q, 0, usize::MAX)?.rows)
+    }
+
+    /// Rows `offset..offset + limit` of [`Replica::followup`]'s list, and how many it holds in
+    /// all. Only the rows of the page are read whole: a framework's thousands of action items
+    /// are counted, ordered and cut in one pass.
+    pub fn followup_page(
+        &self,
+        q: &FollowupQuery,
+        offset: usize,
+        limit: usize,
+    ) -> crate::Result<FollowupPage> {
         let d = crate::Entity::Action.desc();
         let as_of = day(d, "as_of", &q.as_of)?;
         let mut conds = vec![
@@ -306,7 +356,9 @@ impl crate::Replica {
              LEFT JOIN decision d ON d.id = t.decision AND d._deleted = 0 \
              LEFT JOIN meeting rm ON rm.id = t.reported_at AND rm._deleted = 0 \
              LEFT JOIN contact c ON c.id = t.owner_contact AND c._deleted = 0 \
-             WHERE {}",
+             WHERE {} \
+             ORDER BY t.due_date IS NULL, t.due_date, m.start_date, \
+             COALESCE(m.short_title, m.title, ''), COALESCE(t.title, ''), t.id",
             conds.join(" AND ")
         );
         let conn = self.reader();
@@ -317,15 +369,28 @@ impl crate::Replica {
                 label: short.or(title).unwrap_or_default(),
                 date,
             };
-        let raw = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+        let mut found = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut total = 0usize;
+        let mut rows: Vec<RawRow> = Vec::new();
+        while let Some(r) = found.next()? {
+            // Where it stands first: rows the filter leaves out, or outside the page, are
+            // counted (or not) without being read further.
             let status: Option<String> = r.get(6)?;
             let due_date: Option<String> = r.get(5)?;
+            let due = state_of(status.as_deref(), due_date.as_deref(), as_of);
+            if !q.due.admits(due) {
+                continue;
+            }
+            total += 1;
+            if total <= offset || rows.len() >= limit {
+                continue;
+            }
             let owner: Option<String> = r.get(2)?;
             let owner_country: Option<String> = r.get(3)?;
             let decision_id: Option<String> = r.get(12)?;
             let decision_number: Option<String> = r.get(13)?;
             let reported_id: Option<String> = r.get(15)?;
-            Ok(RawRow {
+            rows.push(RawRow {
                 row: FollowupRow {
                     id: r.get(0)?,
                     title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
@@ -343,7 +408,7 @@ impl crate::Replica {
                     owner_country,
                     owner_contact: r.get(4)?,
                     owner_contact_name: r.get(19)?,
-                    due: state_of(status.as_deref(), due_date.as_deref(), as_of),
+                    due,
                     due_date,
                     status: status.unwrap_or_default(),
                     evidence: r.get(7)?,
@@ -354,23 +419,22 @@ impl crate::Replica {
                 },
                 decision_number,
                 decision_id,
-            })
-        })?;
-        let mut rows = Vec::new();
-        // Decisions with no typed number are numbered by their order: once per meeting.
+            });
+        }
+        drop(found);
+        // Decisions with no typed number are numbered by their order: once per meeting, for
+        // the rows of the page only.
         let mut numbers: std::collections::HashMap<
             String,
             std::collections::HashMap<String, String>,
         > = std::collections::HashMap::new();
-        for r in raw {
-            let RawRow {
-                mut row,
-                decision_number,
-                decision_id,
-            } = r?;
-            if !q.due.admits(row.due) {
-                continue;
-            }
+        let mut out = Vec::with_capacity(rows.len());
+        for RawRow {
+            mut row,
+            decision_number,
+            decision_id,
+        } in rows
+        {
             if let (None, Some(did)) = (decision_number, decision_id) {
                 if !numbers.contains_key(&row.meeting.id) {
                     let n = crate::replica::numbers_under(
@@ -387,20 +451,12 @@ impl crate::Replica {
                         .cloned();
                 }
             }
-            rows.push(row);
+            out.push(row);
         }
-        fn key(r: &FollowupRow) -> impl Ord + '_ {
-            (
-                r.due_date.is_none(),
-                &r.due_date,
-                &r.meeting.date,
-                &r.meeting.label,
-                &r.title,
-                &r.id,
-            )
-        }
-        rows.sort_by(|a, b| key(a).cmp(&key(b)));
-        Ok(rows)
+        Ok(FollowupPage {
+            rows: out,
+            total: total as u64,
+        })
     }
 }
 

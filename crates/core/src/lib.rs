@@ -47,7 +47,8 @@ pub use conflicts::{Conflict, Take};
 pub use describe::{countries, describe, EntitySchema, FieldSchema, KindSchema, ParentSchema};
 pub use error::{Error, ErrorKind, Result};
 pub use followup::{
-    due_state, DecisionRef, DueFilter, DueState, FollowupQuery, FollowupRow, Framework, MeetingRef,
+    due_state, DecisionRef, DueFilter, DueState, FollowupPage, FollowupQuery, FollowupRow,
+    Framework, MeetingRef,
 };
 pub use indicators::{IndicatorPoint, IndicatorSeries};
 pub use migrations::{BROWSE_INDEXES, SCHEMA_VERSION};

@@ -291,3 +291,66 @@ fn frameworks_are_listed_most_meetings_first() {
     let names: Vec<_> = fw.iter().map(|f| (f.name.as_str(), f.meetings)).collect();
     assert_eq!(names, [("ACMECS", 2), ("Mekong-U.S. Partnership", 1)]);
 }
+
+#[test]
+fn pages_of_the_tracker_put_together_are_the_whole_list_and_count_it() {
+    let (_d, mut r) = fresh();
+    let w = world(&mut r);
+    // More rows than a page: a second meeting's worth, some with equal due dates (the order
+    // then follows the meeting, title and id).
+    for k in 0..17 {
+        let country = ["TH", "VN", "KH"][k % 3];
+        let status = ["ongoing", "completed", "not_started"][k % 3];
+        r.create(
+            Entity::Action,
+            &fields(json!({"meeting": w.wg, "title": format!("Extra {}", k % 5), "owner_country": country,
+                "due_date": format!("2026-0{}-1{}", 4 + k % 3, k % 4), "status": status})),
+        )
+        .expect("action");
+    }
+    for due in [
+        DueFilter::Any,
+        DueFilter::Pending,
+        DueFilter::Overdue,
+        DueFilter::Done,
+        DueFilter::Open,
+    ] {
+        let whole = r.followup(&q(due)).expect("whole");
+        for limit in [1, 2, 3, 7, 100] {
+            let mut joined = Vec::new();
+            let mut offset = 0;
+            loop {
+                let page = r.followup_page(&q(due), offset, limit).expect("page");
+                assert_eq!(page.total as usize, whole.len(), "{due:?} total");
+                assert!(page.rows.len() <= limit);
+                if page.rows.is_empty() {
+                    break;
+                }
+                offset += page.rows.len();
+                joined.extend(page.rows);
+            }
+            assert_eq!(joined, whole, "{due:?} in pages of {limit}");
+        }
+    }
+    // Past the end: nothing, the same count.
+    let past = r
+        .followup_page(&q(DueFilter::Any), 1_000, 10)
+        .expect("past");
+    assert!(past.rows.is_empty());
+    assert_eq!(past.total as usize, w.acmecs.len() + 17);
+}
+
+#[test]
+fn a_frameworks_meetings_latest_first_for_reported_at() {
+    let (_d, mut r) = fresh();
+    let w = world(&mut r);
+    let ms = r.framework_meetings("ACMECS", 10).expect("meetings");
+    let ids: Vec<&str> = ms.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, [w.wg.as_str(), w.som.as_str()]);
+    assert_eq!(ms[0].label, "WG-C 2026");
+    assert_eq!(r.framework_meetings("ACMECS", 1).expect("one").len(), 1);
+    assert!(r
+        .framework_meetings("Nobody's", 10)
+        .expect("none")
+        .is_empty());
+}

@@ -13,17 +13,20 @@ export interface Painted {
   view: string;
   key: string;
   at: number;
+  /** Optional `performance.now()` marks of the steps that led here (e.g. when the core
+   * answered), for benchmarks to say where the time went. */
+  steps?: Record<string, number>;
 }
 
 /** Calls `then` just after the next frame is painted: an animation frame runs right before the
  * frame is drawn, and a message posted from it is handled as soon as the drawing is done (a
  * second animation frame would wait a whole frame more, 16 ms at 60 Hz). */
-export function afterPaint(then: () => void): void {
-  requestAnimationFrame(() => {
+export function afterPaint(then: (frame: number) => void): void {
+  requestAnimationFrame((frame) => {
     const channel = new MessageChannel();
     channel.port1.onmessage = () => {
       channel.port1.close();
-      then();
+      then(frame);
     };
     channel.port2.postMessage(null);
   });
@@ -36,10 +39,11 @@ export function whenInteractive(f: (epochMs: number) => void): void {
   onInteractive = f;
 }
 
-export function painted(view: string, key = ""): void {
-  afterPaint(() => {
+export function painted(view: string, key = "", steps?: Record<string, number>): void {
+  afterPaint((frame) => {
     const root = document.documentElement;
-    const detail: Painted = { view, key, at: performance.now() };
+    // With steps: also when the frame that shows them began (before its style, layout, paint).
+    const detail: Painted = { view, key, at: performance.now(), ...(steps ? { steps: { ...steps, frame } } : {}) };
     root.dataset["painted"] = `${view}:${key}`;
     if (root.dataset["interactive"] === undefined) {
       const now = Date.now();

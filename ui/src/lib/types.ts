@@ -6,6 +6,7 @@ export type {
   Conflict,
   DueFilter,
   FollowupRow,
+  MeetingRef,
   Framework,
   IndicatorSeries,
   MeetingOutline,

@@ -349,7 +349,10 @@ def tracker(d, runs):
         for label, value in [("Where it stands", "overdue"), ("Responsible country", "TH"),
                              ("Responsible country", ""), ("Where it stands", "any"), ("Where it stands", "pending")]:
             n = marks(d)
-            Select(d.find_element(By.XPATH, f"//label[contains(., '{label}')]/select")).select_by_value(value)
+            if label == "Where it stands":
+                d.find_element(By.XPATH, f"//fieldset[contains(@class,'stands')]//label[input[@value='{value}']]").click()
+            else:
+                Select(d.find_element(By.XPATH, f"//label[contains(., '{label}')]/select")).select_by_value(value)
             mark = view_painted_since(d, n, "tracker")
             filters.append(mark["at"] - d.execute_script("return window.__bench.change"))
             shown = d.execute_script("return document.querySelector('.tracker .count')?.textContent ?? ''")

@@ -44,6 +44,13 @@ def in_composer(driver):
     return driver.execute_script("return !!document.activeElement.closest('.composer')")
 
 
+def stands(driver, value):
+    """The tracker's "Where it stands" choice, by keyboard: focus its radio, then Space."""
+    radio = driver.find_element(By.CSS_SELECTOR, f"input[name='tracker-due'][value='{value}']")
+    driver.execute_script("arguments[0].focus()", radio)
+    radio.send_keys(Keys.SPACE)
+
+
 def rows_under(driver, item_id, kind):
     return driver.execute_script(
         "const b = document.querySelector(`[data-row='item:${arguments[0]}']`);"
@@ -230,7 +237,7 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     wait(driver).until(lambda d: "Action 3: share gauge data" in text_of(d, "table"))
     shot(driver, "tracker")
     # An overdue action item brought up to date from the tracker.
-    Select(driver.find_element(By.XPATH, "//label[contains(., 'Where it stands')]/select")).select_by_value("overdue")
+    stands(driver, "overdue")
     wait(driver).until(lambda d: "Action 3: share gauge data" not in text_of(d, "main") and d.find_elements(By.CSS_SELECTOR, "tbody tr"))
     late = driver.find_element(By.CSS_SELECTOR, "tbody tr td:first-child button.link").text
     assert "overdue" in text_of(driver, "tbody tr:first-child")
@@ -246,7 +253,7 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     # It is no longer overdue: the row leaves the list, and the replica holds the new status.
     wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "tbody tr")) == rows - 1)
     assert done() == before + 1
-    Select(driver.find_element(By.XPATH, "//label[contains(., 'Where it stands')]/select")).select_by_value("pending")
+    stands(driver, "pending")
     wait(driver).until(lambda d: "Action 3: share gauge data" in text_of(d, "table"))
     Select(driver.find_element(By.XPATH, "//label[contains(., 'Responsible country')]/select")).select_by_value("LA")
     wait(driver).until(lambda d: "Action 3: share gauge data" not in text_of(d, "table") and "Action 2: share gauge data" in text_of(d, "table"))
@@ -263,7 +270,7 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     # Still to do (the default) no longer lists it.
     wait(driver).until(lambda d: row not in text_of(d, "main"))
 
-    Select(driver.find_element(By.XPATH, "//label[contains(., 'Where it stands')]/select")).select_by_value("done")
+    stands(driver, "done")
     wait(driver).until(lambda d: row in text_of(d, "table"))
     centre(driver, driver.find_element(By.CSS_SELECTOR, f"button[aria-label='Edit evidence for {row}']")).click()
     box = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"textarea[aria-label='Evidence for {row}']"))

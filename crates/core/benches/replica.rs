@@ -246,7 +246,7 @@ fn followup_cases(r: &Replica, framework: &str) -> Result<(), Box<dyn std::error
     Ok(())
 }
 
-/// 6. The meeting page of the large replica's 600-delegate meeting: its proceedings
+/// Case 6, the meeting page of the large replica's 600-delegate meeting: its proceedings
 /// (`outline`), its delegations in protocol order, and a decision captured (one create, then
 /// the proceedings read back, as the app does).
 fn meeting_page(r: &mut Replica) -> Result<(), Box<dyn std::error::Error>> {

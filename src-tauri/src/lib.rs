@@ -58,6 +58,8 @@ macro_rules! app_commands {
             meetings::move_record,
             meetings::followup,
             meetings::framework_meetings,
+            meetings::portfolio,
+            meetings::milestones,
             meetings::frameworks,
             meetings::indicators,
             documents::meeting_documents,

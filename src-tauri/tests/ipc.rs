@@ -621,6 +621,29 @@ fn meeting_day_follow_up_and_indicators_through_the_ipc() {
 
     // A project's indicator: its own value and a dated one make a series.
     let p = create("project", json!({"code": "SC-01", "title": "Corridor"}));
+
+    // The portfolio and a project's milestones, as of today on this computer.
+    create(
+        "update",
+        json!({"project": p, "period_end": "2026-06-30", "rag": "red"}),
+    );
+    create(
+        "milestone",
+        json!({"project": p, "title": "Feasibility study", "due_date": "2001-01-01", "status": "delayed"}),
+    );
+    let folio = shell.call("portfolio", json!({})).expect("portfolio");
+    assert_eq!(folio[0]["code"], "SC-01");
+    assert_eq!(folio[0]["rag"], "red");
+    assert_eq!(folio[0]["milestones"], 1);
+    let ms = shell
+        .call("milestones", json!({"projectId": p}))
+        .expect("milestones");
+    assert_eq!(ms[0]["title"], "Feasibility study");
+    assert_eq!(ms[0]["late"], true);
+    let none = shell
+        .call("milestones", json!({"projectId": "no-such-project"}))
+        .expect_err("unknown project");
+    assert_eq!(none["kind"], "not_found");
     let i = create(
         "indicator",
         json!({"project": p, "name": "Officials trained", "baseline": 0, "target": 300, "actual": 120, "as_of": "2026-06-30"}),

@@ -2,7 +2,8 @@
 `desk` CLI: an agenda item, ten decisions and ten action items captured by keyboard alone; the
 agenda reordered with Alt+↑ and the move undone; an item's brief written beside the agenda;
 attendance taken; the follow-up tracker filtered and updated in place; a project's indicator
-given a new value on its chart; the settings and conflicts screens."""
+given a new value on its chart; the portfolio and a project's milestones on their timeline;
+the settings and conflicts screens."""
 
 import json
 
@@ -353,6 +354,37 @@ def test_documents_are_attached_versioned_and_opened_from_the_replica(driver, da
     row.select_by_value("")
     toast(driver, "Filed under the meeting")
     wait(driver).until(lambda d: "agenda_item" not in next(x for x in docs() if x["id"] == latest["id"]))
+
+
+def test_the_portfolio_and_a_projects_milestones_on_their_timeline(driver, data_dir):
+    projects = json.loads(desk_cli(data_dir, "project", "list", "--json"))
+    # Earlier tests' toasts dismissed, for clean screenshots.
+    driver.execute_script("document.querySelectorAll('.toast button.close').forEach(b => b.click())")
+    nav(driver, "Portfolio")
+    wait(driver).until(lambda d: (d.execute_script("return document.documentElement.dataset.painted") or "").startswith("portfolio"))
+    rows = lambda: len(driver.find_elements(By.CSS_SELECTOR, ".portfolio tbody tr"))
+    assert rows() == len(projects)
+    assert "%" in text_of(driver, ".portfolio tbody"), "funding secured as a share of the budget"
+    # Only those needing attention (the core's rule: red, amber, not reported on, never).
+    centre(driver, driver.find_element(By.XPATH, "//label[contains(., 'Needing attention only')]/input")).click()
+    wait(driver).until(lambda d: rows() < len(projects))
+    assert driver.find_elements(By.CSS_SELECTOR, ".portfolio tbody tr.attention"), "the rows left need attention"
+    shot(driver, "portfolio")
+    driver.find_element(By.XPATH, "//label[contains(., 'Needing attention only')]/input").click()
+    wait(driver).until(lambda d: rows() == len(projects))
+
+    # A milestone past its due date, added with `desk`, shows late on the project's timeline.
+    p = projects[0]
+    desk_cli(data_dir, "milestone", "add", "--project", p["id"], "--title", "Feasibility study ការសិក្សា",
+             "--due-date", "2020-03-31", "--status", "delayed")
+    centre(driver, driver.find_element(By.XPATH, f"//section[contains(@class,'portfolio')]//button[contains(., '{p['code']}')]")).click()
+    wait(driver).until(lambda d: "Feasibility study ការសិក្សា" in text_of(d, ".milestones"))
+    late = driver.execute_script(
+        "return [...document.querySelectorAll('.milestones .list li')].filter(li => li.textContent.includes('Feasibility study')).map(li => li.className)")
+    assert late and "late" in late[0], late
+    assert driver.find_elements(By.CSS_SELECTOR, ".milestones .axis .mark.late")
+    centre(driver, driver.find_element(By.CSS_SELECTOR, ".milestones"))
+    shot(driver, "project-timeline")
 
 
 def test_settings_and_conflicts_screens(driver, data_dir):

@@ -358,6 +358,28 @@ async frameworkMeetings(framework: string) : Promise<Result<MeetingRef[], Comman
 }
 },
 /**
+ * The project portfolio, attention as of today on this computer.
+ */
+async portfolio() : Promise<Result<PortfolioRow[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("portfolio") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A project's milestones by date, late ones (as of today on this computer) marked.
+ */
+async milestones(projectId: string) : Promise<Result<MilestonePoint[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("milestones", { projectId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * The frameworks of the live meetings, most meetings first.
  */
 async frameworks() : Promise<Result<Framework[], CommandError>> {
@@ -836,6 +858,14 @@ label: string;
  */
 date: string | null }
 /**
+ * A milestone on a project's timeline ([`Replica::milestones`]).
+ */
+export type MilestonePoint = { id: string; title: string; due_date: string | null; completed_date: string | null; status: string; 
+/**
+ * Past its due date on the day asked and neither done nor dropped.
+ */
+late: boolean }
+/**
  * An action item as the proceedings show it.
  */
 export type OutlineAction = { id: string; title: string; 
@@ -926,6 +956,31 @@ field: string;
  * The parent's entity name ("meeting").
  */
 entity: string }
+/**
+ * One project in the portfolio ([`Replica::portfolio`]).
+ */
+export type PortfolioRow = { id: string; code: string; title: string; pillar: string | null; status: string; 
+/**
+ * ISO code of the lead country, and its name.
+ */
+lead_country: string | null; lead_country_name: string | null; currency: string | null; budget: number | null; funding_secured: number | null; 
+/**
+ * Funding secured as a share of the budget, 0–100 (none without both, or a zero budget).
+ */
+funded_percent: number | null; 
+/**
+ * The latest live monitoring update's RAG and the end of its period.
+ */
+rag: string | null; last_update: string | null; 
+/**
+ * Why it needs attention on the day asked (red, amber, stale, never reported), for the
+ * projects expected to report; none otherwise.
+ */
+attention: AttentionReason | null; 
+/**
+ * Live milestones, and those done.
+ */
+milestones: number; milestones_done: number }
 /**
  * Progress of long work, for a progress bar: `done` of `total` units of `stage`.
  */

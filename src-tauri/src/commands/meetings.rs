@@ -8,7 +8,8 @@ use crate::error::CommandError;
 use crate::state::AppState;
 use desk_core::followup::MeetingRef;
 use desk_core::{
-    Entity, Fields, FollowupQuery, FollowupRow, Framework, IndicatorSeries, MeetingOutline, Record,
+    Entity, Fields, FollowupQuery, FollowupRow, Framework, IndicatorSeries, MeetingOutline,
+    MilestonePoint, PortfolioRow, Record,
 };
 use serde::Serialize;
 use tauri::State;
@@ -132,4 +133,21 @@ pub fn indicators(
     project_id: String,
 ) -> Result<Vec<IndicatorSeries>, CommandError> {
     with(&state, |r| r.project_indicators(&project_id))
+}
+
+/// The project portfolio, attention as of today on this computer.
+#[tauri::command]
+#[specta::specta]
+pub fn portfolio(state: State<'_, AppState>) -> Result<Vec<PortfolioRow>, CommandError> {
+    with(&state, |r| r.portfolio(today()))
+}
+
+/// A project's milestones by date, late ones (as of today on this computer) marked.
+#[tauri::command]
+#[specta::specta]
+pub fn milestones(
+    state: State<'_, AppState>,
+    project_id: String,
+) -> Result<Vec<MilestonePoint>, CommandError> {
+    with(&state, |r| r.milestones(&project_id, today()))
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { count, localTime, words } from "./display";
+import { count, localTime, money, words } from "./display";
 
 describe("display", () => {
   it("reads enum values as words", () => {
@@ -21,5 +21,16 @@ describe("display", () => {
     expect(count(100037)).toBe("100,037");
     expect(count(213800)).toBe("213,800");
     expect(count(-1234567)).toBe("-1,234,567");
+  });
+});
+
+describe("money", () => {
+  it("shows whole units grouped, with the currency", () => {
+    expect(money(12000000.4, "USD")).toBe("USD 12,000,000");
+    expect(money(950, null)).toBe("950");
+  });
+  it("shows a dash for no amount", () => {
+    expect(money(null, "USD")).toBe("—");
+    expect(money(undefined, "THB")).toBe("—");
   });
 });

@@ -21,3 +21,9 @@ export function count(n: number): string {
   const grouped = (whole ?? "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return frac === undefined ? grouped : `${grouped}.${frac}`;
 }
+
+/** An amount in whole units with its currency: (12000000.4, "USD") → "USD 12,000,000". */
+export function money(amount: number | null | undefined, currency: string | null | undefined): string {
+  if (amount === null || amount === undefined || !Number.isFinite(amount)) return "—";
+  return `${currency ? `${currency} ` : ""}${count(Math.round(amount))}`;
+}

@@ -14,8 +14,8 @@ describe("parseRoute", () => {
       id: "m1",
     });
   });
-  it("restores the tracker, conflicts and settings screens", () => {
-    for (const view of ["tracker", "conflicts", "settings"]) {
+  it("restores the tracker, portfolio, conflicts and settings screens", () => {
+    for (const view of ["tracker", "portfolio", "conflicts", "settings"]) {
       expect(parseRoute(JSON.stringify({ view }), entities)).toEqual({ view });
     }
     expect(parseRoute(JSON.stringify({ view: "spaceship" }), entities)).toEqual(HOME);

@@ -1,12 +1,14 @@
 // Where the app is: a screen the user can come back to, remembered between runs.
 
-/** Screens that are not a list or a record: the follow-up tracker, conflicts, settings. */
-export const SCREENS = ["tracker", "conflicts", "settings"] as const;
+/** Screens that are not a list or a record: the follow-up tracker, the project portfolio,
+ * conflicts, settings. */
+export const SCREENS = ["tracker", "portfolio", "conflicts", "settings"] as const;
 export type Screen = (typeof SCREENS)[number];
 
 export type Route =
   | { view: "home" }
   | { view: "tracker" }
+  | { view: "portfolio" }
   | { view: "conflicts" }
   | { view: "settings" }
   | { view: "list"; entity: string }

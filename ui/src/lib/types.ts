@@ -7,6 +7,8 @@ export type {
   DueFilter,
   FollowupRow,
   MeetingRef,
+  MilestonePoint,
+  PortfolioRow,
   Framework,
   IndicatorSeries,
   MeetingOutline,

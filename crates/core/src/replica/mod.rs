@@ -22,6 +22,7 @@ mod key;
 mod moves;
 mod open;
 mod page;
+mod portfolio;
 mod purge;
 mod read;
 mod sql;
@@ -36,6 +37,7 @@ pub(crate) use moves::numbers_under;
 pub(crate) use open::BATCH_CACHE_MIB;
 pub use open::RESTING_CACHE_MIB;
 pub use page::{FieldFilter, FilterKind, Page, PageQuery, DEFAULT_PAGE, MAX_PAGE};
+pub use portfolio::{MilestonePoint, PortfolioRow};
 pub use read::{display_value, Filter, FilterOp, ListQuery, Record, Summary};
 pub use write::Progress;
 

@@ -7,12 +7,13 @@ the settings and conflicts screens."""
 
 import json
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from conftest import OPENED
-from test_app import centre, desk_cli, save_form, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
+from test_app import axe_violations, centre, desk_cli, save_form, find, keys, nav, open_hit, shot, text_of, texts, toast, wait
 
 MEETING = "ACMECS Senior Officials' Meeting 2026"
 ITEM = "Mekong water data sharing ข้อมูลน้ำ"
@@ -261,7 +262,7 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
     assert "Action 7: share gauge data" in text_of(driver, "table")
 
     row = "Action 2: share gauge data"
-    centre(driver, driver.find_element(By.CSS_SELECTOR, f"button[aria-label^='Change the status of {row}']")).click()
+    centre(driver, driver.find_element(By.XPATH, f"//button[contains(., 'Change the status of {row}')]")).click()
     status = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"select[aria-label='Status of {row}']"))
     Select(status).select_by_value("completed")
     toast(driver, "Status changed")
@@ -273,14 +274,14 @@ def test_the_tracker_filters_and_updates_in_place(driver, data_dir):
 
     stands(driver, "done")
     wait(driver).until(lambda d: row in text_of(d, "table"))
-    centre(driver, driver.find_element(By.CSS_SELECTOR, f"button[aria-label='Edit evidence for {row}']")).click()
+    centre(driver, driver.find_element(By.XPATH, f"//button[contains(., 'Edit evidence for {row}')]")).click()
     box = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"textarea[aria-label='Evidence for {row}']"))
     box.send_keys("Data shared on the MRC portal", Keys.ENTER)
     toast(driver, "Evidence saved")
     wait(driver).until(lambda d: done().get("evidence") == "Data shared on the MRC portal")
 
     # Recorded as reported at this meeting (the framework's meetings, latest first).
-    centre(driver, driver.find_element(By.CSS_SELECTOR, f"button[aria-label='Change where {row} was reported']")).click()
+    centre(driver, driver.find_element(By.XPATH, f"//button[contains(., 'Change where {row} was reported')]")).click()
     where = Select(wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"select[aria-label='Reported at, for {row}']")))
     where.select_by_value(m)
     toast(driver, "Reported at")
@@ -349,7 +350,7 @@ def test_documents_are_attached_versioned_and_opened_from_the_replica(driver, da
     # The new version stays under the item; filed under the meeting as a whole from its row.
     assert latest["agenda_item"] == item["id"]
     shot(driver, "documents")
-    centre(driver, driver.find_element(By.CSS_SELECTOR, "button[aria-label='File Draft Joint Statement under an agenda item']")).click()
+    centre(driver, driver.find_element(By.XPATH, "//button[contains(., 'File Draft Joint Statement under an agenda item')]")).click()
     row = Select(wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "select[aria-label='Agenda item of Draft Joint Statement']")))
     row.select_by_value("")
     toast(driver, "Filed under the meeting")
@@ -385,6 +386,26 @@ def test_the_portfolio_and_a_projects_milestones_on_their_timeline(driver, data_
     assert driver.find_elements(By.CSS_SELECTOR, ".milestones .axis .mark.late")
     centre(driver, driver.find_element(By.CSS_SELECTOR, ".milestones"))
     shot(driver, "project-timeline")
+
+
+@pytest.mark.parametrize("screen", ["meeting", "tracker", "portfolio", "project"])
+def test_meeting_day_and_monitoring_screens_have_no_serious_accessibility_violations(driver, screen):
+    driver.set_script_timeout(60)
+    keys(driver, Keys.ESCAPE)
+    if screen == "meeting":
+        open_meeting(driver)
+    elif screen == "tracker":
+        nav(driver, "Follow-up")
+        wait(driver).until(lambda d: (d.execute_script("return document.documentElement.dataset.painted") or "").startswith("tracker"))
+    else:
+        nav(driver, "Portfolio")
+        wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".portfolio tbody tr"))
+        if screen == "project":
+            driver.find_element(By.CSS_SELECTOR, ".portfolio tbody tr button.link").click()
+            wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".milestones"))
+    bad = axe_violations(driver)
+    keys(driver, Keys.ESCAPE)
+    assert bad == [], bad
 
 
 def test_settings_and_conflicts_screens(driver, data_dir):

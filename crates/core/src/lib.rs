@@ -56,7 +56,7 @@ pub use outline::{
     MeetingOutline, OutlineAction, OutlineDecision, OutlineDocument, OutlineItem, OutlinePoint,
 };
 pub use replica::{
-    display_value, ActionDue, AttentionReason, Change, Checkpoint, Dot, FieldChange, FieldFilter,
+    display_value, ActionDue, AttentionReason, Batch, Change, Checkpoint, Dot, FieldChange, FieldFilter,
     Fields, Filter, FilterKind, FilterOp, Home, Key, ListQuery, MilestonePoint, Page, PageQuery,
     PortfolioRow, Progress, ProjectAttention, Record, RecordRef, Replica, SetOps, Summary,
     DEFAULT_PAGE, MAX_PAGE, RESTING_CACHE_MIB,

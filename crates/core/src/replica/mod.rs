@@ -12,9 +12,11 @@
 //! removes records this replica may no longer hold; `versions` keeps each field's version;
 //! `checkpoint` copies the WAL into the file; `sql` converts values to and from SQL; `page`
 //! reads lists a page at a time (keyset); `home` gathers the home view; `moves` moves agenda
-//! items and decisions and numbers them by their order.
+//! items and decisions and numbers them by their order; `batch` runs many writes (imports) in one
+//! transaction, each row under a savepoint, or as a dry run.
 
 mod apply;
+mod batch;
 mod change_log;
 mod checkpoint;
 mod home;
@@ -29,6 +31,7 @@ mod sql;
 mod versions;
 mod write;
 
+pub use batch::Batch;
 pub use checkpoint::Checkpoint;
 use checkpoint::Checkpointer;
 pub use home::{ActionDue, AttentionReason, Home, ProjectAttention};

@@ -195,11 +195,20 @@ impl Replica {
         mib: u32,
         f: impl FnOnce(&mut super::Tx<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.write_batch_then(mib, |w| f(w).map(|out| (out, true)))
+    }
+
+    /// [`Replica::write_batch`], where `f` also says whether to commit (see `write_then`).
+    pub(crate) fn write_batch_then<T>(
+        &mut self,
+        mib: u32,
+        f: impl FnOnce(&mut super::Tx<'_>) -> Result<(T, bool)>,
+    ) -> Result<T> {
         if mib <= self.cache_mib {
-            return self.write(f);
+            return self.write_then(f);
         }
         set_cache(&self.conn, mib)?;
-        let out = self.write(f);
+        let out = self.write_then(f);
         let back = set_cache(&self.conn, self.cache_mib);
         let out = out?;
         back?;

@@ -32,6 +32,15 @@ impl Replica {
     /// process wrote meanwhile (the `desk` CLI beside the open app, on the same replica): two
     /// writers never stamp two changes with one sequence number.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        self.write_then(|w| f(w).map(|out| (out, true)))
+    }
+
+    /// [`Replica::write`], where `f` also says whether to commit: when it says no (a dry run,
+    /// an import with bad rows), everything it wrote is rolled back and its answer returned.
+    pub(crate) fn write_then<T>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<(T, bool)>,
+    ) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -56,7 +65,11 @@ impl Replica {
             reindex: BTreeSet::new(),
             devices: std::collections::HashMap::new(),
         };
-        let out = f(&mut w)?;
+        let (out, commit) = f(&mut w)?;
+        if !commit {
+            // Dropping the transaction rolls it back; the clock only moved on, harmlessly.
+            return Ok(out);
+        }
         for (entity, rowid) in std::mem::take(&mut w.reindex) {
             search::reindex(&w.tx, entity, rowid)?;
         }

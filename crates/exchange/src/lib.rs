@@ -9,6 +9,7 @@
 //! What it is not: a place for the domain's rules. Validation, labels, due states, protocol
 //! order and the portfolio's figures are the core's; this crate only lays them out.
 
+pub mod backup;
 pub mod csv;
 pub mod ical;
 pub mod import;

@@ -11,6 +11,7 @@
 
 pub mod backup;
 pub mod csv;
+pub mod export;
 pub mod ical;
 pub mod import;
 pub mod mapping;

@@ -8,10 +8,13 @@
 //!
 //! Matching (so re-importing a file changes nothing and an address book merges into the one
 //! already here): a contact is the same as an existing one with the same e-mail address, or the
-//! same name and organisation; an organisation one with the same name, acronym or native name;
-//! a project one with the same code. A matched record gains the fields it lacked; values that
-//! differ from what it holds are kept as they are and reported, never overwritten silently.
-//! An organisation named in a contact row is matched the same way, or created.
+//! same name and organisation unless both have e-mail addresses that differ (two people of one
+//! name in one ministry); an organisation one with the same acronym, or the same name (or
+//! native name) and country — several countries have a "Ministry of Foreign Affairs"; a project
+//! one with the same code. A matched record gains the fields it lacked; values that differ
+//! from what it holds are kept as they are and reported, never overwritten silently. An
+//! organisation a contact row names is found by id, acronym, or a name only one organisation
+//! has (several: the row is refused, asking for the acronym), or else created.
 
 use desk_core::text::fold;
 use desk_core::{Entity, FieldKind, Fields, Progress, Replica};
@@ -97,10 +100,13 @@ impl Report {
 /// The records already here, by the keys rows are matched on.
 #[derive(Default)]
 struct Known {
-    /// Folded key → id.
+    /// Contacts and projects: folded key → id.
     keys: HashMap<String, String>,
-    /// Organisations by folded name, acronym and native name (for contacts' `org`).
-    orgs: HashMap<String, String>,
+    /// Organisations by `a:` acronym and `n:` name or native name (folded): several
+    /// ministries share a name ("Ministry of Foreign Affairs"), so a key may name several.
+    orgs: HashMap<String, Vec<String>>,
+    /// An organisation's country code, to tell same-named ones apart.
+    org_country: HashMap<String, String>,
 }
 
 fn contact_keys(name: &str, org: &str, email: &str) -> Vec<String> {
@@ -114,12 +120,14 @@ fn contact_keys(name: &str, org: &str, email: &str) -> Vec<String> {
     k
 }
 
+/// An organisation's keys: `a:` its acronym, `n:` its name and its native name.
 fn org_keys(rec: &Fields) -> Vec<String> {
-    ["name", "acronym", "native_name"]
+    [("a", "acronym"), ("n", "name"), ("n", "native_name")]
         .iter()
-        .filter_map(|f| rec.get(*f).and_then(Value::as_str))
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| fold(v.trim()))
+        .filter_map(|(p, f)| {
+            let v = rec.get(*f).and_then(Value::as_str)?.trim();
+            (!v.is_empty()).then(|| format!("{p}:{}", fold(v)))
+        })
         .collect()
 }
 
@@ -132,23 +140,24 @@ impl Known {
         let mut k = Known::default();
         let conn = r.reader();
         let mut orgs = conn.prepare(
-            "SELECT id, name, acronym, native_name FROM organisation WHERE _deleted = 0",
+            "SELECT id, name, acronym, native_name, coalesce(country, '') FROM organisation \
+             WHERE _deleted = 0",
         )?;
         let rows = orgs.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                [
-                    row.get::<_, Option<String>>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                ],
-            ))
+            let mut f = Fields::new();
+            for (i, name) in ["name", "acronym", "native_name"].iter().enumerate() {
+                if let Some(v) = row.get::<_, Option<String>>(i + 1)? {
+                    f.insert((*name).to_string(), Value::String(v));
+                }
+            }
+            Ok((row.get::<_, String>(0)?, f, row.get::<_, String>(4)?))
         })?;
         for row in rows {
-            let (id, names) = row?;
-            for n in names.into_iter().flatten().filter(|n| !n.trim().is_empty()) {
-                k.orgs.entry(fold(n.trim())).or_insert_with(|| id.clone());
+            let (id, f, country) = row?;
+            for key in org_keys(&f) {
+                k.orgs.entry(key).or_default().push(id.clone());
             }
+            k.org_country.insert(id, country);
         }
         match entity {
             Entity::Contact => {
@@ -171,9 +180,7 @@ impl Known {
                     }
                 }
             }
-            Entity::Organisation => {
-                k.keys = k.orgs.clone();
-            }
+            // Organisations are matched through `orgs` (see `Known::org`).
             Entity::Project => {
                 let mut stmt = conn.prepare("SELECT id, code FROM project WHERE _deleted = 0")?;
                 let rows = stmt.query_map([], |row| {
@@ -189,12 +196,70 @@ impl Known {
         Ok(k)
     }
 
+    /// The organisation a row names by `text`: an id, an acronym, or a name or native name that
+    /// only one organisation has (several do: an error naming their acronyms). `staged`: what
+    /// earlier parts of this row made.
+    fn org(&self, text: &str, staged: &[(String, String)]) -> Result<Option<String>, String> {
+        let f = fold(text.trim());
+        let find = |key: String| -> Vec<String> {
+            let mut ids = self.orgs.get(&key).cloned().unwrap_or_default();
+            ids.extend(
+                staged
+                    .iter()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, id)| id.clone()),
+            );
+            ids.dedup();
+            ids
+        };
+        if let Some(id) = find(format!("a:{f}")).into_iter().next() {
+            return Ok(Some(id));
+        }
+        let named = find(format!("n:{f}"));
+        match named.len() {
+            0 => Ok(None),
+            1 => Ok(named.into_iter().next()),
+            n => Err(format!(
+                "{n} organisations are named \"{}\": name it by its acronym instead",
+                text.trim()
+            )),
+        }
+    }
+
+    /// An organisation row's match here: by acronym, else by name (or native name) and country.
+    fn same_org(&self, f: &Fields, country: &str) -> Option<String> {
+        let acronym = str_of(f, "acronym").trim();
+        if !acronym.is_empty() {
+            if let Some(id) = self
+                .orgs
+                .get(&format!("a:{}", fold(acronym)))
+                .and_then(|v| v.first())
+            {
+                return Some(id.clone());
+            }
+        }
+        for field in ["name", "native_name"] {
+            let v = str_of(f, field).trim();
+            if v.is_empty() {
+                continue;
+            }
+            let ids = self.orgs.get(&format!("n:{}", fold(v)))?;
+            let same_country: Vec<&String> = ids
+                .iter()
+                .filter(|id| self.org_country.get(*id).map(String::as_str).unwrap_or("") == country)
+                .collect();
+            if let [one] = same_country.as_slice() {
+                return Some((*one).clone());
+            }
+        }
+        None
+    }
+
     fn keys_of(&self, entity: Entity, f: &Fields) -> Vec<String> {
         match entity {
             Entity::Contact => {
                 contact_keys(str_of(f, "name"), str_of(f, "org"), str_of(f, "email"))
             }
-            Entity::Organisation => org_keys(f),
             Entity::Project => vec![fold(str_of(f, "code").trim())]
                 .into_iter()
                 .filter(|k| !k.is_empty())
@@ -219,6 +284,11 @@ pub fn import(
 ) -> desk_core::Result<Report> {
     let mut known = Known::load(r, entity)?;
     let total = rows.len() as u64;
+    let rows = if entity == Entity::Organisation {
+        parents_first(rows)
+    } else {
+        rows.iter().collect()
+    };
     r.batch(rows.len(), |b| {
         let mut report = Report {
             entity: entity.name().to_string(),
@@ -274,6 +344,7 @@ struct Done {
     merged: Option<Merged>,
     keys: Vec<(String, String)>,
     orgs: Vec<(String, String)>,
+    org_country: Vec<(String, String)>,
     orgs_created: Vec<String>,
 }
 
@@ -287,7 +358,13 @@ impl Done {
             known.keys.entry(k).or_insert(id);
         }
         for (k, id) in self.orgs {
-            known.orgs.entry(k).or_insert(id);
+            let ids = known.orgs.entry(k).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        for (id, country) in self.org_country {
+            known.org_country.insert(id, country);
         }
     }
 }
@@ -302,20 +379,39 @@ fn one(
     let mut done = Done::default();
     let mut fields = row.fields.clone();
     match entity {
-        Entity::Contact => resolve_org(b, &mut fields, "org", known, &mut done)?,
-        Entity::Organisation => resolve_org(b, &mut fields, "parent", known, &mut done)?,
+        Entity::Contact => resolve_org(b, &mut fields, "org", entity, known, &mut done)?,
+        Entity::Organisation => resolve_org(b, &mut fields, "parent", entity, known, &mut done)?,
         _ => {}
     }
     let keys = known.keys_of(entity, &fields);
-    let existing = keys
-        .iter()
-        .find_map(|k| {
-            known
-                .keys
-                .get(k)
-                .or_else(|| done.keys.iter().find(|(o, _)| o == k).map(|(_, id)| id))
-        })
-        .cloned();
+    let existing = if entity == Entity::Organisation {
+        let country = match fields.get("country") {
+            Some(c) => desk_core::display_value(&b.normalize(entity, "country", c)?),
+            None => String::new(),
+        };
+        known.same_org(&fields, &country)
+    } else {
+        let mut found = None;
+        for k in &keys {
+            let Some(id) = known.keys.get(k) else {
+                continue;
+            };
+            // Two people of one name in one ministry are two people when their e-mail
+            // addresses say so.
+            if entity == Entity::Contact && k.starts_with("n:") {
+                let theirs = b
+                    .get(entity, id)?
+                    .and_then(|c| c.str("email").map(str::to_lowercase));
+                let ours = str_of(&fields, "email").trim().to_lowercase();
+                if theirs.is_some_and(|t| !ours.is_empty() && t != ours) {
+                    continue;
+                }
+            }
+            found = Some(id.clone());
+            break;
+        }
+        found
+    };
     let id = match existing.and_then(|id| b.get(entity, &id).ok().flatten()) {
         Some(rec) if !rec.deleted => {
             let mut fill = Fields::new();
@@ -362,6 +458,11 @@ fn one(
     if entity == Entity::Organisation {
         done.orgs
             .extend(org_keys(&fields).into_iter().map(|k| (k, id.clone())));
+        let country = b
+            .get(Entity::Organisation, &id)?
+            .and_then(|o| o.str("country").map(str::to_string))
+            .unwrap_or_default();
+        done.org_country.push((id.clone(), country));
     }
     Ok(done)
 }
@@ -385,12 +486,13 @@ fn same(a: &Value, b: &Value, email: bool) -> bool {
     }
 }
 
-/// An organisation named in a row (by id, name, acronym or native name) becomes its id; one
-/// not found is created with that name.
+/// An organisation named in a row (see [`Known::org`]) becomes its id; one not found is
+/// created with that name.
 fn resolve_org(
     b: &mut desk_core::Batch<'_, '_>,
     fields: &mut Fields,
     field: &str,
+    entity: Entity,
     known: &Known,
     done: &mut Done,
 ) -> desk_core::Result<()> {
@@ -402,32 +504,73 @@ fn resolve_org(
         return Ok(());
     }
     let name = name.to_string();
-    let id = match known.orgs.get(&fold(&name)) {
-        Some(id) => id.clone(),
-        None if b
-            .get(Entity::Organisation, &name)?
-            .is_some_and(|o| !o.deleted) =>
-        {
-            name.clone()
-        }
-        None => {
-            let mut org = Fields::new();
-            org.insert("name".into(), Value::String(name.clone()));
-            let id = b.create(Entity::Organisation, &org).map_err(|e| match e {
-                desk_core::Error::Validation { message, .. } => desk_core::Error::Validation {
-                    entity: "contact",
-                    field: field.to_string(),
-                    message: format!("organisation \"{name}\": {message}"),
-                },
-                other => other,
-            })?;
-            done.orgs.push((fold(&name), id.clone()));
-            done.orgs_created.push(name.clone());
-            id
-        }
+    let bad = |message: String| desk_core::Error::Validation {
+        entity: entity.desc().name,
+        field: field.to_string(),
+        message,
+    };
+    let id = if b
+        .get(Entity::Organisation, &name)?
+        .is_some_and(|o| !o.deleted)
+    {
+        name.clone()
+    } else if let Some(id) = known.org(&name, &done.orgs).map_err(bad)? {
+        id
+    } else {
+        let mut org = Fields::new();
+        org.insert("name".into(), Value::String(name.clone()));
+        let id = b.create(Entity::Organisation, &org).map_err(|e| match e {
+            desk_core::Error::Validation { message, .. } => {
+                bad(format!("organisation \"{name}\": {message}"))
+            }
+            other => other,
+        })?;
+        done.orgs.push((format!("n:{}", fold(&name)), id.clone()));
+        done.orgs_created.push(name.clone());
+        id
     };
     fields.insert(field.to_string(), Value::String(id));
     Ok(())
+}
+
+/// Organisation rows ordered so that a row naming another row of the file as its parent comes
+/// after it (the order of the file otherwise; a cycle is left as it is, and the core refuses
+/// it).
+fn parents_first(rows: &[Incoming]) -> Vec<&Incoming> {
+    let keys: Vec<Vec<String>> = rows.iter().map(|r| org_keys(&r.fields)).collect();
+    let parent_of = |r: &Incoming| -> Option<String> {
+        let p = str_of(&r.fields, "parent").trim();
+        (!p.is_empty()).then(|| fold(p))
+    };
+    let mut placed = vec![false; rows.len()];
+    let mut out = Vec::with_capacity(rows.len());
+    loop {
+        let before = out.len();
+        for (i, r) in rows.iter().enumerate() {
+            if placed[i] {
+                continue;
+            }
+            let waits = parent_of(r).is_some_and(|p| {
+                (0..rows.len()).any(|j| j != i && !placed[j] && keys[j].iter().any(|k| k[2..] == p))
+            });
+            if !waits {
+                placed[i] = true;
+                out.push(r);
+            }
+        }
+        if out.len() == rows.len() {
+            return out;
+        }
+        if out.len() == before {
+            out.extend(
+                rows.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !placed[*i])
+                    .map(|(_, r)| r),
+            );
+            return out;
+        }
+    }
 }
 
 /// Whether `kind` holds several values (lists), for readers that split cells.

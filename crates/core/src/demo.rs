@@ -810,6 +810,7 @@ fn demo_small(l: &mut Loader<'_, '_>) -> Result<Small> {
     {
         let m = l.add(Entity::Meeting, json!({"title": title, "short_title": short, "kind": kind, "framework": framework,
             "start_date": start, "end_date": end, "timezone": if *host == "VN" { "Asia/Ho_Chi_Minh" } else if *host == "KH" { "Asia/Phnom_Penh" } else if *host == "LA" { "Asia/Vientiane" } else { "Asia/Bangkok" },
+            "start_time": if *kind == "summit" { "10:00" } else { "09:00" }, "end_time": if *kind == "summit" { "12:30" } else { "17:30" },
             "city": city, "host_country": host, "venue": format!("National Convention Centre, {city}"), "status": status,
             "classification": if *kind == "summit" { "public" } else { "internal" }}))?;
         let mut item_ids = Vec::new();

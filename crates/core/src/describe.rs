@@ -76,6 +76,7 @@ pub enum KindSchema {
     CountryList,
     Date,
     TimeZone,
+    Time,
     Currency,
     Int { min: i64, max: i64 },
     Real { min: f64 },
@@ -96,6 +97,7 @@ impl From<FieldKind> for KindSchema {
             FieldKind::CountryList => KindSchema::CountryList,
             FieldKind::Date => KindSchema::Date,
             FieldKind::TimeZone => KindSchema::TimeZone,
+            FieldKind::Time => KindSchema::Time,
             FieldKind::Currency => KindSchema::Currency,
             FieldKind::Int { min, max } => KindSchema::Int { min, max },
             FieldKind::Real { min } => KindSchema::Real { min },
@@ -177,6 +179,7 @@ pub(crate) fn sortable(f: &Field) -> bool {
             | FieldKind::Country
             | FieldKind::Date
             | FieldKind::TimeZone
+            | FieldKind::Time
             | FieldKind::Currency
             | FieldKind::Int { .. }
             | FieldKind::Real { .. }
@@ -314,6 +317,7 @@ mod tests {
             (FieldKind::CountryList, r#"{"type":"country_list"}"#),
             (FieldKind::Date, r#"{"type":"date"}"#),
             (FieldKind::TimeZone, r#"{"type":"time_zone"}"#),
+            (FieldKind::Time, r#"{"type":"time"}"#),
             (FieldKind::Currency, r#"{"type":"currency"}"#),
             (
                 FieldKind::Int { min: 0, max: 9 },

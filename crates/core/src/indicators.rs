@@ -86,7 +86,7 @@ impl Replica {
              WHERE indicator = ?1 AND _deleted = 0 AND date IS NOT NULL AND value IS NOT NULL \
              ORDER BY date, _updated, id",
         )?;
-        let mut points: Vec<IndicatorPoint> = stmt
+        let points: Vec<IndicatorPoint> = stmt
             .query_map([&rec.id], |r| {
                 Ok(IndicatorPoint {
                     id: Some(r.get(0)?),
@@ -96,33 +96,87 @@ impl Replica {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        if let Some(value) = real(&rec, "actual") {
-            let date = rec
-                .str("as_of")
-                .map(str::to_string)
-                .unwrap_or_else(|| rec.updated_at.get(..10).unwrap_or_default().to_string());
-            // Entered again as a point (same day, same value): shown once.
-            if !points.iter().any(|p| p.date == date && p.value == value) {
-                let at = points.partition_point(|p| p.date < date);
-                points.insert(
-                    at,
-                    IndicatorPoint {
-                        id: None,
-                        date,
-                        value,
-                        note: None,
-                    },
-                );
-            }
+        Ok(series_from(rec, points))
+    }
+
+    /// Every live indicator's series with its project's id, read in two queries (for the
+    /// portfolio's indicator progress).
+    pub(crate) fn all_series(&self) -> Result<Vec<(String, IndicatorSeries)>> {
+        let mut values: std::collections::HashMap<String, Vec<IndicatorPoint>> =
+            std::collections::HashMap::new();
+        let mut stmt = self.reader().prepare_cached(
+            "SELECT indicator, id, date, value, note FROM indicator_value \
+             WHERE _deleted = 0 AND date IS NOT NULL AND value IS NOT NULL \
+             ORDER BY indicator, date, _updated, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                IndicatorPoint {
+                    id: Some(r.get(1)?),
+                    date: r.get(2)?,
+                    value: r.get(3)?,
+                    note: r.get(4)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (indicator, point) = row?;
+            values.entry(indicator).or_default().push(point);
         }
-        Ok(IndicatorSeries {
-            latest: points.last().cloned(),
-            indicator: rec.id.clone(),
-            name: rec.str("name").unwrap_or_default().to_string(),
-            unit: rec.str("unit").map(str::to_string),
-            baseline: real(&rec, "baseline"),
-            target: real(&rec, "target"),
-            points,
-        })
+        Ok(self
+            .list(Entity::Indicator, &ListQuery::default())?
+            .into_iter()
+            .map(|rec| {
+                let project = rec.str("project").unwrap_or_default().to_string();
+                let points = values.remove(&rec.id).unwrap_or_default();
+                (project, series_from(rec, points))
+            })
+            .collect())
+    }
+}
+
+impl IndicatorSeries {
+    /// How far the latest actual has come from the baseline towards the target, 0–100 (past
+    /// the target counts as 100, behind the baseline as 0); none without all three, or when
+    /// the target is the baseline.
+    pub fn progress(&self) -> Option<f64> {
+        let (b, t, a) = (self.baseline?, self.target?, self.latest.as_ref()?.value);
+        if (t - b).abs() < f64::EPSILON {
+            return None;
+        }
+        Some((((a - b) / (t - b)).clamp(0.0, 1.0) * 1000.0).round() / 10.0)
+    }
+}
+
+/// A series from an indicator record and its dated values (oldest first).
+fn series_from(rec: Record, mut points: Vec<IndicatorPoint>) -> IndicatorSeries {
+    if let Some(value) = real(&rec, "actual") {
+        let date = rec
+            .str("as_of")
+            .map(str::to_string)
+            .unwrap_or_else(|| rec.updated_at.get(..10).unwrap_or_default().to_string());
+        // Entered again as a point (same day, same value): shown once.
+        if !points.iter().any(|p| p.date == date && p.value == value) {
+            let at = points.partition_point(|p| p.date < date);
+            points.insert(
+                at,
+                IndicatorPoint {
+                    id: None,
+                    date,
+                    value,
+                    note: None,
+                },
+            );
+        }
+    }
+    IndicatorSeries {
+        latest: points.last().cloned(),
+        indicator: rec.id.clone(),
+        name: rec.str("name").unwrap_or_default().to_string(),
+        unit: rec.str("unit").map(str::to_string),
+        baseline: real(&rec, "baseline"),
+        target: real(&rec, "target"),
+        points,
     }
 }

@@ -250,6 +250,11 @@ const V7: &str = concat!(
 const V8: &str = "ALTER TABLE document ADD COLUMN agenda_item TEXT;\n\
 CREATE INDEX IF NOT EXISTS document_agenda_item ON document (agenda_item);\n";
 
+/// Version 9: a meeting's opening and closing times (local at the venue, in its time zone), so
+/// calendars get timed events.
+const V9: &str = "ALTER TABLE meeting ADD COLUMN start_time TEXT;\n\
+ALTER TABLE meeting ADD COLUMN end_time TEXT;\n";
+
 /// The entities that version 6 made searchable, indexed by its migration step.
 pub(crate) const V6_SEARCHED: &[crate::schema::Entity] = &[
     crate::schema::Entity::AgendaItem,
@@ -280,6 +285,6 @@ pub const BROWSE_INDEXES: &[&str] = &[
 ];
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -43,6 +43,8 @@ pub enum FieldKind {
     Date,
     /// An IANA time zone name such as Asia/Bangkok.
     TimeZone,
+    /// A time of day, HH:MM on the 24-hour clock (local to the record's time zone).
+    Time,
     /// ISO 4217 code, three letters.
     Currency,
     Int {
@@ -494,6 +496,8 @@ static MEETING: EntityDesc = EntityDesc {
         def("framework", Text(120), "ACMECS", "cooperation framework, e.g. ACMECS, Mekong-US Partnership"),
         req("start_date", Date, "first day, YYYY-MM-DD"),
         f("end_date", Date, "last day, YYYY-MM-DD"),
+        f("start_time", Time, "opening time on the first day, HH:MM at the venue"),
+        f("end_time", Time, "closing time on the last day, HH:MM at the venue"),
         def("timezone", TimeZone, "Asia/Bangkok", "IANA time zone of the venue"),
         f("venue", Text(300), "venue"),
         f("city", Text(120), "city"),

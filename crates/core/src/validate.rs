@@ -45,6 +45,26 @@ pub(crate) fn normalize(conn: &Connection, d: &EntityDesc, f: &Field, v: &Value)
                 .map_err(|_| bad(format!("'{s}' is not a date in the form YYYY-MM-DD")))?;
             Value::String(date.format("%Y-%m-%d").to_string())
         }
+        FieldKind::Time => {
+            let s = scalar(v).map_err(bad)?.trim().to_string();
+            // 9:30, 09:30 and 0930 are all half past nine.
+            let digits: String = s.chars().filter(|c| *c != ':').collect();
+            let parsed = match (s.split_once(':'), digits.len()) {
+                (Some((h, m)), _) if m.len() == 2 => h.parse::<u32>().ok().zip(m.parse::<u32>().ok()),
+                (None, 4) => digits[..2].parse::<u32>().ok().zip(digits[2..].parse::<u32>().ok()),
+                _ => None,
+            };
+            match parsed {
+                Some((h, m)) if h < 24 && m < 60 && digits.chars().all(|c| c.is_ascii_digit()) => {
+                    Value::String(format!("{h:02}:{m:02}"))
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "'{s}' is not a time of day in the form HH:MM (24-hour), e.g. 09:30"
+                    )))
+                }
+            }
+        }
         FieldKind::TimeZone => {
             let s = scalar(v).map_err(bad)?.trim().to_string();
             if !is_time_zone(&s) {
@@ -226,6 +246,18 @@ pub fn check_stored(d: &EntityDesc, f: &Field, v: &Value) -> Result<()> {
                     clip(s)
                 ))),
             }
+        }
+        FieldKind::Time => {
+            let s = scalar(v).map_err(bad)?;
+            let ok = s.len() == 5
+                && s.as_bytes()[2] == b':'
+                && s[..2].parse::<u32>().is_ok_and(|h| h < 24)
+                && s[3..].parse::<u32>().is_ok_and(|m| m < 60)
+                && s.bytes().enumerate().all(|(i, b)| i == 2 || b.is_ascii_digit());
+            if !ok {
+                return Err(bad(format!("'{}' is not a time of day HH:MM", clip(s))));
+            }
+            Ok(())
         }
         FieldKind::TimeZone => {
             let s = scalar(v).map_err(bad)?;

@@ -134,3 +134,53 @@ fn a_projects_milestones_by_date_with_the_late_ones_marked() {
         "a deleted project has no timeline"
     );
 }
+
+#[test]
+fn indicator_progress_is_the_mean_way_from_baseline_to_target_of_the_latest_values() {
+    let (_d, mut r) = fresh();
+    let p = mk(
+        &mut r,
+        Entity::Project,
+        json!({"code": "SC-07", "title": "Paperless trade", "status": "ongoing"}),
+    );
+    let other = mk(
+        &mut r,
+        Entity::Project,
+        json!({"code": "SC-08", "title": "No indicators", "status": "ongoing"}),
+    );
+    // Days to clear a truck: baseline 10, target 2 (going down), latest 6 → 50 %.
+    let days = mk(
+        &mut r,
+        Entity::Indicator,
+        json!({"project": p, "name": "Clearance days", "baseline": 10.0, "target": 2.0}),
+    );
+    for (date, value) in [("2026-01-31", 8.0), ("2026-06-30", 6.0)] {
+        mk(
+            &mut r,
+            Entity::IndicatorValue,
+            json!({"indicator": days, "date": date, "value": value}),
+        );
+    }
+    // Border posts: 0 → 4, the record's own actual of 6 counts as past the target: 100 %.
+    mk(
+        &mut r,
+        Entity::Indicator,
+        json!({"project": p, "name": "Posts", "baseline": 0.0, "target": 4.0, "actual": 6.0, "as_of": "2026-05-01"}),
+    );
+    // No target: counted, but no progress.
+    mk(
+        &mut r,
+        Entity::Indicator,
+        json!({"project": p, "name": "Users", "baseline": 0.0}),
+    );
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 8, 1).expect("day");
+    let rows = r.portfolio(day).expect("portfolio");
+    let row = rows.iter().find(|x| x.id == p).expect("row");
+    assert_eq!((row.indicators, row.indicator_progress), (3, Some(75.0)));
+    // The same rule as a project page's series.
+    let series = r.project_indicators(&p).expect("series");
+    let each: Vec<Option<f64>> = series.iter().map(|s| s.progress()).collect();
+    assert_eq!(each, [Some(50.0), Some(100.0), None]);
+    let none = rows.iter().find(|x| x.id == other).expect("row");
+    assert_eq!((none.indicators, none.indicator_progress), (0, None));
+}

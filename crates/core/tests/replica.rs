@@ -666,3 +666,26 @@ fn an_edit_that_raced_a_delete_does_not_resurrect_the_record() {
         .expect("restore");
     assert!(!back.deleted, "only an explicit choice restores it");
 }
+
+#[test]
+fn meeting_times_are_hours_and_minutes_at_the_venue() {
+    let (_d, mut r) = fresh();
+    let m = r
+        .create(
+            Entity::Meeting,
+            &fields(json!({"title": "SOM", "start_date": "2026-12-10", "start_time": "9:30", "end_time": "1730"})),
+        )
+        .expect("create");
+    assert_eq!((m.str("start_time"), m.str("end_time")), (Some("09:30"), Some("17:30")));
+    for bad in ["25:00", "9:7", "noon", "12:60"] {
+        let e = r
+            .update(Entity::Meeting, &m.id, &fields(json!({"start_time": bad})))
+            .expect_err(bad);
+        assert_eq!(e.field(), Some("start_time"), "{bad}: {e}");
+        assert!(e.to_string().contains("HH:MM"), "{e}");
+    }
+    assert_eq!(
+        r.get(Entity::Meeting, &m.id).expect("get").str("start_time"),
+        Some("09:30")
+    );
+}

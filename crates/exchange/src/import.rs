@@ -31,6 +31,8 @@ pub enum ImportError {
     #[error("{0}")]
     Mapping(#[from] MappingError),
     #[error("{0}")]
+    Vcard(#[from] crate::vcard::VcardError),
+    #[error("{0}")]
     Unsupported(String),
     #[error(transparent)]
     Replica(#[from] desk_core::Error),

@@ -10,12 +10,15 @@
 //! order and the portfolio's figures are the core's; this crate only lays them out.
 
 pub mod backup;
+pub mod calendar;
+pub mod cards;
 pub mod csv;
 pub mod export;
 pub mod ical;
 pub mod import;
 pub mod mapping;
 pub mod records;
+pub mod reports;
 pub mod text;
 pub mod vcard;
 pub mod xlsx;

@@ -14,7 +14,8 @@
 //! one with the same code. A matched record gains the fields it lacked; values that differ
 //! from what it holds are kept as they are and reported, never overwritten silently. An
 //! organisation a contact row names is found by id, acronym, or a name only one organisation
-//! has (several: the row is refused, asking for the acronym), or else created.
+//! has, or only one of the contact's country (several: the row is refused, asking for the
+//! acronym), or else created.
 
 use desk_core::text::fold;
 use desk_core::{Entity, FieldKind, Fields, Progress, Replica};
@@ -197,9 +198,15 @@ impl Known {
     }
 
     /// The organisation a row names by `text`: an id, an acronym, or a name or native name that
-    /// only one organisation has (several do: an error naming their acronyms). `staged`: what
-    /// earlier parts of this row made.
-    fn org(&self, text: &str, staged: &[(String, String)]) -> Result<Option<String>, String> {
+    /// only one organisation has — or, of several, only one of the row's `country` (the Lao
+    /// "Ministry of Foreign Affairs" for a Lao official); else an error asking for the
+    /// acronym. `staged`: what earlier parts of this row made.
+    fn org(
+        &self,
+        text: &str,
+        country: &str,
+        staged: &[(String, String)],
+    ) -> Result<Option<String>, String> {
         let f = fold(text.trim());
         let find = |key: String| -> Vec<String> {
             let mut ids = self.orgs.get(&key).cloned().unwrap_or_default();
@@ -216,10 +223,17 @@ impl Known {
             return Ok(Some(id));
         }
         let named = find(format!("n:{f}"));
-        match named.len() {
-            0 => Ok(None),
-            1 => Ok(named.into_iter().next()),
-            n => Err(format!(
+        let of_country: Vec<&String> = named
+            .iter()
+            .filter(|id| {
+                !country.is_empty() && self.org_country.get(*id).is_some_and(|c| c == country)
+            })
+            .collect();
+        match (named.len(), of_country.as_slice()) {
+            (0, _) => Ok(None),
+            (1, _) => Ok(named.into_iter().next()),
+            (_, [one]) => Ok(Some((*one).clone())),
+            (n, _) => Err(format!(
                 "{n} organisations are named \"{}\": name it by its acronym instead",
                 text.trim()
             )),
@@ -514,7 +528,15 @@ fn resolve_org(
         .is_some_and(|o| !o.deleted)
     {
         name.clone()
-    } else if let Some(id) = known.org(&name, &done.orgs).map_err(bad)? {
+    } else if let Some(id) = {
+        let country = match fields.get("country") {
+            Some(c) if entity == Entity::Contact => {
+                desk_core::display_value(&b.normalize(entity, "country", c)?)
+            }
+            _ => String::new(),
+        };
+        known.org(&name, &country, &done.orgs).map_err(bad)?
+    } {
         id
     } else {
         let mut org = Fields::new();

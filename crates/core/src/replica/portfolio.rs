@@ -35,6 +35,10 @@ pub struct PortfolioRow {
     /// Live milestones, and those done.
     pub milestones: u32,
     pub milestones_done: u32,
+    /// Live indicators, and the mean of their progress from baseline to target, 0–100
+    /// ([`crate::IndicatorSeries::progress`]; none when no indicator has all three values).
+    pub indicators: u32,
+    pub indicator_progress: Option<f64>,
 }
 
 impl Replica {
@@ -94,9 +98,28 @@ impl Replica {
                 attention,
                 milestones: r.get::<_, i64>(11)?.clamp(0, u32::MAX as i64) as u32,
                 milestones_done: r.get::<_, i64>(12)?.clamp(0, u32::MAX as i64) as u32,
+                indicators: 0,
+                indicator_progress: None,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut progress: std::collections::HashMap<String, (u32, Vec<f64>)> =
+            std::collections::HashMap::new();
+        for (project, series) in self.all_series()? {
+            let e = progress.entry(project).or_default();
+            e.0 += 1;
+            e.1.extend(series.progress());
+        }
+        for row in &mut rows {
+            if let Some((n, values)) = progress.remove(&row.id) {
+                row.indicators = n;
+                if !values.is_empty() {
+                    let mean = values.iter().sum::<f64>() / values.len() as f64;
+                    row.indicator_progress = Some((mean * 10.0).round() / 10.0);
+                }
+            }
+        }
+        Ok(rows)
     }
 }
 

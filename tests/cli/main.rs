@@ -776,3 +776,127 @@ fn agenda_moves_follow_up_and_indicator_series() {
     assert_eq!(series["points"].as_array().map(Vec::len), Some(2));
     assert_eq!(series["target"], 12.0);
 }
+
+#[test]
+fn import_and_export_through_the_command_line() {
+    let from = Desk::new();
+    assert!(from.run(&["demo"]).status.success());
+    let files = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| files.path().join(name).display().to_string();
+    // CSV out and back in, organisations first, into a new replica.
+    for what in ["organisations", "contacts"] {
+        let out = from.run(&["export", "csv", what, "-o", &path(&format!("{what}.csv"))]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let into = Desk::new();
+    let orgs = into.json(&[
+        "import",
+        "csv",
+        &path("organisations.csv"),
+        "--entity",
+        "organisation",
+    ]);
+    assert_eq!(orgs["report"]["written"], true);
+    let dry = into.json(&["import", "csv", &path("contacts.csv"), "--dry-run"]);
+    let n = from.json(&["summary"])["counts"]["contact"].as_u64().expect("count");
+    assert_eq!(dry["report"]["created"].as_u64(), Some(n));
+    assert_eq!(
+        into.json(&["summary"])["counts"]["contact"],
+        0,
+        "a dry run writes nothing"
+    );
+    let done = into.json(&["import", "csv", &path("contacts.csv")]);
+    assert_eq!(done["encoding"], "utf-8");
+    assert_eq!(into.json(&["summary"])["counts"]["contact"].as_u64(), Some(n));
+    // A file with a bad row: exit code 3, the row and column named, nothing written.
+    std::fs::write(
+        path("bad.csv"),
+        "Name,E-mail Address\nGood,good@example.org\nBad,not-mail\n",
+    )
+    .expect("write");
+    let before = into.dump();
+    let out = into.run(&["import", "csv", &path("bad.csv")]);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("row 3, column E-mail Address (B)"), "{text}");
+    assert_eq!(into.dump(), before);
+    // --map renames a column the detection does not know.
+    std::fs::write(
+        path("mapped.csv"),
+        "Nom;Courriel\nAnne Dupont;anne@example.org\n",
+    )
+    .expect("write");
+    let out = into.json(&[
+        "import",
+        "csv",
+        &path("mapped.csv"),
+        "--map",
+        "Nom=name",
+        "--map",
+        "B=email",
+    ]);
+    assert_eq!(out["report"]["created"], 1);
+    // vCard, iCalendar and XLSX out; a backup restored identically.
+    for args in [
+        vec!["export", "vcard", "-o", &path("c.vcf")],
+        vec![
+            "export",
+            "ics",
+            "--framework",
+            "ACMECS",
+            "-o",
+            &path("a.ics"),
+        ],
+        vec![
+            "export",
+            "xlsx",
+            "followup",
+            "--framework",
+            "ACMECS",
+            "-o",
+            &path("f.xlsx"),
+        ],
+        vec![
+            "export",
+            "json",
+            "--include-restricted",
+            "-o",
+            &path("b.json"),
+        ],
+    ] {
+        let out = from.run(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let vcf = std::fs::read_to_string(path("c.vcf")).expect("vcf");
+    assert_eq!(vcf.matches("BEGIN:VCARD").count() as u64, n);
+    assert!(std::fs::read_to_string(path("a.ics"))
+        .expect("ics")
+        .starts_with("BEGIN:VCALENDAR"));
+    assert_eq!(&std::fs::read(path("f.xlsx")).expect("xlsx")[..2], b"PK");
+    let (code, err) = from.fails(&["export", "json", "-o", &path("refused.json")]);
+    assert_eq!(code, 3);
+    assert!(err.contains("restricted"), "{err}");
+    assert!(!files.path().join("refused.json").exists());
+    let restored = Desk::new();
+    let out = restored.run(&["import", "json", &path("b.json")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(restored.dump(), from.dump());
+    let (code, _) = restored.fails(&["import", "json", &path("b.json")]);
+    assert_eq!(code, 3);
+    // vCard into the restored replica: every contact is already there.
+    let again = restored.json(&["import", "vcard", &path("c.vcf")]);
+    assert_eq!(again["report"]["created"], 0);
+    assert_eq!(again["report"]["unchanged"].as_u64(), Some(n));
+}

@@ -289,6 +289,8 @@ fn cli() -> Command {
                         .arg(Arg::new("value").long("value").value_name("VALUE").allow_hyphen_values(true).help("a new value to settle on")),
                 ),
         )
+        .subcommand(import_command())
+        .subcommand(export_command())
         .subcommand(Command::new("dump").about("Print a canonical text dump of every record and the search index (for diffs)"))
         .subcommand(
             Command::new("log")
@@ -300,6 +302,116 @@ fn cli() -> Command {
         cmd = cmd.subcommand(entity_command(*e));
     }
     cmd
+}
+
+fn restricted_arg() -> Arg {
+    Arg::new("include-restricted")
+        .long("include-restricted")
+        .action(ArgAction::SetTrue)
+        .help("also export records classified restricted (refused without it when there are any)")
+}
+
+fn output_arg(required: bool) -> Arg {
+    Arg::new("output")
+        .short('o')
+        .long("output")
+        .value_name("FILE")
+        .required(required)
+        .help(if required {
+            "where to write the file (replaced in one step)"
+        } else {
+            "where to write the file (replaced in one step) [default: standard output]"
+        })
+}
+
+fn import_command() -> Command {
+    let file = || Arg::new("file").value_name("FILE").required(true);
+    let checks = |c: Command| {
+        c.arg(
+            Arg::new("dry-run")
+                .long("dry-run")
+                .action(ArgAction::SetTrue)
+                .help("check every row and report; write nothing"),
+        )
+        .arg(
+            Arg::new("skip-invalid")
+                .long("skip-invalid")
+                .action(ArgAction::SetTrue)
+                .help("write the valid rows even when some are not (they are reported)"),
+        )
+    };
+    Command::new("import")
+        .about("Bring records in from CSV (Outlook, Google Contacts, Excel), vCard, or a JSON backup: validated as typed ones, one undo step")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(checks(
+            Command::new("csv")
+                .about("Import contacts (or organisations, projects) from a CSV file: headers are matched to fields, known records are matched and filled, every bad row is reported, and nothing is written unless every row is valid (or --skip-invalid)")
+                .arg(file())
+                .arg(Arg::new("entity").long("entity").value_parser(["contact", "organisation", "project"]).default_value("contact").help("what each row is"))
+                .arg(Arg::new("map").long("map").value_name("COLUMN=FIELD").action(ArgAction::Append).help("fill FIELD from COLUMN (its header or letter); COLUMN= leaves it out"))
+                .arg(Arg::new("encoding").long("encoding").value_name("NAME").value_parser(desk_exchange::text::Encoding::NAMES.to_vec()).help("the file's encoding [default: detected: UTF-8 with or without BOM, UTF-16, else Windows-1252]"))
+                .arg(Arg::new("delimiter").long("delimiter").value_name("CHAR").value_parser([",", ";", "tab"]).help("the separator [default: detected]")),
+        ))
+        .subcommand(checks(
+            Command::new("vcard")
+                .about("Import contacts from a vCard file (2.1, 3.0, 4.0; many cards): known contacts (same e-mail, or same name and organisation) are matched and filled, never duplicated")
+                .arg(file()),
+        ))
+        .subcommand(
+            Command::new("json")
+                .about("Restore a backup made by `desk export json` into an empty replica (identical records, history and files)")
+                .arg(file()),
+        )
+}
+
+fn export_command() -> Command {
+    Command::new("export")
+        .about("Write records out: CSV, vCard, iCalendar, XLSX reports, or a JSON backup of the whole replica")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(
+            Command::new("csv")
+                .about("Contacts, organisations or projects as CSV (UTF-8 with BOM; the headers `desk import csv` reads back)")
+                .arg(Arg::new("what").value_parser(["contacts", "organisations", "projects"]).default_value("contacts"))
+                .arg(output_arg(false))
+                .arg(restricted_arg()),
+        )
+        .subcommand(
+            Command::new("vcard")
+                .about("Every contact as vCards, names in native scripts included")
+                .arg(Arg::new("version").long("version").value_parser(["3", "4"]).default_value("4").help("vCard 3.0 (older address books; no languages or gender) or 4.0"))
+                .arg(output_arg(false))
+                .arg(restricted_arg()),
+        )
+        .subcommand(
+            Command::new("ics")
+                .about("Meetings as an iCalendar file (re-exports update the same events): one meeting, a date range, or a framework's meetings")
+                .arg(Arg::new("meeting").long("meeting").value_name("MEETING").help("one meeting (id, or its exact short title or title)"))
+                .arg(Arg::new("from").long("from").value_name("YYYY-MM-DD").requires("to").help("meetings with a day from this date…"))
+                .arg(Arg::new("to").long("to").value_name("YYYY-MM-DD").requires("from").help("…to this date"))
+                .arg(Arg::new("framework").long("framework").value_name("NAME").help("every meeting of a framework, e.g. ACMECS"))
+                .group(clap::ArgGroup::new("which").args(["meeting", "from", "framework"]).required(true))
+                .arg(output_arg(false))
+                .arg(restricted_arg()),
+        )
+        .subcommand(
+            Command::new("xlsx")
+                .about("Reports as spreadsheets: followup (a framework's action items), participants (a meeting's, by delegation in protocol order), portfolio (the projects)")
+                .arg(Arg::new("report").value_parser(["followup", "participants", "portfolio"]).required(true))
+                .arg(Arg::new("framework").long("framework").value_name("NAME").help("for followup: the framework, e.g. ACMECS"))
+                .arg(Arg::new("meeting").long("meeting").value_name("MEETING").help("for participants: the meeting (id or exact title)"))
+                .arg(Arg::new("as-of").long("as-of").value_name("YYYY-MM-DD").help("the day overdue and attention are for [default: today]"))
+                .arg(output_arg(true))
+                .arg(restricted_arg()),
+        )
+        .subcommand(
+            Command::new("json")
+                .about("A backup of the whole replica (every record and its history; with --files, document files too) in a documented JSON format")
+                .arg(Arg::new("files").long("files").action(ArgAction::SetTrue).help("include every document file held"))
+                .arg(output_arg(false))
+                .arg(restricted_arg()),
+        )
 }
 
 /// A brief option checked by the library when the command line is read (so an unknown name is
@@ -632,6 +744,8 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let mut r = open(&dir)?;
             out.undo(r.undo()?.as_ref())?;
         }
+        "import" => import(&dir, sub, out)?,
+        "export" => export(&dir, sub, out)?,
         "dump" => {
             let r = open(&dir)?;
             out.text(&r.dump()?)?;
@@ -750,6 +864,225 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Progress of a long import on stderr, when it is a terminal.
+fn import_progress(json: bool) -> impl FnMut(desk_core::Progress) {
+    let show = !json && std::io::stderr().is_terminal();
+    move |p: desk_core::Progress| {
+        if show && p.total >= 5_000 {
+            eprint!("\rimporting: {} of {} rows", p.done, p.total);
+            if p.done == p.total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+fn import(dir: &std::path::Path, m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
+    use desk_exchange::{backup, cards, import, records};
+    let (kind, sub) = m.subcommand().ok_or_else(|| anyhow!("missing format"))?;
+    let path = PathBuf::from(sub.get_one::<String>("file").cloned().unwrap_or_default());
+    let opts = records::Options {
+        dry_run: sub
+            .try_get_one::<bool>("dry-run")
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false),
+        skip_invalid: sub
+            .try_get_one::<bool>("skip-invalid")
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false),
+    };
+    let mut progress = import_progress(out.json);
+    match kind {
+        "csv" => {
+            let bytes = import::read_file(&path)?;
+            let mut r = open(dir)?;
+            let entity = Entity::parse(
+                sub.get_one::<String>("entity")
+                    .map_or("contact", String::as_str),
+            )
+            .unwrap_or(Entity::Contact);
+            let map = sub
+                .get_many::<String>("map")
+                .into_iter()
+                .flatten()
+                .map(|m| {
+                    m.split_once('=')
+                        .map(|(c, f)| (c.to_string(), f.to_string()))
+                        .ok_or_else(|| anyhow!("--map {m}: write it as COLUMN=FIELD"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let csv_opts = import::CsvOptions {
+                encoding: sub
+                    .get_one::<String>("encoding")
+                    .and_then(|e| desk_exchange::text::Encoding::named(e)),
+                delimiter: sub
+                    .get_one::<String>("delimiter")
+                    .map(|d| match d.as_str() {
+                        "tab" => '\t',
+                        ";" => ';',
+                        _ => ',',
+                    }),
+                map,
+                import: opts,
+            };
+            let done = import::csv(&mut r, entity, &bytes, &csv_opts, &mut progress)?;
+            out.csv_imported(&done)?;
+            refuse_if_invalid(&done.report)
+        }
+        "vcard" => {
+            let bytes = import::read_file(&path)?;
+            let mut r = open(dir)?;
+            let done = cards::import(&mut r, &bytes, opts, &mut progress)?;
+            out.vcard_imported(&done)?;
+            refuse_if_invalid(&done.report)
+        }
+        "json" => {
+            let bytes = read_backup(&path)?;
+            let (mut r, _) = init(dir, false)?;
+            let b = backup::from_json(&bytes)?;
+            let done = backup::restore(&mut r, &b)?;
+            out.restored(&done)
+        }
+        other => Err(anyhow!("unknown format {other}")),
+    }
+}
+
+/// Bad rows that stopped an import end the command with the bad-input exit code.
+fn refuse_if_invalid(report: &desk_exchange::records::Report) -> anyhow::Result<()> {
+    if !report.invalid.is_empty() && !report.written && !report.dry_run {
+        return Err(desk_core::Error::Validation {
+            entity: "import",
+            field: "file".into(),
+            message: format!(
+                "{} of {} rows cannot be imported (listed above); nothing was written. Fix them, or pass --skip-invalid to import the others",
+                report.invalid.len(),
+                report.read
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn read_backup(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?
+        .len();
+    if size > desk_exchange::backup::MAX_BACKUP_BYTES {
+        return Err(anyhow!(
+            "{} is {} MB; a backup is read up to {} MB",
+            path.display(),
+            size / (1024 * 1024),
+            desk_exchange::backup::MAX_BACKUP_BYTES / (1024 * 1024)
+        ));
+    }
+    std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
+}
+
+fn day_arg(m: &ArgMatches, name: &str) -> anyhow::Result<Option<chrono::NaiveDate>> {
+    m.get_one::<String>(name)
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| anyhow!("--{name} {d}: not a date YYYY-MM-DD"))
+        })
+        .transpose()
+}
+
+fn export(dir: &std::path::Path, m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
+    use desk_exchange::{backup, calendar, cards, export, reports, vcard, xlsx};
+    let (kind, sub) = m.subcommand().ok_or_else(|| anyhow!("missing format"))?;
+    let r = open(dir)?;
+    let restricted = sub.get_flag("include-restricted");
+    let today = chrono::Local::now().date_naive();
+    let bytes: Vec<u8> = match kind {
+        "csv" => {
+            let entity = match sub.get_one::<String>("what").map(String::as_str) {
+                Some("organisations") => Entity::Organisation,
+                Some("projects") => Entity::Project,
+                _ => Entity::Contact,
+            };
+            export::csv(&r, entity, restricted)?.into_bytes()
+        }
+        "vcard" => {
+            let version = match sub.get_one::<String>("version").map(String::as_str) {
+                Some("3") => vcard::Version::V3,
+                _ => vcard::Version::V4,
+            };
+            cards::export(&r, version, restricted)?.into_bytes()
+        }
+        "ics" => {
+            let sel = if let Some(raw) = sub.get_one::<String>("meeting") {
+                calendar::Selection::Meeting(r.resolve(Entity::Meeting, raw).unwrap_or(raw.clone()))
+            } else if let Some(f) = sub.get_one::<String>("framework") {
+                calendar::Selection::Framework(f.clone())
+            } else {
+                calendar::Selection::Range {
+                    from: day_arg(sub, "from")?.unwrap_or(today),
+                    to: day_arg(sub, "to")?.unwrap_or(today),
+                }
+            };
+            calendar::ics(
+                &r,
+                &sel,
+                restricted,
+                std::path::Path::new(desk_exchange::ical::SYSTEM_ZONEINFO),
+            )?
+            .into_bytes()
+        }
+        "xlsx" => {
+            let as_of = day_arg(sub, "as-of")?.unwrap_or(today);
+            let book = match sub.get_one::<String>("report").map(String::as_str) {
+                Some("followup") => {
+                    let f = sub.get_one::<String>("framework").ok_or_else(|| {
+                        anyhow!("followup needs --framework NAME, e.g. --framework ACMECS")
+                    })?;
+                    reports::followup(&r, f, as_of, restricted)?
+                }
+                Some("participants") => {
+                    let raw = sub
+                        .get_one::<String>("meeting")
+                        .ok_or_else(|| anyhow!("participants needs --meeting MEETING"))?;
+                    let id = r.resolve(Entity::Meeting, raw).unwrap_or(raw.clone());
+                    reports::participants(&r, &id, restricted)?
+                }
+                _ => reports::portfolio(&r, as_of, restricted)?,
+            };
+            xlsx::write(&book)?
+        }
+        "json" => {
+            let b = backup::export(&r, sub.get_flag("files"), restricted)?;
+            if b.restricted > 0 && !out.json {
+                eprintln!(
+                    "desk: this backup holds {} restricted records; keep it as you keep them",
+                    b.restricted
+                );
+            }
+            backup::to_json(&b)
+        }
+        other => return Err(anyhow!("unknown format {other}")),
+    };
+    match sub
+        .get_one::<String>("output")
+        .filter(|o| o.as_str() != "-")
+    {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            desk_brief::write_file(&path, &bytes).map_err(brief_error)?;
+            out.exported(&path, bytes.len())
+        }
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes)?;
+            Ok(stdout.flush()?)
+        }
+    }
 }
 
 fn main() -> ExitCode {

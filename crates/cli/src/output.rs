@@ -5,6 +5,7 @@
 
 use desk_core::demo::DemoReport;
 use desk_core::{Change, Entity, ErrorKind, Record, Replica, SearchHit, Summary};
+use desk_exchange::{backup, cards, import, records};
 use desk_keys::KeyError;
 use desk_sync::explain::{classify, Trouble};
 use serde_json::{json, Value};
@@ -399,10 +400,140 @@ impl Out {
         Ok(())
     }
 
+    /// What an import did: rows read, created, matched, and each refused row by row and
+    /// column.
+    fn import_report(&mut self, report: &records::Report, unit: &str) -> R {
+        let verb = if report.dry_run {
+            "Dry run (nothing written)"
+        } else if report.written {
+            "Imported"
+        } else if report.invalid.is_empty() {
+            "Nothing to change"
+        } else {
+            "Not imported"
+        };
+        let filled = report
+            .merged
+            .iter()
+            .filter(|m| !m.filled.is_empty())
+            .count();
+        writeln!(
+            self.stdout,
+            "{verb}: {} {unit}s read; {} new {}s, {filled} known ones filled in, {} already here unchanged, {} refused",
+            report.read,
+            report.created,
+            report.entity,
+            report.unchanged,
+            report.invalid.len()
+        )?;
+        if !report.organisations_created.is_empty() {
+            writeln!(
+                self.stdout,
+                "New organisations: {}",
+                report.organisations_created.join("; ")
+            )?;
+        }
+        for m in &report.merged {
+            if !m.filled.is_empty() {
+                writeln!(
+                    self.stdout,
+                    "  {unit} {}: {} ({}) — added {}",
+                    m.at,
+                    m.label,
+                    m.id,
+                    m.filled.join(", ")
+                )?;
+            }
+            for d in &m.differing {
+                writeln!(
+                    self.stdout,
+                    "  {unit} {}: {} ({}) — kept {} \"{}\", the file says \"{}\"",
+                    m.at, m.label, m.id, d.field, d.kept, d.offered
+                )?;
+            }
+        }
+        for e in &report.invalid {
+            let column = e
+                .column
+                .as_deref()
+                .map(|c| format!(", column {c}"))
+                .unwrap_or_default();
+            let field = e
+                .field
+                .as_deref()
+                .map(|f| format!("{f}: "))
+                .unwrap_or_default();
+            writeln!(
+                self.stdout,
+                "  {unit} {}{column}: {field}{}",
+                e.at, e.message
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn csv_imported(&mut self, done: &import::CsvReport) -> R {
+        if self.json {
+            return self.emit_json(done);
+        }
+        writeln!(
+            self.stdout,
+            "Read as {}, separated by {}",
+            done.encoding,
+            match done.delimiter {
+                '\t' => "tabs".to_string(),
+                d => format!("'{d}'"),
+            }
+        )?;
+        for m in &done.mapping {
+            match &m.field {
+                Some(f) => writeln!(self.stdout, "  {} {:<28} -> {f}", m.letter, m.column)?,
+                None if m.sample.is_some() => writeln!(
+                    self.stdout,
+                    "  {} {:<28}    (not imported)",
+                    m.letter, m.column
+                )?,
+                None => {}
+            }
+        }
+        self.import_report(&done.report, "row")
+    }
+
+    pub fn vcard_imported(&mut self, done: &cards::VcardReport) -> R {
+        if self.json {
+            return self.emit_json(done);
+        }
+        self.import_report(&done.report, "card at line")
+    }
+
+    pub fn restored(&mut self, done: &backup::Restored) -> R {
+        if self.json {
+            return self.emit_json(done);
+        }
+        writeln!(
+            self.stdout,
+            "Restored {} records ({} changes of history, {} files)",
+            done.records, done.changes, done.files
+        )?;
+        if done.unsent > 0 {
+            writeln!(self.stdout, "Note: {} changes of the backed-up device had not reached the sync server; this replica does not send them", done.unsent)?;
+        }
+        Ok(())
+    }
+
+    pub fn exported(&mut self, path: &std::path::Path, bytes: usize) -> R {
+        if self.json {
+            return self.emit_json(&json!({"path": path.display().to_string(), "bytes": bytes}));
+        }
+        writeln!(self.stdout, "Wrote {} ({bytes} bytes)", path.display())?;
+        Ok(())
+    }
+
     pub fn error(&mut self, e: &anyhow::Error) -> ExitCode {
         let core = e
             .chain()
             .find_map(|c| c.downcast_ref::<desk_core::Error>())
+            .or_else(|| e.chain().find_map(exchange_core_error))
             .or_else(|| {
                 e.chain().find_map(|c| match c.downcast_ref::<KeyError>() {
                     Some(KeyError::Core(inner)) => Some(inner),
@@ -419,6 +550,15 @@ impl Out {
             }) =>
             {
                 ErrorKind::WrongKey
+            }
+            // A file that is not what it should be is bad input.
+            None if e.chain().any(|c| {
+                c.is::<import::ImportError>()
+                    || c.is::<desk_exchange::export::ExportError>()
+                    || c.is::<backup::BackupError>()
+            }) =>
+            {
+                ErrorKind::Validation
             }
             None => ErrorKind::Internal,
         };
@@ -451,5 +591,21 @@ impl Out {
             eprintln!("error: {message}");
         }
         ExitCode::from(code)
+    }
+}
+
+/// The core error inside an import, export or backup error, whose kind then picks the code.
+fn exchange_core_error<'a>(
+    c: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a desk_core::Error> {
+    match (
+        c.downcast_ref::<import::ImportError>(),
+        c.downcast_ref::<desk_exchange::export::ExportError>(),
+        c.downcast_ref::<backup::BackupError>(),
+    ) {
+        (Some(import::ImportError::Replica(e)), _, _)
+        | (_, Some(desk_exchange::export::ExportError::Replica(e)), _)
+        | (_, _, Some(backup::BackupError::Replica(e))) => Some(e),
+        _ => None,
     }
 }

@@ -131,9 +131,11 @@ fn event(
             }
         }
     }
+    let venue = m.str("venue").unwrap_or_default();
     let location = [
         m.str("venue"),
-        m.str("city"),
+        // "National Convention Centre, Bangkok" names its city already.
+        m.str("city").filter(|c| !venue.contains(c)),
         m.str("host_country")
             .and_then(desk_core::schema::country)
             .map(|c| c.name),

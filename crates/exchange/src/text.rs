@@ -9,11 +9,14 @@ use std::fmt;
 
 /// A text encoding this crate reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Encoding {
+    #[serde(rename = "utf-8")]
     Utf8,
+    #[serde(rename = "utf-16le")]
     Utf16Le,
+    #[serde(rename = "utf-16be")]
     Utf16Be,
+    #[serde(rename = "windows-1252")]
     Windows1252,
 }
 

@@ -1,5 +1,6 @@
 //! The events the shell sends the UI, by name: `sync` (what the background sync is doing, a
-//! [`SyncEvent`]) and `demo-progress` (`{stage, done, total}` while demo data loads). Sending
+//! [`SyncEvent`]), `demo-progress` (`{stage, done, total}` while demo data loads) and
+//! `import-progress` (the same, while a file is imported). Sending
 //! is best effort: a window that has gone away misses them.
 
 use desk_sync::background::SyncEvent;
@@ -7,6 +8,7 @@ use tauri::{AppHandle, Emitter, Runtime};
 
 pub const SYNC: &str = "sync";
 pub const DEMO_PROGRESS: &str = "demo-progress";
+pub const IMPORT_PROGRESS: &str = "import-progress";
 
 pub fn sync<R: Runtime>(app: &AppHandle<R>, e: &SyncEvent) {
     let _ = app.emit(SYNC, e);
@@ -14,4 +16,8 @@ pub fn sync<R: Runtime>(app: &AppHandle<R>, e: &SyncEvent) {
 
 pub fn demo_progress<R: Runtime>(app: &AppHandle<R>, p: &desk_core::Progress) {
     let _ = app.emit(DEMO_PROGRESS, p);
+}
+
+pub fn import_progress<R: Runtime>(app: &AppHandle<R>, p: &desk_core::Progress) {
+    let _ = app.emit(IMPORT_PROGRESS, p);
 }

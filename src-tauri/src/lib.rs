@@ -68,6 +68,9 @@ macro_rules! app_commands {
             documents::attach_file,
             documents::attach_path,
             documents::open_document,
+            exchange::import_file[Wry],
+            exchange::export_path,
+            exchange::export_file,
         }
     };
 }
@@ -87,7 +90,7 @@ macro_rules! specta_commands {
 /// The commands with their signatures and types, for `ui/src/bindings.ts` (written by
 /// [`bindings::typescript`]; a test fails when the committed file differs).
 pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
-    use commands::{brief, documents, meetings, records, sync};
+    use commands::{brief, documents, exchange, meetings, records, sync};
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(app_commands!(specta_commands))
         .typ::<desk_sync::background::SyncEvent>()
@@ -100,7 +103,7 @@ pub fn build<R: tauri::Runtime>(
     state: AppState,
     context: tauri::Context<R>,
 ) -> tauri::Result<tauri::App<R>> {
-    use commands::{brief, documents, meetings, records, sync};
+    use commands::{brief, documents, exchange, meetings, records, sync};
     use tauri::Manager;
     builder
         .manage(state)

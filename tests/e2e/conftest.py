@@ -74,7 +74,7 @@ class Driver:
     def __init__(self, target, data_dir, passphrase=PASSPHRASE):
         self.target = Path(target)
         port = free_port()
-        env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_OPENER=str(OPENER))
+        env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_OPENER=str(OPENER), DESK_EXPORT_DIR=str(EXPORTS))
         env.pop("DESK_PASSPHRASE", None)
         if passphrase is not None:
             env["DESK_PASSPHRASE"] = passphrase
@@ -122,6 +122,8 @@ OPENED = Path(tempfile.mkdtemp(prefix="desk-e2e-opened-"))
 OPENER = OPENED / "opener"
 OPENER.write_text('#!/bin/sh\nset -e\nmkdir -p "$(dirname "$0")/files"\ncp -- "$1" "$(dirname "$0")/files/"\n')
 OPENER.chmod(0o755)
+# Where the app suggests saving exports (DESK_EXPORT_DIR; a person's Documents folder).
+EXPORTS = Path(tempfile.mkdtemp(prefix="desk-e2e-exports-"))
 
 
 def app_on(data_dir):

@@ -469,6 +469,43 @@ async openDocument(documentId: string) : Promise<Result<string, CommandError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Imports (or with `dry_run`, checks) a CSV or vCard file, emitting `import-progress`
+ * events ({stage, done, total}) as it goes.
+ */
+async importFile(request: ImportRequest) : Promise<Result<ImportOutcome, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("import_file", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Where an export is saved unless the user says otherwise: the Documents folder (else the
+ * home folder), named after what it holds and today's date.
+ */
+async exportPath(request: ExportRequest) : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_path", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes an export to `to` (replaced in one step): refused unless it ends in the format's
+ * extension and its folder exists, or when it holds restricted records and
+ * `include_restricted` is not set (the error names that field).
+ */
+async exportFile(request: ExportRequest, to: string, includeRestricted: boolean) : Promise<Result<Exported, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_file", { request, to, includeRestricted }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -521,6 +558,14 @@ export type BriefResult = { file: string; pages: number; bytes: number; millis: 
  * A part of a meeting captured on its page, and the meeting's proceedings with it.
  */
 export type Captured = { record: RecordData; outline: MeetingOutline }
+/**
+ * One column and the field it fills (none: not imported).
+ */
+export type ColumnMap = { column: string; letter: string; field: string | null; 
+/**
+ * The first non-empty value under it, to show beside the mapping.
+ */
+sample: string | null }
 export type CommandError = { kind: ErrorKind; field: string | null; message: string }
 /**
  * One conflict as the inbox shows it.
@@ -570,6 +615,7 @@ export type Delegation = { key: DelegationKey; label: string; members: Delegate[
  * Who a delegation is: a country, an organisation, or no delegation (secretariat, staff).
  */
 export type DelegationKey = { kind: "country"; code: string } | { kind: "organisation"; id: string; name: string } | { kind: "unassigned" }
+export type Differing = { field: string; kept: string; offered: string }
 /**
  * Which action items [`Replica::followup`] lists, by where they stand.
  */
@@ -654,6 +700,42 @@ default_sort: string; default_descending: boolean }
  * The stable category of an error, for the UI and for `--json` output.
  */
 export type ErrorKind = "validation" | "not_found" | "wrong_key" | "unavailable" | "internal"
+/**
+ * What to export.
+ */
+export type ExportRequest = 
+/**
+ * Contacts, organisations or projects as CSV.
+ */
+{ kind: "csv"; entity: string } | 
+/**
+ * Every contact as vCards (3 or 4).
+ */
+{ kind: "vcard"; version: number } | 
+/**
+ * One meeting's event.
+ */
+{ kind: "meeting_ics"; meeting: string } | 
+/**
+ * A framework's meetings as one calendar.
+ */
+{ kind: "framework_ics"; framework: string } | 
+/**
+ * The follow-up matrix of a framework.
+ */
+{ kind: "followup_xlsx"; framework: string } | 
+/**
+ * A meeting's participants by delegation.
+ */
+{ kind: "participants_xlsx"; meeting: string } | 
+/**
+ * The project portfolio.
+ */
+{ kind: "portfolio_xlsx" }
+/**
+ * Where an export went.
+ */
+export type Exported = { path: string; bytes: number }
 /**
  * One condition on a field.
  */
@@ -790,6 +872,39 @@ actions: ActionDue[];
  */
 projects: ProjectAttention[] }
 /**
+ * What the dialog shows: how the file was read, the mapping and the fields it may choose
+ * from, the first rows as records, and the report (of a dry run, or of the import).
+ */
+export type ImportOutcome = { 
+/**
+ * "csv" or "vcard".
+ */
+format: string; encoding: string | null; delimiter: string | null; mapping: ColumnMap[]; targets: string[]; preview: (Partial<{ [key in string]: JsonValue }>)[]; report: Report }
+/**
+ * What the import dialog sends: the file, what its rows are, and how to read it.
+ */
+export type ImportRequest = { filename: string; data_base64: string; 
+/**
+ * contact, organisation or project (CSV; a vCard is contacts).
+ */
+entity: string; 
+/**
+ * An encoding name (`utf-8`, `utf-16le`, `windows-1252` …); none: detected.
+ */
+encoding: string | null; 
+/**
+ * `,`, `;` or a tab; none: detected.
+ */
+delimiter: string | null; 
+/**
+ * Column (header) → field; an empty field leaves the column out.
+ */
+map: ([string, string])[]; 
+/**
+ * Check only (the preview), or write.
+ */
+dry_run: boolean; skip_invalid: boolean }
+/**
  * One dated value of an indicator.
  */
 export type IndicatorPoint = { 
@@ -824,7 +939,7 @@ export type KeySource = "keychain" | "passphrase"
  * A field's kind, tagged: `{"type": "text", "max": 300}`, `{"type": "enum", "options": [...]}`,
  * `{"type": "ref", "entity": "contact"}`, `{"type": "long_text"}`.
  */
-export type KindSchema = { type: "text"; max: number } | { type: "long_text" } | { type: "email" } | { type: "country" } | { type: "country_list" } | { type: "date" } | { type: "time_zone" } | { type: "currency" } | { type: "int"; min: number; max: number } | { type: "real"; min: number } | { type: "enum"; options: string[] } | { type: "ref"; entity: string } | { type: "ref_list"; entity: string } | { type: "list" } | { type: "sha_256" }
+export type KindSchema = { type: "text"; max: number } | { type: "long_text" } | { type: "email" } | { type: "country" } | { type: "country_list" } | { type: "date" } | { type: "time_zone" } | { type: "time" } | { type: "currency" } | { type: "int"; min: number; max: number } | { type: "real"; min: number } | { type: "enum"; options: string[] } | { type: "ref"; entity: string } | { type: "ref_list"; entity: string } | { type: "list" } | { type: "sha_256" }
 /**
  * A meeting's proceedings ([`Replica::outline`]).
  */
@@ -857,6 +972,18 @@ label: string;
  * Its first day, YYYY-MM-DD.
  */
 date: string | null }
+/**
+ * A row that matched a record already here.
+ */
+export type Merged = { at: number; id: string; label: string; 
+/**
+ * Fields the record lacked, filled from the row.
+ */
+filled: string[]; 
+/**
+ * Fields where the row says something else: the record's value was kept.
+ */
+differing: Differing[] }
 /**
  * A milestone on a project's timeline ([`Replica::milestones`]).
  */
@@ -980,7 +1107,12 @@ attention: AttentionReason | null;
 /**
  * Live milestones, and those done.
  */
-milestones: number; milestones_done: number }
+milestones: number; milestones_done: number; 
+/**
+ * Live indicators, and the mean of their progress from baseline to target, 0–100
+ * ([`crate::IndicatorSeries::progress`]; none when no indicator has all three values).
+ */
+indicators: number; indicator_progress: number | null }
 /**
  * Progress of long work, for a progress bar: `done` of `total` units of `stage`.
  */
@@ -1024,6 +1156,30 @@ display_number?: string | null;
  */
 refs: Partial<{ [key in string]: string }> }
 /**
+ * What an import did (or, in a dry run, would do).
+ */
+export type Report = { entity: string; 
+/**
+ * Rows (or cards) read.
+ */
+read: number; 
+/**
+ * Records created (not counting organisations made for contacts).
+ */
+created: number; 
+/**
+ * Rows that matched a record here: those that added to it, and those that changed nothing.
+ */
+merged: Merged[]; unchanged: number; 
+/**
+ * Organisations created because a contact row named one not found here.
+ */
+organisations_created: string[]; invalid: RowError[]; 
+/**
+ * Whether anything was written (false for a dry run, or when invalid rows stopped it).
+ */
+written: boolean; dry_run: boolean }
+/**
  * What a list shows of a record, without its fields: a list of 100,000 contacts holds these,
  * not the records (a tenth of the memory in the app's web view).
  */
@@ -1032,6 +1188,18 @@ export type Row = { entity: string; id: string; label: string;
  * As [`RecordView::subtitle`].
  */
 subtitle: string; due?: DueState | null; deleted: boolean }
+/**
+ * A row that cannot be imported, and why.
+ */
+export type RowError = { at: number; 
+/**
+ * The file's column (header, or property), where the error is about one.
+ */
+column: string | null; 
+/**
+ * The record field, where the error is about one.
+ */
+field: string | null; message: string }
 /**
  * A [`crate::Page`] as a list shows it: [`Row`]s, the cursor and the total.
  */

@@ -3,7 +3,7 @@
 
 use crate::csv::CsvError;
 use crate::mapping::{ColumnMap, MappingError};
-use crate::records::{self, Incoming, Options, Report};
+use crate::records::{self, Options, Report, Rows};
 use crate::text::{Encoding, TextError};
 use desk_core::{Entity, Fields, Progress, Replica};
 use serde::Serialize;
@@ -104,7 +104,10 @@ pub fn csv(
         )));
     }
     let text = crate::text::decode(bytes, opts.encoding)?;
+    let encoding = text.encoding;
     let table = crate::csv::parse(&text.text, opts.delimiter)?;
+    // The table holds its own copies of the cells.
+    drop(text);
     let mapping = crate::mapping::detect(entity, &table, &opts.map)?;
     if !mapping.iter().any(|m| m.field.is_some()) {
         return Err(MappingError(format!(
@@ -114,15 +117,14 @@ pub fn csv(
         ))
         .into());
     }
-    let rows: Vec<Incoming> = crate::mapping::rows(entity, &table, &mapping);
-    let preview = rows
-        .iter()
-        .take(PREVIEW_ROWS)
-        .map(|r| r.fields.clone())
+    // Each row becomes fields only when the import comes to it (see `records::import_each`).
+    let mapper = crate::mapping::RowMapper::new(entity, &table, &mapping);
+    let preview = (0..table.rows.len().min(PREVIEW_ROWS))
+        .map(|i| mapper.fields(i).1)
         .collect();
-    let report = records::import(r, entity, &rows, opts.import, progress)?;
+    let report = records::import_each(r, entity, &mapper, opts.import, progress)?;
     Ok(CsvReport {
-        encoding: text.encoding,
+        encoding,
         delimiter: table.delimiter,
         mapping,
         preview,

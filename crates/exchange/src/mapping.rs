@@ -8,12 +8,13 @@
 //! in the mapping, for the user to see before importing.
 
 use crate::csv::{letter, unescape_formula, Table};
-use crate::records::{is_list, Incoming};
+use crate::records::{is_list, Incoming, Rows};
 use desk_core::{Entity, Fields};
 use serde::Serialize;
 use serde_json::Value;
 
 /// One column and the field it fills (none: not imported).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ColumnMap {
     pub column: String,
@@ -224,108 +225,171 @@ fn gender(cell: &str) -> String {
 
 /// The rows of `table` as records to import, by `mapping`.
 pub fn rows(entity: Entity, table: &Table, mapping: &[ColumnMap]) -> Vec<Incoming> {
-    let d = entity.desc();
-    let overflow = ["notes", "summary"]
-        .into_iter()
-        .find(|f| d.field(f).is_some());
-    table
-        .rows
-        .iter()
-        .map(|row| {
-            let mut fields = Fields::new();
-            let mut columns = std::collections::HashMap::new();
-            let mut extra: Vec<String> = Vec::new();
-            let mut middle = String::new();
-            for (i, m) in mapping.iter().enumerate() {
-                let Some(field) = m.field.as_deref() else {
-                    continue;
-                };
-                let cell = unescape_formula(row.cells[i].trim()).to_string();
-                if cell.is_empty() {
-                    continue;
-                }
-                if field == "middle_name" {
-                    middle = cell;
-                    continue;
-                }
-                let kind = d.field(field).map(|f| f.kind);
-                let list = kind.is_some_and(is_list);
-                match fields.get_mut(field) {
-                    Some(Value::Array(items)) if list => {
-                        for v in split_list(&cell) {
-                            if !items.contains(&v) {
-                                items.push(v);
-                            }
+    let mapper = RowMapper::new(entity, table, mapping);
+    (0..table.rows.len()).map(|i| mapper.row(i)).collect()
+}
+
+/// What a mapped column fills, worked out once for all rows.
+struct Target<'m> {
+    /// Its index in the row, and its `ColumnMap`.
+    index: usize,
+    map: &'m ColumnMap,
+    field: &'m str,
+    /// Whether the field holds a list (cells split into items).
+    list: bool,
+    /// "Header (letter)", as errors name the column.
+    label: String,
+}
+
+/// The rows of a table as records to import, by a mapping, one at a time ([`rows`] maps them
+/// all; an import maps each only when it comes to it: [`crate::records::import_each`]).
+pub struct RowMapper<'m> {
+    entity: Entity,
+    table: &'m Table,
+    /// The field other columns' values go to when their field is already filled.
+    overflow: Option<&'static str>,
+    targets: Vec<Target<'m>>,
+}
+
+impl<'m> RowMapper<'m> {
+    pub fn new(entity: Entity, table: &'m Table, mapping: &'m [ColumnMap]) -> Self {
+        let d = entity.desc();
+        let overflow = ["notes", "summary"]
+            .into_iter()
+            .find(|f| d.field(f).is_some());
+        let targets = mapping
+            .iter()
+            .enumerate()
+            .filter_map(|(index, m)| {
+                let field = m.field.as_deref()?;
+                Some(Target {
+                    index,
+                    map: m,
+                    field,
+                    list: d.field(field).map(|f| f.kind).is_some_and(is_list),
+                    label: format!("{} ({})", m.column, m.letter),
+                })
+            })
+            .collect();
+        RowMapper {
+            entity,
+            table,
+            overflow,
+            targets,
+        }
+    }
+
+    /// Data row `i` (counting from 0) as a record to import; `columns` says whether to note
+    /// the column each field came from.
+    fn map(&self, i: usize, with_columns: bool) -> Incoming {
+        let row = &self.table.rows[i];
+        let overflow = self.overflow;
+        let mut fields = Fields::new();
+        let mut columns = std::collections::HashMap::new();
+        let mut extra: Vec<String> = Vec::new();
+        let mut middle = String::new();
+        for t in &self.targets {
+            let field = t.field;
+            let cell = unescape_formula(row.cells[t.index].trim());
+            if cell.is_empty() {
+                continue;
+            }
+            if field == "middle_name" {
+                middle = cell.to_string();
+                continue;
+            }
+            match fields.get_mut(field) {
+                Some(Value::Array(items)) if t.list => {
+                    for v in split_list(cell) {
+                        if !items.contains(&v) {
+                            items.push(v);
                         }
                     }
-                    Some(Value::String(have)) if have == &cell => {}
-                    Some(_) if Some(field) == overflow => {
-                        if let Some(Value::String(n)) = fields.get_mut(field) {
-                            n.push_str("\n\n");
-                            n.push_str(&cell);
-                        }
+                }
+                Some(Value::String(have)) if have == cell => {}
+                Some(_) if Some(field) == overflow => {
+                    if let Some(Value::String(n)) = fields.get_mut(field) {
+                        n.push_str("\n\n");
+                        n.push_str(cell);
                     }
-                    Some(_) => extra.push(format!("{}: {cell}", m.column)),
-                    None => {
-                        let v = if list {
-                            Value::Array(split_list(&cell))
-                        } else if field == "gender" {
-                            Value::String(gender(&cell))
-                        } else {
-                            Value::String(cell)
-                        };
-                        fields.insert(field.to_string(), v);
-                        columns.insert(field.to_string(), format!("{} ({})", m.column, m.letter));
+                }
+                Some(_) => extra.push(format!("{}: {cell}", t.map.column)),
+                None => {
+                    let v = if t.list {
+                        Value::Array(split_list(cell))
+                    } else if field == "gender" {
+                        Value::String(gender(cell))
+                    } else {
+                        Value::String(cell.to_string())
+                    };
+                    fields.insert(field.to_string(), v);
+                    if with_columns {
+                        columns.insert(field.to_string(), t.label.clone());
                     }
                 }
             }
-            if entity == Entity::Contact && !fields.contains_key("name") {
-                let parts: Vec<&str> = [
-                    fields
-                        .get("given_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or(""),
-                    middle.as_str(),
-                    fields
-                        .get("family_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or(""),
-                ]
-                .into_iter()
-                .filter(|p| !p.is_empty())
-                .collect();
-                if !parts.is_empty() {
-                    fields.insert("name".into(), Value::String(parts.join(" ")));
-                    if let Some(c) = columns
-                        .get("given_name")
-                        .or(columns.get("family_name"))
-                        .cloned()
-                    {
-                        columns.insert("name".into(), c);
-                    }
-                }
-            }
-            if let (false, Some(of)) = (extra.is_empty(), overflow) {
-                let mut n = fields
-                    .get(of)
+        }
+        if self.entity == Entity::Contact && !fields.contains_key("name") {
+            let parts: Vec<&str> = [
+                fields
+                    .get("given_name")
                     .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                for e in extra {
-                    if !n.is_empty() {
-                        n.push('\n');
-                    }
-                    n.push_str(&e);
+                    .unwrap_or(""),
+                middle.as_str(),
+                fields
+                    .get("family_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            ]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
+            if !parts.is_empty() {
+                fields.insert("name".into(), Value::String(parts.join(" ")));
+                if let Some(c) = columns
+                    .get("given_name")
+                    .or(columns.get("family_name"))
+                    .cloned()
+                {
+                    columns.insert("name".into(), c);
                 }
-                fields.insert(of.to_string(), Value::String(n));
             }
-            Incoming {
-                at: row.row,
-                fields,
-                columns,
+        }
+        if let (false, Some(of)) = (extra.is_empty(), overflow) {
+            let mut n = fields
+                .get(of)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            for e in extra {
+                if !n.is_empty() {
+                    n.push('\n');
+                }
+                n.push_str(&e);
             }
-        })
-        .collect()
+            fields.insert(of.to_string(), Value::String(n));
+        }
+        Incoming {
+            at: row.row,
+            fields,
+            columns,
+        }
+    }
+}
+
+impl Rows for RowMapper<'_> {
+    fn count(&self) -> usize {
+        self.table.rows.len()
+    }
+
+    fn row(&self, i: usize) -> Incoming {
+        self.map(i, true)
+    }
+
+    fn fields(&self, i: usize) -> (usize, Fields) {
+        let row = self.map(i, false);
+        (row.at, row.fields)
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use desk_core::text::fold;
 use desk_core::{Entity, FieldKind, Fields, Progress, Replica};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// One record to bring in: where it came from (`at`: row or line), its fields as read (text,
@@ -43,6 +44,7 @@ pub struct Options {
 }
 
 /// A row that cannot be imported, and why.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RowError {
     pub at: usize,
@@ -54,6 +56,7 @@ pub struct RowError {
 }
 
 /// A row that matched a record already here.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Merged {
     pub at: usize,
@@ -65,6 +68,7 @@ pub struct Merged {
     pub differing: Vec<Differing>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Differing {
     pub field: String,
@@ -73,6 +77,7 @@ pub struct Differing {
 }
 
 /// What an import did (or, in a dry run, would do).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     pub entity: String,
@@ -286,6 +291,37 @@ impl Known {
 /// The entities this module imports.
 pub const IMPORTABLE: [Entity; 3] = [Entity::Contact, Entity::Organisation, Entity::Project];
 
+/// Rows an import takes one at a time ([`import_each`]): a big file's rows become records'
+/// fields only when the import comes to them, and are dropped after, so the file is never held
+/// as 100,000 maps of fields at once.
+pub trait Rows {
+    /// How many rows there are.
+    fn count(&self) -> usize;
+    /// Row `i` (counting from 0), with the columns its fields came from.
+    fn row(&self, i: usize) -> Incoming;
+    /// Row `i`'s place (`Incoming::at`) and fields, without the columns: only an error needs
+    /// those, and then [`Rows::row`] is asked.
+    fn fields(&self, i: usize) -> (usize, Fields) {
+        let row = self.row(i);
+        (row.at, row.fields)
+    }
+}
+
+/// Rows already made, in the order to import them.
+struct Made<'a>(Vec<&'a Incoming>);
+
+impl Rows for Made<'_> {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn row(&self, i: usize) -> Incoming {
+        self.0[i].clone()
+    }
+    fn fields(&self, i: usize) -> (usize, Fields) {
+        (self.0[i].at, self.0[i].fields.clone())
+    }
+}
+
 /// Imports `rows` as records of `entity` (contacts, organisations or projects); see the module
 /// documentation. An error is returned only when the replica itself fails; bad rows are in the
 /// report.
@@ -296,32 +332,111 @@ pub fn import(
     opts: Options,
     progress: &mut dyn FnMut(Progress),
 ) -> desk_core::Result<Report> {
-    let mut known = Known::load(r, entity)?;
-    let total = rows.len() as u64;
     let rows = if entity == Entity::Organisation {
         parents_first(rows)
     } else {
         rows.iter().collect()
     };
-    r.batch(rows.len(), |b| {
+    run(r, entity, &Made(rows), opts, progress)
+}
+
+/// [`import`] of rows made one at a time (see [`Rows`]). Organisations are all made first:
+/// parents are imported before their children.
+pub fn import_each(
+    r: &mut Replica,
+    entity: Entity,
+    rows: &dyn Rows,
+    opts: Options,
+    progress: &mut dyn FnMut(Progress),
+) -> desk_core::Result<Report> {
+    if entity == Entity::Organisation {
+        let rows: Vec<Incoming> = (0..rows.count()).map(|i| rows.row(i)).collect();
+        return import(r, entity, &rows, opts, progress);
+    }
+    run(r, entity, rows, opts, progress)
+}
+
+/// The most rows tried together under one savepoint. Each savepoint costs more than a row:
+/// SQLite's full-text index writes out what it holds at every savepoint (so a rollback to it
+/// is possible), so per-row savepoints made an index segment per row and endless merging.
+const GROUP: usize = 512;
+
+/// The import itself. Rows are tried in groups, each under one savepoint ([`Batch::attempt`]):
+/// a group that fails is rolled back whole, what it added to `known` and the report taken
+/// back, and its rows are tried again one by one, each under its own savepoint, as a single
+/// row always is; so every row is written or refused exactly as if each were tried alone. A
+/// group follows one that went through at twice its size (at most [`GROUP`]); after a refused
+/// row, groups start again from one row, so a file with many bad rows is not tried twice over.
+///
+/// [`Batch::attempt`]: desk_core::Batch::attempt
+fn run(
+    r: &mut Replica,
+    entity: Entity,
+    rows: &dyn Rows,
+    opts: Options,
+    progress: &mut dyn FnMut(Progress),
+) -> desk_core::Result<Report> {
+    let mut known = Known::load(r, entity)?;
+    let count = rows.count();
+    let total = count as u64;
+    r.batch(count, |b| {
         let mut report = Report {
             entity: entity.name().to_string(),
-            read: rows.len(),
+            read: count,
             dry_run: opts.dry_run,
             ..Report::default()
         };
-        for (i, row) in rows.iter().enumerate() {
-            match b.attempt(|b| one(b, entity, row, &known)) {
-                Ok(done) => done.apply(&mut known, &mut report),
-                Err(e) => report.invalid.push(row_error(row, &e)),
+        let mut at = 0;
+        let mut size = 1;
+        while at < count {
+            let end = (at + size).min(count);
+            let refused = report.invalid.len();
+            let together = end - at > 1 && {
+                let mark = Mark::of(&report);
+                let mut undo = Undo::default();
+                let went = b
+                    .attempt(|b| {
+                        for i in at..end {
+                            let (row_at, fields) = rows.fields(i);
+                            one(b, entity, row_at, fields, &known)?.apply(
+                                &mut known,
+                                &mut report,
+                                Some(&mut undo),
+                            );
+                        }
+                        Ok(())
+                    })
+                    .is_ok();
+                if !went {
+                    undo.revert(&mut known);
+                    mark.reset(&mut report);
+                }
+                went
+            };
+            if !together {
+                for i in at..end {
+                    let (row_at, fields) = rows.fields(i);
+                    match b.attempt(|b| one(b, entity, row_at, fields, &known)) {
+                        Ok(done) => done.apply(&mut known, &mut report, None),
+                        Err(e) => report.invalid.push(row_error(&rows.row(i), &e)),
+                    }
+                }
             }
-            if (i + 1) % 1000 == 0 {
-                progress(Progress {
-                    stage: "import",
-                    done: i as u64 + 1,
-                    total,
-                });
+            size = if report.invalid.len() > refused {
+                1
+            } else {
+                (size * 2).min(GROUP)
+            };
+            for i in at..end {
+                if (i + 1) % 1000 == 0 {
+                    progress(Progress {
+                        stage: "import",
+                        done: i as u64 + 1,
+                        total,
+                    });
+                }
             }
+            at = end;
         }
         progress(Progress {
             stage: "import",
@@ -332,6 +447,68 @@ pub fn import(
         report.written = commit && report.writes() > 0;
         Ok((report, commit))
     })
+}
+
+/// The report's counts before a group of rows, to go back to when the group is rolled back
+/// (a group stops at its first refused row, so it adds nothing to `invalid`).
+struct Mark {
+    created: usize,
+    unchanged: usize,
+    merged: usize,
+    organisations_created: usize,
+}
+
+impl Mark {
+    fn of(report: &Report) -> Mark {
+        Mark {
+            created: report.created,
+            unchanged: report.unchanged,
+            merged: report.merged.len(),
+            organisations_created: report.organisations_created.len(),
+        }
+    }
+
+    fn reset(self, report: &mut Report) {
+        report.created = self.created;
+        report.unchanged = self.unchanged;
+        report.merged.truncate(self.merged);
+        report
+            .organisations_created
+            .truncate(self.organisations_created);
+    }
+}
+
+/// What a group of rows added to [`Known`], to take back when the group is rolled back.
+#[derive(Default)]
+struct Undo {
+    /// Keys added to `keys`.
+    keys: Vec<String>,
+    /// Keys of `orgs` an id was pushed to, in order.
+    orgs: Vec<String>,
+    /// Organisations whose country was set, with the country they had before.
+    org_country: Vec<(String, Option<String>)>,
+}
+
+impl Undo {
+    fn revert(self, known: &mut Known) {
+        for k in self.keys {
+            known.keys.remove(&k);
+        }
+        for k in self.orgs.into_iter().rev() {
+            if let Some(ids) = known.orgs.get_mut(&k) {
+                ids.pop();
+                if ids.is_empty() {
+                    known.orgs.remove(&k);
+                }
+            }
+        }
+        for (id, before) in self.org_country.into_iter().rev() {
+            match before {
+                Some(country) => known.org_country.insert(id, country),
+                None => known.org_country.remove(&id),
+            };
+        }
+    }
 }
 
 fn row_error(row: &Incoming, e: &desk_core::Error) -> RowError {
@@ -363,22 +540,36 @@ struct Done {
 }
 
 impl Done {
-    fn apply(self, known: &mut Known, report: &mut Report) {
+    /// Applies what the row did; `undo`, when given, keeps what it added to `known`.
+    fn apply(self, known: &mut Known, report: &mut Report, mut undo: Option<&mut Undo>) {
         report.created += usize::from(self.created);
         report.unchanged += usize::from(self.unchanged);
         report.merged.extend(self.merged);
         report.organisations_created.extend(self.orgs_created);
         for (k, id) in self.keys {
-            known.keys.entry(k).or_insert(id);
+            if let Entry::Vacant(e) = known.keys.entry(k) {
+                if let Some(u) = undo.as_deref_mut() {
+                    u.keys.push(e.key().clone());
+                }
+                e.insert(id);
+            }
         }
         for (k, id) in self.orgs {
+            if let Some(u) = undo.as_deref_mut() {
+                if !known.orgs.get(&k).is_some_and(|ids| ids.contains(&id)) {
+                    u.orgs.push(k.clone());
+                }
+            }
             let ids = known.orgs.entry(k).or_default();
             if !ids.contains(&id) {
                 ids.push(id);
             }
         }
         for (id, country) in self.org_country {
-            known.org_country.insert(id, country);
+            let before = known.org_country.insert(id.clone(), country);
+            if let Some(u) = undo.as_deref_mut() {
+                u.org_country.push((id, before));
+            }
         }
     }
 }
@@ -387,11 +578,11 @@ impl Done {
 fn one(
     b: &mut desk_core::Batch<'_, '_>,
     entity: Entity,
-    row: &Incoming,
+    at: usize,
+    mut fields: Fields,
     known: &Known,
 ) -> desk_core::Result<Done> {
     let mut done = Done::default();
-    let mut fields = row.fields.clone();
     match entity {
         Entity::Contact => resolve_org(b, &mut fields, "org", entity, known, &mut done)?,
         Entity::Organisation => resolve_org(b, &mut fields, "parent", entity, known, &mut done)?,
@@ -454,7 +645,7 @@ fn one(
                     b.update(entity, &rec.id, &fill)?;
                 }
                 done.merged = Some(Merged {
-                    at: row.at,
+                    at,
                     id: rec.id.clone(),
                     label: str_of(&rec.fields, entity.desc().title).to_string(),
                     filled: fill.keys().cloned().collect(),
@@ -523,10 +714,7 @@ fn resolve_org(
         field: field.to_string(),
         message,
     };
-    let id = if b
-        .get(Entity::Organisation, &name)?
-        .is_some_and(|o| !o.deleted)
-    {
+    let id = if b.is_live(Entity::Organisation, &name)? {
         name.clone()
     } else if let Some(id) = {
         let country = match fields.get("country") {

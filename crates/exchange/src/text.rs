@@ -8,6 +8,7 @@
 use std::fmt;
 
 /// A text encoding this crate reads.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Encoding {
     #[serde(rename = "utf-8")]

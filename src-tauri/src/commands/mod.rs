@@ -1,10 +1,11 @@
 //! Tauri commands, by domain: [`records`] (records, search, conflicts, undo), [`brief`]
-//! (briefing packs), [`documents`], [`meetings`] (proceedings, moves, follow-up, indicators), [`sync`] (sign-in and the background sync). Here: opening the replica and
+//! (briefing packs), [`documents`], [`meetings`] (proceedings, moves, follow-up, indicators), [`exchange`] (import and export of files), [`sync`] (sign-in and the background sync). Here: opening the replica and
 //! what applies to all of it. Each command parses what the UI sent and makes one library call;
 //! errors reach the UI as [`CommandError`]s, progress as [`crate::events`].
 
 pub mod brief;
 pub mod documents;
+pub mod exchange;
 pub mod meetings;
 pub mod records;
 pub mod sync;

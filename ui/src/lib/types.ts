@@ -1,6 +1,10 @@
 // The types the UI works with, all generated from Rust (../bindings.ts).
 export type {
   BriefResult,
+  ExportRequest,
+  Exported,
+  ImportOutcome,
+  ImportRequest,
   CommandError,
   PackChoices,
   Conflict,

@@ -739,3 +739,134 @@ fn documents_are_attached_versioned_and_listed_through_the_ipc() {
     assert_eq!(chain[0]["status"], "superseded");
     assert_eq!(chain[1]["id"], v2["id"]);
 }
+
+#[test]
+fn files_are_checked_imported_and_exported_through_the_ipc() {
+    use base64::Engine;
+    let shell = Shell::new(None);
+    shell
+        .call("unlock", json!({"passphrase": "correct horse battery"}))
+        .expect("unlock");
+    let csv = "First Name,Last Name,E-mail Address,Courriel,Company\n\
+               Somchai,Jaidee,somchai@example.org,,MFA-TH\n\
+               Bad,Row,not-mail,,\n\
+               Lan,Nguyễn,,lan@example.vn,\n";
+    let request = |dry: bool, map: Value, skip: bool| {
+        json!({"request": {
+            "filename": "contacts.csv",
+            "data_base64": base64::engine::general_purpose::STANDARD.encode(csv),
+            "entity": "contact", "encoding": null, "delimiter": null, "map": map,
+            "dry_run": dry, "skip_invalid": skip}})
+    };
+    // The dry run: how it was read, the mapping, the first rows, the refused row; nothing written.
+    let dry = shell
+        .call("import_file", request(true, json!([]), false))
+        .expect("dry run");
+    assert_eq!(
+        (
+            dry["format"].as_str(),
+            dry["encoding"].as_str(),
+            dry["delimiter"].as_str()
+        ),
+        (Some("csv"), Some("UTF-8"), Some(","))
+    );
+    assert_eq!(dry["mapping"][2]["field"], "email");
+    assert_eq!(
+        dry["mapping"][3]["field"],
+        Value::Null,
+        "Courriel is not a known header"
+    );
+    assert!(dry["targets"]
+        .as_array()
+        .expect("targets")
+        .contains(&json!("email")));
+    assert_eq!(dry["preview"][0]["name"], "Somchai Jaidee");
+    assert_eq!(dry["report"]["invalid"][0]["column"], "E-mail Address (C)");
+    assert_eq!(dry["report"]["written"], false);
+    assert_eq!(
+        shell.call("summary", json!({})).expect("summary")["counts"]["contact"],
+        0
+    );
+    // Refused rows stop the import unless asked; mapped by hand and skipped, it writes the rest.
+    let stopped = shell
+        .call("import_file", request(false, json!([]), false))
+        .expect("stopped");
+    assert_eq!(stopped["report"]["written"], false);
+    let done = shell
+        .call(
+            "import_file",
+            request(false, json!([["Courriel", "email"]]), true),
+        )
+        .expect("import");
+    assert_eq!(
+        (
+            done["report"]["created"].as_u64(),
+            done["report"]["written"].as_bool()
+        ),
+        (Some(2), Some(true))
+    );
+    assert_eq!(done["report"]["organisations_created"], json!(["MFA-TH"]));
+    let lan = shell
+        .call("search", json!({"query": "Nguyễn"}))
+        .expect("search");
+    assert_eq!(lan[0]["title"], "Lan Nguyễn", "{lan}");
+    // A bad override names the field it is about.
+    let bad = shell
+        .call(
+            "import_file",
+            request(true, json!([["Nope", "email"]]), false),
+        )
+        .expect_err("unknown column");
+    assert_eq!(bad["field"], "map");
+    // Exports: a suggested path in the export folder; refused without the format's extension,
+    // into a missing folder, or with restricted records unless asked.
+    let dir = tempfile::tempdir().expect("tmp");
+    std::env::set_var("DESK_EXPORT_DIR", dir.path());
+    let csv_req = json!({"kind": "csv", "entity": "contact"});
+    let suggested = shell
+        .call("export_path", json!({"request": csv_req}))
+        .expect("path");
+    let suggested = suggested.as_str().expect("path").to_string();
+    assert!(
+        suggested.starts_with(&dir.path().display().to_string()) && suggested.ends_with(".csv"),
+        "{suggested}"
+    );
+    let saved = shell
+        .call(
+            "export_file",
+            json!({"request": csv_req, "to": suggested, "includeRestricted": false}),
+        )
+        .expect("export");
+    let text = std::fs::read_to_string(saved["path"].as_str().expect("path")).expect("file");
+    assert!(
+        text.contains("Lan Nguyễn") && text.contains("MFA-TH"),
+        "{text}"
+    );
+    let wrong = shell
+        .call("export_file", json!({"request": csv_req, "to": dir.path().join("c.xlsx"), "includeRestricted": false}))
+        .expect_err("extension");
+    assert_eq!(wrong["field"], "to");
+    let missing = shell
+        .call("export_file", json!({"request": csv_req, "to": dir.path().join("nope/c.csv"), "includeRestricted": false}))
+        .expect_err("folder");
+    assert_eq!(missing["field"], "to");
+    shell
+        .call("create", json!({"entityName": "contact", "fields": {"name": "Quiet", "classification": "restricted"}}))
+        .expect("restricted contact");
+    let vcf = dir.path().join("c.vcf");
+    let refused = shell
+        .call("export_file", json!({"request": {"kind": "vcard", "version": 4}, "to": vcf, "includeRestricted": false}))
+        .expect_err("restricted");
+    assert_eq!(refused["field"], "include_restricted");
+    assert!(!vcf.exists());
+    shell
+        .call("export_file", json!({"request": {"kind": "vcard", "version": 4}, "to": vcf, "includeRestricted": true}))
+        .expect("asked");
+    assert_eq!(
+        std::fs::read_to_string(&vcf)
+            .expect("vcf")
+            .matches("BEGIN:VCARD")
+            .count(),
+        3
+    );
+}

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from conftest import EXPORTS
-from test_app import centre, desk_cli, find, nav, open_list, shot, text_of, texts, toast, wait
+from test_app import axe_violations, centre, desk_cli, nav, open_list, shot, text_of, texts, toast, wait
 
 CSV = (
     "First Name,Last Name,Company,Job Title,E-mail Address,Courriel,Business Country/Region\n"
@@ -47,6 +47,8 @@ def test_a_csv_is_checked_shown_and_imported_through_the_dialog(driver, data_dir
     Select(driver.find_element(By.CSS_SELECTOR, "select[aria-label='Field for column Courriel']")).select_by_value("email")
     wait(driver).until(lambda d: "chanthy.keo@example.org" in text_of(d, ".import .preview"))
     shot(driver, "import-dialog")
+    driver.set_script_timeout(60)
+    assert axe_violations(driver) == []
     centre(driver, driver.find_element(By.XPATH, "//label[contains(., 'Import the other rows')]/input")).click()
     wait(driver).until(lambda d: button().is_enabled())
     assert "Import 2 contacts" in button().text
@@ -74,6 +76,7 @@ def test_the_tracker_exports_its_follow_up_matrix_to_a_spreadsheet(driver, data_
     path = to.get_attribute("value")
     assert path.startswith(str(EXPORTS)) and f"{framework} follow-up" in path, path
     shot(driver, "export-dialog")
+    assert axe_violations(driver) == []
     driver.find_element(By.CSS_SELECTOR, ".export button[type=submit]").click()
     wait(driver).until(lambda d: "Saved " in text_of(d, ".export .note"))
     rows = json.loads(desk_cli(data_dir, "followup", "--framework", framework, "--json"))

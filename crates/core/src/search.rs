@@ -226,7 +226,15 @@ fn word_starts(vals: &[Option<String>], q: &str) -> bool {
 /// first, then titles with a word starting with it. Hits of a meeting's parts (agenda items,
 /// decisions, action items) and of documents name their meeting ([`SearchHit::parent`]).
 pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-    let q = fold(query);
+    // An e-mail address is looked up by the part the index holds, the one before the `@`.
+    let q: String = fold(query)
+        .split_whitespace()
+        .map(|t| match t.split_once('@') {
+            Some((local, _)) if !local.is_empty() => local,
+            _ => t,
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     let q = q.trim();
     if q.is_empty() || limit == 0 {
         return Ok(Vec::new());

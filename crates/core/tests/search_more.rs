@@ -211,7 +211,9 @@ fn opening_an_older_replica_indexes_the_newly_searched_records() {
                  ALTER TABLE agenda_item DROP COLUMN rank; \
                  ALTER TABLE decision DROP COLUMN rank; \
                  DROP INDEX document_agenda_item; ALTER TABLE document DROP COLUMN agenda_item; \
-                 DROP INDEX document_meeting; PRAGMA user_version = 5;",
+                 DROP INDEX document_meeting; \
+                 ALTER TABLE meeting DROP COLUMN start_time; ALTER TABLE meeting DROP COLUMN end_time; \
+                 PRAGMA user_version = 5;",
             )
             .expect("back to version 5");
         // A version-5 program indexed none of these: take their entries out, as it left them.
@@ -247,4 +249,17 @@ fn opening_an_older_replica_indexes_the_newly_searched_records() {
             .expect("count")
     };
     assert_eq!(count(&r), count(&fresh_r));
+}
+
+#[test]
+fn a_whole_email_address_finds_its_contact() {
+    let (_d, mut r) = fresh();
+    r.create(
+        Entity::Contact,
+        &fields(json!({"name": "Chea Rithy", "email": "rithy.0@mfa.example.kh"})),
+    )
+    .expect("create");
+    for q in ["rithy.0@mfa.example.kh", "RITHY.0@MFA.EXAMPLE.KH", "rithy.0"] {
+        assert_eq!(titles(&r.search(q, 5).expect("search")), ["Chea Rithy"], "{q}");
+    }
 }

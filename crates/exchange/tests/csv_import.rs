@@ -290,7 +290,10 @@ fn rows_tried_in_groups_come_out_as_if_tried_one_by_one() {
         let line = if bad.contains(&i) {
             format!("Bad {i},not-an-address,Bad Org {i},TH,\n")
         } else if let Some((_, of)) = same.iter().find(|(at, _)| *at == i) {
-            format!("Person {of},p{of}@example.org,Org {},TH,Director\n", of / 50)
+            format!(
+                "Person {of},p{of}@example.org,Org {},TH,Director\n",
+                of / 50
+            )
         } else {
             format!("Person {i},p{i}@example.org,Org {},TH,\n", i / 50)
         };
@@ -591,5 +594,42 @@ fn csv_round_trips_organisations_contacts_and_projects_in_six_languages() {
             "{e:?}: missing {missing:#?}\nextra {extra:#?}"
         );
         assert_eq!(got.len(), want.len());
+    }
+}
+
+#[test]
+fn rows_imported_after_dry_runs_and_refused_rows_are_searchable() {
+    let (_d, mut r) = fresh();
+    let csv = "First Name,Last Name,E-mail Address,Courriel,Company\n\
+               Somchai,Jaidee,somchai@example.org,,MFA-TH\n\
+               Bad,Row,not-mail,,\n\
+               Lan,Nguyễn,,lan@example.vn,\n";
+    let dry = CsvOptions {
+        import: Options {
+            dry_run: true,
+            skip_invalid: false,
+        },
+        ..CsvOptions::default()
+    };
+    run(&mut r, Entity::Contact, csv.as_bytes(), dry);
+    run(
+        &mut r,
+        Entity::Contact,
+        csv.as_bytes(),
+        CsvOptions::default(),
+    );
+    let skip = CsvOptions {
+        map: vec![("Courriel".into(), "email".into())],
+        import: Options {
+            dry_run: false,
+            skip_invalid: true,
+        },
+        ..CsvOptions::default()
+    };
+    let out = run(&mut r, Entity::Contact, csv.as_bytes(), skip);
+    assert_eq!(out.report.created, 2);
+    for q in ["Nguyễn", "Somchai", "Lan"] {
+        let hits = r.search(q, 5).expect("search");
+        assert_eq!(hits.len(), 1, "{q}: {hits:?}");
     }
 }

@@ -869,4 +869,22 @@ fn files_are_checked_imported_and_exported_through_the_ipc() {
             .count(),
         3
     );
+    // A backup of the whole replica, restricted records only when asked.
+    let backup = dir.path().join("backup.json");
+    let refused = shell
+        .call(
+            "export_file",
+            json!({"request": {"kind": "backup", "files": true}, "to": backup, "includeRestricted": false}),
+        )
+        .expect_err("restricted");
+    assert_eq!(refused["field"], "include_restricted");
+    shell
+        .call(
+            "export_file",
+            json!({"request": {"kind": "backup", "files": true}, "to": backup, "includeRestricted": true}),
+        )
+        .expect("backup");
+    let b =
+        desk_exchange::backup::from_json(&std::fs::read(&backup).expect("read")).expect("a backup");
+    assert_eq!((b.restricted, b.records["contact"].len()), (1, 3));
 }

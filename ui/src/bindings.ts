@@ -731,7 +731,11 @@ export type ExportRequest =
 /**
  * The project portfolio.
  */
-{ kind: "portfolio_xlsx" }
+{ kind: "portfolio_xlsx" } | 
+/**
+ * A backup of the whole replica (JSON), document files too when `files`.
+ */
+{ kind: "backup"; files: boolean }
 /**
  * Where an export went.
  */

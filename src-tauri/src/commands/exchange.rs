@@ -115,7 +115,12 @@ pub fn import_file<R: tauri::Runtime>(
     }
     let data = base64::engine::general_purpose::STANDARD
         .decode(request.data_base64.as_bytes())
-        .map_err(|e| bad("file", format!("the file's bytes did not arrive whole ({e})")))?;
+        .map_err(|e| {
+            bad(
+                "file",
+                format!("the file's bytes did not arrive whole ({e})"),
+            )
+        })?;
     let opts = Options {
         dry_run: request.dry_run,
         skip_invalid: request.skip_invalid,
@@ -198,6 +203,8 @@ pub enum ExportRequest {
     ParticipantsXlsx { meeting: String },
     /// The project portfolio.
     PortfolioXlsx,
+    /// A backup of the whole replica (JSON), document files too when `files`.
+    Backup { files: bool },
 }
 
 impl ExportRequest {
@@ -206,6 +213,7 @@ impl ExportRequest {
             ExportRequest::Csv { .. } => "csv",
             ExportRequest::Vcard { .. } => "vcf",
             ExportRequest::MeetingIcs { .. } | ExportRequest::FrameworkIcs { .. } => "ics",
+            ExportRequest::Backup { .. } => "json",
             _ => "xlsx",
         }
     }
@@ -228,6 +236,7 @@ impl ExportRequest {
                 format!("{} participants", meeting(m))
             }
             ExportRequest::PortfolioXlsx => "Portfolio".into(),
+            ExportRequest::Backup { .. } => "Secretariat Desk backup".into(),
         };
         let safe: String = stem
             .chars()
@@ -281,6 +290,17 @@ impl ExportRequest {
                 xlsx(reports::participants(r, meeting, restricted))?
             }
             ExportRequest::PortfolioXlsx => xlsx(reports::portfolio(r, today(), restricted))?,
+            ExportRequest::Backup { files } => {
+                let b =
+                    desk_exchange::backup::export(r, *files, restricted).map_err(|e| match e {
+                        desk_exchange::backup::BackupError::Replica(e) => e.into(),
+                        desk_exchange::backup::BackupError::Restricted(_) => {
+                            bad("include_restricted", e.to_string())
+                        }
+                        other => bad("kind", other.to_string()),
+                    })?;
+                desk_exchange::backup::to_json(&b)
+            }
         })
     }
 }
@@ -340,7 +360,8 @@ pub fn export_file(
                 "to",
                 format!(
                     "there is no folder {}",
-                    path.parent().map_or(String::new(), |d| d.display().to_string())
+                    path.parent()
+                        .map_or(String::new(), |d| d.display().to_string())
                 ),
             ))
         }

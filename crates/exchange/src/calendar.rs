@@ -51,22 +51,7 @@ fn meetings(r: &Replica, sel: &Selection) -> Result<Vec<Record>, ExportError> {
                 })
                 .collect()
         }
-        Selection::Framework(name) => {
-            let list: Vec<Record> = r
-                .list(Entity::Meeting, &ListQuery::default())?
-                .into_iter()
-                .filter(|m| {
-                    m.str("framework")
-                        .is_some_and(|f| f.trim().eq_ignore_ascii_case(name.trim()))
-                })
-                .collect();
-            if list.is_empty() {
-                return Err(ExportError::Unsupported(format!(
-                    "no meetings of the framework \"{name}\""
-                )));
-            }
-            list
-        }
+        Selection::Framework(name) => crate::export::framework_meetings(r, name)?,
     };
     out.sort_by(|a, b| {
         (a.str("start_date"), a.id.as_str()).cmp(&(b.str("start_date"), b.id.as_str()))

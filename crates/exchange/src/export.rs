@@ -42,6 +42,23 @@ pub fn live(r: &Replica, entity: Entity) -> Result<Vec<Record>, ExportError> {
     Ok(r.list(entity, &ListQuery::default())?)
 }
 
+/// The live meetings of a framework (its name in any case); none is an error naming it.
+pub fn framework_meetings(r: &Replica, framework: &str) -> Result<Vec<Record>, ExportError> {
+    let list: Vec<Record> = live(r, Entity::Meeting)?
+        .into_iter()
+        .filter(|m| {
+            m.str("framework")
+                .is_some_and(|f| f.trim().eq_ignore_ascii_case(framework.trim()))
+        })
+        .collect();
+    if list.is_empty() {
+        return Err(ExportError::Unsupported(format!(
+            "no meetings of the framework \"{framework}\""
+        )));
+    }
+    Ok(list)
+}
+
 /// The entities exported as CSV.
 pub const CSV_ENTITIES: [Entity; 3] = [Entity::Contact, Entity::Organisation, Entity::Project];
 

@@ -50,19 +50,7 @@ pub fn followup(
     as_of: NaiveDate,
     include_restricted: bool,
 ) -> Result<Workbook, ExportError> {
-    let meetings: Vec<_> = r
-        .list(Entity::Meeting, &ListQuery::default())?
-        .into_iter()
-        .filter(|m| {
-            m.str("framework")
-                .is_some_and(|f| f.trim().eq_ignore_ascii_case(framework.trim()))
-        })
-        .collect();
-    if meetings.is_empty() {
-        return Err(ExportError::Unsupported(format!(
-            "no meetings of the framework \"{framework}\""
-        )));
-    }
+    let meetings = crate::export::framework_meetings(r, framework)?;
     guard_restricted(
         &meetings,
         &format!("{framework} meetings"),

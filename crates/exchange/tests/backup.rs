@@ -2,22 +2,11 @@
 //! by dump, search index included), files and deletions too; damaged, foreign, newer and
 //! restricted cases refused with nothing written.
 
-use desk_core::{Entity, Fields, Key, Replica};
+mod common;
+use common::{fields, fresh};
+use desk_core::{Entity, Replica};
 use desk_exchange::backup::{self, BackupError};
-use serde_json::{json, Value};
-
-fn fresh() -> (tempfile::TempDir, Replica) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let r = Replica::init(&dir.path().join("replica.db"), &Key::Raw([7u8; 32])).expect("init");
-    (dir, r)
-}
-
-fn fields(v: Value) -> Fields {
-    match v {
-        Value::Object(m) => m,
-        _ => panic!("not an object"),
-    }
-}
+use serde_json::json;
 
 /// A replica with names in six languages, an edit, a delete, a restore and a document file.
 fn sample() -> (tempfile::TempDir, Replica) {

@@ -1,26 +1,15 @@
 //! vCard round trips and de-duplication, iCalendar and XLSX exports, on real replicas (the
 //! files are also read by independent implementations in tests/exchange/, run by scripts/test).
 
-use desk_core::{Entity, Fields, Key, ListQuery, Replica};
+mod common;
+use common::{fields, fresh};
+use desk_core::{Entity, ListQuery, Replica};
 use desk_exchange::calendar::{self, Selection};
 use desk_exchange::records::Options;
 use desk_exchange::vcard::Version;
 use desk_exchange::{cards, reports};
 use serde_json::{json, Value};
 use std::path::Path;
-
-fn fresh() -> (tempfile::TempDir, Replica) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let r = Replica::init(&dir.path().join("replica.db"), &Key::Raw([7u8; 32])).expect("init");
-    (dir, r)
-}
-
-fn fields(v: Value) -> Fields {
-    match v {
-        Value::Object(m) => m,
-        _ => panic!("not an object"),
-    }
-}
 
 const PEOPLE: [(&str, &str, &str); 5] = [
     ("Sok Chenda", "សុខ ចិន្ដា", "KH"),

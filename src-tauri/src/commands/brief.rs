@@ -261,27 +261,7 @@ pub fn print_pack(file: String) -> Result<String, CommandError> {
 #[specta::specta]
 pub fn save_pack_as(file: String, to: String) -> Result<String, CommandError> {
     let from = pack_file(&file)?;
-    let to_path = PathBuf::from(to.trim());
-    let is_pdf = to_path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
-    if !is_pdf {
-        return Err(refused("to", format!("{} does not end in .pdf", to.trim())));
-    }
-    match to_path.parent() {
-        Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => {}
-        _ => {
-            return Err(refused(
-                "to",
-                format!(
-                    "there is no folder {}",
-                    to_path
-                        .parent()
-                        .map_or(String::new(), |d| d.display().to_string())
-                ),
-            ))
-        }
-    }
+    let to_path = super::save_path(&to, "pdf")?;
     let bytes =
         std::fs::read(&from).map_err(|e| refused("file", format!("cannot read {file}: {e}")))?;
     desk_brief::write_file(&to_path, &bytes)?;

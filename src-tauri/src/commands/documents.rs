@@ -129,16 +129,7 @@ pub fn open_document(
         Ok((data, rec.str("filename").unwrap_or("document").to_string()))
     })?;
     // Only the file's own name, never a path it might carry.
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let safe = super::file_name_from(&name);
     let dir = state.data_dir.join("opened").join(&document_id);
     let file = dir.join(if safe.trim_matches('.').is_empty() {
         "document".into()

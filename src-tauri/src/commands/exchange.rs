@@ -238,17 +238,12 @@ impl ExportRequest {
             ExportRequest::PortfolioXlsx => "Portfolio".into(),
             ExportRequest::Backup { .. } => "Secretariat Desk backup".into(),
         };
-        let safe: String = stem
-            .chars()
-            .map(|c| {
-                if c == '/' || c == '\\' || c.is_control() {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        format!("{safe} {}.{}", today(), self.extension())
+        format!(
+            "{} {}.{}",
+            super::file_name_from(&stem),
+            today(),
+            self.extension()
+        )
     }
 
     fn bytes(&self, r: &desk_core::Replica, restricted: bool) -> Result<Vec<u8>, CommandError> {
@@ -345,27 +340,7 @@ pub fn export_file(
     to: String,
     include_restricted: bool,
 ) -> Result<Exported, CommandError> {
-    let path = PathBuf::from(to.trim());
-    let ext = request.extension();
-    if !path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
-    {
-        return Err(bad("to", format!("{} does not end in .{ext}", to.trim())));
-    }
-    match path.parent() {
-        Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => {}
-        _ => {
-            return Err(bad(
-                "to",
-                format!(
-                    "there is no folder {}",
-                    path.parent()
-                        .map_or(String::new(), |d| d.display().to_string())
-                ),
-            ))
-        }
-    }
+    let path = super::save_path(&to, request.extension())?;
     let bytes = {
         let guard = state.replica();
         let r = guard.as_ref().ok_or_else(crate::error::locked)?;

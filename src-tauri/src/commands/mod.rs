@@ -54,6 +54,44 @@ fn open_with_system(file: &std::path::Path) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// A name for a file of ours from text that may hold anything: no folder separators, no
+/// control characters.
+fn file_name_from(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Where the user asked a file to be saved, if it ends in `.{ext}` and its folder exists;
+/// else the error, at the field `to`.
+fn save_path(to: &str, ext: &str) -> Result<std::path::PathBuf, CommandError> {
+    let refused = |message: String| CommandError {
+        kind: desk_core::ErrorKind::Validation,
+        field: Some("to".into()),
+        message,
+    };
+    let path = std::path::PathBuf::from(to.trim());
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+    {
+        return Err(refused(format!("{} does not end in .{ext}", to.trim())));
+    }
+    match path.parent() {
+        Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => Ok(path),
+        parent => Err(refused(format!(
+            "there is no folder {}",
+            parent.map_or(String::new(), |d| d.display().to_string())
+        ))),
+    }
+}
+
 /// Runs `f` on the open replica.
 fn with<T>(
     state: &AppState,

@@ -56,10 +56,10 @@ pub use outline::{
     MeetingOutline, OutlineAction, OutlineDecision, OutlineDocument, OutlineItem, OutlinePoint,
 };
 pub use replica::{
-    display_value, ActionDue, AttentionReason, Batch, Change, Checkpoint, Dot, FieldChange, FieldFilter,
-    Fields, Filter, FilterKind, FilterOp, Home, Key, ListQuery, MilestonePoint, Page, PageQuery,
-    PortfolioRow, Progress, ProjectAttention, Record, RecordRef, Replica, SetOps, Summary,
-    DEFAULT_PAGE, MAX_PAGE, RESTING_CACHE_MIB,
+    display_value, ActionDue, AttentionReason, Batch, Change, Checkpoint, Dot, FieldChange,
+    FieldFilter, Fields, Filter, FilterKind, FilterOp, Home, Key, ListQuery, MilestonePoint, Page,
+    PageQuery, PortfolioRow, Progress, ProjectAttention, Record, RecordRef, Replica, SetOps,
+    Summary, DEFAULT_PAGE, MAX_PAGE, RESTING_CACHE_MIB,
 };
 pub use role::Role;
 /// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).

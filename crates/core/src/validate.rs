@@ -50,8 +50,13 @@ pub(crate) fn normalize(conn: &Connection, d: &EntityDesc, f: &Field, v: &Value)
             // 9:30, 09:30 and 0930 are all half past nine.
             let digits: String = s.chars().filter(|c| *c != ':').collect();
             let parsed = match (s.split_once(':'), digits.len()) {
-                (Some((h, m)), _) if m.len() == 2 => h.parse::<u32>().ok().zip(m.parse::<u32>().ok()),
-                (None, 4) => digits[..2].parse::<u32>().ok().zip(digits[2..].parse::<u32>().ok()),
+                (Some((h, m)), _) if m.len() == 2 => {
+                    h.parse::<u32>().ok().zip(m.parse::<u32>().ok())
+                }
+                (None, 4) => digits[..2]
+                    .parse::<u32>()
+                    .ok()
+                    .zip(digits[2..].parse::<u32>().ok()),
                 _ => None,
             };
             match parsed {
@@ -253,7 +258,9 @@ pub fn check_stored(d: &EntityDesc, f: &Field, v: &Value) -> Result<()> {
                 && s.as_bytes()[2] == b':'
                 && s[..2].parse::<u32>().is_ok_and(|h| h < 24)
                 && s[3..].parse::<u32>().is_ok_and(|m| m < 60)
-                && s.bytes().enumerate().all(|(i, b)| i == 2 || b.is_ascii_digit());
+                && s.bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 2 || b.is_ascii_digit());
             if !ok {
                 return Err(bad(format!("'{}' is not a time of day HH:MM", clip(s))));
             }

@@ -676,7 +676,10 @@ fn meeting_times_are_hours_and_minutes_at_the_venue() {
             &fields(json!({"title": "SOM", "start_date": "2026-12-10", "start_time": "9:30", "end_time": "1730"})),
         )
         .expect("create");
-    assert_eq!((m.str("start_time"), m.str("end_time")), (Some("09:30"), Some("17:30")));
+    assert_eq!(
+        (m.str("start_time"), m.str("end_time")),
+        (Some("09:30"), Some("17:30"))
+    );
     for bad in ["25:00", "9:7", "noon", "12:60"] {
         let e = r
             .update(Entity::Meeting, &m.id, &fields(json!({"start_time": bad})))
@@ -685,7 +688,9 @@ fn meeting_times_are_hours_and_minutes_at_the_venue() {
         assert!(e.to_string().contains("HH:MM"), "{e}");
     }
     assert_eq!(
-        r.get(Entity::Meeting, &m.id).expect("get").str("start_time"),
+        r.get(Entity::Meeting, &m.id)
+            .expect("get")
+            .str("start_time"),
         Some("09:30")
     );
 }

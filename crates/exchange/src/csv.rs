@@ -81,6 +81,14 @@ fn sniff(first_line: &str) -> char {
         .map_or(',', |(d, _)| *d)
 }
 
+/// The cell read so far, as a string of its own length (a big file's cells are held until the
+/// import ends); `cell` keeps its buffer for the next one.
+fn take_exact(cell: &mut String) -> String {
+    let out = cell.as_str().to_owned();
+    cell.clear();
+    out
+}
+
 /// Splits `text` into records of cells, each with the row number it starts on.
 fn records(text: &str, delimiter: char) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
     let mut out = Vec::new();
@@ -112,7 +120,7 @@ fn records(text: &str, delimiter: char) -> Result<Vec<(usize, Vec<String>)>, Csv
                 any = true;
             }
             c if c == delimiter => {
-                cells.push(std::mem::take(&mut cell));
+                cells.push(take_exact(&mut cell));
                 was_quoted = false;
                 any = true;
             }
@@ -121,8 +129,10 @@ fn records(text: &str, delimiter: char) -> Result<Vec<(usize, Vec<String>)>, Csv
                     chars.next();
                 }
                 if any || !cell.is_empty() {
-                    cells.push(std::mem::take(&mut cell));
-                    out.push(std::mem::take(&mut cells));
+                    cells.push(take_exact(&mut cell));
+                    // The next record most likely has as many cells.
+                    let next = Vec::with_capacity(cells.len());
+                    out.push(std::mem::replace(&mut cells, next));
                 }
                 was_quoted = false;
                 any = false;

@@ -356,10 +356,13 @@ pub fn import_each(
     run(r, entity, rows, opts, progress)
 }
 
-/// The most rows tried together under one savepoint. Each savepoint costs more than a row:
-/// SQLite's full-text index writes out what it holds at every savepoint (so a rollback to it
-/// is possible), so per-row savepoints made an index segment per row and endless merging.
-const GROUP: usize = 512;
+/// The most rows tried together under one savepoint. A savepoint costs far more than a row:
+/// SQLite's full-text index writes out what it holds at each one (so that a rollback to it is
+/// possible), and pages changed under it are copied first; a savepoint per row made an index
+/// segment per row and endless merging, and 100,000 contacts took twice as long to import
+/// (docs/performance.md). The cap bounds what a bad row late in a group costs: the group's
+/// rows tried again one by one.
+const GROUP: usize = 16_384;
 
 /// The import itself. Rows are tried in groups, each under one savepoint ([`Batch::attempt`]):
 /// a group that fails is rolled back whole, what it added to `known` and the report taken
@@ -378,6 +381,8 @@ fn run(
 ) -> desk_core::Result<Report> {
     let mut known = Known::load(r, entity)?;
     let count = rows.count();
+    // Up to two keys a row (e-mail, name), added as rows are imported.
+    known.keys.reserve(2 * count);
     let total = count as u64;
     r.batch(count, |b| {
         let mut report = Report {
@@ -385,6 +390,18 @@ fn run(
             read: count,
             dry_run: opts.dry_run,
             ..Report::default()
+        };
+        // Every 1,000 rows, once each (the rows of a group tried again are not counted again).
+        let mut counted = 0;
+        let mut count_row = |i: usize| {
+            if (i + 1).is_multiple_of(1000) && i + 1 > counted {
+                counted = i + 1;
+                progress(Progress {
+                    stage: "import",
+                    done: counted as u64,
+                    total,
+                });
+            }
         };
         let mut at = 0;
         let mut size = 1;
@@ -403,6 +420,7 @@ fn run(
                                 &mut report,
                                 Some(&mut undo),
                             );
+                            count_row(i);
                         }
                         Ok(())
                     })
@@ -420,6 +438,7 @@ fn run(
                         Ok(done) => done.apply(&mut known, &mut report, None),
                         Err(e) => report.invalid.push(row_error(&rows.row(i), &e)),
                     }
+                    count_row(i);
                 }
             }
             size = if report.invalid.len() > refused {
@@ -427,15 +446,6 @@ fn run(
             } else {
                 (size * 2).min(GROUP)
             };
-            for i in at..end {
-                if (i + 1) % 1000 == 0 {
-                    progress(Progress {
-                        stage: "import",
-                        done: i as u64 + 1,
-                        total,
-                    });
-                }
-            }
             at = end;
         }
         progress(Progress {
@@ -714,7 +724,7 @@ fn resolve_org(
         field: field.to_string(),
         message,
     };
-    let id = if b.is_live(Entity::Organisation, &name)? {
+    let id = if could_be_id(&name) && b.is_live(Entity::Organisation, &name)? {
         name.clone()
     } else if let Some(id) = {
         let country = match fields.get("country") {
@@ -741,6 +751,19 @@ fn resolve_org(
     };
     fields.insert(field.to_string(), Value::String(id));
     Ok(())
+}
+
+/// Whether `text` could be a record's id, which is always a UUID (the core creates no other and
+/// takes no other from elsewhere): 32 hex digits, perhaps with hyphens, braces or `urn:uuid:`.
+/// Only such text is looked up as an id, saving a query for every organisation named by name.
+fn could_be_id(text: &str) -> bool {
+    let s = match (text.get(..9), text.get(9..)) {
+        (Some(urn), Some(rest)) if urn.eq_ignore_ascii_case("urn:uuid:") => rest,
+        _ => text,
+    };
+    (32..=38).contains(&s.len())
+        && s.bytes()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, b'-' | b'{' | b'}'))
 }
 
 /// Organisation rows ordered so that a row naming another row of the file as its parent comes
@@ -789,4 +812,31 @@ pub fn is_list(kind: FieldKind) -> bool {
         kind,
         FieldKind::List | FieldKind::CountryList | FieldKind::RefList(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_uuid_shaped_text_is_looked_up_as_an_id() {
+        for id in [
+            "0192f1b4-7c3e-7a51-9d2e-3b1f6a0c4e21",
+            "0192F1B47C3E7A519D2E3B1F6A0C4E21",
+            "{0192f1b4-7c3e-7a51-9d2e-3b1f6a0c4e21}",
+            "urn:uuid:0192f1b4-7c3e-7a51-9d2e-3b1f6a0c4e21",
+            "URN:UUID:0192f1b4-7c3e-7a51-9d2e-3b1f6a0c4e21",
+        ] {
+            assert!(could_be_id(id), "{id}");
+        }
+        for name in [
+            "MFA-TH",
+            "Ministry of Foreign Affairs",
+            "Department of Water Resources, Thailand",
+            "กระทรวงการต่างประเทศ",
+            "",
+        ] {
+            assert!(!could_be_id(name), "{name}");
+        }
+    }
 }

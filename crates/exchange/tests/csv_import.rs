@@ -396,6 +396,17 @@ fn rows_tried_in_groups_come_out_as_if_tried_one_by_one() {
         .expect("get");
     assert_eq!(lao.str("country"), Some("LA"));
     assert_eq!(r.count(Entity::Organisation).expect("count"), 38);
+    // A contact row may name its organisation by id.
+    let csv = format!("Name,Company\nA,{}\n", lao.id);
+    let out = run(
+        &mut r,
+        Entity::Contact,
+        csv.as_bytes(),
+        CsvOptions::default(),
+    );
+    assert_eq!(out.report.created, 1, "{:?}", out.report.invalid);
+    assert!(out.report.organisations_created.is_empty());
+    assert_eq!(contacts(&r)[0].str("org"), Some(lao.id.as_str()));
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //!
 //! An import brings thousands of rows through the same writer path as a typed edit (the same
 //! validation, change log, search index and undo), in one transaction that is one undo step.
-//! Each row runs under a savepoint ([`Batch::attempt`]): a row that fails leaves nothing of
-//! itself behind, so the caller can report every bad row at once and then decide — commit the
-//! good ones, or write nothing. A dry run does all of the work and rolls it back.
+//! Rows run under savepoints ([`Batch::attempt`]), one row or a group of rows at a time (the
+//! caller tries a group's rows again one by one when one of them fails): a row that fails
+//! leaves nothing of itself behind, so the caller can report every bad row at once and then
+//! decide — commit the good ones, or write nothing. A dry run does all of the work and rolls it
+//! back.
 
 use super::sql::{row_to_record, select_sql};
 use super::{Fields, Record, Replica, Tx};
@@ -32,13 +34,24 @@ impl Batch<'_, '_> {
     /// A record as this batch sees it (its own writes included), or `None`.
     pub fn get(&self, entity: Entity, id: &str) -> Result<Option<Record>> {
         let d = entity.desc();
-        let sql = format!("{} WHERE id = ?1", select_sql(d));
         Ok(self
             .w
             .tx
-            .prepare_cached(&sql)?
+            .prepare_cached(by_id_sql(entity, false))?
             .query_row([id], |r| row_to_record(d, r))
             .optional()?)
+    }
+
+    /// Whether a live (not deleted) record of `entity` has the id `id`, as this batch sees it:
+    /// [`Batch::get`] without reading the record (an import asks it of every organisation name).
+    pub fn is_live(&self, entity: Entity, id: &str) -> Result<bool> {
+        let deleted: Option<bool> = self
+            .w
+            .tx
+            .prepare_cached(by_id_sql(entity, true))?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(deleted == Some(false))
     }
 
     /// A field's value as the core would store it (`Thailand` → `TH`, a list split, a date
@@ -62,8 +75,9 @@ impl Batch<'_, '_> {
         &self.w.tx
     }
 
-    /// Runs one row's writes under a savepoint: on error, everything the row wrote is undone
-    /// (rows, change-log entries, search entries) and the error returned; the batch goes on.
+    /// Runs one row's writes (or a group of rows') under a savepoint: on error, everything they
+    /// wrote is undone (rows, change-log entries, search entries) and the error returned; the
+    /// batch goes on.
     pub fn attempt<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.w.tx.execute_batch("SAVEPOINT batch_row")?;
         let seq = self.w.next_dev_seq;
@@ -83,6 +97,27 @@ impl Batch<'_, '_> {
             }
         }
     }
+}
+
+/// The SELECT of a record by id (every column, or `deleted_only` its `_deleted`), made once per
+/// entity: a batch asks it once or twice per imported row.
+fn by_id_sql(entity: Entity, deleted_only: bool) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        [false, true]
+            .iter()
+            .flat_map(|only| Entity::ALL.iter().map(move |e| (*only, e.desc())))
+            .map(|(only, d)| {
+                if only {
+                    format!("SELECT _deleted FROM {} WHERE id = ?1", d.table)
+                } else {
+                    format!("{} WHERE id = ?1", select_sql(d))
+                }
+            })
+            .collect()
+    });
+    let i = Entity::ALL.iter().position(|e| *e == entity).unwrap_or(0);
+    &all[i + if deleted_only { Entity::ALL.len() } else { 0 }]
 }
 
 impl Replica {

@@ -802,7 +802,9 @@ fn import_and_export_through_the_command_line() {
     ]);
     assert_eq!(orgs["report"]["written"], true);
     let dry = into.json(&["import", "csv", &path("contacts.csv"), "--dry-run"]);
-    let n = from.json(&["summary"])["counts"]["contact"].as_u64().expect("count");
+    let n = from.json(&["summary"])["counts"]["contact"]
+        .as_u64()
+        .expect("count");
     assert_eq!(dry["report"]["created"].as_u64(), Some(n));
     assert_eq!(
         into.json(&["summary"])["counts"]["contact"],
@@ -811,7 +813,10 @@ fn import_and_export_through_the_command_line() {
     );
     let done = into.json(&["import", "csv", &path("contacts.csv")]);
     assert_eq!(done["encoding"], "utf-8");
-    assert_eq!(into.json(&["summary"])["counts"]["contact"].as_u64(), Some(n));
+    assert_eq!(
+        into.json(&["summary"])["counts"]["contact"].as_u64(),
+        Some(n)
+    );
     // A file with a bad row: exit code 3, the row and column named, nothing written.
     std::fs::write(
         path("bad.csv"),

@@ -551,9 +551,10 @@ pub(crate) fn resolve_ref(
     };
     if uuid::Uuid::parse_str(s).is_ok() {
         let sql = format!("SELECT _deleted FROM {} WHERE id = ?1", target.table);
+        // Cached: an import resolves a reference or two for every row it writes.
         let deleted: Option<bool> = conn
-            .query_row(&sql, [s], |r| r.get(0))
-            .optional()
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row([s], |r| r.get(0)).optional())
             .map_err(|e| e.to_string())?;
         return match deleted {
             Some(false) => Ok(s.to_string()),

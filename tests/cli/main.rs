@@ -905,3 +905,42 @@ fn import_and_export_through_the_command_line() {
     assert_eq!(again["report"]["created"], 0);
     assert_eq!(again["report"]["unchanged"].as_u64(), Some(n));
 }
+
+#[test]
+fn rekey_changes_the_passphrase_and_loses_nothing() {
+    let d = Desk::new();
+    assert!(d.run(&["demo"]).status.success());
+    d.run(&[
+        "contact",
+        "add",
+        "--name",
+        "Somchai Jaidee",
+        "--native-name",
+        "สมชาย ใจดี",
+    ]);
+    let before = d.dump();
+    // The new passphrase must be given, and long enough; nothing changes otherwise.
+    let (code, err) = d.fails(&["rekey"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("DESK_NEW_PASSPHRASE"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_desk"))
+        .args(["rekey"])
+        .env("DESK_DATA_DIR", d.data())
+        .env("DESK_PASSPHRASE", &d.pass)
+        .env("DESK_NEW_PASSPHRASE", "a much newer passphrase")
+        .output()
+        .expect("rekey");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the old key no longer opens it"));
+    // The old passphrase no longer opens it; the new one opens the same records.
+    let (code, _) = d.fails(&["summary"]);
+    assert_eq!(code, 5);
+    let after = d.run_with("a much newer passphrase", &["dump"]);
+    assert!(after.status.success());
+    assert_eq!(String::from_utf8(after.stdout).expect("utf8"), before);
+    assert!(!d.data().join("replica.db.rekey").exists());
+}

@@ -36,5 +36,14 @@ status=$?
 check "another keychain cannot open the replica" test "$status" -ne 0
 check "and says why" grep -q "not in the OS keychain" "$work/err2"
 
+# Session 1 again: the key changed (`desk rekey`): a new keychain entry, every record kept.
+old_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["replica_id"])' "$DESK_DATA_DIR/replica.json")
+XDG_DATA_HOME="$work/keyring1" dbus-run-session -- bash -c '
+  echo -n "unlock-pass" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+  "$0" rekey >/dev/null && "$0" --json summary
+' "$desk" >"$work/rekeyed.json" 2>"$work/err3" || true
+check "rekey keeps every record under the new key" grep -q '"contact": 1' "$work/rekeyed.json"
+check "rekey names a new keychain entry" bash -c '! grep -q "$1" "$2"' _ "$old_id" "$DESK_DATA_DIR/replica.json"
+
 echo "keychain: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

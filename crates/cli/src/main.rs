@@ -289,6 +289,12 @@ fn cli() -> Command {
                         .arg(Arg::new("value").long("value").value_name("VALUE").allow_hyphen_values(true).help("a new value to settle on")),
                 ),
         )
+        .subcommand(
+            Command::new("rekey")
+                .about("Re-encrypt the replica under a new key (a laptop's key may have been seen): copied under the new key, compared whole, then put in place; nothing is lost, and an interrupted change still opens")
+                .arg(Arg::new("passphrase").long("passphrase").action(ArgAction::SetTrue).conflicts_with("keychain").help("protect it with a new passphrase (DESK_NEW_PASSPHRASE, or asked twice)"))
+                .arg(Arg::new("keychain").long("keychain").action(ArgAction::SetTrue).help("protect it with a new random key in the OS keychain")),
+        )
         .subcommand(import_command())
         .subcommand(export_command())
         .subcommand(Command::new("dump").about("Print a canonical text dump of every record and the search index (for diffs)"))
@@ -478,6 +484,32 @@ fn new_passphrase() -> anyhow::Result<String> {
         ));
     }
     Ok(a)
+}
+
+/// The new passphrase of `desk rekey`: DESK_NEW_PASSPHRASE, or asked twice.
+fn rekey_passphrase() -> anyhow::Result<String> {
+    let p = match std::env::var("DESK_NEW_PASSPHRASE") {
+        Ok(p) if !p.is_empty() => p,
+        _ if std::io::stdin().is_terminal() => {
+            let a = rpassword::prompt_password("New replica passphrase: ")?;
+            let b = rpassword::prompt_password("Repeat passphrase: ")?;
+            if a != b {
+                return Err(anyhow!("the passphrases differ; the key was not changed"));
+            }
+            a
+        }
+        _ => {
+            return Err(anyhow!(
+                "set DESK_NEW_PASSPHRASE to the new passphrase; the key was not changed"
+            ))
+        }
+    };
+    if p.chars().count() < 8 {
+        return Err(anyhow!(
+            "a passphrase needs at least 8 characters; the key was not changed"
+        ));
+    }
+    Ok(p)
 }
 
 fn init(dir: &std::path::Path, force_passphrase: bool) -> anyhow::Result<(Replica, bool)> {
@@ -743,6 +775,21 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
         "undo" => {
             let mut r = open(&dir)?;
             out.undo(r.undo()?.as_ref())?;
+        }
+        "rekey" => {
+            let r = open(&dir)?;
+            let current = desk_keys::key_source(&dir)?;
+            let to_passphrase = sub.get_flag("passphrase")
+                || (!sub.get_flag("keychain")
+                    && current == Some(desk_keys::KeySource::Passphrase));
+            let kc = Keychain::default();
+            let protect = if to_passphrase {
+                Protect::Passphrase(rekey_passphrase()?)
+            } else {
+                Protect::Keychain(&kc)
+            };
+            let (_, done) = desk_keys::rekey(&dir, r, protect, &kc)?;
+            out.rekeyed(&done)?;
         }
         "import" => import(&dir, sub, out)?,
         "export" => export(&dir, sub, out)?,

@@ -521,6 +521,22 @@ impl Out {
         Ok(())
     }
 
+    pub fn rekeyed(&mut self, done: &desk_keys::Rekeyed) -> R {
+        if self.json {
+            return self.emit_json(done);
+        }
+        let by = match done.key_source {
+            desk_keys::KeySource::Keychain => "a new key in the OS keychain",
+            desk_keys::KeySource::Passphrase => "the new passphrase",
+        };
+        writeln!(
+            self.stdout,
+            "Re-encrypted the replica ({} records) under {by}; the old key no longer opens it",
+            done.records
+        )?;
+        Ok(())
+    }
+
     pub fn exported(&mut self, path: &std::path::Path, bytes: usize) -> R {
         if self.json {
             return self.emit_json(&json!({"path": path.display().to_string(), "bytes": bytes}));

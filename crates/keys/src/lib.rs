@@ -48,6 +48,8 @@ pub type Result<T> = std::result::Result<T, KeyError>;
 pub trait SecretStore {
     fn get(&self, account: &str) -> Result<Option<String>>;
     fn set(&self, account: &str, secret: &str) -> Result<()>;
+    /// Removes an entry (none there is not an error).
+    fn remove(&self, account: &str) -> Result<()>;
 }
 
 /// The OS keychain through `keyring`. Entries are cached per account, so that a store whose
@@ -90,6 +92,12 @@ impl SecretStore for Keychain {
     fn set(&self, account: &str, secret: &str) -> Result<()> {
         self.with_entry(account, |e| e.set_password(secret))
     }
+    fn remove(&self, account: &str) -> Result<()> {
+        self.with_entry(account, |e| match e.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(other) => Err(other),
+        })
+    }
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -105,6 +113,11 @@ pub enum KeySource {
 pub struct ReplicaMeta {
     pub replica_id: String,
     pub key_source: KeySource,
+    /// While a key change is being made: where the key before it is (its source, and for the
+    /// keychain its entry's id), so a replica whose change was interrupted before the new file
+    /// took the old one's place still opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<(KeySource, String)>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -167,6 +180,7 @@ pub fn init(
             ReplicaMeta {
                 replica_id,
                 key_source: KeySource::Passphrase,
+                previous: None,
             },
             Key::Passphrase(p),
         ),
@@ -174,6 +188,7 @@ pub fn init(
             let meta = ReplicaMeta {
                 replica_id,
                 key_source: KeySource::Keychain,
+                previous: None,
             };
             let key = Key::random()?;
             let hex = key.to_hex().unwrap_or_default();
@@ -187,12 +202,7 @@ pub fn init(
             (meta, key)
         }
     };
-    let meta_path = data_dir.join(META_FILE);
-    let text = serde_json::to_string_pretty(&meta).map_err(|e| KeyError::BadMeta {
-        path: meta_path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(&meta_path, text).map_err(io(&meta_path))?;
+    write_meta(data_dir, &meta)?;
     let mut replica = Replica::init(&replica_path(data_dir), &key)?;
     replica.checkpoint_in_background(&key)?;
     Ok((replica, true))
@@ -216,22 +226,145 @@ pub fn open(
         message: "missing: it says where the replica's key is".into(),
     })?;
     let key = match meta.key_source {
-        KeySource::Keychain => {
-            let hex = store
-                .get(&account(&meta))?
-                .ok_or_else(|| KeyError::KeyMissing {
-                    replica: meta.replica_id.clone(),
-                })?;
-            Key::from_hex(&hex).ok_or_else(|| KeyError::KeyMissing {
-                replica: meta.replica_id.clone(),
-            })?
-        }
+        KeySource::Keychain => keychain_key(store, &meta.replica_id)?,
         KeySource::Passphrase => Key::Passphrase(passphrase().ok_or(KeyError::PassphraseNeeded)?),
     };
-    let mut replica = Replica::open(&path, &key)?;
+    let (mut replica, key) = match (Replica::open(&path, &key), &meta.previous) {
+        // A key change interrupted before the new file took the old one's place: the file
+        // still opens with the key before it.
+        (Err(desk_core::Error::WrongKey { .. }), Some((source, id))) => {
+            let old = match source {
+                KeySource::Keychain => keychain_key(store, id)?,
+                KeySource::Passphrase => {
+                    Key::Passphrase(passphrase().ok_or(KeyError::PassphraseNeeded)?)
+                }
+            };
+            (Replica::open(&path, &old)?, old)
+        }
+        (opened, _) => (opened?, key),
+    };
     // A long sync or import never waits while the log is copied into the file.
     replica.checkpoint_in_background(&key)?;
     Ok(replica)
+}
+
+fn keychain_key(store: &dyn SecretStore, replica_id: &str) -> Result<Key> {
+    let missing = || KeyError::KeyMissing {
+        replica: replica_id.to_string(),
+    };
+    let hex = store
+        .get(&format!("replica-{replica_id}"))?
+        .ok_or_else(missing)?;
+    Key::from_hex(&hex).ok_or_else(missing)
+}
+
+fn write_meta(data_dir: &Path, meta: &ReplicaMeta) -> Result<()> {
+    let meta_path = data_dir.join(META_FILE);
+    let text = serde_json::to_string_pretty(meta).map_err(|e| KeyError::BadMeta {
+        path: meta_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    // Written whole under another name, then renamed: never half a file.
+    let tmp = data_dir.join(format!("{META_FILE}.new"));
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &meta_path).map_err(io(&meta_path))
+}
+
+/// What a key change did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rekeyed {
+    pub key_source: KeySource,
+    /// Records in the replica (the same before and after: the copy is compared whole).
+    pub records: u64,
+}
+
+/// Re-encrypts the replica in `data_dir`, open as `r`, under a new key: a fresh random key in
+/// the OS keychain, or a passphrase. The replica is copied under the new key beside the old
+/// file, the copy is opened with the new key and compared with the original (its canonical
+/// dump, search index included), the new key is stored, and only then does the copy take the
+/// old file's place (one rename); the old keychain entry goes last. Interrupted at any point,
+/// the replica still opens, with the old key or the new one. Returns the replica reopened.
+pub fn rekey(
+    data_dir: &Path,
+    r: Replica,
+    protect: Protect<'_>,
+    store: &dyn SecretStore,
+) -> Result<(Replica, Rekeyed)> {
+    let old = read_meta(data_dir)?.ok_or_else(|| KeyError::BadMeta {
+        path: data_dir.join(META_FILE).display().to_string(),
+        message: "missing: it says where the replica's key is".into(),
+    })?;
+    let path = replica_path(data_dir);
+    let copy = data_dir.join(format!("{REPLICA_FILE}.rekey"));
+    // A copy left by an interrupted change is not the replica: start again.
+    let _ = std::fs::remove_file(&copy);
+    let (meta, key) = match protect {
+        Protect::Passphrase(p) => (
+            ReplicaMeta {
+                replica_id: uuid_like(),
+                key_source: KeySource::Passphrase,
+                previous: Some((old.key_source, old.replica_id.clone())),
+            },
+            Key::Passphrase(p),
+        ),
+        Protect::Keychain(_) => (
+            ReplicaMeta {
+                replica_id: uuid_like(),
+                key_source: KeySource::Keychain,
+                previous: Some((old.key_source, old.replica_id.clone())),
+            },
+            Key::random()?,
+        ),
+    };
+    r.copy_rekeyed(&copy, &key)?;
+    let same = {
+        let copied = Replica::open(&copy, &key)?;
+        copied.dump()? == r.dump()?
+    };
+    if !same {
+        let _ = std::fs::remove_file(&copy);
+        return Err(KeyError::Core(desk_core::Error::Io {
+            path: copy.display().to_string(),
+            source: std::io::Error::other(
+                "the re-encrypted copy differs from the replica; nothing was changed",
+            ),
+        }));
+    }
+    let records = r.summary()?.counts.values().sum::<u64>();
+    if let Some(hex) = key.to_hex() {
+        let account = format!("replica-{}", meta.replica_id);
+        store.set(&account, &hex)?;
+        if store.get(&account)?.as_deref() != Some(hex.as_str()) {
+            let _ = std::fs::remove_file(&copy);
+            return Err(KeyError::NoKeychain(
+                "the keychain did not keep the new key".into(),
+            ));
+        }
+    }
+    write_meta(data_dir, &meta)?;
+    // The old connection (and its log) closed before the copy takes its place.
+    drop(r);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(format!("{REPLICA_FILE}{suffix}")));
+    }
+    std::fs::rename(&copy, &path).map_err(io(&path))?;
+    if old.key_source == KeySource::Keychain {
+        store.remove(&account(&old))?;
+    }
+    let done = ReplicaMeta {
+        previous: None,
+        ..meta
+    };
+    write_meta(data_dir, &done)?;
+    let mut replica = Replica::open(&path, &key)?;
+    replica.checkpoint_in_background(&key)?;
+    Ok((
+        replica,
+        Rekeyed {
+            key_source: done.key_source,
+            records,
+        },
+    ))
 }
 
 /// Which protection the replica in `data_dir` uses, if there is one.
@@ -293,6 +426,109 @@ mod tests {
             open(dir.path(), &other, &none),
             Err(KeyError::KeyMissing { .. })
         ));
+    }
+
+    fn contact(r: &mut Replica, name: &str) {
+        r.create(
+            desk_core::Entity::Contact,
+            &serde_json::from_value(serde_json::json!({ "name": name })).expect("json"),
+        )
+        .expect("create");
+    }
+
+    fn meta_of(dir: &Path) -> ReplicaMeta {
+        read_meta(dir).expect("meta").expect("there")
+    }
+
+    #[test]
+    fn rekey_moves_the_replica_to_a_new_key_losing_nothing() {
+        let kc = mock_keychain();
+        let dir = tempfile::tempdir().expect("tmp");
+        let none = || None;
+        let (mut r, _) = init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("init");
+        for n in ["Sok Chenda", "ພອນວິໄລ ສີສຸກ", "สมชาย ใจดี"]
+        {
+            contact(&mut r, n);
+        }
+        let before = r.dump().expect("dump");
+        let first = meta_of(dir.path());
+        let old_key = keychain_key(&kc, &first.replica_id).expect("key");
+        // Keychain to a new keychain key: the old entry goes, the file opens only with the new.
+        let (r, done) = rekey(dir.path(), r, Protect::Keychain(&kc), &kc).expect("rekey");
+        assert_eq!((done.key_source, done.records), (KeySource::Keychain, 3));
+        assert_eq!(r.dump().expect("dump"), before);
+        drop(r);
+        let second = meta_of(dir.path());
+        assert_ne!(second.replica_id, first.replica_id);
+        assert!(second.previous.is_none());
+        assert_eq!(
+            kc.get(&account(&first)).expect("get"),
+            None,
+            "the old key is gone"
+        );
+        assert!(matches!(
+            Replica::open(&replica_path(dir.path()), &old_key),
+            Err(desk_core::Error::WrongKey { .. })
+        ));
+        assert!(!dir.path().join("replica.db.rekey").exists());
+        let mut r = open(dir.path(), &kc, &none).expect("opens with the new key");
+        contact(&mut r, "Bùi Thanh Sơn");
+        // To a passphrase, and back to the keychain.
+        let after = r.dump().expect("dump");
+        let (r, done) = rekey(
+            dir.path(),
+            r,
+            Protect::Passphrase("a new long passphrase".into()),
+            &kc,
+        )
+        .expect("to passphrase");
+        assert_eq!(done.key_source, KeySource::Passphrase);
+        drop(r);
+        assert_eq!(kc.get(&account(&second)).expect("get"), None);
+        assert!(matches!(
+            open(dir.path(), &kc, &|| Some("wrong one".into())),
+            Err(KeyError::Core(desk_core::Error::WrongKey { .. }))
+        ));
+        let r =
+            open(dir.path(), &kc, &|| Some("a new long passphrase".into())).expect("passphrase");
+        assert_eq!(r.dump().expect("dump"), after);
+        let (r, _) = rekey(dir.path(), r, Protect::Keychain(&kc), &kc).expect("to keychain");
+        drop(r);
+        assert_eq!(
+            open(dir.path(), &kc, &none)
+                .expect("open")
+                .dump()
+                .expect("dump"),
+            after
+        );
+    }
+
+    #[test]
+    fn a_key_change_interrupted_before_the_new_file_took_its_place_still_opens() {
+        let kc = mock_keychain();
+        let dir = tempfile::tempdir().expect("tmp");
+        let none = || None;
+        let (mut r, _) = init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("init");
+        contact(&mut r, "Sok Chenda");
+        drop(r);
+        // The new key stored and replica.json naming it, the file not yet replaced.
+        let old = meta_of(dir.path());
+        let new = ReplicaMeta {
+            replica_id: uuid_like(),
+            key_source: KeySource::Keychain,
+            previous: Some((KeySource::Keychain, old.replica_id.clone())),
+        };
+        let key = Key::random().expect("key");
+        kc.set(&account(&new), &key.to_hex().expect("hex"))
+            .expect("set");
+        write_meta(dir.path(), &new).expect("meta");
+        std::fs::write(dir.path().join("replica.db.rekey"), b"half a copy").expect("leftover");
+        let r = open(dir.path(), &kc, &none).expect("opens with the key before");
+        assert_eq!(r.count(desk_core::Entity::Contact).expect("count"), 1);
+        // Changing the key again finishes cleanly, the leftover copy replaced.
+        let (r, _) = rekey(dir.path(), r, Protect::Keychain(&kc), &kc).expect("rekey");
+        assert_eq!(r.count(desk_core::Entity::Contact).expect("count"), 1);
+        assert!(meta_of(dir.path()).previous.is_none());
     }
 
     #[test]

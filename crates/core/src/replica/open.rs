@@ -215,6 +215,47 @@ impl Replica {
         Ok(out)
     }
 
+    /// Writes a copy of this replica, encrypted under `key`, to the new file `to` (SQLCipher's
+    /// export: every table, index and row, and the schema version). Nothing here changes; the
+    /// caller moves the copy into place (`desk_keys::rekey`).
+    pub fn copy_rekeyed(&self, to: &Path, key: &Key) -> Result<()> {
+        if to.exists() {
+            return Err(Error::Io {
+                path: to.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file is already there",
+                ),
+            });
+        }
+        let name = to.to_str().ok_or_else(|| Error::Io {
+            path: to.display().to_string(),
+            source: std::io::Error::other("not a UTF-8 path"),
+        })?;
+        // An empty file is an empty database: ATTACH opens it with this connection's flags,
+        // which do not create files.
+        std::fs::File::create(to).map_err(|source| Error::Io {
+            path: to.display().to_string(),
+            source,
+        })?;
+        self.conn.execute(
+            "ATTACH DATABASE ?1 AS rekeyed KEY ?2",
+            rusqlite::params![name, key.pragma()],
+        )?;
+        let copied = (|| -> Result<()> {
+            self.conn
+                .query_row("SELECT sqlcipher_export('rekeyed')", [], |_| Ok(()))?;
+            let version: i64 = self
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))?;
+            self.conn
+                .execute_batch(&format!("PRAGMA rekeyed.user_version = {version}"))?;
+            Ok(())
+        })();
+        self.conn.execute("DETACH DATABASE rekeyed", [])?;
+        copied
+    }
+
     /// Makes this replica a sync server's copy, which merges and serves changes but is never
     /// browsed: no search index, and none of the indexes that only order lists for people
     /// (by name, code, date — a quarter of a merge's index work). It keeps a batch's page

@@ -780,8 +780,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let r = open(&dir)?;
             let current = desk_keys::key_source(&dir)?;
             let to_passphrase = sub.get_flag("passphrase")
-                || (!sub.get_flag("keychain")
-                    && current == Some(desk_keys::KeySource::Passphrase));
+                || (!sub.get_flag("keychain") && current == Some(desk_keys::KeySource::Passphrase));
             let kc = Keychain::default();
             let protect = if to_passphrase {
                 Protect::Passphrase(rekey_passphrase()?)

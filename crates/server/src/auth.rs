@@ -238,6 +238,38 @@ pub fn revoke_device(store: &mut dyn Tables, device: &str) -> Result<(), HubErro
     Ok(())
 }
 
+/// Replaces a device's token (a laptop's token may have been copied): the token it holds stops
+/// working at once, and the device's user signs in again to get a new one; the device keeps
+/// its replica and its unsent changes (it is not revoked). Audited.
+pub fn rotate_device(store: &mut dyn Tables, device: &str) -> Result<(), HubError> {
+    // The stored hash becomes the hash of a random token nobody was given.
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| bad(format!("no randomness: {e}")))?;
+    let unusable = token_hash(&hex(&raw));
+    let n = store.write_with(|sql| {
+        let n = sql.exec(
+            "UPDATE srv_device SET token = $1 WHERE id = $2 AND revoked = 0",
+            &[unusable.into(), device.into()],
+        )?;
+        if n > 0 {
+            audit(
+                sql,
+                None,
+                Some(device),
+                "rotate",
+                "token replaced: the device signs in again",
+            )?;
+        }
+        Ok(n)
+    })?;
+    if n == 0 {
+        return Err(bad(format!(
+            "no active device '{device}' (unknown, or revoked)"
+        )));
+    }
+    Ok(())
+}
+
 pub fn users(store: &dyn Tables) -> Result<Vec<User>, HubError> {
     store.read_with(|sql| {
         sql.rows(

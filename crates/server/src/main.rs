@@ -5,7 +5,7 @@
 //!             [--max-connections N] [--header-timeout-secs N] … (every limit below)
 //! desk-server user add NAME --role ROLE [--country C] [--password-stdin] [--db …]
 //! desk-server user list | user role NAME ROLE | user disable NAME
-//! desk-server device list | device revoke ID
+//! desk-server device list | device revoke ID | device rotate ID
 //! desk-server audit [--limit N] | quarantine
 //! ```
 //!
@@ -130,7 +130,7 @@ desk-server user add NAME --role ROLE [--country C] [--password-stdin]
     --password-stdin, DESK_PASSWORD or a prompt
     (ROLE: admin | secretariat | focal-point --country C | partner)
 desk-server user list | user role NAME ROLE | user disable NAME
-desk-server device list | device revoke DEVICE
+desk-server device list | device revoke DEVICE | device rotate DEVICE
 desk-server audit [--limit N]      the audit log, newest first
 desk-server quarantine             edits kept aside for review
 Every command takes --db FILE and --config FILE.";
@@ -274,6 +274,10 @@ fn admin(
                     when(d.expires)
                 );
             }
+        }
+        ["device", "rotate", id] => {
+            auth::rotate_device(t, id)?;
+            println!("device {id}: its token no longer works; its user signs in again (the replica and its unsent changes stay)");
         }
         ["device", "revoke", id] => {
             auth::revoke_device(t, id)?;

@@ -475,7 +475,21 @@ fn sign_in_tokens_revocation_and_a_role_change() {
     let s = w.hub.authenticate(&l.token).expect("token");
     assert!(!s.rescope && s.who.role == Role::FocalPoint("KH".into()));
 
+    // A rotation: the token held stops working; signing in again gives a new one.
+    auth::rotate_device(w.hub.store_mut(), "dev-1").expect("rotate");
+    assert!(matches!(
+        w.hub.authenticate(&l.token),
+        Err(HubError::Denied(Denied::Unknown, _))
+    ));
+    let l = auth::login(w.hub.store_mut(), "nok", "long enough pw", "dev-1").expect("again");
+    w.hub.authenticate(&l.token).expect("the new token works");
+    assert!(auth::rotate_device(w.hub.store_mut(), "no-such-device").is_err());
+
     auth::revoke_device(w.hub.store_mut(), "dev-1").expect("revoke");
+    assert!(
+        auth::rotate_device(w.hub.store_mut(), "dev-1").is_err(),
+        "a revoked device stays revoked"
+    );
     assert!(matches!(
         w.hub.authenticate(&l.token),
         Err(HubError::Denied(Denied::Revoked, _))
@@ -485,7 +499,7 @@ fn sign_in_tokens_revocation_and_a_role_change() {
         Err(HubError::Denied(Denied::Revoked, _))
     ));
     let log = auth::audit_log(w.hub.store(), 50).expect("audit");
-    for action in ["user", "login", "role", "revoke"] {
+    for action in ["user", "login", "role", "rotate", "revoke"] {
         assert!(
             log.iter().any(|e| e.3 == action),
             "audit has {action}: {log:?}"

@@ -115,9 +115,9 @@ async undo() : Promise<Result<UndoReport | null, CommandError>> {
  * written outside it (on a worker thread, so the window stays responsive). Without `path`,
  * into "Briefing packs" in the user's documents folder (or beside the replica).
  */
-async brief(meetingId: string, path: string | null, paper: string | null, sections: string[] | null, classification: string | null, buddhistEra: boolean | null, previousMeetings: number | null) : Promise<Result<BriefResult, CommandError>> {
+async brief(meetingId: string, path: string | null, paper: string | null, sections: string[] | null, classification: string | null, buddhistEra: boolean | null, previousMeetings: number | null, preparedFor: string | null) : Promise<Result<BriefResult, CommandError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("brief", { meetingId, path, paper, sections, classification, buddhistEra, previousMeetings }) };
+    return { status: "ok", data: await TAURI_INVOKE("brief", { meetingId, path, paper, sections, classification, buddhistEra, previousMeetings, preparedFor }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };

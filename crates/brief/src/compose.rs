@@ -29,6 +29,14 @@ pub struct Options {
     pub previous_meetings: usize,
     /// At most this many open action items in the follow-up matrix (a note says how many more).
     pub max_actions: usize,
+    /// Every page says "Prepared for NAME, DATE" (a pack that leaves the room says whose it
+    /// was): `Some(name)` for that name, `Some("")` for no such line; `None` for the rule, a
+    /// line for restricted meetings naming `reader`.
+    pub prepared_for: Option<String>,
+    /// Who is printing (the signed-in user, else the computer's), for the rule above.
+    pub reader: Option<String>,
+    /// The day of printing, for that line.
+    pub printed_on: Option<NaiveDate>,
 }
 
 impl Default for Options {
@@ -40,6 +48,9 @@ impl Default for Options {
             buddhist_era: false,
             previous_meetings: 3,
             max_actions: 500,
+            prepared_for: None,
+            reader: None,
+            printed_on: None,
         }
     }
 }
@@ -148,6 +159,25 @@ pub fn compose(r: &Replica, meeting_id: &str, opts: &Options) -> Result<Pack> {
         .clone()
         .unwrap_or_else(|| s(&m, "classification"))
         .to_uppercase();
+    // "Prepared for": as asked, else for a restricted meeting the one printing it.
+    let name = match &opts.prepared_for {
+        Some(n) => n.trim().to_string(),
+        None if s(&m, "classification") == "restricted" => {
+            opts.reader.clone().unwrap_or_default().trim().to_string()
+        }
+        None => String::new(),
+    };
+    let prepared_for = if name.is_empty() {
+        String::new()
+    } else {
+        let on = opts
+            .printed_on
+            .unwrap_or_else(|| chrono::Local::now().date_naive());
+        format!(
+            "Prepared for {name}, {}",
+            format_dates(&on.format("%Y-%m-%d").to_string(), None, false)
+        )
+    };
     let agenda = children(r, Entity::AgendaItem, &m.id)?;
     // The numbers the app shows: typed, or following the order.
     let numbers = r.display_numbers(Entity::AgendaItem, &m.id)?;
@@ -191,6 +221,7 @@ pub fn compose(r: &Replica, meeting_id: &str, opts: &Options) -> Result<Pack> {
             as_of.get(..16).unwrap_or_default().replace('T', " ")
         ),
         as_of_unix: as_of_hlc.map_or(0, |h| (h.millis() / 1000) as i64),
+        prepared_for,
         sections,
     })
 }

@@ -682,6 +682,10 @@ fn cover(pack: &Pack, geo: Geometry) -> Vec<Page> {
         f.y = y + h;
         f.gap(14.0);
     }
+    if !pack.prepared_for.is_empty() {
+        f.paragraph(&pack.prepared_for, 11.0, true, ALERT, 0.0);
+        f.gap(6.0);
+    }
     if !pack.data_as_of.is_empty() {
         f.paragraph(&pack.data_as_of, 9.5, false, GREY, 0.0);
     }
@@ -819,8 +823,17 @@ fn running_heads(pack: &Pack, geo: Geometry, pages: &mut [Page]) {
         };
         let class = one_line(&pack.classification, small, true, m * 0.3);
         let class_w = class.as_ref().map_or(0.0, |l| l.width);
+        // "Prepared for …" in the header's middle, the title left of it.
+        let prepared = one_line(&pack.prepared_for, small, true, m * 0.5);
+        let prepared_w = prepared.as_ref().map_or(0.0, |l| l.width);
+        let title_room = if prepared.is_some() {
+            (m / 2.0 - prepared_w / 2.0 - 12.0).min(m - class_w - prepared_w - 36.0)
+        } else {
+            m - class_w - 24.0
+        };
+        put(prepared, geo.left + m / 2.0, false, true, true, ALERT);
         put(
-            one_line(&pack.short_title, small, false, m - class_w - 24.0),
+            one_line(&pack.short_title, small, false, title_room),
             geo.left,
             false,
             false,

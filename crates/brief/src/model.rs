@@ -17,6 +17,8 @@ pub struct Pack {
     pub data_as_of: String,
     /// The same instant in seconds since 1970 (the PDF's creation date: never the print time).
     pub as_of_unix: i64,
+    /// "Prepared for NAME, DATE" on every page, or empty.
+    pub prepared_for: String,
     pub sections: Vec<Section>,
 }
 

@@ -77,6 +77,11 @@ pub struct Choices {
     pub buddhist_era: bool,
     /// How many previous meetings of the framework have their decisions reprinted (default 3).
     pub previous_meetings: Option<usize>,
+    /// "Prepared for NAME" on every page: a name; blank for none; absent: the rule (for a
+    /// restricted meeting, `reader`).
+    pub prepared_for: Option<String>,
+    /// Who is printing: the signed-in user, else the computer's user.
+    pub reader: Option<String>,
 }
 
 impl Choices {
@@ -85,6 +90,8 @@ impl Choices {
         let mut opts = Options {
             classification: self.classification.clone().filter(|c| !c.trim().is_empty()),
             buddhist_era: self.buddhist_era,
+            prepared_for: self.prepared_for.clone(),
+            reader: self.reader.clone(),
             ..Options::default()
         };
         if let Some(p) = &self.paper {

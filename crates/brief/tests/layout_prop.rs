@@ -54,6 +54,7 @@ proptest! {
             classification: "RESTRICTED".into(),
             data_as_of: "Data as of 2026-11-20 09:30 UTC".into(),
             as_of_unix: 0,
+            prepared_for: String::new(),
             sections: vec![
                 Section {
                     kind: SectionKind::TalkingPoints,

@@ -269,6 +269,7 @@ fn pack(title: &str, sections: Vec<Section>) -> Pack {
         classification: "RESTRICTED".into(),
         data_as_of: "Data as of 2026-11-20 09:30 UTC".into(),
         as_of_unix: 1_795_167_000,
+        prepared_for: String::new(),
         sections,
     }
 }
@@ -905,4 +906,68 @@ fn delegation_column_gives_way_to_the_names() {
             );
         }
     }
+}
+
+#[test]
+fn a_restricted_meeting_s_pack_says_on_every_page_who_it_was_prepared_for() {
+    let (dir, mut r) = demo();
+    let id = meeting(&r, "ACMECS SOM 2026");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7);
+    let opts = |prepared_for: Option<&str>| Options {
+        prepared_for: prepared_for.map(str::to_string),
+        reader: Some("Somchai Jaidee".into()),
+        printed_on: day,
+        ..Options::default()
+    };
+    let every_page = |pdf: &Path, line: &str| {
+        let pages = page_count(pdf);
+        assert!(pages > 3);
+        (1..=pages).all(|p| {
+            let t = text(pdf, Some(p));
+            let ok = squash(&t).contains(&squash(line));
+            if !ok {
+                eprintln!(
+                    "page {p} lacks {line}:\n{}",
+                    t.lines().take(4).collect::<Vec<_>>().join("\n")
+                );
+            }
+            ok
+        })
+    };
+    let line = "Prepared for Somchai Jaidee, 7 December 2026";
+    // Not restricted: no line unless asked for.
+    let plain = save(
+        dir.path(),
+        "plain.pdf",
+        &brief(&r, &id, &opts(None)).expect("pack").pdf,
+    );
+    assert!(!text(&plain, None).contains("Prepared for"));
+    let asked = save(
+        dir.path(),
+        "asked.pdf",
+        &brief(&r, &id, &opts(Some("Ms Phonevilay Sisouk")))
+            .expect("pack")
+            .pdf,
+    );
+    assert!(every_page(
+        &asked,
+        "Prepared for Ms Phonevilay Sisouk, 7 December 2026"
+    ));
+    // Restricted: the one printing it, on every page, unless blanked.
+    let mut fields = desk_core::Fields::new();
+    fields.insert("classification".into(), json!("restricted"));
+    r.update(Entity::Meeting, &id, &fields).expect("restrict");
+    let marked = save(
+        dir.path(),
+        "marked.pdf",
+        &brief(&r, &id, &opts(None)).expect("pack").pdf,
+    );
+    assert!(every_page(&marked, line));
+    assert!(every_page(&marked, "RESTRICTED"));
+    let blank = save(
+        dir.path(),
+        "blank.pdf",
+        &brief(&r, &id, &opts(Some(""))).expect("pack").pdf,
+    );
+    assert!(!text(&blank, None).contains("Prepared for"));
 }

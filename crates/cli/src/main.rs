@@ -258,7 +258,8 @@ fn cli() -> Command {
                 )
                 .arg(Arg::new("classification").long("classification").value_name("MARKING").help("marking for every page [default: the meeting's own]"))
                 .arg(Arg::new("buddhist-era").long("buddhist-era").action(ArgAction::SetTrue).help("also give years in the Thai Buddhist Era"))
-                .arg(Arg::new("previous").long("previous").value_parser(clap::value_parser!(usize)).default_value("3").help("previous meetings of the framework whose decisions are reprinted")),
+                .arg(Arg::new("previous").long("previous").value_parser(clap::value_parser!(usize)).default_value("3").help("previous meetings of the framework whose decisions are reprinted"))
+                .arg(Arg::new("prepared-for").long("prepared-for").value_name("NAME").allow_hyphen_values(true).help("every page says \"Prepared for NAME, DATE\" (\"\" for none) [default: for a restricted meeting, the signed-in user, else this computer's]")),
         )
         .subcommand(
             Command::new("login")
@@ -648,6 +649,8 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 classification: sub.get_one::<String>("classification").cloned(),
                 buddhist_era: sub.get_flag("buddhist-era"),
                 previous_meetings: sub.get_one::<usize>("previous").copied(),
+                prepared_for: sub.get_one::<String>("prepared-for").cloned(),
+                reader: desk_sync::account::reader_name(&r),
             }
             .options()
             .map_err(brief_error)?;

@@ -137,6 +137,17 @@ pub fn last_sign_in(r: &Replica) -> Result<(Option<String>, Option<String>), Syn
     Ok((r.setting(SERVER)?, r.setting(USER)?))
 }
 
+/// Who is at this replica, as a printed pack names them: the user it last signed in as, else
+/// the computer's user (`USER`, `LOGNAME`).
+pub fn reader_name(r: &Replica) -> Option<String> {
+    last_sign_in(r)
+        .ok()
+        .and_then(|(_, user)| user)
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|n| !n.trim().is_empty())
+}
+
 /// Tells the server to stop honouring `account`'s token (best effort: see [`SignedOut`]).
 pub fn tell_server(account: Option<&Account>) -> SignedOut {
     let Some(a) = account else {
@@ -172,6 +183,10 @@ mod tests {
             self.0
                 .borrow_mut()
                 .insert(account.to_string(), secret.to_string());
+            Ok(())
+        }
+        fn remove(&self, account: &str) -> desk_keys::Result<()> {
+            self.0.borrow_mut().remove(account);
             Ok(())
         }
     }

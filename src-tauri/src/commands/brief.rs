@@ -45,14 +45,18 @@ pub fn brief(
     classification: Option<String>,
     buddhist_era: Option<bool>,
     previous_meetings: Option<u32>,
+    prepared_for: Option<String>,
 ) -> Result<BriefResult, CommandError> {
     let started = std::time::Instant::now();
+    let reader = with(&state, |r| Ok(desk_sync::account::reader_name(r)))?;
     let opts = desk_brief::Choices {
         paper,
         sections,
         classification,
         buddhist_era: buddhist_era.unwrap_or(false),
         previous_meetings: previous_meetings.map(|n| n as usize),
+        prepared_for,
+        reader,
     }
     .options()?;
     let pack = with(&state, |r| {

@@ -718,7 +718,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 .get_one::<usize>("page")
                 .copied()
                 .unwrap_or(desk_sync::BATCH);
-            let report = desk_sync::sync_with(&mut r, &mut t, page, &mut |p| {
+            let synced = desk_sync::sync_with(&mut r, &mut t, page, &mut |p| {
                 if show {
                     match p {
                         desk_sync::SyncProgress::Pushed { done, left } => {
@@ -729,8 +729,23 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                         }
                     }
                 }
-            })
-            .map_err(sync_error)?;
+            });
+            let report = match synced {
+                // Revoked: the replica, its log, its opened files and its keys leave this
+                // computer (what it had not sent is lost, by design).
+                Err(desk_sync::SyncError::Denied(desk_sync::Denied::Revoked, msg)) => {
+                    let removed = desk_keys::destroy(&dir, r, &Keychain::default())?;
+                    eprintln!(
+                        "desk: this device's access was revoked: its replica and keys were removed from this computer ({} files)",
+                        removed.len()
+                    );
+                    return Err(sync_error(desk_sync::SyncError::Denied(
+                        desk_sync::Denied::Revoked,
+                        msg,
+                    )));
+                }
+                other => other.map_err(sync_error)?,
+            };
             if show && !lines {
                 eprintln!();
             }

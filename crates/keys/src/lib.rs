@@ -367,6 +367,53 @@ pub fn rekey(
     ))
 }
 
+/// Removes a revoked device's replica from this computer: its sync token and its key from the
+/// OS keychain (the key of an interrupted key change too), then the replica file, its log
+/// (`-wal`, `-shm`), `replica.json`, document files copied out to be opened (`opened/`) and
+/// files left by an interrupted key change. What the device had not sent is lost, by design.
+/// Returns the paths removed.
+pub fn destroy(data_dir: &Path, r: Replica, store: &dyn SecretStore) -> Result<Vec<String>> {
+    let token = format!("sync-token:{}", r.device_id());
+    let meta = read_meta(data_dir)?;
+    drop(r);
+    // The data first: a key left behind opens nothing once its file is gone.
+    let mut removed = Vec::new();
+    for name in [
+        REPLICA_FILE.to_string(),
+        format!("{REPLICA_FILE}-wal"),
+        format!("{REPLICA_FILE}-shm"),
+        format!("{REPLICA_FILE}.rekey"),
+        format!("{META_FILE}.new"),
+        META_FILE.to_string(),
+    ] {
+        let p = data_dir.join(&name);
+        match std::fs::remove_file(&p) {
+            Ok(()) => removed.push(p.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&p)(e)),
+        }
+    }
+    let opened = data_dir.join("opened");
+    if opened.exists() {
+        std::fs::remove_dir_all(&opened).map_err(io(&opened))?;
+        removed.push(opened.display().to_string());
+    }
+    // Then the secrets: a token kept inside the replica went with it; one in the keychain,
+    // and the replica's key, go now.
+    if std::env::var_os("DESK_NO_KEYCHAIN").is_none() {
+        store.remove(&token)?;
+    }
+    if let Some(meta) = meta {
+        if meta.key_source == KeySource::Keychain {
+            store.remove(&account(&meta))?;
+        }
+        if let Some((KeySource::Keychain, previous)) = &meta.previous {
+            store.remove(&format!("replica-{previous}"))?;
+        }
+    }
+    Ok(removed)
+}
+
 /// Which protection the replica in `data_dir` uses, if there is one.
 pub fn key_source(data_dir: &Path) -> Result<Option<KeySource>> {
     Ok(read_meta(data_dir)?.map(|m| m.key_source))
@@ -532,6 +579,37 @@ mod tests {
     }
 
     #[test]
+    fn a_destroyed_replica_leaves_nothing_readable_here_or_in_the_keychain() {
+        let kc = mock_keychain();
+        let dir = tempfile::tempdir().expect("tmp");
+        let none = || None;
+        let (mut r, _) = init(dir.path(), Protect::Keychain(&kc), &kc, &none).expect("init");
+        contact(&mut r, "Aung Kyaw");
+        sync_token::store(&mut r, &kc, "a-token").expect("token");
+        let device = r.device_id().to_string();
+        let meta = meta_of(dir.path());
+        std::fs::create_dir_all(dir.path().join("opened/doc")).expect("opened");
+        std::fs::write(dir.path().join("opened/doc/note.pdf"), b"restricted").expect("file");
+        std::fs::write(dir.path().join("window.json"), b"{}").expect("window");
+        let removed = destroy(dir.path(), r, &kc).expect("destroy");
+        assert!(
+            removed.iter().any(|p| p.ends_with("replica.db")),
+            "{removed:?}"
+        );
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["window.json"], "only the window's size is left");
+        assert_eq!(kc.get(&account(&meta)).expect("get"), None);
+        assert_eq!(kc.get(&format!("sync-token:{device}")).expect("get"), None);
+        assert!(matches!(
+            open(dir.path(), &kc, &none),
+            Err(KeyError::Core(desk_core::Error::NoReplica { .. }))
+        ));
+    }
+
+    #[test]
     fn passphrase_replica_needs_the_right_passphrase() {
         let kc = mock_keychain();
         let dir = tempfile::tempdir().expect("tmp");
@@ -599,9 +677,7 @@ pub mod sync_token {
     pub fn forget(r: &mut Replica, keychain: &dyn SecretStore) -> Result<()> {
         r.set_setting("sync.token", None)?;
         if keychain_allowed() {
-            // Overwritten rather than deleted (the store has no delete); an empty token counts
-            // as none.
-            let _ = keychain.set(&account(r), "");
+            let _ = keychain.remove(&account(r));
         }
         Ok(())
     }

@@ -1007,7 +1007,7 @@ fn import(dir: &std::path::Path, m: &ArgMatches, out: &mut Out) -> anyhow::Resul
             refuse_if_invalid(&done.report)
         }
         "json" => {
-            let bytes = read_backup(&path)?;
+            let bytes = import::read_backup(&path)?;
             let (mut r, _) = init(dir, false)?;
             let b = backup::from_json(&bytes)?;
             let done = backup::restore(&mut r, &b)?;
@@ -1032,21 +1032,6 @@ fn refuse_if_invalid(report: &desk_exchange::records::Report) -> anyhow::Result<
         .into());
     }
     Ok(())
-}
-
-fn read_backup(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?
-        .len();
-    if size > desk_exchange::backup::MAX_BACKUP_BYTES {
-        return Err(anyhow!(
-            "{} is {} MB; a backup is read up to {} MB",
-            path.display(),
-            size / (1024 * 1024),
-            desk_exchange::backup::MAX_BACKUP_BYTES / (1024 * 1024)
-        ));
-    }
-    std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
 }
 
 fn day_arg(m: &ArgMatches, name: &str) -> anyhow::Result<Option<chrono::NaiveDate>> {

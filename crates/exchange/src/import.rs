@@ -22,8 +22,14 @@ pub const PREVIEW_ROWS: usize = 5;
 pub enum ImportError {
     #[error("cannot read {path}: {message}")]
     File { path: String, message: String },
-    #[error("{path} is {size} MB; an import takes files up to {max} MB (split it into parts)")]
-    TooBig { path: String, size: u64, max: u64 },
+    #[error("{path} is {size} MB; {reader} takes files up to {max} MB{advice}")]
+    TooBig {
+        path: String,
+        size: u64,
+        max: u64,
+        reader: &'static str,
+        advice: &'static str,
+    },
     #[error("{0}")]
     Text(#[from] TextError),
     #[error("{0}")]
@@ -40,6 +46,22 @@ pub enum ImportError {
 
 /// Reads a file to import, refusing one larger than [`MAX_FILE_BYTES`] before reading it.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, ImportError> {
+    read_bounded(path, MAX_FILE_BYTES, "an import", " (split it into parts)")
+}
+
+/// Reads a backup to restore, up to [`crate::backup::MAX_BACKUP_BYTES`].
+pub fn read_backup(path: &Path) -> Result<Vec<u8>, ImportError> {
+    read_bounded(path, crate::backup::MAX_BACKUP_BYTES, "a restore", "")
+}
+
+/// Reads `path` whole, refusing it before reading when it is larger than `max` (and bounded
+/// even if the file grows while it is read).
+fn read_bounded(
+    path: &Path,
+    max: u64,
+    reader: &'static str,
+    advice: &'static str,
+) -> Result<Vec<u8>, ImportError> {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| ImportError::File {
         path: shown.clone(),
@@ -49,20 +71,21 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ImportError> {
     let too_big = |size: u64| ImportError::TooBig {
         path: shown.clone(),
         size: size.div_ceil(1024 * 1024),
-        max: MAX_FILE_BYTES / (1024 * 1024),
+        max: max / (1024 * 1024),
+        reader,
+        advice,
     };
-    if size > MAX_FILE_BYTES {
+    if size > max {
         return Err(too_big(size));
     }
     let mut data = Vec::with_capacity(size as usize);
-    // Bounded even if the file grows while it is read.
-    file.take(MAX_FILE_BYTES + 1)
+    file.take(max + 1)
         .read_to_end(&mut data)
         .map_err(|e| ImportError::File {
             path: shown.clone(),
             message: e.to_string(),
         })?;
-    if data.len() as u64 > MAX_FILE_BYTES {
+    if data.len() as u64 > max {
         return Err(too_big(data.len() as u64));
     }
     Ok(data)

@@ -44,6 +44,17 @@ impl From<ExportError> for CommandError {
     }
 }
 
+impl From<desk_exchange::backup::BackupError> for CommandError {
+    fn from(e: desk_exchange::backup::BackupError) -> Self {
+        use desk_exchange::backup::BackupError;
+        match e {
+            BackupError::Replica(e) => e.into(),
+            BackupError::Restricted(_) => bad("include_restricted", e.to_string()),
+            other => bad("kind", other.to_string()),
+        }
+    }
+}
+
 /// What the import dialog sends: the file, what its rows are, and how to read it.
 #[derive(Debug, Deserialize, specta::Type)]
 pub struct ImportRequest {
@@ -285,17 +296,9 @@ impl ExportRequest {
                 xlsx(reports::participants(r, meeting, restricted))?
             }
             ExportRequest::PortfolioXlsx => xlsx(reports::portfolio(r, today(), restricted))?,
-            ExportRequest::Backup { files } => {
-                let b =
-                    desk_exchange::backup::export(r, *files, restricted).map_err(|e| match e {
-                        desk_exchange::backup::BackupError::Replica(e) => e.into(),
-                        desk_exchange::backup::BackupError::Restricted(_) => {
-                            bad("include_restricted", e.to_string())
-                        }
-                        other => bad("kind", other.to_string()),
-                    })?;
-                desk_exchange::backup::to_json(&b)
-            }
+            ExportRequest::Backup { files } => desk_exchange::backup::to_json(
+                &desk_exchange::backup::export(r, *files, restricted)?,
+            ),
         })
     }
 }

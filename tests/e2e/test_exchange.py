@@ -13,10 +13,10 @@ from conftest import EXPORTS
 from test_app import axe_violations, centre, desk_cli, nav, open_list, shot, text_of, texts, toast, wait
 
 CSV = (
-    "First Name,Last Name,Company,Job Title,E-mail Address,Courriel,Business Country/Region\n"
-    "Somsak,Wongsawat,Mekong Institute,Programme Officer,somsak.w@example.org,,Thailand\n"
-    "Bad,Address,Mekong Institute,Intern,not-an-address,,Thailand\n"
-    "Chanthy,Keo,MFAIC,Counsellor,,chanthy.keo@example.org,Cambodia\n"
+    "First Name,Last Name,Company,Job Title,E-mail Address,Courriel,Business Country/Region,Native name\n"
+    "Somsak,Wongsawat,Mekong Institute,Programme Officer,somsak.w@example.org,,Thailand,สมศักดิ์ วงศ์สวัสดิ์\n"
+    "Bad,Address,Mekong Institute,Intern,not-an-address,,Thailand,ບໍ່ດີ\n"
+    "Chanthy,Keo,MFAIC,Counsellor,,chanthy.keo@example.org,Cambodia,កែវ ចន្ធី\n"
 )
 
 
@@ -44,7 +44,7 @@ def test_a_csv_is_checked_shown_and_imported_through_the_dialog(driver, data_dir
     assert not button().is_enabled(), "nothing is imported while a row is refused"
     assert contacts_named(data_dir, "Somsak Wongsawat") == [], "a dry run writes nothing"
     # "Courriel" is not a header the dialog knows: mapped by hand, the dry run runs again.
-    Select(driver.find_element(By.CSS_SELECTOR, "select[aria-label='Field for column Courriel']")).select_by_value("email")
+    Select(centre(driver, driver.find_element(By.CSS_SELECTOR, "select[aria-label='Field for column Courriel']"))).select_by_value("email")
     wait(driver).until(lambda d: "chanthy.keo@example.org" in text_of(d, ".import .preview"))
     shot(driver, "import-dialog")
     driver.set_script_timeout(60)

@@ -27,6 +27,15 @@ impl From<KeyError> for CommandError {
     fn from(e: KeyError) -> Self {
         match e {
             KeyError::Core(core) => core.into(),
+            KeyError::Pin { field, .. } => CommandError {
+                kind: if field == "idle_minutes" {
+                    ErrorKind::Validation
+                } else {
+                    ErrorKind::WrongKey
+                },
+                field: Some(field.into()),
+                message: e.to_string(),
+            },
             KeyError::PassphraseNeeded => CommandError {
                 kind: ErrorKind::WrongKey,
                 field: Some("passphrase".into()),

@@ -13,6 +13,7 @@ pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod session;
 pub mod state;
 pub mod window;
 
@@ -71,6 +72,10 @@ macro_rules! app_commands {
             exchange::import_file[Wry],
             exchange::export_path,
             exchange::export_file,
+            commands::lock_now,
+            commands::lock_policy,
+            commands::set_lock_pin,
+            commands::set_idle_lock,
         }
     };
 }
@@ -112,6 +117,16 @@ pub fn build<R: tauri::Runtime>(
             if let Some(w) = app.get_webview_window("main") {
                 window::restore(&w, &app.state::<AppState>().data_dir);
             }
+            // The desktop's sleep, session lock and screen saver lock the app (when a PIN is
+            // set): the replica closes and the UI starts again at the lock screen.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || {
+                for _away in session::watch() {
+                    if let Ok(true) = commands::lock(&handle.state::<AppState>()) {
+                        events::locked(&handle);
+                    }
+                }
+            });
             Ok(())
         })
         .on_window_event(|w, event| {

@@ -888,3 +888,82 @@ fn files_are_checked_imported_and_exported_through_the_ipc() {
         desk_exchange::backup::from_json(&std::fs::read(&backup).expect("read")).expect("a backup");
     assert_eq!((b.restricted, b.records["contact"].len()), (1, 3));
 }
+
+#[test]
+fn a_locked_app_answers_no_record_command_until_its_pin_is_given() {
+    let shell = Shell::new(Some("correct horse battery"));
+    shell.call("unlock", json!({})).expect("unlock");
+    // No PIN yet: locking would open to anyone (the passphrase comes from the environment).
+    let refused = shell.call("lock_now", json!({})).expect_err("no PIN");
+    assert_eq!(refused["field"], "pin");
+    assert_eq!(
+        shell.call("status", json!({})).expect("status")["unlocked"],
+        true
+    );
+    let weak = shell
+        .call("set_lock_pin", json!({"pin": "12"}))
+        .expect_err("too short");
+    assert_eq!(weak["field"], "pin");
+    let policy = shell
+        .call("set_lock_pin", json!({"pin": "4821"}))
+        .expect("PIN set");
+    assert_eq!(policy, json!({"pin_set": true, "idle_minutes": 10}));
+    assert_eq!(
+        shell
+            .call("set_idle_lock", json!({"minutes": 0}))
+            .expect_err("bounds")["field"],
+        "idle_minutes"
+    );
+    shell
+        .call("set_idle_lock", json!({"minutes": 5}))
+        .expect("idle time");
+    let contact = shell
+        .call(
+            "create",
+            json!({"entityName": "contact", "fields": {"name": "Bùi Thanh Sơn"}}),
+        )
+        .expect("contact");
+
+    let status = shell.call("lock_now", json!({})).expect("locked");
+    assert_eq!(status["unlocked"], false);
+    // Every way in to the records is closed.
+    for (cmd, args) in [
+        ("search", json!({"query": "Sơn"})),
+        ("get", json!({"entityName": "contact", "id": contact["id"]})),
+        (
+            "page",
+            json!({"entityName": "contact", "query": {"limit": 3}}),
+        ),
+        ("summary", json!({})),
+        ("lock_policy", json!({})),
+        ("set_lock_pin", json!({"current": "4821", "pin": null})),
+        ("home", json!({})),
+    ] {
+        let err = shell.call(cmd, args).expect_err(cmd);
+        assert_eq!(err["kind"], "wrong_key", "{cmd}: {err}");
+    }
+    // The environment's passphrase alone does not open it; a wrong PIN neither.
+    assert_eq!(
+        shell.call("unlock", json!({})).expect_err("PIN needed")["field"],
+        "pin"
+    );
+    let wrong = shell
+        .call("unlock", json!({"pin": "0000"}))
+        .expect_err("wrong PIN");
+    assert_eq!(wrong["field"], "pin");
+    assert_eq!(
+        shell.call("status", json!({})).expect("status")["unlocked"],
+        false
+    );
+    shell
+        .call("unlock", json!({"pin": "4821"}))
+        .expect("the right PIN");
+    let hits = shell
+        .call("search", json!({"query": "Sơn"}))
+        .expect("search");
+    assert_eq!(hits[0]["id"], contact["id"]);
+    assert_eq!(
+        shell.call("lock_policy", json!({})).expect("policy")["idle_minutes"],
+        5
+    );
+}

@@ -16,11 +16,11 @@ async status() : Promise<Result<Status, CommandError>> {
 },
 /**
  * Opens the replica (creating it on first run): with the keychain's key, or the passphrase
- * given here or in the environment.
+ * given here or in the environment; and, when the app lock has a PIN, only with it.
  */
-async unlock(passphrase: string | null) : Promise<Result<Summary, CommandError>> {
+async unlock(passphrase: string | null, pin: string | null) : Promise<Result<Summary, CommandError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("unlock", { passphrase }) };
+    return { status: "ok", data: await TAURI_INVOKE("unlock", { passphrase, pin }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -506,6 +506,52 @@ async exportFile(request: ExportRequest, to: string, includeRestricted: boolean)
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Locks the app now: the background sync stops and the replica closes, its keys wiped from
+ * memory with it; every record command answers "locked" until [`unlock`] is given the PIN.
+ * Refused while no PIN is set (the lock would open to anyone).
+ */
+async lockNow() : Promise<Result<Status, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("lock_now") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The app lock's settings: whether a PIN is set, and the idle time.
+ */
+async lockPolicy() : Promise<Result<LockPolicy, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("lock_policy") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets, changes or (with `pin` null) removes the app lock's PIN; `current` is the PIN set now.
+ */
+async setLockPin(current: string | null, pin: string | null) : Promise<Result<LockPolicy, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_lock_pin", { current, pin }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets the minutes without use after which the app locks itself.
+ */
+async setIdleLock(minutes: number) : Promise<Result<LockPolicy, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_idle_lock", { minutes }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -944,6 +990,14 @@ export type KeySource = "keychain" | "passphrase"
  * `{"type": "ref", "entity": "contact"}`, `{"type": "long_text"}`.
  */
 export type KindSchema = { type: "text"; max: number } | { type: "long_text" } | { type: "email" } | { type: "country" } | { type: "country_list" } | { type: "date" } | { type: "time_zone" } | { type: "time" } | { type: "currency" } | { type: "int"; min: number; max: number } | { type: "real"; min: number } | { type: "enum"; options: string[] } | { type: "ref"; entity: string } | { type: "ref_list"; entity: string } | { type: "list" } | { type: "sha_256" }
+/**
+ * What the app shows and enforces, from the replica's settings.
+ */
+export type LockPolicy = { 
+/**
+ * Whether a PIN is set (without one, the app cannot lock itself).
+ */
+pin_set: boolean; idle_minutes: number }
 /**
  * A meeting's proceedings ([`Replica::outline`]).
  */

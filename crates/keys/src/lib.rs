@@ -12,6 +12,8 @@
 //! What it is not: no prompts, no terminal I/O (the caller supplies the passphrase), and no
 //! sync: which server and user a replica signs in as is `desk_sync::account`'s.
 
+pub mod lock;
+
 use desk_core::{Key, Replica};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -37,6 +39,14 @@ pub enum KeyError {
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    /// The app lock refused a PIN, or one being set: at `field`; `wait_secs` before the next
+    /// try is checked.
+    #[error("{message}")]
+    Pin {
+        field: &'static str,
+        message: String,
+        wait_secs: u64,
     },
     #[error(transparent)]
     Core(#[from] desk_core::Error),

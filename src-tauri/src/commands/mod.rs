@@ -139,13 +139,14 @@ pub fn interactive(state: State<'_, AppState>, at_ms: f64) -> u64 {
 }
 
 /// Opens the replica (creating it on first run): with the keychain's key, or the passphrase
-/// given here or in the environment.
+/// given here or in the environment; and, when the app lock has a PIN, only with it.
 #[tauri::command]
 #[specta::specta]
 pub fn unlock<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
     passphrase: Option<String>,
+    pin: Option<String>,
 ) -> Result<Summary, CommandError> {
     let pass = passphrase
         .filter(|p| !p.is_empty())
@@ -156,12 +157,101 @@ pub fn unlock<R: tauri::Runtime>(
         Some(p) => Protect::Passphrase(p.clone()),
         None => Protect::Keychain(&kc),
     };
-    let (replica, _) = desk_keys::init(&state.data_dir, protect, &kc, &ask)?;
+    let (mut replica, _) = desk_keys::init(&state.data_dir, protect, &kc, &ask)?;
+    // The app lock's PIN, when one is set (a wrong try is counted inside the replica, which
+    // then closes again: nothing of it stays open).
+    desk_keys::lock::check(&mut replica, pin.as_deref(), now_ms())?;
     let summary = replica.summary()?;
     *state.replica() = Some(replica);
     // Signed in earlier: keep in step with the server in the background.
     sync::start_sync(&app);
     Ok(summary)
+}
+
+/// The wall clock in milliseconds since 1970 (the app lock's waits).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Locks the app now: the background sync stops and the replica closes, its keys wiped from
+/// memory with it; every record command answers "locked" until [`unlock`] is given the PIN.
+/// Refused while no PIN is set (the lock would open to anyone).
+#[tauri::command]
+#[specta::specta]
+pub fn lock_now(state: State<'_, AppState>) -> Result<Status, CommandError> {
+    lock(&state)?;
+    status(state)
+}
+
+/// Closes the replica if it is open and something will be needed to open it again (a PIN, or
+/// a passphrase not taken from the environment): whether it did.
+pub fn lock(state: &AppState) -> Result<bool, CommandError> {
+    let policy = {
+        let guard = state.replica();
+        guard.as_ref().map(desk_keys::lock::policy).transpose()?
+    };
+    let Some(desk_keys::lock::LockPolicy { pin_set, .. }) = policy else {
+        return Ok(false);
+    };
+    let by_passphrase =
+        desk_keys::key_source(&state.data_dir)? == Some(desk_keys::KeySource::Passphrase);
+    let asked_to_open = pin_set || (by_passphrase && state.env_passphrase.is_none());
+    if !asked_to_open {
+        return Err(CommandError {
+            kind: desk_core::ErrorKind::Validation,
+            field: Some("pin".into()),
+            message:
+                "choose a PIN first (Settings › App lock): without one, anyone could unlock the app"
+                    .into(),
+        });
+    }
+    sync::stop_sync(state);
+    let replica = state.replica().take();
+    drop(replica);
+    Ok(true)
+}
+
+/// The app lock's settings: whether a PIN is set, and the idle time.
+#[tauri::command]
+#[specta::specta]
+pub fn lock_policy(
+    state: State<'_, AppState>,
+) -> Result<desk_keys::lock::LockPolicy, CommandError> {
+    let guard = state.replica();
+    let r = guard.as_ref().ok_or_else(locked)?;
+    Ok(desk_keys::lock::policy(r)?)
+}
+
+/// Sets, changes or (with `pin` null) removes the app lock's PIN; `current` is the PIN set now.
+#[tauri::command]
+#[specta::specta]
+pub fn set_lock_pin(
+    state: State<'_, AppState>,
+    current: Option<String>,
+    pin: Option<String>,
+) -> Result<desk_keys::lock::LockPolicy, CommandError> {
+    let mut guard = state.replica();
+    let r = guard.as_mut().ok_or_else(locked)?;
+    Ok(desk_keys::lock::set_pin(
+        r,
+        current.as_deref(),
+        pin.as_deref(),
+        now_ms(),
+    )?)
+}
+
+/// Sets the minutes without use after which the app locks itself.
+#[tauri::command]
+#[specta::specta]
+pub fn set_idle_lock(
+    state: State<'_, AppState>,
+    minutes: u32,
+) -> Result<desk_keys::lock::LockPolicy, CommandError> {
+    let mut guard = state.replica();
+    let r = guard.as_mut().ok_or_else(locked)?;
+    Ok(desk_keys::lock::set_idle_minutes(r, minutes)?)
 }
 
 #[tauri::command]

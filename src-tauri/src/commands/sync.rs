@@ -62,6 +62,17 @@ pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandErro
     })
 }
 
+/// Stops the background loop (signing out, locking): it ends after the call it is in, and a
+/// loop started later is a new one (the old one no longer speaks for it).
+pub fn stop_sync(state: &AppState) {
+    let mut l = state.sync_loop();
+    l.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    l.stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    l.wake = None;
+    l.last = None;
+    l.running = false;
+}
+
 /// Starts the background loop if this replica is signed in and none runs; wakes it if one
 /// does. It reports through `sync` events ({state: syncing|idle|offline|stopped, …}).
 pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
@@ -85,9 +96,15 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     let app = app.clone();
     std::thread::spawn(move || {
         let state = app.state::<AppState>();
+        // A stopped loop reports nothing more and leaves the state to its successor.
+        let current = |l: &crate::state::SyncLoop| std::sync::Arc::ptr_eq(&l.stop, &stop);
         let report = |e: SyncEvent| {
-            state.sync_loop().last = Some(e.clone());
-            events::sync(&app, &e);
+            let mut l = state.sync_loop();
+            if current(&l) {
+                l.last = Some(e.clone());
+                drop(l);
+                events::sync(&app, &e);
+            }
         };
         match desk_sync::http::Http::new(&acct.server, Some(&acct.token)) {
             Ok(mut t) => desk_sync::background::follow(
@@ -105,7 +122,10 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
                 message: e.to_string(),
             }),
         }
-        state.sync_loop().running = false;
+        let mut l = state.sync_loop();
+        if current(&l) {
+            l.running = false;
+        }
     });
 }
 
@@ -187,12 +207,7 @@ pub async fn sync_logout<R: tauri::Runtime>(
     let handle = app.clone();
     tauri::async_runtime::spawn_blocking(move || {
         let state = handle.state::<AppState>();
-        {
-            let mut l = state.sync_loop();
-            l.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-            l.wake = None;
-            l.last = None;
-        }
+        stop_sync(&state);
         let was = {
             let mut guard = state.replica();
             let r = guard.as_mut().ok_or_else(locked)?;

@@ -5,7 +5,7 @@
 import { call, commands, DeskError, messageOf } from "./api";
 import { forget, parseRecent, remember, type Recent } from "./recent";
 import { HOME, parseRoute, sameRoute, type Route } from "./route";
-import type { EntitySchema, RecordView } from "./types";
+import type { EntitySchema, LockPolicy, RecordView } from "./types";
 
 export interface Toast {
   id: number;
@@ -52,6 +52,8 @@ class Desk {
   recent = $state<Recent[]>([]);
   paletteOpen = $state(false);
   editing = $state<Editing | null>(null);
+  /** The app lock's policy (a PIN set? the idle minutes), from the core. */
+  lock = $state.raw<LockPolicy | null>(null);
   private history: Route[] = [];
   private nextToast = 1;
 
@@ -75,6 +77,7 @@ class Desk {
     const summary = await call(commands.summary());
     scope = summary.device;
     this.schema = await commands.describe();
+    this.lock = await call(commands.lockPolicy());
     this.recent = parseRecent(load(recentKey()));
     this.route = parseRoute(
       load(routeKey()),
@@ -145,6 +148,21 @@ class Desk {
       this.changed();
     } catch (e) {
       this.error(e);
+    }
+  }
+
+  /**
+   * Locks the app (Ctrl+L, idle, "Lock now"): the shell closes the replica, then the page
+   * starts again from nothing, so no record stays in its memory or on screen. Without a PIN the
+   * shell refuses, and Settings › App lock opens to choose one.
+   */
+  async lockNow(): Promise<void> {
+    try {
+      await call(commands.lockNow());
+      globalThis.location.reload();
+    } catch (e) {
+      this.error(e);
+      if (e instanceof DeskError && e.field === "pin") this.go({ view: "settings" });
     }
   }
 

@@ -21,6 +21,18 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// A key leaves no copy in memory behind it: the app lock closes the replica and drops its
+/// keys (the connection's, the checkpoint thread's), and each one is wiped as it goes.
+impl Drop for Key {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        match self {
+            Key::Raw(k) => k.zeroize(),
+            Key::Passphrase(p) => p.zeroize(),
+        }
+    }
+}
+
 impl Key {
     /// A fresh random key from the operating system's generator.
     pub fn random() -> Result<Key> {
@@ -48,10 +60,14 @@ impl Key {
         }
         Some(Key::Raw(k))
     }
-    pub(super) fn pragma(&self) -> String {
-        match self {
-            Key::Raw(_) => format!("x'{}'", self.to_hex().unwrap_or_default()),
+    /// The key as SQLCipher's `key` pragma takes it; wiped when dropped, like the key.
+    pub(super) fn pragma(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(match self {
+            Key::Raw(_) => {
+                let hex = zeroize::Zeroizing::new(self.to_hex().unwrap_or_default());
+                format!("x'{}'", hex.as_str())
+            }
             Key::Passphrase(p) => p.clone(),
-        }
+        })
     }
 }

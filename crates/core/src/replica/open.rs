@@ -22,7 +22,7 @@ pub(super) fn open_keyed(path: &Path, key: &Key, flags: OpenFlags) -> Result<Con
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher logs failed page checks to stderr itself; we report a wrong key as an error.
     conn.pragma_update(None, "cipher_log_level", "NONE")?;
-    conn.pragma_update(None, "key", key.pragma())?;
+    conn.pragma_update(None, "key", key.pragma().as_str())?;
     // The first read decrypts page 1: a wrong key fails here, before anything is written.
     let check: rusqlite::Result<i64> =
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
@@ -240,7 +240,7 @@ impl Replica {
         })?;
         self.conn.execute(
             "ATTACH DATABASE ?1 AS rekeyed KEY ?2",
-            rusqlite::params![name, key.pragma()],
+            rusqlite::params![name, key.pragma().as_str()],
         )?;
         let copied = (|| -> Result<()> {
             self.conn

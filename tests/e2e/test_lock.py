@@ -1,0 +1,77 @@
+"""The app lock in the real app: without a PIN, Ctrl+L sends the user to choose one; with one,
+Ctrl+L closes the replica and the page starts again showing nothing of it, the shell answers no
+record command, a wrong PIN is refused, and the right one (typed, then Enter: keyboard only)
+opens the app again where it was. Runs on its own replica and app, so a failure here leaves
+the other tests' app unlocked."""
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from conftest import TARGET, app_on, make_replica
+from test_app import axe_violations, keys, nav, shot, text_of, toast, type_into, wait
+
+
+@pytest.fixture(scope="module")
+def driver():
+    yield from app_on(make_replica(TARGET))
+
+
+def interactive(d):
+    return d.execute_script("return !!document.documentElement.dataset.interactive")
+
+
+INVOKE = """
+const done = arguments[arguments.length - 1];
+window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+  .then(v => done({ok: v}), e => done({err: e}));
+"""
+
+
+def test_locking_closes_the_replica_until_the_pin_is_given(driver):
+    wait(driver, 60).until(interactive)
+    wait(driver).until(lambda d: "Upcoming meetings" in text_of(d, "main"))
+    home = text_of(driver, "main")
+    assert "ACMECS" in home
+
+    # No PIN yet: the shell refuses to lock, and Settings opens at the app lock.
+    keys(driver, (Keys.CONTROL, "l"))
+    toast(driver, "choose a PIN first")
+    wait(driver).until(lambda d: text_of(d, "#settings-title") == "Settings")
+    assert driver.execute_async_script(INVOKE, "lock_policy", {})["ok"] == {"pin_set": False, "idle_minutes": 10}
+    type_into(driver, driver.find_element(By.ID, "new-pin"), "25")
+    driver.find_element(By.ID, "new-pin").send_keys(Keys.ENTER)
+    wait(driver).until(lambda d: "4 to 256 characters" in text_of(d, "#pin-error"))
+    pin = driver.find_element(By.ID, "new-pin")
+    type_into(driver, pin, "80")
+    pin.send_keys(Keys.ENTER)
+    toast(driver, "PIN set")
+    assert driver.execute_async_script(INVOKE, "lock_policy", {})["ok"]["pin_set"] is True
+    nav(driver, "Home")
+    wait(driver).until(lambda d: "Upcoming meetings" in text_of(d, "main"))
+
+    keys(driver, (Keys.CONTROL, "l"))
+    wait(driver).until(lambda d: text_of(d, "h1") == "Secretariat Desk is locked")
+    page = driver.execute_script("return document.body.innerText")
+    assert "ACMECS" not in page and "Upcoming meetings" not in page, page
+    # The shell itself answers no record command while locked.
+    for cmd, args in [("search", {"query": "ACMECS"}), ("summary", {}), ("home", {})]:
+        answer = driver.execute_async_script(INVOKE, cmd, args)
+        assert "err" in answer and answer["err"]["kind"] == "wrong_key", (cmd, answer)
+    assert driver.execute_async_script(INVOKE, "status", {})["ok"]["unlocked"] is False
+    shot(driver, "lock")
+    assert axe_violations(driver) == []
+
+    # A wrong PIN is refused at the field; the right one, typed and Enter, opens the app.
+    box = wait(driver).until(lambda d: d.find_element(By.ID, "pin"))
+    assert driver.switch_to.active_element == box, "the PIN field has the focus"
+    type_into(driver, box, "1111")
+    box.send_keys(Keys.ENTER)
+    wait(driver).until(lambda d: "not the PIN" in text_of(d, "#unlock-error"))
+    assert driver.execute_async_script(INVOKE, "status", {})["ok"]["unlocked"] is False
+    box = driver.find_element(By.ID, "pin")
+    wait(driver).until(lambda d: box.get_attribute("value") == "")
+    keys(driver, "2580", Keys.ENTER)
+    wait(driver, 30).until(lambda d: "Upcoming meetings" in text_of(d, "main"))
+    assert "ACMECS" in text_of(driver, "main")
+    assert driver.execute_async_script(INVOKE, "search", {"query": "ACMECS"})["ok"], "records answer again"

@@ -29,16 +29,7 @@ pub fn watch_logind(
 ) -> Result<(), dbus::Error> {
     let sleep = MatchRule::new_signal("org.freedesktop.login1.Manager", "PrepareForSleep")
         .with_sender(LOGIN1);
-    let t = tell.clone();
-    conn.add_match(
-        sleep,
-        move |(starting,): (bool,), _: &Connection, _: &Message| {
-            if starting {
-                let _ = t.send(Away::Sleep);
-            }
-            true
-        },
-    )?;
+    when_true(conn, sleep, tell.clone(), Away::Sleep)?;
     if let Some(path) = session {
         let lock = MatchRule::new_signal("org.freedesktop.login1.Session", "Lock")
             .with_sender(LOGIN1)
@@ -54,18 +45,26 @@ pub fn watch_logind(
 /// Listens on `conn` (the session bus) for a screen saver coming on.
 pub fn watch_screensaver(conn: &Connection, tell: Sender<Away>) -> Result<(), dbus::Error> {
     for iface in ["org.freedesktop.ScreenSaver", "org.gnome.ScreenSaver"] {
-        let t = tell.clone();
         let rule = MatchRule::new_signal(iface, "ActiveChanged").with_sender(iface);
-        conn.add_match(
-            rule,
-            move |(active,): (bool,), _: &Connection, _: &Message| {
-                if active {
-                    let _ = t.send(Away::ScreenSaver);
-                }
-                true
-            },
-        )?;
+        when_true(conn, rule, tell.clone(), Away::ScreenSaver)?;
     }
+    Ok(())
+}
+
+/// Tells `away` whenever a signal matching `rule` carries `true` (sleep starting, a screen
+/// saver coming on; not waking, not going off).
+fn when_true(
+    conn: &Connection,
+    rule: MatchRule<'static>,
+    tell: Sender<Away>,
+    away: Away,
+) -> Result<(), dbus::Error> {
+    conn.add_match(rule, move |(on,): (bool,), _: &Connection, _: &Message| {
+        if on {
+            let _ = tell.send(away);
+        }
+        true
+    })?;
     Ok(())
 }
 

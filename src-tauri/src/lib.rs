@@ -100,6 +100,7 @@ pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
         .commands(app_commands!(specta_commands))
         .typ::<desk_sync::background::SyncEvent>()
         .typ::<desk_core::Progress>()
+        .typ::<events::Wiped>()
 }
 
 /// Builds the app on any Tauri runtime (the real one, or the mock runtime in tests).

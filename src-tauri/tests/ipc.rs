@@ -12,6 +12,10 @@ struct Shell {
 }
 
 impl Shell {
+    fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     fn new(env_passphrase: Option<&str>) -> Shell {
         let dir = tempfile::tempdir().expect("tmp");
         let state =
@@ -377,32 +381,8 @@ fn the_app_prints_briefing_packs() {
 
 #[test]
 fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
-    // The real server (desk-server's routes) in-process, on 127.0.0.1.
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut hub =
-        desk_server::Hub::new(&dir.path().join("hub.db"), &desk_core::Key::Raw([8u8; 32]))
-            .expect("hub");
-    desk_server::auth::add_user(
-        hub.store_mut(),
-        "ana",
-        "long enough password",
-        &desk_server::Role::Secretariat,
-    )
-    .expect("user");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(desk_server::serve(listener, hub, async {
-        let _ = stopped.await;
-    }));
-
+    let server = SyncServer::start();
+    let url = server.url.clone();
     let shell = Shell::new(Some("correct horse battery"));
     shell.call("unlock", json!({})).expect("unlock");
     shell
@@ -463,7 +443,123 @@ fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
 
     let st = shell.call("sync_logout", json!({})).expect("logout");
     assert_eq!(st["signed_in"], false);
-    let _ = stop.send(());
+}
+
+/// The real server (desk-server's routes) in-process on 127.0.0.1, with the user "ana"; the
+/// store's file may be opened beside it (an administrator's `desk-server` command).
+struct SyncServer {
+    dir: tempfile::TempDir,
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+const HUB_KEY: desk_core::Key = desk_core::Key::Raw([8u8; 32]);
+
+impl SyncServer {
+    fn start() -> SyncServer {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut hub = desk_server::Hub::new(&dir.path().join("hub.db"), &HUB_KEY).expect("hub");
+        desk_server::auth::add_user(
+            hub.store_mut(),
+            "ana",
+            "long enough password",
+            &desk_server::Role::Secretariat,
+        )
+        .expect("user");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        rt.spawn(desk_server::serve(listener, hub, async {
+            let _ = stopped.await;
+        }));
+        SyncServer {
+            dir,
+            url,
+            stop: Some(stop),
+            _rt: rt,
+        }
+    }
+
+    /// The store, opened beside the running server.
+    fn admin(&self) -> desk_server::Hub {
+        desk_server::Hub::open(&self.dir.path().join("hub.db"), &HUB_KEY).expect("hub")
+    }
+}
+
+impl Drop for SyncServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[test]
+fn a_revoked_app_removes_its_replica_and_keys_and_the_server_has_it_on_record() {
+    let server = SyncServer::start();
+    let shell = Shell::new(Some("correct horse battery"));
+    shell.call("unlock", json!({})).expect("unlock");
+    shell
+        .call("create", json!({"entityName": "contact", "fields": {"name": "Aung Kyaw", "classification": "restricted"}}))
+        .expect("contact");
+    shell
+        .call(
+            "sync_login",
+            json!({"server": server.url, "user": "ana", "password": "long enough password"}),
+        )
+        .expect("login");
+    assert_eq!(
+        shell.call("sync_now", json!({})).expect("sync")["state"],
+        "idle"
+    );
+    let device = shell.call("summary", json!({})).expect("summary")["device"]
+        .as_str()
+        .expect("device")
+        .to_string();
+
+    let mut admin = server.admin();
+    desk_server::auth::revoke_device(admin.store_mut(), &device).expect("revoke");
+    let err = shell.call("sync_now", json!({})).expect_err("revoked");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revoked"),
+        "{err}"
+    );
+    // Nothing of the replica is left in its folder, and the app holds nothing open.
+    let left: Vec<_> = std::fs::read_dir(shell.data_dir())
+        .expect("data dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let status = shell.call("status", json!({})).expect("status");
+    assert_eq!(
+        (status["exists"].clone(), status["unlocked"].clone()),
+        (json!(false), json!(false))
+    );
+    assert_eq!(
+        shell
+            .call("search", json!({"query": "Aung"}))
+            .expect_err("gone")["kind"],
+        "wrong_key"
+    );
+    // The server has the wipe on record.
+    let listed = desk_server::auth::devices(admin.store_mut()).expect("devices");
+    let d = listed.iter().find(|d| d.id == device).expect("listed");
+    assert!(
+        d.revoked && d.wiped.is_some(),
+        "{d:?} {:?}",
+        desk_server::auth::audit_log(admin.store_mut(), 10)
+    );
 }
 
 #[test]

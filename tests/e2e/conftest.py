@@ -143,9 +143,9 @@ def driver(data_dir):
     yield from app_on(data_dir)
 
 
-@pytest.fixture(scope="session")
-def sync_server():
-    """The real desk-server on a free loopback port, with one secretariat user."""
+def serve():
+    """The real desk-server on a free loopback port, with one secretariat user ("e2e"):
+    yields (its URL, its store's file), then stops it."""
     d = tempfile.mkdtemp(prefix="desk-e2e-server-")
     db = str(Path(d) / "server.db")
     env = dict(os.environ, DESK_PASSWORD="e2e sync password")
@@ -159,9 +159,15 @@ def sync_server():
     )
     line = proc.stdout.readline().strip()
     assert line.startswith("listening on "), line
-    yield line.removeprefix("listening on ")
+    yield line.removeprefix("listening on "), db
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def sync_server():
+    for url, _db in serve():
+        yield url
 
 
 # Without GPU compositing WebKit redraws only when something changes, and its driver's

@@ -384,16 +384,22 @@ def test_one_click_prints_the_briefing_pack(driver, tmp_path):
     wait(driver).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog.pack"))
 
 
-def test_signing_in_syncs_the_replica_to_the_server(driver, sync_server, tmp_path):
+def sign_in(driver, url):
+    """Signs the app in from the sync bar as the test server's user, and waits for the first
+    round to finish."""
     driver.find_element(By.XPATH, "//button[normalize-space()='Sign in to sync…']").click()
     form = wait(driver).until(lambda d: d.find_element(By.ID, "sync-form"))
     server = form.find_element(By.CSS_SELECTOR, "input[type=url]")
     server.clear()
-    type_into(driver, server, sync_server)
+    type_into(driver, server, url)
     type_into(driver, form.find_element(By.CSS_SELECTOR, "input[autocomplete=username]"), "e2e")
     type_into(driver, form.find_element(By.CSS_SELECTOR, "input[type=password]"), "e2e sync password")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait(driver, 120).until(lambda d: "up to date" in text_of(d, "#sync-state"))
+
+
+def test_signing_in_syncs_the_replica_to_the_server(driver, sync_server, tmp_path):
+    sign_in(driver, sync_server)
     wait(driver, 30).until(lambda d: "Nothing waiting to be sent" in text_of(d, "#sync-bar"))
     assert "Last synced" in text_of(driver, "#sync-bar")
     shot(driver, "synced")

@@ -1,15 +1,20 @@
-"""The app lock in the real app: without a PIN, Ctrl+L sends the user to choose one; with one,
+"""Laptops that travel, in the real app. The app lock: without a PIN, Ctrl+L sends the user to choose one; with one,
 Ctrl+L closes the replica and the page starts again showing nothing of it, the shell answers no
 record command, a wrong PIN is refused, and the right one (typed, then Enter: keyboard only)
-opens the app again where it was. Runs on its own replica and app, so a failure here leaves
-the other tests' app unlocked."""
+opens the app again where it was. Then remote wipe: the laptop signs in, an administrator
+revokes it, and "Sync now" removes the replica and its keys, the server records the wipe and
+the app says why it has nothing. Runs on its own replica and app, so a failure here leaves the
+other tests' app as it was."""
+
+import os
+import subprocess
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import TARGET, app_on, make_replica
-from test_app import axe_violations, keys, nav, shot, text_of, toast, type_into, wait
+from conftest import TARGET, app_on, make_replica, serve
+from test_app import axe_violations, centre, keys, nav, shot, sign_in, text_of, toast, type_into, wait
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +80,34 @@ def test_locking_closes_the_replica_until_the_pin_is_given(driver):
     wait(driver, 30).until(lambda d: "Upcoming meetings" in text_of(d, "main"))
     assert "ACMECS" in text_of(driver, "main")
     assert driver.execute_async_script(INVOKE, "search", {"query": "ACMECS"})["ok"], "records answer again"
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from serve()
+
+
+def test_a_revoked_laptop_removes_its_replica_and_says_why(driver, server):
+    """Runs after the lock test on the same app: signed in, then revoked by an administrator;
+    the next sync removes the replica and its keys, the server records the wipe, and the app
+    shows why it has nothing."""
+    url, db = server
+    wait(driver, 60).until(interactive)
+    data_dir = driver.execute_async_script(INVOKE, "status", {})["ok"]["data_dir"]
+    sign_in(driver, url)
+    device = driver.execute_async_script(INVOKE, "summary", {})["ok"]["device"]
+    admin = lambda *a: subprocess.run([TARGET / "desk-server", *a, "--db", db], check=True, capture_output=True, text=True).stdout
+    assert f"{device}\te2e\tactive" in admin("device", "list")
+
+    admin("device", "revoke", device)
+    nav(driver, "Settings")
+    centre(driver, wait(driver).until(lambda d: d.find_element(By.XPATH, "//button[normalize-space()='Sync now']"))).click()
+    wait(driver, 60).until(lambda d: text_of(d, "h1") == "This computer's access was revoked")
+    assert "the server has the removal on record" in text_of(driver, "[role=alert]")
+    shot(driver, "revoked")
+    # Nothing of the replica is left in its folder (the window's size may stay), and the
+    # server lists the device as wiped.
+    left = sorted(os.listdir(data_dir))
+    assert set(left) <= {"window.json"}, left
+    assert "revoked, wiped " in next(l for l in admin("device", "list").splitlines() if l.startswith(device))
+    assert driver.execute_async_script(INVOKE, "search", {"query": "ACMECS"})["err"]["kind"] == "wrong_key"

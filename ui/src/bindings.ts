@@ -1335,6 +1335,18 @@ records: ([string, string])[];
  * entity.field of records changed again since, left as they are.
  */
 kept_newer: string[] }
+/**
+ * This device's access was revoked and its replica, files and keys removed (`revoked`).
+ */
+export type Wiped = { files_removed: number; 
+/**
+ * Whether the server has the wipe on record.
+ */
+confirmed: boolean; 
+/**
+ * What went wrong removing or telling, if anything.
+ */
+problem: string | null }
 
 /** tauri-specta globals **/
 

@@ -734,10 +734,14 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 // Revoked: the replica, its log, its opened files and its keys leave this
                 // computer (what it had not sent is lost, by design).
                 Err(desk_sync::SyncError::Denied(desk_sync::Denied::Revoked, msg)) => {
-                    let removed = desk_keys::destroy(&dir, r, &Keychain::default())?;
+                    let wiped = desk_sync::account::wipe(&dir, r, &Keychain::default())?;
                     eprintln!(
-                        "desk: this device's access was revoked: its replica and keys were removed from this computer ({} files)",
-                        removed.len()
+                        "desk: this device's access was revoked: its replica and keys were removed from this computer ({} files); {}",
+                        wiped.removed.len(),
+                        match &wiped.confirmed {
+                            Ok(()) => "the server has the wipe on record".to_string(),
+                            Err(e) => format!("the server could not be told ({e})"),
+                        }
                     );
                     return Err(sync_error(desk_sync::SyncError::Denied(
                         desk_sync::Denied::Revoked,

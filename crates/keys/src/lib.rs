@@ -410,15 +410,20 @@ pub fn destroy(data_dir: &Path, r: Replica, store: &dyn SecretStore) -> Result<V
     }
     // Then the secrets: a token kept inside the replica went with it; one in the keychain,
     // and the replica's key, go now.
+    // Where there is no keychain at all, nothing was ever put in one: nothing to remove.
+    let gone = |r: Result<()>| match r {
+        Err(KeyError::NoKeychain(_)) => Ok(()),
+        other => other,
+    };
     if std::env::var_os("DESK_NO_KEYCHAIN").is_none() {
-        store.remove(&token)?;
+        gone(store.remove(&token))?;
     }
     if let Some(meta) = meta {
         if meta.key_source == KeySource::Keychain {
-            store.remove(&account(&meta))?;
+            gone(store.remove(&account(&meta)))?;
         }
         if let Some((KeySource::Keychain, previous)) = &meta.previous {
-            store.remove(&format!("replica-{previous}"))?;
+            gone(store.remove(&format!("replica-{previous}")))?;
         }
     }
     Ok(removed)
@@ -617,6 +622,41 @@ mod tests {
             open(dir.path(), &kc, &none),
             Err(KeyError::Core(desk_core::Error::NoReplica { .. }))
         ));
+    }
+
+    /// A computer with no keychain at all (a headless machine): every call says so.
+    struct NoKeychainHere;
+
+    impl SecretStore for NoKeychainHere {
+        fn get(&self, _: &str) -> Result<Option<String>> {
+            Err(KeyError::NoKeychain("no Secret Service".into()))
+        }
+        fn set(&self, _: &str, _: &str) -> Result<()> {
+            Err(KeyError::NoKeychain("no Secret Service".into()))
+        }
+        fn remove(&self, _: &str) -> Result<()> {
+            Err(KeyError::NoKeychain("no Secret Service".into()))
+        }
+    }
+
+    #[test]
+    fn without_a_keychain_a_passphrase_replica_is_still_destroyed_whole() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let pass = || Some("correct horse".to_string());
+        let (mut r, _) = init(
+            dir.path(),
+            Protect::Passphrase("correct horse".into()),
+            &NoKeychainHere,
+            &pass,
+        )
+        .expect("init");
+        contact(&mut r, "Aung Kyaw");
+        let removed = destroy(dir.path(), r, &NoKeychainHere).expect("destroy");
+        assert!(
+            removed.iter().any(|p| p.ends_with("replica.json")),
+            "{removed:?}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
     }
 
     #[test]

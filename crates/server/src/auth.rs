@@ -43,6 +43,8 @@ pub struct Device {
     pub expires: i64,
     pub revoked: bool,
     pub last_seen: Option<i64>,
+    /// When the (revoked) device confirmed it had removed its replica, files and keys.
+    pub wiped: Option<i64>,
 }
 
 pub(crate) fn now_secs() -> i64 {
@@ -293,7 +295,7 @@ pub fn users(store: &dyn Tables) -> Result<Vec<User>, HubError> {
 pub fn devices(store: &dyn Tables) -> Result<Vec<Device>, HubError> {
     store.read_with(|sql| {
         sql.rows(
-            "SELECT id, \"user\", expires, revoked, last_seen FROM srv_device \
+            "SELECT id, \"user\", expires, revoked, last_seen, wiped FROM srv_device \
              ORDER BY \"user\", id",
             &[],
         )?
@@ -305,6 +307,7 @@ pub fn devices(store: &dyn Tables) -> Result<Vec<Device>, HubError> {
                 expires: r.int(2)?,
                 revoked: r.flag(3)?,
                 last_seen: r.opt_int(4)?,
+                wiped: r.opt_int(5)?,
             })
         })
         .collect()
@@ -527,6 +530,47 @@ pub fn logout(store: &mut dyn Tables, token: &str) -> Result<Session, HubError> 
         )
     })?;
     Ok(s)
+}
+
+/// A revoked device says it has removed its replica, its files and its keys: the server notes
+/// when (`device list`) and audits it once. Only the revoked device's own token is accepted
+/// here (it works for nothing else); an active device has nothing to confirm.
+pub fn confirm_wipe(store: &mut dyn Tables, token: &str) -> Result<String, HubError> {
+    let hash = token_hash(token);
+    store.write_with(|sql| {
+        let row = sql
+            .row(
+                "SELECT id, \"user\", revoked, wiped FROM srv_device WHERE token = $1",
+                &[hash.as_str().into()],
+            )?
+            .map(|r| Ok::<_, HubError>((r.text(0)?, r.text(1)?, r.flag(2)?, r.opt_int(3)?)))
+            .transpose()?;
+        let Some((device, user, revoked, wiped)) = row else {
+            return Err(HubError::Denied(
+                Denied::Unknown,
+                Denied::Unknown.message().into(),
+            ));
+        };
+        if !revoked {
+            return Err(HubError::Invalid(
+                "this device is not revoked: there is no wipe to confirm".into(),
+            ));
+        }
+        if wiped.is_none() {
+            sql.exec(
+                "UPDATE srv_device SET wiped = $2 WHERE id = $1",
+                &[device.as_str().into(), now_secs().into()],
+            )?;
+            audit(
+                sql,
+                Some(&user),
+                Some(&device),
+                "wipe",
+                "the device confirmed its replica, files and keys removed",
+            )?;
+        }
+        Ok(device)
+    })
 }
 
 /// Checks a bearer token.

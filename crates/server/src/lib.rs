@@ -497,10 +497,34 @@ async fn logout(
     State(Shared { hub, .. }): State<Shared>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let token = bearer(&headers)?;
+    with_token(hub, &headers, |store, token| {
+        auth::logout(store, token).map(|_| ())
+    })
+    .await
+}
+
+/// A revoked device confirms its wipe (its token works for this alone).
+async fn wiped(
+    State(Shared { hub, .. }): State<Shared>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    with_token(hub, &headers, |store, token| {
+        auth::confirm_wipe(store, token).map(|_| ())
+    })
+    .await
+}
+
+/// A request that is its token and nothing else (sign out, confirm a wipe): `f` is given the
+/// store and the token, off the async threads; 204 when it succeeds.
+async fn with_token(
+    hub: Arc<Mutex<Hub>>,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut dyn store::Tables, &str) -> Result<(), HubError> + Send + 'static,
+) -> Result<StatusCode, ApiError> {
+    let token = bearer(headers)?;
     blocking(move || {
         let mut hub = lock(&hub)?;
-        auth::logout(hub.store_mut(), &token)?;
+        f(hub.store_mut(), &token)?;
         Ok(())
     })
     .await?;
@@ -758,6 +782,7 @@ fn app(hub: Shared) -> Router {
     Router::new()
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
+        .route("/v1/wiped", post(wiped))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))

@@ -265,7 +265,11 @@ fn admin(
         }
         ["device", "list"] => {
             for d in auth::devices(t)? {
-                let state = if d.revoked { "revoked" } else { "active" };
+                let state = match (d.revoked, d.wiped) {
+                    (true, Some(at)) => format!("revoked, wiped {}", when(at)),
+                    (true, None) => "revoked, wipe not confirmed".into(),
+                    (false, _) => "active".into(),
+                };
                 let seen = d.last_seen.map(when).unwrap_or_else(|| "never".into());
                 println!(
                     "{}\t{}\t{state}\texpires {}\tlast seen {seen}",

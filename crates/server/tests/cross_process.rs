@@ -617,6 +617,8 @@ fn a_revoked_device_removes_its_replica_on_next_contact() {
     let device = lost.device();
     assert!(server.admin(&["device", "list"]).contains(&device));
     server.admin(&["device", "revoke", &device]);
+    let listed = server.admin(&["device", "list"]);
+    assert!(listed.contains("revoked, wipe not confirmed"), "{listed}");
     let out = lost.run(&["sync"]);
     assert_eq!(
         out.status.code(),
@@ -624,7 +626,16 @@ fn a_revoked_device_removes_its_replica_on_next_contact() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("revoked"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("revoked"), "{said}");
+    assert!(said.contains("the server has the wipe on record"), "{said}");
+    // The server knows: the device is listed as wiped, and the audit log says so once.
+    let listed = server.admin(&["device", "list"]);
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with(&device))
+        .expect("the device is listed");
+    assert!(row.contains("revoked, wiped "), "{row}");
     // Nothing of the replica is left on the laptop: no file holds the record or its history.
     let left: Vec<String> = std::fs::read_dir(lost.0.path())
         .expect("dir")
@@ -647,6 +658,13 @@ fn a_revoked_device_removes_its_replica_on_next_contact() {
     let audit = server.admin(&["audit"]);
     assert!(
         audit.contains("revoke") && audit.contains("login"),
+        "{audit}"
+    );
+    assert_eq!(
+        audit
+            .matches("the device confirmed its replica, files and keys removed")
+            .count(),
+        1,
         "{audit}"
     );
 }

@@ -608,6 +608,57 @@ fn after_logout_the_token_is_refused_and_the_device_may_sign_in_again() {
     assert!(audit.contains("laptop-1\tlogout\tsigned out"), "{audit}");
 }
 
+#[test]
+fn only_a_revoked_device_can_confirm_its_wipe_and_its_token_does_nothing_else() {
+    let store = Store::new();
+    let server = Server::start(&store.spec());
+    server.user("sec", &["secretariat"]);
+    let active = login(&server.url, "sec", "laptop-1");
+    let lost = login(&server.url, "sec", "laptop-2");
+    let post = |auth: &str| {
+        request(
+            &server.url,
+            "POST",
+            "/v1/wiped",
+            &[("Authorization", auth)],
+            b"",
+        )
+    };
+    // No token, a made-up one, an active device's: nothing to confirm, nothing recorded.
+    let a = request(&server.url, "POST", "/v1/wiped", &[], b"");
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert_eq!(post("Bearer made-up").status, 401);
+    let a = post(&format!("Bearer {active}"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (422, "invalid"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("not revoked"), "{}", a.body);
+    server.admin(&["device", "revoke", "laptop-2"]);
+    // The revoked token reads nothing, and confirms the wipe (twice: recorded once).
+    let pull = request(
+        &server.url,
+        "GET",
+        "/v1/pull?after=0",
+        &[("Authorization", &format!("Bearer {lost}"))],
+        b"",
+    );
+    assert_eq!(pull.status, 401, "{}", pull.body);
+    assert_eq!(post(&format!("Bearer {lost}")).status, 204);
+    assert_eq!(post(&format!("Bearer {lost}")).status, 204);
+    let devices = server.admin(&["device", "list"]);
+    assert!(devices.contains("laptop-1\tsec\tactive"), "{devices}");
+    assert!(
+        devices.contains("laptop-2\tsec\trevoked, wiped "),
+        "{devices}"
+    );
+    let audit = server.admin(&["audit"]);
+    assert_eq!(audit.matches("laptop-2\twipe\t").count(), 1, "{audit}");
+    assert!(!audit.contains("laptop-1\twipe"), "{audit}");
+}
+
 fn desk_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_desk-server")).with_file_name("desk");
     assert!(

@@ -10,6 +10,7 @@ use crate::http::{Http, SignedIn};
 use crate::SyncError;
 use desk_core::Replica;
 use desk_keys::{sync_token, KeyError, SecretStore};
+use std::path::Path;
 
 const SERVER: &str = "sync.server";
 const USER: &str = "sync.user";
@@ -157,6 +158,31 @@ pub fn tell_server(account: Option<&Account>) -> SignedOut {
         Ok(()) => SignedOut::Told,
         Err(e) => SignedOut::NotTold(e),
     }
+}
+
+/// What a revoked device's wipe did.
+#[derive(Debug)]
+pub struct Wiped {
+    /// The files removed from this computer.
+    pub removed: Vec<String>,
+    /// Whether the server has it on record (it was told with the token the device held);
+    /// offline, the wipe happened all the same, unconfirmed.
+    pub confirmed: Result<(), SyncError>,
+}
+
+/// A revoked device leaves this computer: the replica (a sync round has emptied it already),
+/// its log, opened document files and leftovers, its key and its token in the OS keychain
+/// ([`desk_keys::destroy`]); then the server is told, so an administrator sees the wipe done.
+pub fn wipe(data_dir: &Path, r: Replica, keychain: &dyn SecretStore) -> Result<Wiped, KeyError> {
+    let account = current(&r, keychain).ok().flatten();
+    let removed = desk_keys::destroy(data_dir, r, keychain)?;
+    let confirmed = match account {
+        Some(a) => Http::new(&a.server, Some(&a.token)).and_then(|h| h.confirm_wipe()),
+        None => Err(SyncError::Invalid(
+            "no sync account was left to confirm the wipe with".into(),
+        )),
+    };
+    Ok(Wiped { removed, confirmed })
 }
 
 /// Signs this replica out: [`forget`], then [`tell_server`].

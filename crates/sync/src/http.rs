@@ -121,8 +121,18 @@ impl Http {
     /// Signs this device out on the server: its token stops working there (the device stays
     /// registered and may sign in again). The caller forgets the token locally either way.
     pub fn logout(&self) -> Result<(), SyncError> {
+        self.post_token("/v1/logout")
+    }
+
+    /// Tells the server this (revoked) device has removed its replica, files and keys.
+    pub fn confirm_wipe(&self) -> Result<(), SyncError> {
+        self.post_token("/v1/wiped")
+    }
+
+    /// A POST that carries only the token (sign out, confirm a wipe).
+    fn post_token(&self, path: &str) -> Result<(), SyncError> {
         let r = self
-            .request(self.client.post(format!("{}/v1/logout", self.base)))
+            .request(self.client.post(format!("{}{path}", self.base)))
             .timeout(Duration::from_secs(10))
             .send()
             .map_err(|e| SyncError::Network(e.to_string()))?;

@@ -106,6 +106,7 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
                 events::sync(&app, &e);
             }
         };
+        let mut revoked = false;
         match desk_sync::http::Http::new(&acct.server, Some(&acct.token)) {
             Ok(mut t) => desk_sync::background::follow(
                 state.replica_lock(),
@@ -114,7 +115,16 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
                 &rx,
                 &mut desk_sync::background::Backoff::default(),
                 desk_sync::background::LONG_POLL_SECS,
-                &mut |e| report(e),
+                &mut |e| {
+                    revoked |= matches!(
+                        e,
+                        SyncEvent::Stopped {
+                            code: "revoked",
+                            ..
+                        }
+                    );
+                    report(e)
+                },
             ),
             // No HTTP client could be made here (no TLS support): nothing to retry.
             Err(e) => report(SyncEvent::Stopped {
@@ -125,8 +135,36 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
         let mut l = state.sync_loop();
         if current(&l) {
             l.running = false;
+            drop(l);
+            if revoked {
+                wipe(&app);
+            }
         }
     });
+}
+
+/// This device's access was revoked (the sync round has emptied the replica): the replica,
+/// its files and its keys leave this computer, the server is told, and the UI shows why
+/// nothing is left (the `revoked` event). Unsent edits are lost, by design.
+fn wipe<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    let state = app.state::<AppState>();
+    stop_sync(&state);
+    let Some(r) = state.replica().take() else {
+        return;
+    };
+    let wiped = match account::wipe(&state.data_dir, r, &Keychain::default()) {
+        Ok(w) => events::Wiped {
+            files_removed: w.removed.len() as u32,
+            confirmed: w.confirmed.is_ok(),
+            problem: w.confirmed.err().map(|e| e.to_string()),
+        },
+        Err(e) => events::Wiped {
+            files_removed: 0,
+            confirmed: false,
+            problem: Some(e.to_string()),
+        },
+    };
+    events::revoked(app, &wiped);
 }
 
 /// Signs this replica in to a sync server (the token goes to the OS keychain, else inside the
@@ -172,14 +210,21 @@ pub async fn sync_now<R: tauri::Runtime>(
             message: "not signed in to a sync server".into(),
         })?;
         let mut t = desk_sync::http::Http::new(&acct.server, Some(&acct.token))?;
-        let report =
+        let round =
             desk_sync::sync_shared(state.replica_lock(), &mut t, desk_sync::BATCH, &mut |p| {
                 let (pushed, pulled) = match p {
                     desk_sync::SyncProgress::Pushed { done, .. } => (done, 0),
                     desk_sync::SyncProgress::Pulled { done, .. } => (0, done),
                 };
                 events::sync(&handle, &SyncEvent::Syncing { pushed, pulled });
-            })?;
+            });
+        let report = match round {
+            Err(e @ desk_sync::SyncError::Denied(desk_sync::Denied::Revoked, _)) => {
+                wipe(&handle);
+                return Err(e.into());
+            }
+            other => other?,
+        };
         let done = SyncEvent::Idle {
             pushed: report.pushed,
             pulled: report.pulled,

@@ -90,10 +90,25 @@ CREATE TABLE IF NOT EXISTS srv_upload_chunk (sha256 TEXT NOT NULL, \"user\" TEXT
   \"offset\" BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (sha256, \"user\", \"offset\"));
 ";
 
-const STEPS: &[Step] = &[Step {
-    sqlite: V1_SQLITE,
-    postgres: V1_POSTGRES,
-}];
+/// Version 2: when a revoked device confirmed its wipe; the device's own number of an audit
+/// record it sent (so a record sent twice is kept once).
+const V2: &str = "\
+ALTER TABLE srv_device ADD COLUMN wiped BIGINT;
+ALTER TABLE srv_audit ADD COLUMN origin_seq BIGINT;
+CREATE UNIQUE INDEX IF NOT EXISTS srv_audit_origin ON srv_audit (device, origin_seq) \
+  WHERE origin_seq IS NOT NULL;
+";
+
+const STEPS: &[Step] = &[
+    Step {
+        sqlite: V1_SQLITE,
+        postgres: V1_POSTGRES,
+    },
+    Step {
+        sqlite: V2,
+        postgres: V2,
+    },
+];
 
 /// The version of the server's tables this build writes.
 pub const VERSION: i64 = STEPS.len() as i64;

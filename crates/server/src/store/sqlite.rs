@@ -281,8 +281,15 @@ mod tests {
         // A store made before versions were kept (no srv_meta) is brought to this version.
         let mut r = Replica::open(&path, &key).expect("open");
         assert_eq!(version(&r), migrations::VERSION.to_string());
-        r.with_transaction(|tx| tx.execute_batch("DROP TABLE srv_meta"))
-            .expect("drop");
+        // (Such a store has version 1's tables only.)
+        r.with_transaction(|tx| {
+            tx.execute_batch(
+                "DROP TABLE srv_meta; DROP INDEX srv_audit_origin; \
+                 ALTER TABLE srv_audit DROP COLUMN origin_seq; \
+                 ALTER TABLE srv_device DROP COLUMN wiped;",
+            )
+        })
+        .expect("drop");
         drop(r);
         drop(SqliteStore::open(&path, &key).expect("reopen"));
         let mut r = Replica::open(&path, &key).expect("open");

@@ -90,6 +90,39 @@ pub fn render(pack: &Pack, paper: Paper) -> Result<Rendered, Error> {
     })
 }
 
+/// Records in the replica, for the server's audit log, that `pack` (of meeting `meeting_id`)
+/// was made into `file`: the meeting, the pages and sections, the marking, whom it was
+/// prepared for. The server adds who and on which device when the replica next syncs.
+pub fn record_made(
+    replica: &mut desk_core::Replica,
+    meeting_id: &str,
+    pack: &Pack,
+    rendered: &Rendered,
+    file: &std::path::Path,
+) -> Result<(), Error> {
+    let sections: Vec<&str> = pack.sections.iter().map(|s| s.title.as_str()).collect();
+    let marked = if pack.classification.is_empty() {
+        "unmarked".to_string()
+    } else {
+        format!("marked {}", pack.classification)
+    };
+    let reader = if pack.prepared_for.is_empty() {
+        "for no named reader".to_string()
+    } else {
+        pack.prepared_for.clone()
+    };
+    let detail = format!(
+        "briefing pack of {} ({meeting_id}): {} pages, {} section(s): {}; {marked}; {reader}; saved as {}",
+        pack.title,
+        rendered.pages,
+        sections.len(),
+        sections.join(", "),
+        file.display()
+    );
+    replica.record_audit("pack", &detail)?;
+    Ok(())
+}
+
 /// The briefing pack of one meeting, from the replica to PDF bytes.
 pub fn brief(
     replica: &desk_core::Replica,

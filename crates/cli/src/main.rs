@@ -634,7 +634,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             out.followup(&r.followup(&q)?)?;
         }
         "brief" => {
-            let r = open(&dir)?;
+            let mut r = open(&dir)?;
             let raw = sub
                 .get_one::<String>("meeting")
                 .cloned()
@@ -656,8 +656,11 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             .map_err(brief_error)?;
             let path = PathBuf::from(sub.get_one::<String>("output").cloned().unwrap_or_default());
             let started = std::time::Instant::now();
-            let pack = desk_brief::brief(&r, &id, &opts).map_err(brief_error)?;
+            let composed =
+                desk_brief::compose(&r, &id, &opts).map_err(|e| brief_error(e.into()))?;
+            let pack = desk_brief::render(&composed, opts.paper).map_err(brief_error)?;
             desk_brief::write_file(&path, &pack.pdf).map_err(brief_error)?;
+            desk_brief::record_made(&mut r, &id, &composed, &pack, &path).map_err(brief_error)?;
             out.brief(&path, &pack, started.elapsed())?;
         }
         "login" => {

@@ -255,6 +255,12 @@ CREATE INDEX IF NOT EXISTS document_agenda_item ON document (agenda_item);\n";
 const V9: &str = "ALTER TABLE meeting ADD COLUMN start_time TEXT;\n\
 ALTER TABLE meeting ADD COLUMN end_time TEXT;\n";
 
+/// Version 10: what this device did that the server's audit log must show (briefing packs
+/// made, key changes), kept here until the server has them (`sent`). Local: never synced as
+/// records, and untouched by a wipe for a new role.
+const V10: &str = "CREATE TABLE audit_outbox (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, \
+action TEXT NOT NULL, detail TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0);\n";
+
 /// The entities that version 6 made searchable, indexed by its migration step.
 pub(crate) const V6_SEARCHED: &[crate::schema::Entity] = &[
     crate::schema::Entity::AgendaItem,
@@ -285,6 +291,6 @@ pub const BROWSE_INDEXES: &[&str] = &[
 ];
 
 /// All migrations, in order; index + 1 is the schema version they bring a replica to.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

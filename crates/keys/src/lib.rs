@@ -368,6 +368,15 @@ pub fn rekey(
     write_meta(data_dir, &done)?;
     let mut replica = Replica::open(&path, &key)?;
     replica.checkpoint_in_background(&key)?;
+    // For the server's audit log (sent with the next sync).
+    let kept_in = match done.key_source {
+        KeySource::Keychain => "a new key in the OS keychain",
+        KeySource::Passphrase => "a new passphrase",
+    };
+    replica.record_audit(
+        "rekey",
+        &format!("the replica was re-encrypted under {kept_in} ({records} records)"),
+    )?;
     Ok((
         replica,
         Rekeyed {

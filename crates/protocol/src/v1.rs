@@ -84,6 +84,37 @@ pub struct PushAnswer {
     pub restamped: usize,
 }
 
+/// Something a device did that the server's audit log must show (a briefing pack made, the
+/// replica's key changed), recorded on the device even offline and sent with its next sync
+/// (`POST /v1/audit`). `seq` numbers the device's events (a repeat is kept once); `at` is the
+/// device's clock (ms since 1970), which the server keeps beside its own time of receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: i64,
+    pub action: String,
+    pub detail: String,
+}
+
+/// What a device may report (anything else is refused whole).
+pub const AUDIT_ACTIONS: &[&str] = &["pack", "rekey"];
+/// The most events in one `POST /v1/audit`.
+pub const AUDIT_BATCH: usize = 200;
+/// The longest detail of one event (characters).
+pub const AUDIT_DETAIL_MAX: usize = 1_000;
+
+/// `POST /v1/audit`: a device's events, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRequest {
+    pub events: Vec<AuditEvent>,
+}
+
+/// Every event of the device up to `acked` is in the server's audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnswer {
+    pub acked: i64,
+}
+
 /// A page of the server's history after a cursor, as one device may see it (`GET /v1/pull`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PullPage {

@@ -573,6 +573,73 @@ pub fn confirm_wipe(store: &mut dyn Tables, token: &str) -> Result<String, HubEr
     })
 }
 
+/// Events a device reports (`POST /v1/audit`: packs it made, key changes) go into the audit
+/// log under the user and device of the token they came with — never names from the body.
+/// Refused whole, nothing written, unless every event is an audited action with a detail of
+/// at most `AUDIT_DETAIL_MAX` characters, numbered upwards from 1, at most
+/// `AUDIT_BATCH` of them (`desk_protocol::v1`). An event the log already has (the same device and number) is
+/// kept once. The device's clock is kept in the detail beside the server's time. Returns the
+/// highest number now in the log.
+pub fn device_audit(
+    store: &mut dyn Tables,
+    s: &Session,
+    events: &[desk_protocol::v1::AuditEvent],
+) -> Result<i64, HubError> {
+    use desk_protocol::v1;
+    if events.len() > v1::AUDIT_BATCH {
+        return Err(HubError::Limit(
+            "too_large",
+            format!(
+                "{} audit events in one request; at most {}",
+                events.len(),
+                v1::AUDIT_BATCH
+            ),
+        ));
+    }
+    let mut last = 0;
+    for e in events {
+        let refuse = |why: String| HubError::Invalid(format!("audit event {}: {why}", e.seq));
+        if e.seq <= last {
+            return Err(refuse(format!("numbered after {last}: not in order")));
+        }
+        if !v1::AUDIT_ACTIONS.contains(&e.action.as_str()) {
+            return Err(refuse(format!(
+                "'{}' is not an action a device reports",
+                clip(&e.action, 40)
+            )));
+        }
+        if e.detail.chars().count() > v1::AUDIT_DETAIL_MAX {
+            return Err(refuse(format!(
+                "the detail is longer than {} characters",
+                v1::AUDIT_DETAIL_MAX
+            )));
+        }
+        last = e.seq;
+    }
+    store.write_with(|sql| {
+        for e in events {
+            let when = chrono::DateTime::from_timestamp_millis(e.at).map_or_else(
+                || "unknown".to_string(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            );
+            sql.exec(
+                "INSERT INTO srv_audit (at, \"user\", device, action, detail, origin_seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[
+                    now_secs().into(),
+                    s.who.user.as_str().into(),
+                    s.device.as_str().into(),
+                    e.action.as_str().into(),
+                    format!("{} (device clock {when})", e.detail).into(),
+                    e.seq.into(),
+                ],
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(last)
+}
+
 /// Checks a bearer token.
 pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, HubError> {
     let row = store.read_with(|sql| {

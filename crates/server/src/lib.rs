@@ -43,8 +43,8 @@ use axum::{Json, Router};
 use conn::Peer;
 use desk_core::{Change, Key};
 use desk_protocol::v1::{
-    Checksum, ErrorBody, ErrorDetail, LoginAnswer, LoginRequest, PullPage, PushAnswer, PushRequest,
-    SCHEMA_HEADER, SNAPSHOT_HEADER,
+    AuditAnswer, AuditRequest, Checksum, ErrorBody, ErrorDetail, LoginAnswer, LoginRequest,
+    PullPage, PushAnswer, PushRequest, SCHEMA_HEADER, SNAPSHOT_HEADER,
 };
 use desk_protocol::wire;
 use http_body_util::BodyExt;
@@ -514,6 +514,28 @@ async fn wiped(
     .await
 }
 
+/// The most bytes of a `POST /v1/audit` body (200 events of 1,000 characters of up to 4 bytes).
+const MAX_AUDIT_BODY: usize = 1 << 20;
+
+/// A device reports what it did for the audit log (packs made, key changes).
+async fn audit_events(
+    State(sh): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<AuditAnswer>, ApiError> {
+    authenticated(&sh.hub, &headers).await?;
+    let body = read_body(body, &headers, MAX_AUDIT_BODY, sh.limits.idle_timeout).await?;
+    let hub = sh.hub.clone();
+    let acked = blocking(move || {
+        let req: AuditRequest = serde_json::from_slice(&body).map_err(json_error)?;
+        let mut hub = lock(&hub)?;
+        let s = session(&hub, &headers)?;
+        Ok(auth::device_audit(hub.store_mut(), &s, &req.events)?)
+    })
+    .await?;
+    Ok(Json(AuditAnswer { acked }))
+}
+
 /// A request that is its token and nothing else (sign out, confirm a wipe): `f` is given the
 /// store and the token, off the async threads; 204 when it succeeds.
 async fn with_token(
@@ -783,6 +805,7 @@ fn app(hub: Shared) -> Router {
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
         .route("/v1/wiped", post(wiped))
+        .route("/v1/audit", post(audit_events))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))

@@ -1010,3 +1010,114 @@ fn the_server_killed_mid_push_and_mid_pull_loses_nothing() {
     b.sync(&server);
     assert_eq!(a.records(), b.records());
 }
+
+/// The text of page `n` of a PDF (Poppler's pdftotext), and how many pages it has (pdfinfo).
+fn pdf_pages(pdf: &Path) -> Vec<String> {
+    let info = Command::new("pdfinfo")
+        .arg(pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let pages: usize = String::from_utf8_lossy(&info.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a page count");
+    (1..=pages)
+        .map(|n| {
+            let out = Command::new("pdftotext")
+                .args(["-f", &n.to_string(), "-l", &n.to_string(), "-layout"])
+                .arg(pdf)
+                .arg("-")
+                .output()
+                .expect("pdftotext");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn packs_made_and_key_changes_reach_the_servers_audit_log_with_who_and_which_device() {
+    let store = Store::new();
+    let server = Server::start(&store.spec());
+    server.user("ana", &["secretariat"]);
+    let a = Desk::new();
+    a.ok(&["demo"]);
+    a.login(&server, "ana");
+    a.sync(&server);
+    let meeting = &a.json(&["meeting", "list"])[0];
+    let (id, title) = (
+        meeting["id"].as_str().expect("id"),
+        meeting["title"].as_str().expect("title"),
+    );
+    let pdf = a.0.path().join("pack.pdf");
+    a.ok(&[
+        "brief",
+        id,
+        "--output",
+        pdf.to_str().expect("path"),
+        "--prepared-for",
+        "Ana Phommachanh",
+    ]);
+    // The watermark on every page.
+    let pages = pdf_pages(&pdf);
+    assert!(pages.len() > 2, "{} pages", pages.len());
+    for (i, text) in pages.iter().enumerate() {
+        assert!(
+            text.contains("Prepared for Ana Phommachanh"),
+            "page {} has no watermark:\n{text}",
+            i + 1
+        );
+    }
+    // Offline the event waits in the replica; the next sync hands it over.
+    assert!(!server.admin(&["audit"]).contains("\tpack\t"));
+    a.sync(&server);
+    let device = a.device();
+    let audit = server.admin(&["audit"]);
+    let line = audit
+        .lines()
+        .find(|l| l.contains("\tpack\t"))
+        .unwrap_or_else(|| panic!("no pack in the audit log:\n{audit}"));
+    assert!(
+        line.contains(&format!(
+            "\tana\t{device}\tpack\tbriefing pack of {title} ({id}): {} pages",
+            pages.len()
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains("Ana Phommachanh") && line.contains("device clock"),
+        "{line}"
+    );
+    // Sent once: another sync adds nothing.
+    a.sync(&server);
+    assert_eq!(server.admin(&["audit"]).matches("\tpack\t").count(), 1);
+
+    // A key change too (the replica then opens with the new passphrase).
+    let out = a
+        .command(&["rekey", "--passphrase"])
+        .env("DESK_NEW_PASSPHRASE", "a new long passphrase")
+        .output()
+        .expect("rekey");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = a
+        .command(&["sync", "--server", &server.url])
+        .env("DESK_PASSPHRASE", "a new long passphrase")
+        .output()
+        .expect("sync");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = server.admin(&["audit"]);
+    assert!(
+        audit.contains(&format!(
+            "\tana\t{device}\trekey\tthe replica was re-encrypted under a new passphrase"
+        )),
+        "{audit}"
+    );
+}

@@ -659,6 +659,73 @@ fn only_a_revoked_device_can_confirm_its_wipe_and_its_token_does_nothing_else() 
     assert!(!audit.contains("laptop-1\twipe"), "{audit}");
 }
 
+#[test]
+fn a_device_reports_only_its_own_audit_events_within_bounds_and_each_once() {
+    let store = Store::new();
+    let server = Server::start(&store.spec());
+    server.user("sec", &["secretariat"]);
+    let token = login(&server.url, "sec", "laptop-1");
+    let auth = format!("Bearer {token}");
+    let post = |auth: &str, body: &serde_json::Value| {
+        request(
+            &server.url,
+            "POST",
+            "/v1/audit",
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    };
+    let event = |seq: i64, action: &str, detail: &str| serde_json::json!({"seq": seq, "at": 1_796_600_000_000i64, "action": action, "detail": detail});
+    let logged = || server.admin(&["audit"]);
+    // No token, or a made-up one: refused before the body is read.
+    let one = serde_json::json!({"events": [event(1, "pack", "x")]});
+    assert_eq!(post("", &one).status, 401);
+    assert_eq!(post("Bearer made-up", &one).status, 401);
+    // Refused whole, nothing written: an action a device may not report (even beside a good
+    // one), a detail too long, numbers out of order, too many at once.
+    for (body, status) in [
+        (
+            serde_json::json!({"events": [event(1, "pack", "ok"), event(2, "revoke", "forged")]}),
+            422,
+        ),
+        (
+            serde_json::json!({"events": [event(1, "pack", &"x".repeat(1_001))]}),
+            422,
+        ),
+        (
+            serde_json::json!({"events": [event(2, "pack", "b"), event(1, "pack", "a")]}),
+            422,
+        ),
+        (
+            serde_json::json!({"events": (1..=201).map(|i| event(i, "pack", "x")).collect::<Vec<_>>()}),
+            413,
+        ),
+    ] {
+        let a = post(&auth, &body);
+        assert_eq!(a.status, status, "{}", a.body);
+    }
+    assert!(!logged().contains("\tpack\t"), "{}", logged());
+    // A body naming another user or device changes nothing: the token says who.
+    let forged = serde_json::json!({"events": [{"seq": 1, "at": 0, "action": "pack",
+        "detail": "pack of the SOM", "user": "admin", "device": "laptop-9"}]});
+    let a = post(&auth, &forged);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("\"acked\":1"), "{}", a.body);
+    // Sent again (its answer lost): kept once.
+    assert_eq!(post(&auth, &forged).status, 200);
+    let audit = logged();
+    assert_eq!(audit.matches("\tpack\t").count(), 1, "{audit}");
+    assert!(
+        audit
+            .contains("\tsec\tlaptop-1\tpack\tpack of the SOM (device clock 1970-01-01 00:00 UTC)"),
+        "{audit}"
+    );
+    assert!(!audit.contains("laptop-9"), "{audit}");
+}
+
 fn desk_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_desk-server")).with_file_name("desk");
     assert!(

@@ -3,7 +3,9 @@
 
 use crate::{wire, Denied, PullReply, PushReply, Role, SyncError, Transport};
 use desk_core::Change;
-use desk_protocol::v1::{ErrorBody, LoginAnswer, LoginRequest, PushRequest};
+use desk_protocol::v1::{
+    AuditAnswer, AuditRequest, ErrorBody, LoginAnswer, LoginRequest, PushRequest,
+};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -257,6 +259,24 @@ impl Transport for Http {
             .send()
             .map_err(|e| SyncError::Network(e.to_string()))?;
         self.answer(r)
+    }
+
+    fn audit(
+        &mut self,
+        events: &[desk_protocol::v1::AuditEvent],
+    ) -> Result<Option<i64>, SyncError> {
+        let body = serde_json::to_vec(&AuditRequest {
+            events: events.to_vec(),
+        })
+        .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        let r = self
+            .request(self.client.post(format!("{}/v1/audit", self.base)))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let answer: AuditAnswer = self.answer(r)?;
+        Ok(Some(answer.acked))
     }
 
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {

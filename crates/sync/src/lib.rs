@@ -136,6 +136,15 @@ pub trait Transport {
         let _ = sha;
         Err(SyncError::Invalid("this transport moves no files".into()))
     }
+    /// Hands this device's audit events to the server's audit log; the highest number it now
+    /// has. `None`: this transport carries no audit events (they stay queued for one that does).
+    fn audit(
+        &mut self,
+        events: &[desk_protocol::v1::AuditEvent],
+    ) -> Result<Option<i64>, SyncError> {
+        let _ = events;
+        Ok(None)
+    }
     /// Sends bytes of file `sha` (`size` bytes) from `offset`.
     fn blob_put(
         &mut self,
@@ -215,6 +224,8 @@ pub struct SyncReport {
     /// Documents' files sent to and received from the server (whole files).
     pub files_sent: usize,
     pub files_received: usize,
+    /// This device's audit events (packs made, key changes) now in the server's audit log.
+    pub audited: usize,
 }
 
 /// Progress of a sync run, for a progress bar.
@@ -434,6 +445,7 @@ fn sync_once(
         }
     }
     files(a, t, &mut report)?;
+    audit(a, t, &mut report)?;
     match refused {
         Some(e) => Err(e),
         None => Ok(report),
@@ -443,6 +455,32 @@ fn sync_once(
 /// The local setting holding an initial sync's snapshot sequence ([`PullReply::snapshot`]); a
 /// first pull passes [`START_SNAPSHOT`] to ask for one.
 const SNAPSHOT: &str = "sync.snapshot";
+
+/// This device's audit events (packs made, key changes), after everything else, a batch at a
+/// time; each batch the server has is marked sent (a repeat after a lost answer is kept once
+/// there).
+fn audit(
+    a: &mut dyn Access,
+    t: &mut dyn Transport,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    loop {
+        let events = get(a, |r| Ok(r.audit_unsent(desk_protocol::v1::AUDIT_BATCH)?))?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(());
+        };
+        let Some(acked) = t.audit(&events)? else {
+            return Ok(());
+        };
+        get(a, |r| Ok(r.audit_acked(acked)?))?;
+        report.audited += events.iter().filter(|e| e.seq <= acked).count();
+        if acked < last {
+            return Err(SyncError::Network(format!(
+                "the server took audit events up to {acked} of {last}; try again"
+            )));
+        }
+    }
+}
 
 /// Documents' files, on their own queue after the records: each file the server lacks is
 /// sent from where the server's copy ends, each one missing here fetched from where ours

@@ -6,7 +6,7 @@
 //! print service (CUPS `lp`), or copied elsewhere.
 
 use super::with;
-use crate::error::CommandError;
+use crate::error::{locked, CommandError};
 use crate::state::AppState;
 use desk_core::{Entity, ErrorKind};
 use serde::Serialize;
@@ -59,11 +59,12 @@ pub fn brief(
         reader,
     }
     .options()?;
-    let pack = with(&state, |r| {
+    let (id, pack) = with(&state, |r| {
         let id = r
             .resolve(Entity::Meeting, &meeting_id)
             .unwrap_or(meeting_id.clone());
-        desk_brief::compose(r, &id, &opts)
+        let pack = desk_brief::compose(r, &id, &opts)?;
+        Ok((id, pack))
     })?;
     let file = match path {
         Some(p) => PathBuf::from(p),
@@ -81,6 +82,11 @@ pub fn brief(
     };
     let out = desk_brief::render(&pack, opts.paper)?;
     desk_brief::write_file(&file, &out.pdf)?;
+    {
+        let mut guard = state.replica();
+        let r = guard.as_mut().ok_or_else(locked)?;
+        desk_brief::record_made(r, &id, &pack, &out, &file)?;
+    }
     Ok(BriefResult {
         file: file.display().to_string(),
         pages: out.pages,

@@ -16,6 +16,7 @@
 //! transaction, each row under a savepoint, or as a dry run.
 
 mod apply;
+mod audit;
 mod batch;
 mod change_log;
 mod checkpoint;

@@ -76,6 +76,7 @@ macro_rules! app_commands {
             commands::lock_policy,
             commands::set_lock_pin,
             commands::set_idle_lock,
+            records::record_history,
         }
     };
 }

@@ -245,6 +245,17 @@ def test_a_contact_from_create_to_restore(driver, data_dir):
     wait(driver).until(lambda d: len(d.find_elements(By.XPATH, "//button[normalize-space()='Delete']")) == 1)
     assert not json.loads(desk_cli(data_dir, "contact", "show", contact_id, "--json")).get("deleted")
 
+    # Its history says who did each of those, newest first (a replica never signed in: this
+    # computer), with what a field held before.
+    centre(driver, driver.find_element(By.CSS_SELECTOR, "details.history summary")).click()
+    wait(driver).until(lambda d: len(texts(d, "details.history li .line")) == 5)
+    lines = texts(driver, "details.history li .line")
+    assert [l.split()[-1] for l in lines] == ["restored", "deleted", "edited", "edited", "created"], lines
+    assert all("this computer" in l for l in lines), lines
+    history = text_of(driver, "details.history")
+    assert "Minister Counsellor" in history and "(was Minister Counsellor)" in history, history
+    shot(driver, "history")
+
 
 def test_a_meeting_with_an_agenda_item_and_a_participant_from_the_forms(driver):
     open_list(driver, "Meetings")

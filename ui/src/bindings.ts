@@ -552,6 +552,17 @@ async setIdleLock(minutes: number) : Promise<Result<LockPolicy, CommandError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * A record's history by person, newest first: who changed which fields to what, and when.
+ */
+async recordHistory(id: string) : Promise<Result<HistoryEntry[], CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("record_history", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -787,6 +798,18 @@ export type ExportRequest =
  */
 export type Exported = { path: string; bytes: number }
 /**
+ * One field as a change left it.
+ */
+export type FieldEdit = { field: string; 
+/**
+ * The value it was given, as shown (a reference by its record's label; empty: cleared).
+ */
+value: string; 
+/**
+ * What it held before this change, when an earlier change here set it.
+ */
+was: string | null }
+/**
  * One condition on a field.
  */
 export type FieldFilter = { field: string; op: FilterKind; 
@@ -893,6 +916,26 @@ reported_at: MeetingRef | null }
  * meetings it has.
  */
 export type Framework = { name: string; meetings: number }
+/**
+ * One change to a record.
+ */
+export type HistoryEntry = { seq: number; 
+/**
+ * When, on the changing device's clock (RFC 3339, UTC).
+ */
+at: string; device: string; 
+/**
+ * The user of that device, when known.
+ */
+user: string | null; 
+/**
+ * Made on this replica.
+ */
+here: boolean; 
+/**
+ * "created", "edited", "deleted" or "restored".
+ */
+what: string; fields: FieldEdit[] }
 /**
  * The record a search hit or a listed row belongs to.
  */

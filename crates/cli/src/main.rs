@@ -301,7 +301,8 @@ fn cli() -> Command {
         .subcommand(Command::new("dump").about("Print a canonical text dump of every record and the search index (for diffs)"))
         .subcommand(
             Command::new("log")
-                .about("Show the field-level change log")
+                .about("Show the field-level change log, or with ID one record's history: who changed what, when")
+                .arg(Arg::new("record").value_name("ID").help("a record's id: its changes, newest first, with the user of each device that made them (named by the sync server)"))
                 .arg(Arg::new("after").long("after").value_parser(clap::value_parser!(i64)).default_value("0").help("entries after this sequence number"))
                 .arg(Arg::new("limit").long("limit").value_parser(clap::value_parser!(usize)).default_value("100")),
         );
@@ -825,7 +826,13 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             let r = open(&dir)?;
             let after = sub.get_one::<i64>("after").copied().unwrap_or(0);
             let limit = sub.get_one::<usize>("limit").copied().unwrap_or(100);
-            out.changes(&r.changes(after, limit)?)?;
+            match sub.get_one::<String>("record") {
+                Some(id) => {
+                    let (entity, entries) = r.history(id, limit)?;
+                    out.history(entity, id, &entries)?;
+                }
+                None => out.changes(&r.changes(after, limit)?)?,
+            }
         }
         cli_name => {
             let e = Entity::parse(cli_name).ok_or_else(|| anyhow!("unknown command {cli_name}"))?;

@@ -295,6 +295,38 @@ impl Out {
         Ok(())
     }
 
+    /// A record's history by person, newest first.
+    pub fn history(&mut self, e: Entity, id: &str, entries: &[desk_core::HistoryEntry]) -> R {
+        if self.json {
+            return self.emit_json(&json!({"entity": e.name(), "id": id, "history": entries}));
+        }
+        for h in entries {
+            let when = h.at.get(..16).unwrap_or(&h.at).replace('T', " ");
+            let short: String = h.device.chars().take(8).collect();
+            let who = match &h.user {
+                Some(u) if h.here => format!("{u} (this device)"),
+                Some(u) => format!("{u} (device {short}…)"),
+                None if h.here => "this device".to_string(),
+                None => format!("device {short}… (user not yet known: sync)"),
+            };
+            writeln!(self.stdout, "{when} UTC  {who}  {}", h.what)?;
+            for f in &h.fields {
+                let value = if f.value.is_empty() {
+                    "(cleared)"
+                } else {
+                    &f.value
+                };
+                match &f.was {
+                    Some(was) if !was.is_empty() => {
+                        writeln!(self.stdout, "    {}: {value} (was {was})", f.field)?
+                    }
+                    _ => writeln!(self.stdout, "    {}: {value}", f.field)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn deleted(&mut self, e: Entity, id: &str, n: usize) -> R {
         if self.json {
             return self.emit_json(&json!({"deleted": id, "entity": e.name(), "records": n}));

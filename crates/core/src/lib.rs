@@ -57,9 +57,9 @@ pub use outline::{
 };
 pub use replica::{
     display_value, ActionDue, AttentionReason, Batch, Change, Checkpoint, Dot, FieldChange,
-    FieldFilter, Fields, Filter, FilterKind, FilterOp, Home, Key, ListQuery, MilestonePoint, Page,
-    PageQuery, PortfolioRow, Progress, ProjectAttention, Record, RecordRef, Replica, SetOps,
-    Summary, DEFAULT_PAGE, MAX_PAGE, RESTING_CACHE_MIB,
+    FieldEdit, FieldFilter, Fields, Filter, FilterKind, FilterOp, HistoryEntry, Home, Key,
+    ListQuery, MilestonePoint, Page, PageQuery, PortfolioRow, Progress, ProjectAttention, Record,
+    RecordRef, Replica, SetOps, Summary, DEFAULT_PAGE, HISTORY_MAX, MAX_PAGE, RESTING_CACHE_MIB,
 };
 pub use role::Role;
 /// The SQLite binding the replica is built on (for [`Replica::with_transaction`]).

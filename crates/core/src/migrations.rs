@@ -256,10 +256,12 @@ const V9: &str = "ALTER TABLE meeting ADD COLUMN start_time TEXT;\n\
 ALTER TABLE meeting ADD COLUMN end_time TEXT;\n";
 
 /// Version 10: what this device did that the server's audit log must show (briefing packs
-/// made, key changes), kept here until the server has them (`sent`). Local: never synced as
-/// records, and untouched by a wipe for a new role.
+/// made, key changes), kept here until the server has them (`sent`) — local: never synced as
+/// records, and untouched by a wipe for a new role; and the user of each device in the change
+/// log, as the sync server names them (a record's history by person).
 const V10: &str = "CREATE TABLE audit_outbox (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, \
-action TEXT NOT NULL, detail TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0);\n";
+action TEXT NOT NULL, detail TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0);\n\
+ALTER TABLE device ADD COLUMN user TEXT;\n";
 
 /// The entities that version 6 made searchable, indexed by its migration step.
 pub(crate) const V6_SEARCHED: &[crate::schema::Entity] = &[

@@ -115,6 +115,22 @@ pub struct AuditAnswer {
     pub acked: i64,
 }
 
+/// `POST /v1/authors`: the users of devices named in the change log (a record's history by
+/// person). At most [`AUTHORS_MAX`] devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorsRequest {
+    pub devices: Vec<String>,
+}
+
+/// The most devices one `POST /v1/authors` may ask about.
+pub const AUTHORS_MAX: usize = 500;
+
+/// (device id, its user) for each asked-about device the server knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorsAnswer {
+    pub authors: Vec<(String, String)>,
+}
+
 /// A page of the server's history after a cursor, as one device may see it (`GET /v1/pull`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PullPage {

@@ -640,6 +640,37 @@ pub fn device_audit(
     Ok(last)
 }
 
+/// The users of `devices` (those the server knows), for records' histories by person. A
+/// device's user is no secret from a colleague whose replica holds that device's changes;
+/// ids are random, so none is learnt by guessing. At most `AUTHORS_MAX` asked.
+pub fn device_users(
+    store: &dyn Tables,
+    devices: &[String],
+) -> Result<Vec<(String, String)>, HubError> {
+    use desk_protocol::v1::AUTHORS_MAX;
+    if devices.len() > AUTHORS_MAX {
+        return Err(HubError::Limit(
+            "too_large",
+            format!(
+                "{} devices asked about at once; at most {AUTHORS_MAX}",
+                devices.len()
+            ),
+        ));
+    }
+    store.read_with(|sql| {
+        let mut out = Vec::new();
+        for d in devices {
+            if let Some(r) = sql.row(
+                "SELECT \"user\" FROM srv_device WHERE id = $1",
+                &[d.as_str().into()],
+            )? {
+                out.push((d.clone(), r.text(0)?));
+            }
+        }
+        Ok(out)
+    })
+}
+
 /// Checks a bearer token.
 pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, HubError> {
     let row = store.read_with(|sql| {

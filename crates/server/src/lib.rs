@@ -43,8 +43,8 @@ use axum::{Json, Router};
 use conn::Peer;
 use desk_core::{Change, Key};
 use desk_protocol::v1::{
-    AuditAnswer, AuditRequest, Checksum, ErrorBody, ErrorDetail, LoginAnswer, LoginRequest,
-    PullPage, PushAnswer, PushRequest, SCHEMA_HEADER, SNAPSHOT_HEADER,
+    AuditAnswer, AuditRequest, AuthorsAnswer, AuthorsRequest, Checksum, ErrorBody, ErrorDetail,
+    LoginAnswer, LoginRequest, PullPage, PushAnswer, PushRequest, SCHEMA_HEADER, SNAPSHOT_HEADER,
 };
 use desk_protocol::wire;
 use http_body_util::BodyExt;
@@ -516,6 +516,8 @@ async fn wiped(
 
 /// The most bytes of a `POST /v1/audit` body (200 events of 1,000 characters of up to 4 bytes).
 const MAX_AUDIT_BODY: usize = 1 << 20;
+/// The most bytes of a `POST /v1/authors` body (500 ids of ~40 bytes).
+const MAX_AUTHORS_BODY: usize = 64 << 10;
 
 /// A device reports what it did for the audit log (packs made, key changes).
 async fn audit_events(
@@ -523,17 +525,63 @@ async fn audit_events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<AuditAnswer>, ApiError> {
+    json_call(
+        sh,
+        headers,
+        body,
+        MAX_AUDIT_BODY,
+        |hub, s, req: AuditRequest| {
+            let acked = auth::device_audit(hub.store_mut(), &s, &req.events)?;
+            Ok(AuditAnswer { acked })
+        },
+    )
+    .await
+}
+
+/// The users of devices named in a replica's change log.
+async fn authors(
+    State(sh): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<AuthorsAnswer>, ApiError> {
+    json_call(
+        sh,
+        headers,
+        body,
+        MAX_AUTHORS_BODY,
+        |hub, _, req: AuthorsRequest| {
+            let authors = auth::device_users(hub.store(), &req.devices)?;
+            Ok(AuthorsAnswer { authors })
+        },
+    )
+    .await
+}
+
+/// A small JSON request of a signed-in device: the token checked before the body is read (at
+/// most `max` bytes), then `f` given the hub, the session and the request, off the async
+/// threads.
+async fn json_call<Req, Ans>(
+    sh: Shared,
+    headers: HeaderMap,
+    body: Body,
+    max: usize,
+    f: impl FnOnce(&mut Hub, Session, Req) -> Result<Ans, ApiError> + Send + 'static,
+) -> Result<Json<Ans>, ApiError>
+where
+    Req: for<'de> Deserialize<'de>,
+    Ans: Send + 'static,
+{
     authenticated(&sh.hub, &headers).await?;
-    let body = read_body(body, &headers, MAX_AUDIT_BODY, sh.limits.idle_timeout).await?;
+    let body = read_body(body, &headers, max, sh.limits.idle_timeout).await?;
     let hub = sh.hub.clone();
-    let acked = blocking(move || {
-        let req: AuditRequest = serde_json::from_slice(&body).map_err(json_error)?;
+    let answer = blocking(move || {
+        let req: Req = serde_json::from_slice(&body).map_err(json_error)?;
         let mut hub = lock(&hub)?;
         let s = session(&hub, &headers)?;
-        Ok(auth::device_audit(hub.store_mut(), &s, &req.events)?)
+        f(&mut hub, s, req)
     })
     .await?;
-    Ok(Json(AuditAnswer { acked }))
+    Ok(Json(answer))
 }
 
 /// A request that is its token and nothing else (sign out, confirm a wipe): `f` is given the
@@ -806,6 +854,7 @@ fn app(hub: Shared) -> Router {
         .route("/v1/logout", post(logout))
         .route("/v1/wiped", post(wiped))
         .route("/v1/audit", post(audit_events))
+        .route("/v1/authors", post(authors))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))

@@ -1121,3 +1121,76 @@ fn packs_made_and_key_changes_reach_the_servers_audit_log_with_who_and_which_dev
         "{audit}"
     );
 }
+
+#[test]
+fn a_records_history_says_which_user_moved_the_deadline() {
+    let store = Store::new();
+    let server = Server::start(&store.spec());
+    server.user("alice", &["secretariat"]);
+    server.user("bob", &["secretariat"]);
+    let (a, b) = (Desk::new(), Desk::new());
+    a.login(&server, "alice");
+    b.login(&server, "bob");
+    let meeting = id_of(&a.json(&[
+        "meeting",
+        "add",
+        "--title",
+        "ACMECS SOM",
+        "--start-date",
+        "2027-02-01",
+    ]));
+    let action = id_of(&a.json(&[
+        "action",
+        "add",
+        "--meeting",
+        &meeting,
+        "--title",
+        "Circulate the report",
+        "--due-date",
+        "2027-01-15",
+    ]));
+    a.sync(&server);
+    b.sync(&server);
+    b.ok(&["action", "edit", &action, "--due-date", "2027-03-01"]);
+    b.sync(&server);
+    a.sync(&server);
+    let h = a.json(&["log", &action]);
+    assert_eq!(h["entity"], "action", "{h}");
+    let entries = h["history"].as_array().expect("history");
+    assert_eq!(entries.len(), 2, "{h}");
+    let (moved, made) = (&entries[0], &entries[1]);
+    assert_eq!(
+        (moved["user"].as_str(), moved["here"].as_bool()),
+        (Some("bob"), Some(false)),
+        "{h}"
+    );
+    assert_eq!(moved["device"], b.device().as_str());
+    let due = moved["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|f| f["field"] == "due_date")
+        .expect("the due date moved");
+    assert_eq!(
+        (due["value"].as_str(), due["was"].as_str()),
+        (Some("2027-03-01"), Some("2027-01-15"))
+    );
+    assert_eq!(
+        (made["user"].as_str(), made["what"].as_str()),
+        (Some("alice"), Some("created"))
+    );
+    let text = a.ok(&["log", &action]);
+    assert!(
+        text.contains("bob (device ") && text.contains("due_date: 2027-03-01 (was 2027-01-15)"),
+        "{text}"
+    );
+    assert!(text.contains("alice (this device)  created"), "{text}");
+    // A record nobody here has: a clear error naming it.
+    let out = a.run(&["log", "01a2-no-such-record"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

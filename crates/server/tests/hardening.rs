@@ -726,6 +726,52 @@ fn a_device_reports_only_its_own_audit_events_within_bounds_and_each_once() {
     assert!(!audit.contains("laptop-9"), "{audit}");
 }
 
+#[test]
+fn authors_are_named_only_for_a_valid_token_and_a_bounded_list() {
+    let store = Store::new();
+    let server = Server::start(&store.spec());
+    server.user("sec", &["secretariat"]);
+    server.user("fp", &["focal-point:KH"]);
+    let token = login(&server.url, "sec", "laptop-1");
+    login(&server.url, "fp", "laptop-kh");
+    let post = |auth: &str, body: serde_json::Value| {
+        request(
+            &server.url,
+            "POST",
+            "/v1/authors",
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    };
+    let auth = format!("Bearer {token}");
+    assert_eq!(
+        post(
+            "Bearer made-up",
+            serde_json::json!({"devices": ["laptop-kh"]})
+        )
+        .status,
+        401
+    );
+    let a = post(
+        &auth,
+        serde_json::json!({"devices": ["laptop-kh", "laptop-1", "never-seen"]}),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let answer: serde_json::Value = serde_json::from_str(&a.body).expect("json");
+    assert_eq!(
+        answer["authors"],
+        serde_json::json!([["laptop-kh", "fp"], ["laptop-1", "sec"]])
+    );
+    let many: Vec<String> = (0..501).map(|i| format!("d{i}")).collect();
+    assert_eq!(
+        post(&auth, serde_json::json!({ "devices": many })).status,
+        413
+    );
+}
+
 fn desk_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_desk-server")).with_file_name("desk");
     assert!(

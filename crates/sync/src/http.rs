@@ -4,7 +4,8 @@
 use crate::{wire, Denied, PullReply, PushReply, Role, SyncError, Transport};
 use desk_core::Change;
 use desk_protocol::v1::{
-    AuditAnswer, AuditRequest, ErrorBody, LoginAnswer, LoginRequest, PushRequest,
+    AuditAnswer, AuditRequest, AuthorsAnswer, AuthorsRequest, ErrorBody, LoginAnswer, LoginRequest,
+    PushRequest,
 };
 use serde::Deserialize;
 use std::time::Duration;
@@ -129,6 +130,22 @@ impl Http {
     /// Tells the server this (revoked) device has removed its replica, files and keys.
     pub fn confirm_wipe(&self) -> Result<(), SyncError> {
         self.post_token("/v1/wiped")
+    }
+
+    /// A POST of `body` as JSON, answered in JSON.
+    fn post_json<B: serde::Serialize, T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, SyncError> {
+        let body = serde_json::to_vec(body).map_err(|e| SyncError::Invalid(e.to_string()))?;
+        let r = self
+            .request(self.client.post(format!("{}{path}", self.base)))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        self.answer(r)
     }
 
     /// A POST that carries only the token (sign out, confirm a wipe).
@@ -265,18 +282,19 @@ impl Transport for Http {
         &mut self,
         events: &[desk_protocol::v1::AuditEvent],
     ) -> Result<Option<i64>, SyncError> {
-        let body = serde_json::to_vec(&AuditRequest {
+        let body = AuditRequest {
             events: events.to_vec(),
-        })
-        .map_err(|e| SyncError::Invalid(e.to_string()))?;
-        let r = self
-            .request(self.client.post(format!("{}/v1/audit", self.base)))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .map_err(|e| SyncError::Network(e.to_string()))?;
-        let answer: AuditAnswer = self.answer(r)?;
+        };
+        let answer: AuditAnswer = self.post_json("/v1/audit", &body)?;
         Ok(Some(answer.acked))
+    }
+
+    fn authors(&mut self, devices: &[String]) -> Result<Option<Vec<(String, String)>>, SyncError> {
+        let body = AuthorsRequest {
+            devices: devices.to_vec(),
+        };
+        let answer: AuthorsAnswer = self.post_json("/v1/authors", &body)?;
+        Ok(Some(answer.authors))
     }
 
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError> {

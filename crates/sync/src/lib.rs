@@ -145,6 +145,11 @@ pub trait Transport {
         let _ = events;
         Ok(None)
     }
+    /// The users of `devices`, as the server knows them. `None`: this transport cannot say.
+    fn authors(&mut self, devices: &[String]) -> Result<Option<Vec<(String, String)>>, SyncError> {
+        let _ = devices;
+        Ok(None)
+    }
     /// Sends bytes of file `sha` (`size` bytes) from `offset`.
     fn blob_put(
         &mut self,
@@ -446,6 +451,7 @@ fn sync_once(
     }
     files(a, t, &mut report)?;
     audit(a, t, &mut report)?;
+    authors(a, t)?;
     match refused {
         Some(e) => Err(e),
         None => Ok(report),
@@ -455,6 +461,22 @@ fn sync_once(
 /// The local setting holding an initial sync's snapshot sequence ([`PullReply::snapshot`]); a
 /// first pull passes [`START_SNAPSHOT`] to ask for one.
 const SNAPSHOT: &str = "sync.snapshot";
+
+/// The users of devices whose changes this replica holds and has no name for (its own too),
+/// for records' histories by person.
+fn authors(a: &mut dyn Access, t: &mut dyn Transport) -> Result<(), SyncError> {
+    let unnamed = get(
+        a,
+        |r| Ok(r.unnamed_devices(desk_protocol::v1::AUTHORS_MAX)?),
+    )?;
+    if unnamed.is_empty() {
+        return Ok(());
+    }
+    if let Some(names) = t.authors(&unnamed)? {
+        get(a, |r| Ok(r.name_devices(&names)?))?;
+    }
+    Ok(())
+}
 
 /// This device's audit events (packs made, key changes), after everything else, a batch at a
 /// time; each batch the server has is marked sent (a repeat after a lost answer is kept once

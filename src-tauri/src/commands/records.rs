@@ -34,6 +34,16 @@ pub fn get(
     })
 }
 
+/// A record's history by person, newest first: who changed which fields to what, and when.
+#[tauri::command]
+#[specta::specta]
+pub fn record_history(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<desk_core::HistoryEntry>, CommandError> {
+    with(&state, |r| Ok(r.history(&id, desk_core::HISTORY_MAX)?.1))
+}
+
 /// A meeting's delegations in protocol order, with forms of address.
 #[tauri::command]
 #[specta::specta]

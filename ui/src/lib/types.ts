@@ -1,5 +1,6 @@
 // The types the UI works with, all generated from Rust (../bindings.ts).
 export type {
+  HistoryEntry,
   Wiped,
   LockPolicy,
   BriefResult,

@@ -77,6 +77,7 @@ macro_rules! app_commands {
             commands::set_lock_pin,
             commands::set_idle_lock,
             records::record_history,
+            commands::lease_sync[Wry],
         }
     };
 }

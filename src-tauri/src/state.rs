@@ -24,6 +24,12 @@ pub struct AppState {
     pub sync: Mutex<SyncLoop>,
     /// When the shell began (start-up diagnostics: see `commands::interactive`).
     pub started: std::time::Instant,
+    /// The wall clock (ms since 1970): the app lock's waits and the offline lease count by it
+    /// (a test gives its own).
+    clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// When the offline lease of the open replica ends, if it has one (checked before every
+    /// record command; set when the replica opens and after each sync round).
+    pub lease_end: Mutex<Option<u64>>,
 }
 
 impl AppState {
@@ -34,7 +40,24 @@ impl AppState {
             replica: Mutex::new(None),
             sync: Mutex::new(SyncLoop::default()),
             started: std::time::Instant::now(),
+            clock: Arc::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            }),
+            lease_end: Mutex::new(None),
         }
+    }
+
+    /// The same with another clock (tests of the offline lease).
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> AppState {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Now, on the app's clock (ms since 1970).
+    pub fn now(&self) -> u64 {
+        (self.clock)()
     }
 
     /// `DESK_DATA_DIR` (default: the OS data dir, as the `desk` CLI) and `DESK_PASSPHRASE`.

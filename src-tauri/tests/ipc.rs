@@ -12,6 +12,17 @@ struct Shell {
 }
 
 impl Shell {
+    /// A shell whose clock the test moves (`clock` holds ms since 1970).
+    fn with_clock(
+        env_passphrase: &str,
+        clock: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Shell {
+        let dir = tempfile::tempdir().expect("tmp");
+        let state = desk_app::AppState::new(dir.path().join("data"), Some(env_passphrase.into()))
+            .with_clock(move || clock.load(std::sync::atomic::Ordering::SeqCst));
+        Shell::on(dir, state)
+    }
+
     fn data_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("data")
     }
@@ -20,6 +31,10 @@ impl Shell {
         let dir = tempfile::tempdir().expect("tmp");
         let state =
             desk_app::AppState::new(dir.path().join("data"), env_passphrase.map(str::to_string));
+        Shell::on(dir, state)
+    }
+
+    fn on(dir: tempfile::TempDir, state: desk_app::AppState) -> Shell {
         let app = desk_app::build(mock_builder(), state, mock_context(noop_assets())).expect("app");
         let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
@@ -450,8 +465,10 @@ fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
 struct SyncServer {
     dir: tempfile::TempDir,
     url: String,
+    addr: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _rt: tokio::runtime::Runtime,
+    serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    rt: tokio::runtime::Runtime,
 }
 
 const HUB_KEY: desk_core::Key = desk_core::Key::Raw([8u8; 32]);
@@ -467,6 +484,7 @@ impl SyncServer {
             &desk_server::Role::Secretariat,
         )
         .expect("user");
+        drop(hub);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -475,17 +493,45 @@ impl SyncServer {
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        rt.spawn(desk_server::serve(listener, hub, async {
-            let _ = stopped.await;
-        }));
-        SyncServer {
+        let addr = listener.local_addr().expect("addr");
+        let mut s = SyncServer {
             dir,
-            url,
-            stop: Some(stop),
-            _rt: rt,
+            url: format!("http://{addr}"),
+            addr,
+            stop: None,
+            serving: None,
+            rt,
+        };
+        s.serve(listener);
+        s
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let hub = self.admin();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.serving = Some(self.rt.spawn(desk_server::serve(listener, hub, async {
+            let _ = stopped.await;
+        })));
+    }
+
+    /// The server goes away (the laptop is offline); its address stays free for [`Self::back`].
+    fn down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
+        if let Some(serving) = self.serving.take() {
+            let _ = self.rt.block_on(serving);
+        }
+    }
+
+    /// The same server back at the same address.
+    fn back(&mut self) {
+        let listener = self
+            .rt
+            .block_on(tokio::net::TcpListener::bind(self.addr))
+            .expect("rebind");
+        self.serve(listener);
     }
 
     /// The store, opened beside the running server.
@@ -496,9 +542,7 @@ impl SyncServer {
 
 impl Drop for SyncServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.down();
     }
 }
 
@@ -1061,5 +1105,114 @@ fn a_locked_app_answers_no_record_command_until_its_pin_is_given() {
     assert_eq!(
         shell.call("lock_policy", json!({})).expect("policy")["idle_minutes"],
         5
+    );
+}
+
+#[test]
+fn past_the_offline_lease_the_app_locks_until_a_code_or_a_sync_and_nothing_is_lost() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const DAY: u64 = 86_400_000;
+    let mut server = SyncServer::start();
+    desk_server::auth::set_lease_days(server.admin().store_mut(), Some(30)).expect("policy");
+    let t0 = 1_796_600_000_000u64;
+    let clock = std::sync::Arc::new(AtomicU64::new(t0));
+    let shell = Shell::with_clock("correct horse battery", clock.clone());
+    shell.call("unlock", json!({})).expect("unlock");
+    shell
+        .call(
+            "sync_login",
+            json!({"server": server.url, "user": "ana", "password": "long enough password"}),
+        )
+        .expect("login");
+    shell.call("sync_now", json!({})).expect("sync");
+    let lease =
+        |shell: &Shell| shell.call("sync_status", json!({})).expect("status")["lease"].clone();
+    assert_eq!(
+        lease(&shell),
+        json!({"state": "ok", "days_left": 30, "days": 30})
+    );
+
+    // Offline for four weeks: a warning; past thirty days: locked.
+    server.down();
+    clock.store(t0 + 28 * DAY, Ordering::SeqCst);
+    assert_eq!(
+        lease(&shell),
+        json!({"state": "warning", "hours_left": 48, "days": 30})
+    );
+    shell
+        .call(
+            "create",
+            json!({"entityName": "contact", "fields": {"name": "Vongsa Phommachanh"}}),
+        )
+        .expect("work goes on offline");
+    clock.store(t0 + 31 * DAY, Ordering::SeqCst);
+    let locked = shell
+        .call("search", json!({"query": "Vongsa"}))
+        .expect_err("past the lease");
+    assert_eq!(locked["field"], "lease", "{locked}");
+    assert!(
+        locked["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("30 days"),
+        "{locked}"
+    );
+    assert_eq!(
+        shell.call("status", json!({})).expect("status")["unlocked"],
+        false
+    );
+    assert_eq!(
+        shell.call("unlock", json!({})).expect_err("still")["field"],
+        "lease"
+    );
+    // No network: trying a sync does not open it.
+    let offline = shell.call("lease_sync", json!({})).expect_err("offline");
+    assert_eq!(offline["field"], "lease", "{offline}");
+
+    // An administrator's one-time code, read over the phone, works offline, for this device.
+    let device = {
+        let r = desk_core::Replica::open(
+            &shell.data_dir().join("replica.db"),
+            &desk_core::Key::Passphrase("correct horse battery".into()),
+        )
+        .expect("open");
+        r.device_id().to_string()
+    };
+    let code =
+        desk_server::auth::unlock_code(server.admin().store_mut(), &device, 7).expect("code");
+    let wrong = shell
+        .call("unlock", json!({"code": "AAAA-AAAA-07-AAAA-AAAA-AAAA"}))
+        .expect_err("a made-up code");
+    assert_eq!(wrong["field"], "code", "{wrong}");
+    shell
+        .call("unlock", json!({"code": code.to_lowercase()}))
+        .expect("unlocked by the code");
+    let hits = shell
+        .call("search", json!({"query": "Vongsa"}))
+        .expect("search");
+    assert_eq!(hits[0]["title"], "Vongsa Phommachanh");
+    assert_eq!(lease(&shell)["state"], "ok");
+
+    // Back online: the sync sends what was made offline, and the lease starts again.
+    server.back();
+    clock.store(t0 + 37 * DAY, Ordering::SeqCst);
+    assert_eq!(
+        lease(&shell)["state"],
+        "warning",
+        "the code's seven days run out"
+    );
+    shell.call("sync_now", json!({})).expect("sync");
+    assert_eq!(
+        lease(&shell),
+        json!({"state": "ok", "days_left": 30, "days": 30})
+    );
+    let st = shell.call("sync_status", json!({})).expect("status");
+    assert_eq!(st["pending"], 0, "{st}");
+    let audit = desk_server::auth::audit_log(server.admin().store_mut(), 50).expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|(_, _, d, a, _)| a == "unlock-code" && d.as_deref() == Some(device.as_str())),
+        "{audit:?}"
     );
 }

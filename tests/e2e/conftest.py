@@ -71,7 +71,7 @@ class Driver:
     directory (its key from the passphrase, or with None from the OS keychain); `session()` launches the app (a new process each time) and returns Selenium's
     handle to it."""
 
-    def __init__(self, target, data_dir, passphrase=PASSPHRASE):
+    def __init__(self, target, data_dir, passphrase=PASSPHRASE, wrap=()):
         self.target = Path(target)
         port = free_port()
         env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_OPENER=str(OPENER), DESK_EXPORT_DIR=str(EXPORTS))
@@ -81,7 +81,7 @@ class Driver:
         # E2E_APP_LOG=FILE: the driver's and the app's (and WebKit's) output, appended there.
         log = open(os.environ["E2E_APP_LOG"], "ab") if os.environ.get("E2E_APP_LOG") else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [os.environ.get("TAURI_DRIVER", "tauri-driver"), "--port", str(port), "--native-port", str(free_port())],
+            [*wrap, os.environ.get("TAURI_DRIVER", "tauri-driver"), "--port", str(port), "--native-port", str(free_port())],
             env=env,
             stdout=log,
             stderr=log,
@@ -126,10 +126,11 @@ OPENER.chmod(0o755)
 EXPORTS = Path(tempfile.mkdtemp(prefix="desk-e2e-exports-"))
 
 
-def app_on(data_dir):
+def app_on(data_dir, wrap=()):
     """The app launched on `data_dir` for a fixture's lifetime: yields the Selenium session,
-    then quits it and stops the driver."""
-    tauri = Driver(TARGET, data_dir)
+    then quits it and stops the driver. `wrap` runs the driver (and so the app) under another
+    program, e.g. `faketime`."""
+    tauri = Driver(TARGET, data_dir, wrap=wrap)
     try:
         d = tauri.session()
         yield d
@@ -143,18 +144,19 @@ def driver(data_dir):
     yield from app_on(data_dir)
 
 
-def serve():
-    """The real desk-server on a free loopback port, with one secretariat user ("e2e"):
-    yields (its URL, its store's file), then stops it."""
-    d = tempfile.mkdtemp(prefix="desk-e2e-server-")
-    db = str(Path(d) / "server.db")
-    env = dict(os.environ, DESK_PASSWORD="e2e sync password")
-    subprocess.run(
-        [TARGET / "desk-server", "user", "add", "e2e", "--role", "secretariat", "--db", db],
-        env=env, check=True, capture_output=True,
-    )
+def serve(db=None, listen="127.0.0.1:0"):
+    """The real desk-server on a free loopback port (or `listen`), with one secretariat user
+    ("e2e") in a new store (or on `db`): yields (its URL, its store's file), then stops it."""
+    if db is None:
+        d = tempfile.mkdtemp(prefix="desk-e2e-server-")
+        db = str(Path(d) / "server.db")
+        env = dict(os.environ, DESK_PASSWORD="e2e sync password")
+        subprocess.run(
+            [TARGET / "desk-server", "user", "add", "e2e", "--role", "secretariat", "--db", db],
+            env=env, check=True, capture_output=True,
+        )
     proc = subprocess.Popen(
-        [TARGET / "desk-server", "--db", db, "--listen", "127.0.0.1:0"],
+        [TARGET / "desk-server", "--db", db, "--listen", listen],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     line = proc.stdout.readline().strip()

@@ -6,6 +6,7 @@ revokes it, and "Sync now" removes the replica and its keys, the server records 
 the app says why it has nothing. Runs on its own replica and app, so a failure here leaves the
 other tests' app as it was."""
 
+import json
 import os
 import subprocess
 
@@ -13,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import TARGET, app_on, make_replica, serve
+from conftest import PASSPHRASE, TARGET, app_on, make_replica, serve
 from test_app import axe_violations, centre, keys, nav, shot, sign_in, text_of, toast, type_into, wait
 
 
@@ -111,3 +112,52 @@ def test_a_revoked_laptop_removes_its_replica_and_says_why(driver, server):
     assert set(left) <= {"window.json"}, left
     assert "revoked, wiped " in next(l for l in admin("device", "list").splitlines() if l.startswith(device))
     assert driver.execute_async_script(INVOKE, "search", {"query": "ACMECS"})["err"]["kind"] == "wrong_key"
+
+
+def test_past_the_offline_lease_the_app_opens_with_a_code_and_warns_until_it_syncs():
+    """The app started forty days after its last sync (its clock moved by faketime) with a
+    thirty-day lease and no network: locked, with the reason; Sync now cannot get through; an
+    administrator's one-time code opens it and the sync bar warns; once the server is back,
+    Sync now sends what was done and the lease starts again."""
+    running = serve()
+    url, db = next(running)
+    data_dir = make_replica(TARGET)
+    admin = lambda *a: subprocess.run([TARGET / "desk-server", *a, "--db", db], check=True, capture_output=True, text=True).stdout
+    admin("policy", "lease", "30")
+    env = dict(os.environ, DESK_DATA_DIR=data_dir, DESK_PASSPHRASE=PASSPHRASE,
+               DESK_PASSWORD="e2e sync password", DESK_NO_KEYCHAIN="1")
+    desk = lambda *a: subprocess.run([TARGET / "desk", *a], env=env, check=True, capture_output=True, text=True).stdout
+    desk("login", "--server", url, "--user", "e2e")
+    desk("sync")
+    assert "Offline lease of 30 days: 29 days left" in desk("lease"), "whole days left, counted down"
+    device = json.loads(desk("--json", "summary"))["device"]
+    next(running, None)  # the server stops: the laptop goes where there is no network
+    for driver in app_on(data_dir, wrap=("faketime", "-f", "+40d")):
+        wait(driver, 60).until(lambda d: text_of(d, "h1") == "This computer has been offline too long")
+        assert "more than 30 days" in text_of(driver, "#lease-message")
+        assert "ACMECS" not in driver.execute_script("return document.body.innerText")
+        shot(driver, "lease")
+        assert axe_violations(driver) == []
+        driver.find_element(By.XPATH, "//button[normalize-space()='Sync now']").click()
+        wait(driver, 60).until(lambda d: text_of(d, "#unlock-error") != "")
+        assert text_of(driver, "h1") == "This computer has been offline too long"
+        box = driver.find_element(By.ID, "unlock-code")
+        type_into(driver, box, "AAAA-AAAA-02-AAAA-AAAA-AAAA")
+        box.send_keys(Keys.ENTER)
+        wait(driver).until(lambda d: "not for this computer" in text_of(d, "#unlock-error"))
+        code = admin("device", "unlock-code", device, "2").strip()
+        box.clear()
+        type_into(driver, box, code)
+        box.send_keys(Keys.ENTER)
+        wait(driver, 30).until(lambda d: "Upcoming meetings" in text_of(d, "main"))
+        wait(driver).until(lambda d: "within 48 hours" in text_of(d, "#lease-warning"))
+        shot(driver, "lease-warning")
+        # Back in the office: the same server at the same address; Sync now renews the lease.
+        again = serve(db, url.removeprefix("http://"))
+        next(again)
+        try:
+            centre(driver, driver.find_element(By.XPATH, "//footer[@id='sync-bar']//button[normalize-space()='Sync now']")).click()
+            wait(driver, 60).until(lambda d: not d.find_elements(By.ID, "lease-warning"))
+            assert "unlock-code" in admin("audit")
+        finally:
+            next(again, None)

@@ -16,11 +16,13 @@ async status() : Promise<Result<Status, CommandError>> {
 },
 /**
  * Opens the replica (creating it on first run): with the keychain's key, or the passphrase
- * given here or in the environment; and, when the app lock has a PIN, only with it.
+ * given here or in the environment; and, when the app lock has a PIN, only with it. Past the
+ * offline lease it stays closed unless `code` is a one-time unlock code for this computer
+ * (or [`lease_sync`] gets a sync round through).
  */
-async unlock(passphrase: string | null, pin: string | null) : Promise<Result<Summary, CommandError>> {
+async unlock(passphrase: string | null, pin: string | null, code: string | null) : Promise<Result<Summary, CommandError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("unlock", { passphrase, pin }) };
+    return { status: "ok", data: await TAURI_INVOKE("unlock", { passphrase, pin, code }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -563,6 +565,19 @@ async recordHistory(id: string) : Promise<Result<HistoryEntry[], CommandError>> 
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Past the offline lease: opens the replica (PIN and all, as [`unlock`]) for one sync round
+ * and keeps it open if the round gets through (the lease starts again); else it stays closed
+ * and the error says why.
+ */
+async leaseSync(passphrase: string | null, pin: string | null) : Promise<Result<Summary, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("lease_sync", { passphrase, pin }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -1034,6 +1049,22 @@ export type KeySource = "keychain" | "passphrase"
  */
 export type KindSchema = { type: "text"; max: number } | { type: "long_text" } | { type: "email" } | { type: "country" } | { type: "country_list" } | { type: "date" } | { type: "time_zone" } | { type: "time" } | { type: "currency" } | { type: "int"; min: number; max: number } | { type: "real"; min: number } | { type: "enum"; options: string[] } | { type: "ref"; entity: string } | { type: "ref_list"; entity: string } | { type: "list" } | { type: "sha_256" }
 /**
+ * Where this device stands.
+ */
+export type Lease = 
+/**
+ * No lease (the server sets none, or this replica has never synced).
+ */
+{ state: "none" } | { state: "ok"; days_left: number; days: number } | 
+/**
+ * Fewer than [`WARN_DAYS`] left: reach the server soon.
+ */
+{ state: "warning"; hours_left: number; days: number } | 
+/**
+ * Past it: the app locks until a sync gets through or an unlock code is entered.
+ */
+{ state: "expired"; days_over: number; days: number }
+/**
  * What the app shows and enforces, from the replica's settings.
  */
 export type LockPolicy = { 
@@ -1349,7 +1380,11 @@ pending: number;
 /**
  * When a round with the server last finished, in milliseconds since 1970.
  */
-last_success_ms: number | null }
+last_success_ms: number | null; 
+/**
+ * The offline lease (the server's policy) and where this computer stands.
+ */
+lease: Lease }
 /**
  * One page of the follow-up tracker.
  */

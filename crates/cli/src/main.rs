@@ -268,6 +268,11 @@ fn cli() -> Command {
                 .arg(Arg::new("user").long("user").required(true).value_name("NAME"))
                 .arg(Arg::new("password-stdin").long("password-stdin").action(ArgAction::SetTrue).help("read the password from the first line of standard input")),
         )
+        .subcommand(
+            Command::new("lease")
+                .about("The offline lease: how long this computer may go without reaching the sync server before the app locks (set by the server); `unlock CODE` enters a one-time code from an administrator")
+                .subcommand(Command::new("unlock").about("Enter a one-time unlock code (works offline, once, on this computer only)").arg(Arg::new("code").required(true).value_name("CODE"))),
+        )
         .subcommand(Command::new("logout").about("Sign out on the sync server (when reachable) and forget this replica's sync token (local work is unaffected)"))
         .subcommand(
             Command::new("sync")
@@ -437,6 +442,13 @@ fn sync_error(e: desk_sync::SyncError) -> anyhow::Error {
 }
 
 /// A brief error for [`Out::error`], likewise.
+/// The wall clock in milliseconds since 1970.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 fn brief_error(e: desk_brief::Error) -> anyhow::Error {
     match e {
         desk_brief::Error::Replica(e) => e.into(),
@@ -688,6 +700,30 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 done.token_in,
             )?;
         }
+        "lease" => {
+            let mut r = open(&dir)?;
+            if let Some(("unlock", u)) = sub.subcommand() {
+                let code = u.get_one::<String>("code").cloned().unwrap_or_default();
+                let days = desk_sync::lease::unlock(&mut r, &Keychain::default(), &code, now_ms())
+                    .map_err(sync_error)?;
+                out.line(&format!(
+                    "Unlocked for {days} days; the next sync renews the lease"
+                ))?;
+            }
+            let line = match desk_sync::lease::state(&r, now_ms()).map_err(sync_error)? {
+                desk_sync::lease::Lease::None => "No offline lease".to_string(),
+                desk_sync::lease::Lease::Ok { days_left, days } => {
+                    format!("Offline lease of {days} days: {days_left} days left")
+                }
+                desk_sync::lease::Lease::Warning { hours_left, days } => format!(
+                    "Offline lease of {days} days: {hours_left} hours left — sync soon, or the app locks"
+                ),
+                desk_sync::lease::Lease::Expired { days_over, days } => format!(
+                    "Offline lease of {days} days: ended {days_over} days ago — the app stays locked until a sync gets through or an unlock code is entered"
+                ),
+            };
+            out.line(&line)?;
+        }
         "logout" => {
             let mut r = open(&dir)?;
             // Best effort: the server stops honouring the token; offline, it is only forgotten
@@ -757,6 +793,7 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             if show && !lines {
                 eprintln!();
             }
+            desk_sync::lease::contacted(&mut r, now_ms()).map_err(sync_error)?;
             out.synced(&report, r.conflicts(false)?.len())?;
             if sub.get_flag("verify") {
                 match desk_sync::verify(&r, &mut t).map_err(sync_error)? {

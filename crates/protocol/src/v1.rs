@@ -115,6 +115,13 @@ pub struct AuditAnswer {
     pub acked: i64,
 }
 
+/// `GET /v1/policy`: what the server asks of its devices. `lease_days`: how many days a device
+/// may go without reaching the server before the app locks its replica (none: no lease).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Policy {
+    pub lease_days: Option<u32>,
+}
+
 /// `POST /v1/authors`: the users of devices named in the change log (a record's history by
 /// person). At most [`AUTHORS_MAX`] devices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,6 @@ use crate::error::HubError;
 use crate::store::{Sql, Tables, TablesExt};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
 /// How long a token lasts without signing in again (local work never waits on it).
@@ -62,7 +61,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    desk_protocol::unlock::token_hash(token)
 }
 
 fn bad(message: String) -> HubError {
@@ -552,7 +551,8 @@ pub fn confirm_wipe(store: &mut dyn Tables, token: &str) -> Result<String, HubEr
             ));
         };
         if !revoked {
-            return Err(HubError::Invalid(
+            return Err(HubError::Conflict(
+                "not_revoked",
                 "this device is not revoked: there is no wipe to confirm".into(),
             ));
         }
@@ -576,7 +576,7 @@ pub fn confirm_wipe(store: &mut dyn Tables, token: &str) -> Result<String, HubEr
 /// Events a device reports (`POST /v1/audit`: packs it made, key changes) go into the audit
 /// log under the user and device of the token they came with — never names from the body.
 /// Refused whole, nothing written, unless every event is an audited action with a detail of
-/// at most `AUDIT_DETAIL_MAX` characters, numbered upwards from 1, at most
+/// at most `AUDIT_DETAIL_MAX` characters, numbered from 1 (a number twice is kept once), at most
 /// `AUDIT_BATCH` of them (`desk_protocol::v1`). An event the log already has (the same device and number) is
 /// kept once. The device's clock is kept in the detail beside the server's time. Returns the
 /// highest number now in the log.
@@ -596,11 +596,10 @@ pub fn device_audit(
             ),
         ));
     }
-    let mut last = 0;
     for e in events {
         let refuse = |why: String| HubError::Invalid(format!("audit event {}: {why}", e.seq));
-        if e.seq <= last {
-            return Err(refuse(format!("numbered after {last}: not in order")));
+        if e.seq < 1 {
+            return Err(refuse("events are numbered from 1".into()));
         }
         if !v1::AUDIT_ACTIONS.contains(&e.action.as_str()) {
             return Err(refuse(format!(
@@ -614,10 +613,14 @@ pub fn device_audit(
                 v1::AUDIT_DETAIL_MAX
             )));
         }
-        last = e.seq;
     }
+    // In order, each number once (a device's retry may repeat or reorder them).
+    let mut events: Vec<&desk_protocol::v1::AuditEvent> = events.iter().collect();
+    events.sort_by_key(|e| e.seq);
+    events.dedup_by_key(|e| e.seq);
+    let last = events.last().map_or(0, |e| e.seq);
     store.write_with(|sql| {
-        for e in events {
+        for e in &events {
             let when = chrono::DateTime::from_timestamp_millis(e.at).map_or_else(
                 || "unknown".to_string(),
                 |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -668,6 +671,81 @@ pub fn device_users(
             }
         }
         Ok(out)
+    })
+}
+
+/// The offline lease: how many days a device may go without reaching the server before the
+/// app locks its replica (None: no lease). Kept in `srv_meta`.
+pub fn lease_days(store: &dyn Tables) -> Result<Option<u32>, HubError> {
+    store.read_with(|sql| {
+        Ok(sql
+            .row("SELECT value FROM srv_meta WHERE key = 'lease_days'", &[])?
+            .map(|r| r.text(0))
+            .transpose()?
+            .and_then(|v| v.parse().ok()))
+    })
+}
+
+/// The longest offline lease an administrator may set (days).
+pub const LEASE_MAX_DAYS: u32 = 365;
+
+/// Sets (or with None lifts) the offline lease. Audited.
+pub fn set_lease_days(store: &mut dyn Tables, days: Option<u32>) -> Result<(), HubError> {
+    if let Some(d) = days {
+        if !(1..=LEASE_MAX_DAYS).contains(&d) {
+            return Err(bad(format!(
+                "a lease is 1 to {LEASE_MAX_DAYS} days, not {d}"
+            )));
+        }
+    }
+    store.write_with(|sql| {
+        match days {
+            Some(d) => sql.exec(
+                "INSERT INTO srv_meta (key, value) VALUES ('lease_days', $1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[d.to_string().into()],
+            )?,
+            None => sql.exec("DELETE FROM srv_meta WHERE key = 'lease_days'", &[])?,
+        };
+        let what = days.map_or("no offline lease".to_string(), |d| {
+            format!("devices lock after {d} days without reaching the server")
+        });
+        audit(sql, None, None, "policy", &what)
+    })
+}
+
+/// A one-time code that unlocks `device` past its lease for `days`, offline (see
+/// `desk_protocol::unlock`). The device must hold a sign-in (its token's hash keys the code).
+/// Audited.
+pub fn unlock_code(store: &mut dyn Tables, device: &str, days: u32) -> Result<String, HubError> {
+    let mut random = [0u8; 5];
+    getrandom::fill(&mut random).map_err(|e| bad(format!("no randomness: {e}")))?;
+    store.write_with(|sql| {
+        let row = sql.row(
+            "SELECT token, \"user\" FROM srv_device WHERE id = $1 AND revoked = 0",
+            &[device.into()],
+        )?;
+        let Some(r) = row else {
+            return Err(HubError::NotFound(format!(
+                "no active device '{device}' (unknown, or revoked)"
+            )));
+        };
+        let Some(hash) = r.opt_text(0)? else {
+            return Err(bad(format!(
+                "device {device} is signed out: signing in again renews its lease, no code is needed"
+            )));
+        };
+        let user = r.text(1)?;
+        let code = desk_protocol::unlock::make(&hash, device, random, days);
+        let days = days.clamp(1, desk_protocol::unlock::MAX_DAYS);
+        audit(
+            sql,
+            Some(&user),
+            Some(device),
+            "unlock-code",
+            &format!("a one-time unlock code for {days} days issued"),
+        )?;
+        Ok(code)
     })
 }
 

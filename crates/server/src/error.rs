@@ -50,6 +50,10 @@ pub enum HubError {
     /// Past one of the server's limits (a file's size, a user's quota): `.0` is the code.
     #[error("{1}")]
     Limit(&'static str, String),
+    /// The request does not fit the device's state (confirming a wipe it was never asked
+    /// for): `.0` is the code.
+    #[error("{1}")]
+    Conflict(&'static str, String),
     /// Bad input (a request, a user name, a password).
     #[error("{0}")]
     Invalid(String),

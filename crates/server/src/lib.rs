@@ -44,7 +44,8 @@ use conn::Peer;
 use desk_core::{Change, Key};
 use desk_protocol::v1::{
     AuditAnswer, AuditRequest, AuthorsAnswer, AuthorsRequest, Checksum, ErrorBody, ErrorDetail,
-    LoginAnswer, LoginRequest, PullPage, PushAnswer, PushRequest, SCHEMA_HEADER, SNAPSHOT_HEADER,
+    LoginAnswer, LoginRequest, Policy, PullPage, PushAnswer, PushRequest, SCHEMA_HEADER,
+    SNAPSHOT_HEADER,
 };
 use desk_protocol::wire;
 use http_body_util::BodyExt;
@@ -171,6 +172,7 @@ impl From<HubError> for ApiError {
             HubError::OutOfScope(_) => ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", msg),
             HubError::NotPermitted(_) => ApiError::new(StatusCode::FORBIDDEN, "not_permitted", msg),
             HubError::Rescope => ApiError::new(StatusCode::CONFLICT, "rescope", msg),
+            HubError::Conflict(code, _) => ApiError::new(StatusCode::CONFLICT, code, msg),
             HubError::UpgradeRequired(_) => {
                 ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", msg)
             }
@@ -732,6 +734,20 @@ async fn pull(
     Ok((snapshot, Json::<PullPage>(reply)).into_response())
 }
 
+/// What the server asks of its devices (the offline lease).
+async fn policy(
+    State(Shared { hub, .. }): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<Policy>, ApiError> {
+    let lease_days = blocking(move || {
+        let hub = lock(&hub)?;
+        session(&hub, &headers)?;
+        Ok(auth::lease_days(hub.store())?)
+    })
+    .await?;
+    Ok(Json(Policy { lease_days }))
+}
+
 async fn checksum(
     State(Shared { hub, .. }): State<Shared>,
     headers: HeaderMap,
@@ -855,6 +871,7 @@ fn app(hub: Shared) -> Router {
         .route("/v1/wiped", post(wiped))
         .route("/v1/audit", post(audit_events))
         .route("/v1/authors", post(authors))
+        .route("/v1/policy", get(policy))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))

@@ -5,7 +5,8 @@
 //!             [--max-connections N] [--header-timeout-secs N] … (every limit below)
 //! desk-server user add NAME --role ROLE [--country C] [--password-stdin] [--db …]
 //! desk-server user list | user role NAME ROLE | user disable NAME
-//! desk-server device list | device revoke ID | device rotate ID
+//! desk-server device list | device revoke ID | device rotate ID | device unlock-code ID [DAYS]
+//! desk-server policy | policy lease DAYS | policy lease off
 //! desk-server audit [--limit N] | quarantine
 //! ```
 //!
@@ -131,6 +132,8 @@ desk-server user add NAME --role ROLE [--country C] [--password-stdin]
     (ROLE: admin | secretariat | focal-point --country C | partner)
 desk-server user list | user role NAME ROLE | user disable NAME
 desk-server device list | device revoke DEVICE | device rotate DEVICE
+desk-server device unlock-code DEVICE [DAYS]   a one-time code past the offline lease (7 days)
+desk-server policy | policy lease DAYS | policy lease off   the offline lease
 desk-server audit [--limit N]      the audit log, newest first
 desk-server quarantine             edits kept aside for review
 Every command takes --db FILE and --config FILE.";
@@ -282,6 +285,33 @@ fn admin(
         ["device", "rotate", id] => {
             auth::rotate_device(t, id)?;
             println!("device {id}: its token no longer works; its user signs in again (the replica and its unsent changes stay)");
+        }
+        ["device", "unlock-code", id, rest @ ..] => {
+            let days = match rest {
+                [] => 7,
+                [d] => d.parse().map_err(|_| {
+                    anyhow::anyhow!("device unlock-code {id} {d}: DAYS is a number from 1 to 30")
+                })?,
+                _ => anyhow::bail!("device unlock-code DEVICE [DAYS]"),
+            };
+            let code = auth::unlock_code(t, id, days)?;
+            println!("{code}");
+            eprintln!("device {id}: read this one-time code to its user; it unlocks that computer alone, once, for {} days", days.clamp(1, desk_protocol::unlock::MAX_DAYS));
+        }
+        ["policy"] => match auth::lease_days(t)? {
+            Some(d) => println!("offline lease: {d} days"),
+            None => println!("offline lease: none"),
+        },
+        ["policy", "lease", "off"] => {
+            auth::set_lease_days(t, None)?;
+            println!("offline lease: none");
+        }
+        ["policy", "lease", days] => {
+            let d: u32 = days
+                .parse()
+                .map_err(|_| anyhow::anyhow!("policy lease {days}: DAYS is a number, or off"))?;
+            auth::set_lease_days(t, Some(d))?;
+            println!("offline lease: {d} days (devices are told on their next sync)");
         }
         ["device", "revoke", id] => {
             auth::revoke_device(t, id)?;

@@ -289,6 +289,14 @@ impl Transport for Http {
         Ok(Some(answer.acked))
     }
 
+    fn policy(&mut self) -> Result<Option<desk_protocol::v1::Policy>, SyncError> {
+        let r = self
+            .request(self.client.get(format!("{}/v1/policy", self.base)))
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        Ok(Some(self.answer(r)?))
+    }
+
     fn authors(&mut self, devices: &[String]) -> Result<Option<Vec<(String, String)>>, SyncError> {
         let body = AuthorsRequest {
             devices: devices.to_vec(),

@@ -19,6 +19,7 @@ pub mod account;
 pub mod background;
 pub mod explain;
 pub mod http;
+pub mod lease;
 
 /// What a user is (the core's: the server decides with the same type).
 pub use desk_core::Role;
@@ -143,6 +144,11 @@ pub trait Transport {
         events: &[desk_protocol::v1::AuditEvent],
     ) -> Result<Option<i64>, SyncError> {
         let _ = events;
+        Ok(None)
+    }
+    /// What the server asks of its devices (the offline lease). `None`: this transport cannot
+    /// say (the policy kept from the last server stands).
+    fn policy(&mut self) -> Result<Option<desk_protocol::v1::Policy>, SyncError> {
         Ok(None)
     }
     /// The users of `devices`, as the server knows them. `None`: this transport cannot say.
@@ -452,6 +458,9 @@ fn sync_once(
     files(a, t, &mut report)?;
     audit(a, t, &mut report)?;
     authors(a, t)?;
+    if let Some(p) = t.policy()? {
+        get(a, |r| lease::set_policy(r, p.lease_days))?;
+    }
     match refused {
         Some(e) => Err(e),
         None => Ok(report),

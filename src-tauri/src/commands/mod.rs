@@ -10,13 +10,13 @@ pub mod meetings;
 pub mod records;
 pub mod sync;
 
-use crate::error::{locked, CommandError};
+use crate::error::{joined, locked, CommandError};
 use crate::state::AppState;
 use desk_core::demo::Size;
 use desk_core::{Entity, Replica, Summary};
 use desk_keys::{Keychain, Protect};
 use serde::Serialize;
-use tauri::State;
+use tauri::{Manager, State};
 
 fn entity(name: &str) -> Result<Entity, CommandError> {
     Entity::parse(name).ok_or_else(|| desk_core::Error::UnknownEntity(name.to_string()).into())
@@ -97,9 +97,31 @@ fn with<T>(
     state: &AppState,
     f: impl FnOnce(&mut Replica) -> Result<T, desk_core::Error>,
 ) -> Result<T, CommandError> {
+    lease_check(state)?;
     let mut guard = state.replica();
     let r = guard.as_mut().ok_or_else(locked)?;
     Ok(f(r)?)
+}
+
+/// The offline lease ran out while the app was open: the replica closes (as the app lock
+/// closes it) and the UI starts again at the lease screen.
+fn lease_check(state: &AppState) -> Result<(), CommandError> {
+    let end = *state.lease_end.lock().unwrap_or_else(|p| p.into_inner());
+    if end.is_some_and(|end| state.now() >= end) {
+        let still = {
+            let guard = state.replica();
+            match guard.as_ref() {
+                Some(r) => lease_gate(state, r),
+                None => Ok(()),
+            }
+        };
+        if let Err(e) = still {
+            sync::stop_sync(state);
+            drop(state.replica().take());
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, specta::Type)]
@@ -139,7 +161,9 @@ pub fn interactive(state: State<'_, AppState>, at_ms: f64) -> u64 {
 }
 
 /// Opens the replica (creating it on first run): with the keychain's key, or the passphrase
-/// given here or in the environment; and, when the app lock has a PIN, only with it.
+/// given here or in the environment; and, when the app lock has a PIN, only with it. Past the
+/// offline lease it stays closed unless `code` is a one-time unlock code for this computer
+/// (or [`lease_sync`] gets a sync round through).
 #[tauri::command]
 #[specta::specta]
 pub fn unlock<R: tauri::Runtime>(
@@ -147,7 +171,63 @@ pub fn unlock<R: tauri::Runtime>(
     state: State<'_, AppState>,
     passphrase: Option<String>,
     pin: Option<String>,
+    code: Option<String>,
 ) -> Result<Summary, CommandError> {
+    let mut replica = open_checked(&state, passphrase, pin)?;
+    if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
+        desk_sync::lease::unlock(&mut replica, &Keychain::default(), &code, state.now()).map_err(
+            |e| CommandError {
+                kind: desk_core::ErrorKind::Validation,
+                field: Some("code".into()),
+                message: CommandError::from(e).message,
+            },
+        )?;
+    }
+    lease_gate(&state, &replica)?;
+    opened(&app, &state, replica)
+}
+
+/// Past the offline lease: opens the replica (PIN and all, as [`unlock`]) for one sync round
+/// and keeps it open if the round gets through (the lease starts again); else it stays closed
+/// and the error says why.
+#[tauri::command]
+#[specta::specta]
+pub async fn lease_sync<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    passphrase: Option<String>,
+    pin: Option<String>,
+) -> Result<Summary, CommandError> {
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = handle.state::<AppState>();
+        let mut replica = open_checked(&state, passphrase, pin)?;
+        let acct =
+            desk_sync::account::current(&replica, &Keychain::default())?.ok_or_else(|| {
+                CommandError {
+                    kind: desk_core::ErrorKind::Validation,
+                    field: Some("lease".into()),
+                    message: "this computer is not signed in to a sync server".into(),
+                }
+            })?;
+        let mut t = desk_sync::http::Http::new(&acct.server, Some(&acct.token))?;
+        desk_sync::sync(&mut replica, &mut t, &mut |_| {}).map_err(|e| CommandError {
+            field: Some("lease".into()),
+            ..CommandError::from(e)
+        })?;
+        desk_sync::lease::contacted(&mut replica, state.now())?;
+        opened(&handle, &state, replica)
+    })
+    .await
+    .map_err(joined)?
+}
+
+/// The replica, opened and past the app lock's PIN (a wrong try is counted inside it, and it
+/// closes again: nothing of it stays open).
+fn open_checked(
+    state: &AppState,
+    passphrase: Option<String>,
+    pin: Option<String>,
+) -> Result<Replica, CommandError> {
     let pass = passphrase
         .filter(|p| !p.is_empty())
         .or_else(|| state.env_passphrase.clone());
@@ -158,21 +238,38 @@ pub fn unlock<R: tauri::Runtime>(
         None => Protect::Keychain(&kc),
     };
     let (mut replica, _) = desk_keys::init(&state.data_dir, protect, &kc, &ask)?;
-    // The app lock's PIN, when one is set (a wrong try is counted inside the replica, which
-    // then closes again: nothing of it stays open).
-    desk_keys::lock::check(&mut replica, pin.as_deref(), now_ms())?;
-    let summary = replica.summary()?;
-    *state.replica() = Some(replica);
-    // Signed in earlier: keep in step with the server in the background.
-    sync::start_sync(&app);
-    Ok(summary)
+    desk_keys::lock::check(&mut replica, pin.as_deref(), state.now())?;
+    Ok(replica)
 }
 
-/// The wall clock in milliseconds since 1970 (the app lock's waits).
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// Refuses a replica past its offline lease (it is then closed by the caller dropping it).
+fn lease_gate(state: &AppState, r: &Replica) -> Result<(), CommandError> {
+    match desk_sync::lease::state(r, state.now())? {
+        desk_sync::lease::Lease::Expired { days_over, days } => Err(CommandError {
+            kind: desk_core::ErrorKind::WrongKey,
+            field: Some("lease".into()),
+            message: format!(
+                "This computer has not reached the sync server for more than {days} days{}: connect and sync, or enter a one-time unlock code from your administrator. Nothing is lost: your unsent changes are sent by the next sync",
+                if days_over > 0 { format!(" ({days_over} days over)") } else { String::new() }
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Keeps an opened replica, notes its lease's end, and starts the background sync.
+fn opened<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    state: &AppState,
+    replica: Replica,
+) -> Result<Summary, CommandError> {
+    let summary = replica.summary()?;
+    *state.lease_end.lock().unwrap_or_else(|p| p.into_inner()) =
+        desk_sync::lease::deadline(&replica)?;
+    *state.replica() = Some(replica);
+    // Signed in earlier: keep in step with the server in the background.
+    sync::start_sync(app);
+    Ok(summary)
 }
 
 /// Locks the app now: the background sync stops and the replica closes, its keys wiped from
@@ -238,7 +335,7 @@ pub fn set_lock_pin(
         r,
         current.as_deref(),
         pin.as_deref(),
-        now_ms(),
+        state.now(),
     )?)
 }
 

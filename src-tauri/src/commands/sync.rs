@@ -24,6 +24,8 @@ pub struct SyncStatus {
     pub pending: u64,
     /// When a round with the server last finished, in milliseconds since 1970.
     pub last_success_ms: Option<u64>,
+    /// The offline lease (the server's policy) and where this computer stands.
+    pub lease: desk_sync::lease::Lease,
 }
 
 /// The account the open replica is signed in with, if any.
@@ -39,15 +41,16 @@ fn current(state: &AppState) -> Result<Option<Account>, CommandError> {
 #[specta::specta]
 pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
     let signed_in = current(&state)?.is_some();
-    let (server, user, pending, last_success_ms) = {
+    let (server, user, pending, last_success_ms, lease) = {
         let guard = state.replica();
         match guard.as_ref() {
             Some(r) => {
                 let (server, user) = account::last_sign_in(r)?;
                 let pending = r.outbox_len().map_err(desk_sync::SyncError::from)? as u64;
-                (server, user, pending, desk_sync::last_success(r)?)
+                let lease = desk_sync::lease::state(r, state.now())?;
+                (server, user, pending, desk_sync::last_success(r)?, lease)
             }
-            None => (None, None, 0, None),
+            None => (None, None, 0, None, desk_sync::lease::Lease::None),
         }
     };
     let l = state.sync_loop();
@@ -59,7 +62,23 @@ pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandErro
         last: l.last.clone(),
         pending,
         last_success_ms,
+        lease,
     })
+}
+
+/// A round reached the server: the offline lease starts again from now (the app's clock).
+fn renewed(state: &AppState) {
+    let end = {
+        let mut guard = state.replica();
+        let Some(r) = guard.as_mut() else {
+            return;
+        };
+        if desk_sync::lease::contacted(r, state.now()).is_err() {
+            return;
+        }
+        desk_sync::lease::deadline(r).ok().flatten()
+    };
+    *state.lease_end.lock().unwrap_or_else(|p| p.into_inner()) = end;
 }
 
 /// Stops the background loop (signing out, locking): it ends after the call it is in, and a
@@ -99,6 +118,9 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
         // A stopped loop reports nothing more and leaves the state to its successor.
         let current = |l: &crate::state::SyncLoop| std::sync::Arc::ptr_eq(&l.stop, &stop);
         let report = |e: SyncEvent| {
+            if matches!(e, SyncEvent::Idle { .. }) {
+                renewed(&state);
+            }
             let mut l = state.sync_loop();
             if current(&l) {
                 l.last = Some(e.clone());
@@ -225,6 +247,7 @@ pub async fn sync_now<R: tauri::Runtime>(
             }
             other => other?,
         };
+        renewed(&state);
         let done = SyncEvent::Idle {
             pushed: report.pushed,
             pulled: report.pulled,

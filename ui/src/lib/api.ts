@@ -15,9 +15,17 @@ export class DeskError extends Error {
   }
 }
 
+/** Called when a command says the offline lease ran out while the app was open (the shell
+ *  has closed the replica): the app starts again at the lease screen. Set once the app is in. */
+let leaseEnded: (() => void) | null = null;
+export function onLeaseEnded(f: (() => void) | null): void {
+  leaseEnded = f;
+}
+
 export async function call<T>(p: Promise<Result<T, CommandError>>): Promise<T> {
   const r = await p;
   if (r.status === "ok") return r.data;
+  if (r.error.field === "lease") leaseEnded?.();
   throw new DeskError(r.error);
 }
 

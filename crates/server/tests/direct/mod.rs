@@ -47,6 +47,8 @@ pub fn client_error(e: HubError) -> SyncError {
         HubError::BadChange(m) => SyncError::BadChange(m),
         HubError::Limit(code, m) => SyncError::Limit(code, m),
         HubError::Invalid(m) => SyncError::Invalid(m),
+        // As the HTTP client reads a 4xx code it has no variant for.
+        HubError::Conflict(code, m) => SyncError::Invalid(format!("{m} ({code})")),
         HubError::Store(m) => SyncError::Store(m),
     }
 }

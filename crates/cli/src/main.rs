@@ -20,7 +20,7 @@ use desk_keys::{KeyError, Keychain, Protect};
 use output::Out;
 use serde_json::Value;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const RECORD_ENTITIES: &[Entity] = &Entity::ALL;
@@ -280,7 +280,9 @@ fn cli() -> Command {
                 .arg(Arg::new("server").long("server").env("DESK_SERVER").value_name("URL").help("the desk-server address [default: the one signed in to]"))
                 .arg(Arg::new("verify").long("verify").action(ArgAction::SetTrue).help("then compare a digest of this replica with the server's view of what you may see"))
                 .arg(Arg::new("progress").long("progress").action(ArgAction::SetTrue).help("report progress on stderr, one line per batch, even when not on a terminal"))
-                .arg(Arg::new("page").long("page").value_parser(clap::value_parser!(usize)).value_name("N").help("changes per request [default: 2000, the most the server sends]")),
+                .arg(Arg::new("page").long("page").value_parser(clap::value_parser!(usize)).value_name("N").help("changes per request [default: 2000, the most the server sends]"))
+                .arg(Arg::new("export").long("export").value_name("FILE").conflicts_with_all(["import", "server", "verify"]).help("no network: write this replica's unsent changes and audit events to FILE, sealed for the server (desk-server import FILE)"))
+                .arg(Arg::new("import").long("import").value_name("FILE").conflicts_with_all(["server", "verify"]).help("no network: take the server's bundle for this replica (desk-server export --device ID)")),
         )
         .subcommand(Command::new("undo").about("Undo the last local change (again to go further back)"))
         .subcommand(
@@ -733,6 +735,28 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
             out.line("Signed out; the replica and its unsent changes stay here")?;
             if let desk_sync::account::SignedOut::NotTold(e) = done {
                 eprintln!("desk: the server was not told ({e}); the token is forgotten here");
+            }
+        }
+        "sync" if sub.contains_id("export") || sub.contains_id("import") => {
+            let mut r = open(&dir)?;
+            let kc = Keychain::default();
+            if let Some(file) = sub.get_one::<String>("export") {
+                let (bytes, made) =
+                    desk_sync::bundle::export(&mut r, &kc, now_ms() as i64).map_err(sync_error)?;
+                desk_brief::write_file(Path::new(file), &bytes).map_err(brief_error)?;
+                out.line(&format!(
+                    "Wrote bundle {} to {file}: {} changes and {} audit events for the server (desk-server import)",
+                    made.number, made.changes, made.audit
+                ))?;
+            } else if let Some(file) = sub.get_one::<String>("import") {
+                let bytes = desk_protocol::bundle::read_file(Path::new(file))
+                    .map_err(|e| sync_error(desk_sync::SyncError::Invalid(e.to_string())))?;
+                let took =
+                    desk_sync::bundle::import(&mut r, &kc, &bytes, now_ms()).map_err(sync_error)?;
+                out.line(&format!(
+                    "Took the server's bundle {}: received {} changes ({} new here), removed {}; {} of yours still to send",
+                    took.number, took.received, took.applied, took.purged, took.waiting
+                ))?;
             }
         }
         "sync" => {

@@ -62,6 +62,36 @@ pub trait SecretStore {
     fn remove(&self, account: &str) -> Result<()>;
 }
 
+/// Secrets held in memory for as long as the value lives: for tests, and for tools that must
+/// not touch the OS keychain.
+#[derive(Default)]
+pub struct InMemory(Mutex<HashMap<String, String>>);
+
+impl SecretStore for InMemory {
+    fn get(&self, account: &str) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+            .cloned())
+    }
+    fn set(&self, account: &str, secret: &str) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.to_string(), secret.to_string());
+        Ok(())
+    }
+    fn remove(&self, account: &str) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(account);
+        Ok(())
+    }
+}
+
 /// The OS keychain through `keyring`. Entries are cached per account, so that a store whose
 /// entries do not share state (keyring's mock) behaves like a real keychain within one process.
 #[derive(Default)]

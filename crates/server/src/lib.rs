@@ -17,6 +17,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod bundles;
 mod conn;
 mod error;
 mod guard;
@@ -118,7 +119,7 @@ const MAX_LOGIN_BODY: usize = 8 * 1024;
 /// No user name is longer (see [`auth`]): longer ones are refused before anything.
 const MAX_USER_NAME: usize = 64;
 const MAX_DEVICE: usize = 100;
-const MAX_PULL: usize = 2_000;
+pub(crate) const MAX_PULL: usize = 2_000;
 /// Pushes decoded at once.
 const PUSHING: usize = 2;
 

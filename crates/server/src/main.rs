@@ -7,6 +7,7 @@
 //! desk-server user list | user role NAME ROLE | user disable NAME
 //! desk-server device list | device revoke ID | device rotate ID | device unlock-code ID [DAYS]
 //! desk-server policy | policy lease DAYS | policy lease off
+//! desk-server import FILE | export --device ID [--out FILE]
 //! desk-server audit [--limit N] | quarantine
 //! ```
 //!
@@ -134,6 +135,8 @@ desk-server user list | user role NAME ROLE | user disable NAME
 desk-server device list | device revoke DEVICE | device rotate DEVICE
 desk-server device unlock-code DEVICE [DAYS]   a one-time code past the offline lease (7 days)
 desk-server policy | policy lease DAYS | policy lease off   the offline lease
+desk-server import FILE            take a device's hand-carried bundle (server stopped)
+desk-server export --device ID [--out FILE]   the server's bundle for that device
 desk-server audit [--limit N]      the audit log, newest first
 desk-server quarantine             edits kept aside for review
 Every command takes --db FILE and --config FILE.";
@@ -181,6 +184,72 @@ fn open_hub(db: &str) -> anyhow::Result<Hub> {
     let key = store_key(path)?;
     Hub::open(path, &key)
         .map_err(|e| anyhow::anyhow!("cannot open the store {}: {e}", path.display()))
+}
+
+/// One process at a time moves history in a store: the server while it serves, or a bundle
+/// import or export while it does not (a second writer would leave the serving one's view of
+/// the history behind). Held until dropped. A PostgreSQL store has the same rule through its
+/// advisory lock (taken when the hub opens).
+fn serving(db: &str) -> anyhow::Result<Option<std::fs::File>> {
+    if is_postgres(db) {
+        return Ok(None);
+    }
+    let path = PathBuf::from(format!("{}.serving", sqlite_path(db)?.display()));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "{db} is in use by a running desk-server (or a bundle import or export): bundles are taken in and made while the server is stopped — stop it, run this, start it again"
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            anyhow::bail!("cannot lock {}: {e}", path.display())
+        }
+    }
+}
+
+/// `desk-server import FILE`: a device's hand-carried bundle into the store.
+fn import_bundle(db: &str, file: &Path) -> anyhow::Result<()> {
+    let bytes = desk_protocol::bundle::read_file(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _only = serving(db)?;
+    let mut hub = open_hub(db)?;
+    let done = desk_server::bundles::import(&mut hub, &bytes)?;
+    println!(
+        "imported bundle {} of device {} ({}): {} changes (the server holds its changes up to {}), {} audit events",
+        done.number,
+        printable(&done.device),
+        printable(&done.user),
+        done.changes,
+        done.acked,
+        done.audit
+    );
+    eprintln!(
+        "desk-server: answer with `desk-server export --device {}`",
+        done.device
+    );
+    Ok(())
+}
+
+/// `desk-server export --device ID --out FILE`: the server's bundle for a device.
+fn export_bundle(db: &str, device: &str, out: &Path) -> anyhow::Result<()> {
+    let _only = serving(db)?;
+    let mut hub = open_hub(db)?;
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let (bytes, body) = desk_server::bundles::export(&mut hub, device, now, nonce)?;
+    std::fs::write(out, &bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    println!(
+        "wrote {}: {} changes for device {device} (it takes them with desk sync --import)",
+        out.display(),
+        body.changes.len()
+    );
+    Ok(())
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
@@ -366,6 +435,7 @@ fn run() -> anyhow::Result<()> {
     let mut password_stdin = false;
     let mut limit = 50;
     let (mut role, mut country) = (None, None);
+    let (mut device, mut output) = (None, None);
     let mut it = std::env::args();
     it.next(); // the program's own name
     while let Some(a) = it.next() {
@@ -382,6 +452,8 @@ fn run() -> anyhow::Result<()> {
             "--password-stdin" => password_stdin = true,
             "--role" => role = Some(value("a role")?),
             "--country" => country = Some(value("a country")?),
+            "--device" => device = Some(value("a device id")?),
+            "--out" | "--output" => output = Some(PathBuf::from(value("a file")?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -415,6 +487,18 @@ fn run() -> anyhow::Result<()> {
     if s.limits.login.lockout_max < s.limits.login.lockout {
         anyhow::bail!("login_lockout_max_secs must be at least login_lockout_secs");
     }
+    match (words.first().map(String::as_str), words.len()) {
+        (Some("import"), 2) => return import_bundle(&s.db, Path::new(&words[1])),
+        (Some("import"), _) => anyhow::bail!("desk-server import FILE"),
+        (Some("export"), 1) => {
+            let device = device
+                .ok_or_else(|| anyhow::anyhow!("desk-server export --device ID [--out FILE]"))?;
+            let out = output.unwrap_or_else(|| PathBuf::from(format!("{device}.deskbundle")));
+            return export_bundle(&s.db, &device, &out);
+        }
+        (Some("export"), _) => anyhow::bail!("desk-server export --device ID [--out FILE]"),
+        _ => {}
+    }
     if !(words.is_empty() || words == ["serve"]) {
         let role = match (role, country) {
             (Some(r), Some(c)) if !r.contains(':') => Some(format!("{r}:{c}")),
@@ -424,6 +508,7 @@ fn run() -> anyhow::Result<()> {
         };
         return admin(&words, role.as_deref(), &s.db, password_stdin, limit);
     }
+    let _serving = serving(&s.db)?;
     let mut hub = open_hub(&s.db)?;
     // Unfinished uploads untouched for longer than the limit go now (and on each upload).
     let swept = hub

@@ -1194,3 +1194,90 @@ fn a_records_history_says_which_user_moved_the_deadline() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn bundles_carried_by_hand_sync_two_laptops_through_a_stopped_server() {
+    let store = Store::new();
+    let server = Server::start(&store.spec());
+    server.user("alice", &["secretariat"]);
+    server.user("bob", &["secretariat"]);
+    let (a, b) = (Desk::new(), Desk::new());
+    a.login(&server, "alice");
+    b.login(&server, "bob");
+    a.sync(&server);
+    b.sync(&server);
+    let db = server.db.clone();
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let admin = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_desk-server"))
+            .args(args)
+            .args(["--db", &db])
+            .output()
+            .expect("desk-server")
+    };
+    // While it serves, the store takes no bundle (it would be a second writer).
+    a.ok(&["contact", "add", "--name", "Vongsa Phommachanh"]);
+    a.ok(&["sync", "--export", &file("a1.bundle")]);
+    let busy = admin(&["import", &file("a1.bundle")]);
+    assert!(!busy.status.success(), "imported beside a running server");
+    server.kill();
+
+    // No network from here: the back office takes Alice's bundle and answers Bob's.
+    let out = admin(&["import", &file("a1.bundle")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 changes"));
+    let again = admin(&["import", &file("a1.bundle")]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("imported already"));
+    let out = admin(&[
+        "export",
+        "--device",
+        &b.device(),
+        "--out",
+        &file("b1.bundle"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let taken = b.ok(&["sync", "--import", &file("b1.bundle")]);
+    assert!(taken.contains("received 1 changes (1 new here)"), "{taken}");
+    assert!(b.ok(&["contact", "list"]).contains("Vongsa Phommachanh"));
+    // Alice's laptop refuses Bob's bundle, and a damaged one.
+    let wrong = a.run(&["sync", "--import", &file("b1.bundle")]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("not this one"));
+    let out = admin(&[
+        "export",
+        "--device",
+        &a.device(),
+        "--out",
+        &file("a-answer.bundle"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut bytes = std::fs::read(file("a-answer.bundle")).expect("read");
+    let n = bytes.len() - 3;
+    bytes[n] ^= 1;
+    std::fs::write(file("a-bad.bundle"), &bytes).expect("write");
+    let bad = a.run(&["sync", "--import", &file("a-bad.bundle")]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("changed after it was made"));
+    // The good one empties Alice's outbox: the server holds her change.
+    let taken = a.ok(&["sync", "--import", &file("a-answer.bundle")]);
+    assert!(taken.contains("0 of yours still to send"), "{taken}");
+    let audit = String::from_utf8_lossy(&admin(&["audit"]).stdout).into_owned();
+    assert!(
+        audit.contains("imported bundle 1") && audit.contains("exported bundle 1"),
+        "{audit}"
+    );
+}

@@ -194,28 +194,8 @@ pub fn logout(r: &mut Replica, keychain: &dyn SecretStore) -> Result<SignedOut, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::collections::HashMap;
 
-    /// A keychain in memory.
-    #[derive(Default)]
-    struct Memory(RefCell<HashMap<String, String>>);
-
-    impl SecretStore for Memory {
-        fn get(&self, account: &str) -> desk_keys::Result<Option<String>> {
-            Ok(self.0.borrow().get(account).cloned())
-        }
-        fn set(&self, account: &str, secret: &str) -> desk_keys::Result<()> {
-            self.0
-                .borrow_mut()
-                .insert(account.to_string(), secret.to_string());
-            Ok(())
-        }
-        fn remove(&self, account: &str) -> desk_keys::Result<()> {
-            self.0.borrow_mut().remove(account);
-            Ok(())
-        }
-    }
+    use desk_keys::InMemory as Memory;
 
     #[test]
     fn an_account_is_kept_and_forgotten_in_one_place() {

@@ -128,22 +128,7 @@ pub fn unlock(
 mod tests {
     use super::*;
 
-    #[derive(Default)]
-    struct Memory(std::cell::RefCell<std::collections::HashMap<String, String>>);
-
-    impl SecretStore for Memory {
-        fn get(&self, a: &str) -> desk_keys::Result<Option<String>> {
-            Ok(self.0.borrow().get(a).cloned())
-        }
-        fn set(&self, a: &str, s: &str) -> desk_keys::Result<()> {
-            self.0.borrow_mut().insert(a.into(), s.into());
-            Ok(())
-        }
-        fn remove(&self, a: &str) -> desk_keys::Result<()> {
-            self.0.borrow_mut().remove(a);
-            Ok(())
-        }
-    }
+    use desk_keys::InMemory as Memory;
 
     const T0: u64 = 1_796_600_000_000;
 

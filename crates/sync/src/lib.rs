@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 pub mod account;
 pub mod background;
+pub mod bundle;
 pub mod explain;
 pub mod http;
 pub mod lease;

@@ -286,7 +286,10 @@ mod tests {
             tx.execute_batch(
                 "DROP TABLE srv_meta; DROP INDEX srv_audit_origin; \
                  ALTER TABLE srv_audit DROP COLUMN origin_seq; \
-                 ALTER TABLE srv_device DROP COLUMN wiped;",
+                 ALTER TABLE srv_device DROP COLUMN wiped; \
+                 ALTER TABLE srv_device DROP COLUMN bundle_in; \
+                 ALTER TABLE srv_device DROP COLUMN bundle_out; \
+                 ALTER TABLE srv_device DROP COLUMN bundle_cursor;",
             )
         })
         .expect("drop");

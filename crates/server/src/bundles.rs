@@ -1,0 +1,245 @@
+//! Sync by hand-carried file, on the server (`desk-server import FILE`, `desk-server export
+//! --device ID`): a device's bundle goes through the same checks as an online push — the
+//! device must be registered, not revoked and signed in (its token's hash is the bundle's key),
+//! its changes are validated and merged by [`Hub::push`] under its user's role, its audit
+//! events by [`auth::device_audit`] — and the answer is what an online pull would send that
+//! user after the cursor the device's last bundle carried. Each side numbers its bundles; one
+//! taken before is refused whole (a replay), as is one changed, cut short or for another
+//! device (see `desk_protocol::bundle`).
+
+use crate::access::{Principal, Role};
+use crate::auth::{self, Session};
+use crate::error::HubError;
+use crate::hub::Hub;
+use crate::store::TablesExt;
+use desk_protocol::bundle::{self, Direction, Header, ToDevice, ToServer};
+use desk_protocol::v1::Policy;
+
+/// What importing a device's bundle did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub device: String,
+    pub user: String,
+    pub number: i64,
+    /// Changes new to the server (repeats of ones it had are not counted).
+    pub acked: i64,
+    pub changes: usize,
+    pub audit: usize,
+}
+
+/// A device as a bundle needs it.
+struct Holder {
+    who: Principal,
+    key: [u8; 32],
+    bundle_in: i64,
+    bundle_out: i64,
+    cursor: i64,
+    rescope: bool,
+}
+
+fn holder(hub: &Hub, device: &str) -> Result<Holder, HubError> {
+    let row = hub.store().read_with(|sql| {
+        sql.row(
+            "SELECT d.\"user\", d.token, d.revoked, d.bundle_in, d.bundle_out, d.bundle_cursor, \
+             d.rescope, u.role, u.disabled FROM srv_device d JOIN srv_user u ON u.name = d.\"user\" \
+             WHERE d.id = $1",
+            &[device.into()],
+        )?
+        .map(|r| {
+            Ok::<_, HubError>((
+                r.text(0)?,
+                r.opt_text(1)?,
+                r.flag(2)?,
+                r.int(3)?,
+                r.int(4)?,
+                r.int(5)?,
+                r.flag(6)?,
+                r.text(7)?,
+                r.flag(8)?,
+            ))
+        })
+        .transpose()
+    })?;
+    let Some((user, token, revoked, bundle_in, bundle_out, cursor, rescope, role, disabled)) = row
+    else {
+        return Err(HubError::NotFound(format!(
+            "no device '{device}' has signed in to this server"
+        )));
+    };
+    if revoked || disabled {
+        return Err(HubError::Denied(
+            desk_protocol::v1::Denied::Revoked,
+            format!("device {device} is revoked: its bundles are refused"),
+        ));
+    }
+    let Some(token) = token else {
+        return Err(HubError::Invalid(format!(
+            "device {device} is signed out: it must sign in again before bundles can be sealed for it"
+        )));
+    };
+    Ok(Holder {
+        who: Principal {
+            user,
+            role: Role::parse(&role).map_err(HubError::Invalid)?,
+        },
+        key: bundle::key(&token),
+        bundle_in,
+        bundle_out,
+        cursor,
+        rescope,
+    })
+}
+
+fn refused(e: bundle::BundleError) -> HubError {
+    HubError::Invalid(e.to_string())
+}
+
+/// Takes a device's bundle: refused whole (nothing stored) unless it is authentic, for this
+/// server's device, newer than the last taken from it, and every change passes the push's
+/// checks.
+pub fn import(hub: &mut Hub, bytes: &[u8]) -> Result<Imported, HubError> {
+    let header = bundle::peek(bytes).map_err(refused)?;
+    if header.direction != Direction::ToServer {
+        return Err(HubError::Invalid(
+            "this bundle is the server's answer for a device: it is imported on that device (desk sync --import)".into(),
+        ));
+    }
+    let device = header.device.clone();
+    let h = holder(hub, &device)?;
+    let (header, body): (Header, ToServer) = bundle::open(&h.key, bytes).map_err(refused)?;
+    if header.number <= h.bundle_in {
+        return Err(HubError::Invalid(format!(
+            "bundle {} of device {device} was imported already (the last taken was {}): nothing was applied",
+            header.number, h.bundle_in
+        )));
+    }
+    let answer = hub.push(&h.who, &device, &body.changes)?;
+    let session = Session {
+        device: device.clone(),
+        who: h.who.clone(),
+        rescope: h.rescope,
+    };
+    let audited = auth::device_audit(hub.store_mut(), &session, &body.audit)?;
+    let (number, pulled, n_changes, n_audit) = (
+        header.number,
+        body.pulled.max(0),
+        body.changes.len(),
+        body.audit.len(),
+    );
+    let user = h.who.user.clone();
+    hub.store_mut().write_with(|sql| {
+        sql.exec(
+            "UPDATE srv_device SET bundle_in = $2, bundle_cursor = $3, last_seen = $4 WHERE id = $1",
+            &[
+                device.as_str().into(),
+                number.into(),
+                pulled.into(),
+                auth::now_secs().into(),
+            ],
+        )?;
+        auth::audit(
+            sql,
+            Some(&user),
+            Some(&device),
+            "bundle",
+            &format!(
+                "imported bundle {number}: {n_changes} changes (stored up to {}), {n_audit} audit events (up to {audited})",
+                answer.acked
+            ),
+        )
+    })?;
+    Ok(Imported {
+        device,
+        user,
+        number,
+        acked: answer.acked,
+        changes: n_changes,
+        audit: n_audit,
+    })
+}
+
+/// The most changes one answer carries (a device further behind takes several bundles, or
+/// syncs online).
+pub const EXPORT_MAX: usize = 200_000;
+
+/// Seals the server's answer for `device`: everything its user may see after the cursor its
+/// last bundle carried, what the server holds of its changes and audit events, the policy and
+/// the names of the devices in it. `now` is the time (ms), `nonce` fresh random bytes.
+pub fn export(
+    hub: &mut Hub,
+    device: &str,
+    now: i64,
+    nonce: [u8; 12],
+) -> Result<(Vec<u8>, ToDevice), HubError> {
+    let h = holder(hub, device)?;
+    if h.rescope {
+        return Err(HubError::Invalid(format!(
+            "the role of {}'s user changed: device {device} must sync online once (its replica is filled again under the new role)",
+            h.who.user
+        )));
+    }
+    let mut changes = Vec::new();
+    let mut purged = Vec::new();
+    let mut cursor = h.cursor;
+    loop {
+        let page = hub.pull(&h.who, cursor, crate::MAX_PULL)?;
+        changes.extend(page.changes);
+        purged.extend(page.purged);
+        cursor = page.cursor;
+        if !page.more || changes.len() >= EXPORT_MAX {
+            break;
+        }
+    }
+    // An empty push answers with what the server holds of this device (it stores nothing).
+    let acked = hub.push(&h.who, device, &[])?.acked;
+    let audit_acked = hub.store().read_with(|sql| {
+        sql.row(
+            "SELECT coalesce(max(origin_seq), 0) FROM srv_audit WHERE device = $1",
+            &[device.into()],
+        )?
+        .map_or(Ok(0), |r| r.int(0))
+    })?;
+    let mut named: Vec<String> = changes.iter().map(|c| c.device.clone()).collect();
+    named.push(device.to_string());
+    named.sort();
+    named.dedup();
+    let mut authors = Vec::new();
+    for chunk in named.chunks(desk_protocol::v1::AUTHORS_MAX) {
+        authors.extend(auth::device_users(hub.store(), chunk)?);
+    }
+    let body = ToDevice {
+        acked,
+        audit_acked,
+        changes,
+        purged,
+        cursor,
+        policy: Policy {
+            lease_days: auth::lease_days(hub.store())?,
+        },
+        authors,
+    };
+    let number = h.bundle_out + 1;
+    let header = Header {
+        device: device.to_string(),
+        direction: Direction::ToDevice,
+        number,
+        made_at: now,
+    };
+    let bytes = bundle::seal(&h.key, &header, &body, nonce).map_err(refused)?;
+    let user = h.who.user.clone();
+    let n = body.changes.len();
+    hub.store_mut().write_with(|sql| {
+        sql.exec(
+            "UPDATE srv_device SET bundle_out = $2 WHERE id = $1",
+            &[device.into(), number.into()],
+        )?;
+        auth::audit(
+            sql,
+            Some(&user),
+            Some(device),
+            "bundle",
+            &format!("exported bundle {number}: {n} changes after {}", h.cursor),
+        )
+    })?;
+    Ok((bytes, body))
+}

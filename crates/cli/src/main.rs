@@ -745,8 +745,8 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                     desk_sync::bundle::export(&mut r, &kc, now_ms() as i64).map_err(sync_error)?;
                 desk_brief::write_file(Path::new(file), &bytes).map_err(brief_error)?;
                 out.line(&format!(
-                    "Wrote bundle {} to {file}: {} changes and {} audit events for the server (desk-server import)",
-                    made.number, made.changes, made.audit
+                    "Wrote bundle {} to {file}: {} changes, {} audit events and {} files for the server (desk-server import)",
+                    made.number, made.changes, made.audit, made.files
                 ))?;
             } else if let Some(file) = sub.get_one::<String>("import") {
                 let bytes = desk_protocol::bundle::read_file(Path::new(file))
@@ -754,8 +754,8 @@ fn run(m: &ArgMatches, out: &mut Out) -> anyhow::Result<()> {
                 let took =
                     desk_sync::bundle::import(&mut r, &kc, &bytes, now_ms()).map_err(sync_error)?;
                 out.line(&format!(
-                    "Took the server's bundle {}: received {} changes ({} new here), removed {}; {} of yours still to send",
-                    took.number, took.received, took.applied, took.purged, took.waiting
+                    "Took the server's bundle {}: received {} changes ({} new here) and {} files, removed {}; {} of yours still to send",
+                    took.number, took.received, took.applied, took.files, took.purged, took.waiting
                 ))?;
             }
         }

@@ -43,6 +43,18 @@ pub struct Header {
     pub made_at: i64,
 }
 
+/// A document's file carried in a bundle: its SHA-256 and its bytes (hex in the JSON, which
+/// deflates back to about their size).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileData {
+    pub sha256: String,
+    #[serde(with = "hex")]
+    pub data: Vec<u8>,
+}
+
+/// The most bytes of files one bundle carries (the rest go with the next).
+pub const FILES_MAX: usize = 64 << 20;
+
 /// A device's bundle for the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToServer {
@@ -51,6 +63,12 @@ pub struct ToServer {
     pub audit: Vec<AuditEvent>,
     /// The device's pull cursor: the server's answer starts after it.
     pub pulled: i64,
+    /// Files of its documents the server has not confirmed holding.
+    #[serde(default)]
+    pub files: Vec<FileData>,
+    /// Files its documents name that it lacks: the server's answer brings those it may read.
+    #[serde(default)]
+    pub wanted: Vec<String>,
 }
 
 /// The server's bundle for a device.
@@ -66,6 +84,37 @@ pub struct ToDevice {
     pub cursor: i64,
     pub policy: Policy,
     pub authors: Vec<(String, String)>,
+    /// Files the device asked for that its user may read.
+    #[serde(default)]
+    pub files: Vec<FileData>,
+}
+
+/// Bytes as lowercase hex in JSON.
+mod hex {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            out.push_str(&format!("{b:02x}"));
+        }
+        s.serialize_str(&out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.len() % 2 != 0 {
+            return Err(D::Error::custom("odd-length hex"));
+        }
+        (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| D::Error::custom("not hex"))
+            })
+            .collect()
+    }
 }
 
 /// Why a bundle was refused (nothing of it was applied).
@@ -255,6 +304,11 @@ mod tests {
                     detail: "ສະບາຍດີ".into(),
                 }],
                 pulled: 42,
+                files: vec![FileData {
+                    sha256: "ab".into(),
+                    data: vec![0, 1, 254, 255],
+                }],
+                wanted: vec!["cd".into()],
             },
         )
     }

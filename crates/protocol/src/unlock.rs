@@ -17,7 +17,12 @@ const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// The hex SHA-256 of a sync token: what the server stores, and the code's key.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
+    sha256_hex(token.as_bytes())
+}
+
+/// The hex SHA-256 of any bytes (a token's, or a carried file's: its name).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

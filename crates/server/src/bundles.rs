@@ -25,6 +25,9 @@ pub struct Imported {
     pub acked: i64,
     pub changes: usize,
     pub audit: usize,
+    /// Documents' files stored, and why any was not (its quota, its size).
+    pub files: usize,
+    pub files_refused: Vec<String>,
 }
 
 /// A device as a bundle needs it.
@@ -35,14 +38,15 @@ struct Holder {
     bundle_out: i64,
     cursor: i64,
     rescope: bool,
+    wanted: Vec<String>,
 }
 
 fn holder(hub: &Hub, device: &str) -> Result<Holder, HubError> {
     let row = hub.store().read_with(|sql| {
         sql.row(
             "SELECT d.\"user\", d.token, d.revoked, d.bundle_in, d.bundle_out, d.bundle_cursor, \
-             d.rescope, u.role, u.disabled FROM srv_device d JOIN srv_user u ON u.name = d.\"user\" \
-             WHERE d.id = $1",
+             d.rescope, u.role, u.disabled, d.bundle_wanted FROM srv_device d \
+             JOIN srv_user u ON u.name = d.\"user\" WHERE d.id = $1",
             &[device.into()],
         )?
         .map(|r| {
@@ -56,11 +60,23 @@ fn holder(hub: &Hub, device: &str) -> Result<Holder, HubError> {
                 r.flag(6)?,
                 r.text(7)?,
                 r.flag(8)?,
+                r.opt_text(9)?,
             ))
         })
         .transpose()
     })?;
-    let Some((user, token, revoked, bundle_in, bundle_out, cursor, rescope, role, disabled)) = row
+    let Some((
+        user,
+        token,
+        revoked,
+        bundle_in,
+        bundle_out,
+        cursor,
+        rescope,
+        role,
+        disabled,
+        wanted,
+    )) = row
     else {
         return Err(HubError::NotFound(format!(
             "no device '{device}' has signed in to this server"
@@ -87,6 +103,9 @@ fn holder(hub: &Hub, device: &str) -> Result<Holder, HubError> {
         bundle_out,
         cursor,
         rescope,
+        wanted: wanted
+            .and_then(|w| serde_json::from_str(&w).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -120,6 +139,20 @@ pub fn import(hub: &mut Hub, bytes: &[u8]) -> Result<Imported, HubError> {
         rescope: h.rescope,
     };
     let audited = auth::device_audit(hub.store_mut(), &session, &body.audit)?;
+    // Files after the records that name them, each through the upload's own checks.
+    let (mut files, mut files_refused) = (0, Vec::new());
+    for f in &body.files {
+        if hub.blob_status(&h.who, &f.sha256).is_ok_and(|s| s.complete) {
+            continue;
+        }
+        match hub.blob_put(&h.who, &f.sha256, f.data.len() as u64, 0, &f.data) {
+            Ok(s) if s.complete => files += 1,
+            Ok(_) => files_refused.push(format!("{}: incomplete", f.sha256)),
+            Err(e) => files_refused.push(format!("{}: {e}", f.sha256)),
+        }
+    }
+    let wanted =
+        serde_json::to_string(&body.wanted).map_err(|e| HubError::Invalid(e.to_string()))?;
     let (number, pulled, n_changes, n_audit) = (
         header.number,
         body.pulled.max(0),
@@ -129,12 +162,14 @@ pub fn import(hub: &mut Hub, bytes: &[u8]) -> Result<Imported, HubError> {
     let user = h.who.user.clone();
     hub.store_mut().write_with(|sql| {
         sql.exec(
-            "UPDATE srv_device SET bundle_in = $2, bundle_cursor = $3, last_seen = $4 WHERE id = $1",
+            "UPDATE srv_device SET bundle_in = $2, bundle_cursor = $3, last_seen = $4, \
+             bundle_wanted = $5 WHERE id = $1",
             &[
                 device.as_str().into(),
                 number.into(),
                 pulled.into(),
                 auth::now_secs().into(),
+                wanted.as_str().into(),
             ],
         )?;
         auth::audit(
@@ -143,7 +178,7 @@ pub fn import(hub: &mut Hub, bytes: &[u8]) -> Result<Imported, HubError> {
             Some(&device),
             "bundle",
             &format!(
-                "imported bundle {number}: {n_changes} changes (stored up to {}), {n_audit} audit events (up to {audited})",
+                "imported bundle {number}: {n_changes} changes (stored up to {}), {n_audit} audit events (up to {audited}), {files} files",
                 answer.acked
             ),
         )
@@ -155,6 +190,8 @@ pub fn import(hub: &mut Hub, bytes: &[u8]) -> Result<Imported, HubError> {
         acked: answer.acked,
         changes: n_changes,
         audit: n_audit,
+        files,
+        files_refused,
     })
 }
 
@@ -207,7 +244,28 @@ pub fn export(
     for chunk in named.chunks(desk_protocol::v1::AUTHORS_MAX) {
         authors.extend(auth::device_users(hub.store(), chunk)?);
     }
+    // The files it asked for that its user may read (the rest of them with the next bundle).
+    let mut files = Vec::new();
+    let mut bytes = 0usize;
+    for sha in &h.wanted {
+        let Ok(status) = hub.blob_status(&h.who, sha) else {
+            continue;
+        };
+        if !status.complete
+            || (bytes + status.size as usize > bundle::FILES_MAX && !files.is_empty())
+        {
+            continue;
+        }
+        if let Ok(data) = hub.blob_get(&h.who, sha, 0, status.size as usize) {
+            bytes += data.len();
+            files.push(bundle::FileData {
+                sha256: sha.clone(),
+                data,
+            });
+        }
+    }
     let body = ToDevice {
+        files,
         acked,
         audit_acked,
         changes,

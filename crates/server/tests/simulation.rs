@@ -4,7 +4,9 @@
 //! that drops requests, loses replies (the server committed, the client never heard), repeats
 //! requests and delivers late ones out of order; the server restarts now and then. Replicas 0–4
 //! belong to the secretariat, 5 and 6 to the focal points of Thailand and Cambodia, 7 to a
-//! development partner (reads only). Every run is seeded; a failure prints its seed.
+//! development partner (reads only). Replica 4 is a courier: it never syncs online, only by
+//! hand-carried bundles, some of which are lost and some taken twice (refused the second time).
+//! Every run is seeded; a failure prints its seed.
 //!
 //! After each run, with everyone back online: every secretariat replica equals the hub (same
 //! dump), a secretariat laptop set up only now from the initial sync's snapshot included; every
@@ -167,6 +169,8 @@ struct Seen {
     left_out: usize,
     /// The attacker's tries, by kind (see `Mallory`).
     attacks: [usize; 5],
+    /// Server bundles the courier took.
+    bundles: usize,
 }
 
 /// A signed-in focal point of Thailand who attacks the hub at random steps: signing in as
@@ -275,7 +279,8 @@ impl Mallory {
         match kind {
             0 => {
                 // Sign in as a secretariat laptop (its device id travels in every change).
-                let victim = replicas[rng.below(5)].device_id().to_string();
+                // (Not the courier's: its device is signed in to a user of its own.)
+                let victim = replicas[rng.below(COURIER)].device_id().to_string();
                 let pw = "victim's password";
                 let store = hub.store_mut();
                 desk_server::auth::add_user(store, "victim", pw, &Role::Secretariat).expect("user");
@@ -451,6 +456,80 @@ impl Mallory {
     }
 }
 
+/// The replica that syncs only by hand-carried bundles (a secretariat laptop).
+const COURIER: usize = 4;
+
+/// The courier's sign-in: a device registered to its user, its token in a keychain of its own
+/// (a bundle's key comes from it).
+struct Courier {
+    keys: desk_keys::InMemory,
+    device: String,
+}
+
+impl Courier {
+    fn sign_in(hub: &mut Hub, r: &mut Replica, user: &str) -> Courier {
+        let pw = "courier's password";
+        desk_server::auth::add_user(hub.store_mut(), user, pw, &Role::Secretariat).expect("user");
+        let login =
+            desk_server::auth::login(hub.store_mut(), user, pw, r.device_id()).expect("login");
+        let keys = desk_keys::InMemory::default();
+        desk_keys::sync_token::store(r, &keys, &login.token).expect("token");
+        Courier {
+            keys,
+            device: r.device_id().to_string(),
+        }
+    }
+
+    /// One trip to the back office and back: the laptop's bundle (lost `lose`% of the time,
+    /// taken twice `twice`% — the second refused, changing nothing), then the server's answer
+    /// (the same). Returns what the laptop took, if anything.
+    fn trip(
+        &self,
+        seed: u64,
+        rng: &mut Rng,
+        hub: &mut Hub,
+        r: &mut Replica,
+        lose: u64,
+        twice: u64,
+    ) -> Option<desk_sync::bundle::Taken> {
+        let (out, _) = desk_sync::bundle::export(r, &self.keys, 0).expect("courier export");
+        if !rng.chance(lose) {
+            let before = hub.history().expect("history").len();
+            if let Err(e) = desk_server::bundles::import(hub, &out) {
+                panic!("seed {seed}: the courier's bundle was refused: {e}");
+            }
+            if rng.chance(twice) {
+                let after = hub.history().expect("history").len();
+                assert!(
+                    desk_server::bundles::import(hub, &out).is_err(),
+                    "seed {seed}: a bundle taken twice"
+                );
+                assert_eq!(hub.history().expect("history").len(), after, "seed {seed}");
+                assert!(after >= before);
+            }
+        }
+        let mut nonce = [0u8; 12];
+        nonce.iter_mut().for_each(|b| *b = rng.next() as u8);
+        let (back, _) = desk_server::bundles::export(hub, &self.device, 0, nonce)
+            .unwrap_or_else(|e| panic!("seed {seed}: no answer for the courier: {e}"));
+        if rng.chance(lose) {
+            return None;
+        }
+        let taken = desk_sync::bundle::import(r, &self.keys, &back, 0).unwrap_or_else(|e| {
+            panic!("seed {seed}: the courier refused the server's bundle: {e}")
+        });
+        if rng.chance(twice) {
+            let dump = r.dump().expect("dump");
+            assert!(
+                desk_sync::bundle::import(r, &self.keys, &back, 0).is_err(),
+                "seed {seed}: the server's bundle taken twice"
+            );
+            assert_eq!(r.dump().expect("dump"), dump, "seed {seed}");
+        }
+        Some(taken)
+    }
+}
+
 fn run(seed: u64, exercised: &mut Seen) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let dir = tempfile::tempdir().expect("tmp");
@@ -481,6 +560,7 @@ fn run(seed: u64, exercised: &mut Seen) {
         }
     };
 
+    let courier = Courier::sign_in(&mut hub, &mut replicas[COURIER], &roles[COURIER].user);
     let mut mallory = Mallory::new();
     for _step in 0..60 {
         if rng.chance(10) {
@@ -584,6 +664,13 @@ fn run(seed: u64, exercised: &mut Seen) {
                 drop(hub);
                 hub = store.open().expect("hub restart");
             }
+            _ if i == COURIER => {
+                record_new(&replicas[i], &mut made);
+                if let Some(t) = courier.trip(seed, &mut rng, &mut hub, &mut replicas[i], 20, 20) {
+                    exercised.purged += t.purged;
+                    exercised.bundles += 1;
+                }
+            }
             _ => {
                 if online[i] {
                     record_new(&replicas[i], &mut made);
@@ -610,8 +697,15 @@ fn run(seed: u64, exercised: &mut Seen) {
         let _ = hub.push(&w, &d, &b);
     }
     for _round in 0..2 {
-        for (r, who) in replicas.iter_mut().zip(&roles) {
+        for (k, (r, who)) in replicas.iter_mut().zip(&roles).enumerate() {
             record_new(r, &mut made);
+            if k == COURIER {
+                // Its last trips arrive: nothing lost, nothing twice.
+                courier
+                    .trip(seed, &mut rng, &mut hub, r, 0, 0)
+                    .expect("a clean trip");
+                continue;
+            }
             let mut t = Direct {
                 hub: &mut hub,
                 who: who.clone(),
@@ -622,6 +716,12 @@ fn run(seed: u64, exercised: &mut Seen) {
             exercised.files += rep.files_received;
         }
     }
+
+    // The courier's last trip: files of documents that reached it on the one before (a
+    // bundle brings files asked for by the one it answers).
+    courier
+        .trip(seed, &mut rng, &mut hub, &mut replicas[COURIER], 0, 0)
+        .expect("a clean trip");
 
     // A secretariat laptop set up now starts from nothing: its initial sync gets current
     // rows (superseded writes left out), in small pages, and must end equal to the others.
@@ -856,25 +956,28 @@ fn replicas_converge_through_a_bad_network() {
                 && exercised.quarantined > 0
                 && exercised.files > 0
                 && exercised.left_out > 0
+                && exercised.bundles > 0
                 && exercised.attacks.iter().all(|n| *n > 0),
             "the runs never purged ({}), kept an edit aside ({}), moved a file ({}) or left a \
-             superseded write out of an initial sync ({}), or tried every attack ({:?}): the \
-             simulation lost its teeth",
+             superseded write out of an initial sync ({}), carried a bundle ({}), or tried every \
+             attack ({:?}): the simulation lost its teeth",
             exercised.purged,
             exercised.quarantined,
             exercised.files,
             exercised.left_out,
+            exercised.bundles,
             exercised.attacks
         );
     }
     eprintln!(
         "{seeds} seeds: {} records purged from replicas, {} edits kept aside for review, {} files \
-         fetched, {} changes an initial sync did without; attacks tried (sign-in as another's \
-         device, file by hash, malformed, hiding, replay): {:?}",
+         fetched, {} changes an initial sync did without, {} server bundles carried to the courier; \
+         attacks tried (sign-in as another's device, file by hash, malformed, hiding, replay): {:?}",
         exercised.purged,
         exercised.quarantined,
         exercised.files,
         exercised.left_out,
+        exercised.bundles,
         exercised.attacks
     );
 }

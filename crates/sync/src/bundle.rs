@@ -6,7 +6,7 @@
 use crate::{account, lease, SyncError};
 use desk_core::Replica;
 use desk_keys::SecretStore;
-use desk_protocol::bundle::{self, Direction, Header, ToDevice, ToServer};
+use desk_protocol::bundle::{self, Direction, FileData, Header, ToDevice, ToServer, FILES_MAX};
 use serde::Serialize;
 
 const OUT: &str = "bundle.out";
@@ -19,6 +19,7 @@ pub struct Made {
     pub number: i64,
     pub changes: usize,
     pub audit: usize,
+    pub files: usize,
 }
 
 /// What taking the server's bundle did.
@@ -32,6 +33,8 @@ pub struct Taken {
     pub purged: usize,
     /// Own changes still waiting for the server after it.
     pub waiting: usize,
+    /// Documents' files received.
+    pub files: usize,
 }
 
 fn key(r: &Replica, keychain: &dyn SecretStore) -> Result<[u8; 32], SyncError> {
@@ -58,10 +61,26 @@ pub fn export(
     now: i64,
 ) -> Result<(Vec<u8>, Made), SyncError> {
     let key = key(r, keychain)?;
+    // Files the server has not confirmed (an online round confirms them), up to a bound.
+    let mut files = Vec::new();
+    let mut bytes = 0usize;
+    for sha in r.unconfirmed_blobs()? {
+        let size = r.blob_status(&sha)?.map_or(0, |s| s.size) as usize;
+        if bytes + size > FILES_MAX && !files.is_empty() {
+            break;
+        }
+        bytes += size;
+        files.push(FileData {
+            data: r.read_blob(&sha, 0, size, false)?,
+            sha256: sha,
+        });
+    }
     let body = ToServer {
         changes: r.outbox(usize::MAX >> 1)?,
         audit: r.audit_unsent(usize::MAX >> 1)?,
         pulled: r.pull_cursor()?,
+        files,
+        wanted: r.missing_blobs()?,
     };
     let number = setting(r, OUT)? + 1;
     let header = Header {
@@ -80,6 +99,7 @@ pub fn export(
             number,
             changes: body.changes.len(),
             audit: body.audit.len(),
+            files: body.files.len(),
         },
     ))
 }
@@ -117,7 +137,19 @@ pub fn import(
             header.number
         )));
     }
+    // Each file is checked against its name before anything is applied.
+    for f in &body.files {
+        if desk_protocol::unlock::sha256_hex(&f.data) != f.sha256 {
+            return Err(SyncError::Invalid(format!(
+                "the bundle's file {} does not match its name: nothing was applied",
+                f.sha256
+            )));
+        }
+    }
     let applied = r.apply_pull(&body.changes, &body.purged, Some(body.cursor))?;
+    for f in &body.files {
+        r.put_blob(&f.data)?;
+    }
     if body.acked > r.acknowledged()? {
         r.acknowledge(body.acked)?;
     }
@@ -133,5 +165,6 @@ pub fn import(
         applied,
         purged: body.purged.len(),
         waiting: r.outbox_len()?,
+        files: body.files.len(),
     })
 }

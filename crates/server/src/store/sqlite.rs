@@ -289,7 +289,8 @@ mod tests {
                  ALTER TABLE srv_device DROP COLUMN wiped; \
                  ALTER TABLE srv_device DROP COLUMN bundle_in; \
                  ALTER TABLE srv_device DROP COLUMN bundle_out; \
-                 ALTER TABLE srv_device DROP COLUMN bundle_cursor;",
+                 ALTER TABLE srv_device DROP COLUMN bundle_cursor; \
+                 ALTER TABLE srv_device DROP COLUMN bundle_wanted;",
             )
         })
         .expect("drop");

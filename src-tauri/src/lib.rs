@@ -78,6 +78,9 @@ macro_rules! app_commands {
             commands::set_idle_lock,
             records::record_history,
             commands::lease_sync[Wry],
+            sync::bundle_path,
+            sync::bundle_export,
+            sync::bundle_import,
         }
     };
 }

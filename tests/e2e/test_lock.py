@@ -161,3 +161,50 @@ def test_past_the_offline_lease_the_app_opens_with_a_code_and_warns_until_it_syn
             assert "unlock-code" in admin("audit")
         finally:
             next(again, None)
+
+
+def test_the_app_carries_sync_by_hand_through_a_stopped_server(tmp_path):
+    """No network at all: the app writes a bundle from its sync settings, the back office
+    takes it in and answers with the server stopped, and the app takes the answer — a
+    colleague's contact arrives, and the app's own edit is on the server."""
+    running = serve()
+    url, db = next(running)
+    env = lambda d: dict(os.environ, DESK_DATA_DIR=d, DESK_PASSPHRASE=PASSPHRASE,
+                         DESK_PASSWORD="e2e sync password", DESK_NO_KEYCHAIN="1")
+    desk = lambda d, *a: subprocess.run([TARGET / "desk", *a], env=env(d), check=True, capture_output=True, text=True).stdout
+    data_dir = make_replica(TARGET)
+    desk(data_dir, "login", "--server", url, "--user", "e2e")
+    desk(data_dir, "sync")
+    colleague = str(tmp_path / "colleague")
+    desk(colleague, "init")
+    desk(colleague, "login", "--server", url, "--user", "e2e")
+    desk(colleague, "contact", "add", "--name", "Bounthavy Sisouphanh", "--native-name", "ບຸນທະວີ ສີສຸພັນ")
+    desk(colleague, "sync")
+    device = json.loads(desk(data_dir, "--json", "summary"))["device"]
+    next(running, None)  # the server stops; from here only files move
+    admin = lambda *a: subprocess.run([TARGET / "desk-server", *a, "--db", db], check=True, capture_output=True, text=True).stdout
+    for driver in app_on(data_dir):
+        wait(driver, 60).until(interactive)
+        made = driver.execute_async_script(INVOKE, "create", {"entityName": "contact", "fields": {"name": "Sok Chenda", "native_name": "សុខ ចិន្តា"}})
+        assert "ok" in made, made
+        nav(driver, "Settings")
+        to = wait(driver).until(lambda d: d.find_element(By.ID, "bundle-to"))
+        wait(driver).until(lambda d: (to.get_attribute("value") or "").endswith(".deskbundle"))
+        out = str(tmp_path / "for-the-server.deskbundle")
+        to.clear()
+        type_into(driver, to, out)
+        to.send_keys(Keys.ENTER)
+        toast(driver, "Bundle 1 written: 1 change, 0 audit events and 0 files")
+        assert "1 changes" in admin("import", out)
+        answer = str(tmp_path / "answer.deskbundle")
+        admin("export", "--device", device, "--out", answer)
+        shot(driver, "bundle")
+        assert axe_violations(driver) == []
+        centre(driver, driver.find_element(By.ID, "bundle-in")).send_keys(answer)
+        toast(driver, "Took the server's bundle 1")
+        wait(driver).until(lambda d: "0 of yours still to send" in text_of(d, "#toasts"))
+        hits = driver.execute_async_script(INVOKE, "search", {"query": "ບຸນທະວີ"})["ok"]
+        assert [h["title"] for h in hits] == ["Bounthavy Sisouphanh"], hits
+        # Taken twice: refused at the file, nothing applied.
+        driver.find_element(By.ID, "bundle-in").send_keys(answer)
+        wait(driver).until(lambda d: "imported already" in text_of(d, "#bundle-error"))

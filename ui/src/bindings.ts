@@ -578,6 +578,42 @@ async leaseSync(passphrase: string | null, pin: string | null) : Promise<Result<
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Where a bundle for the server is suggested: the export folder, named after this device and
+ * the bundle's number.
+ */
+async bundlePath() : Promise<Result<string, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("bundle_path") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes this device's unsent changes, audit events and files to `to`, sealed for the server
+ * (sync by hand-carried file: `desk-server import`).
+ */
+async bundleExport(to: string) : Promise<Result<Made, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("bundle_export", { to }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Takes the server's bundle for this device (`desk-server export --device ID`), picked by the
+ * user and read by the page: refused whole unless authentic, for this device and new.
+ */
+async bundleImport(dataBase64: string) : Promise<Result<Taken, CommandError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("bundle_import", { dataBase64 }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -1073,6 +1109,10 @@ export type LockPolicy = {
  */
 pin_set: boolean; idle_minutes: number }
 /**
+ * What a bundle for the server holds.
+ */
+export type Made = { number: number; changes: number; audit: number; files: number }
+/**
  * A meeting's proceedings ([`Replica::outline`]).
  */
 export type MeetingOutline = { meeting: string; 
@@ -1385,6 +1425,22 @@ last_success_ms: number | null;
  * The offline lease (the server's policy) and where this computer stands.
  */
 lease: Lease }
+/**
+ * What taking the server's bundle did.
+ */
+export type Taken = { number: number; 
+/**
+ * Changes received, and how many of them were new here.
+ */
+received: number; applied: number; purged: number; 
+/**
+ * Own changes still waiting for the server after it.
+ */
+waiting: number; 
+/**
+ * Documents' files received.
+ */
+files: number }
 /**
  * One page of the follow-up tracker.
  */

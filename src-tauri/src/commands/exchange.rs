@@ -312,11 +312,16 @@ pub fn export_path(
     request: ExportRequest,
 ) -> Result<String, CommandError> {
     let name = with(&state, |r| Ok(request.file_name(r)))?;
-    let dir = std::env::var_os("DESK_EXPORT_DIR")
+    Ok(export_dir().join(name).display().to_string())
+}
+
+/// Where files the user takes away are suggested: `DESK_EXPORT_DIR`, else the Documents folder
+/// (else the home folder).
+pub fn export_dir() -> PathBuf {
+    std::env::var_os("DESK_EXPORT_DIR")
         .map(PathBuf::from)
         .or_else(dirs_documents)
-        .unwrap_or_else(std::env::temp_dir);
-    Ok(dir.join(name).display().to_string())
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 fn dirs_documents() -> Option<PathBuf> {

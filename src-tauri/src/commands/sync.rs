@@ -287,3 +287,86 @@ pub async fn sync_logout<R: tauri::Runtime>(
     .await
     .map_err(joined)?
 }
+
+/// Where a bundle for the server is suggested: the export folder, named after this device and
+/// the bundle's number.
+#[tauri::command]
+#[specta::specta]
+pub fn bundle_path(state: State<'_, AppState>) -> Result<String, CommandError> {
+    let name = with(&state, |r| {
+        let next = r
+            .setting("bundle.out")?
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0)
+            + 1;
+        let device: String = r.device_id().chars().take(8).collect();
+        Ok(format!("secretariat-desk-{device}-{next}.deskbundle"))
+    })?;
+    Ok(super::exchange::export_dir()
+        .join(name)
+        .display()
+        .to_string())
+}
+
+/// Writes this device's unsent changes, audit events and files to `to`, sealed for the server
+/// (sync by hand-carried file: `desk-server import`).
+#[tauri::command]
+#[specta::specta]
+pub fn bundle_export(
+    state: State<'_, AppState>,
+    to: String,
+) -> Result<desk_sync::bundle::Made, CommandError> {
+    let path = super::save_path(&to, "deskbundle")?;
+    let (bytes, made) = {
+        let mut guard = state.replica();
+        let r = guard.as_mut().ok_or_else(locked)?;
+        desk_sync::bundle::export(r, &Keychain::default(), state.now() as i64)?
+    };
+    desk_brief::write_file(&path, &bytes)?;
+    Ok(made)
+}
+
+/// Takes the server's bundle for this device (`desk-server export --device ID`), picked by the
+/// user and read by the page: refused whole unless authentic, for this device and new.
+#[tauri::command]
+#[specta::specta]
+pub fn bundle_import(
+    state: State<'_, AppState>,
+    data_base64: String,
+) -> Result<desk_sync::bundle::Taken, CommandError> {
+    use base64::Engine;
+    if data_base64.len() as u64 / 4 * 3 > desk_protocol::bundle::MAX_FILE {
+        return Err(CommandError {
+            kind: ErrorKind::Validation,
+            field: Some("file".into()),
+            message: format!(
+                "a bundle is at most {} MB",
+                desk_protocol::bundle::MAX_FILE >> 20
+            ),
+        });
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data_base64.as_bytes())
+        .map_err(|e| CommandError {
+            kind: ErrorKind::Validation,
+            field: Some("file".into()),
+            message: format!("the file could not be read: {e}"),
+        })?;
+    let mut guard = state.replica();
+    let r = guard.as_mut().ok_or_else(locked)?;
+    let taken =
+        desk_sync::bundle::import(r, &Keychain::default(), &bytes, state.now()).map_err(|e| {
+            CommandError {
+                field: Some("file".into()),
+                ..CommandError::from(e)
+            }
+        })?;
+    drop(guard);
+    *state.lease_end.lock().unwrap_or_else(|p| p.into_inner()) = {
+        let guard = state.replica();
+        guard
+            .as_ref()
+            .and_then(|r| desk_sync::lease::deadline(r).ok().flatten())
+    };
+    Ok(taken)
+}

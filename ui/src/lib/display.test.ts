@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { count, localTime, money, words } from "./display";
+import { count, counted, localTime, money, words } from "./display";
 
 describe("display", () => {
+  it("says one thing and many things", () => {
+    expect(counted(1, "change")).toBe("1 change");
+    expect(counted(0, "file")).toBe("0 files");
+    expect(counted(1200, "audit event")).toBe("1,200 audit events");
+    expect(counted(2, "delegation", "delegations")).toBe("2 delegations");
+  });
+
   it("reads enum values as words", () => {
     expect(words("head_of_delegation")).toBe("head of delegation");
     expect(words("confirmed")).toBe("confirmed");

@@ -23,6 +23,11 @@ export function count(n: number): string {
 }
 
 /** An amount in whole units with its currency: (12000000.4, "USD") → "USD 12,000,000". */
+/** "1 change", "3 changes" (with thousands grouped). */
+export function counted(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
 export function money(amount: number | null | undefined, currency: string | null | undefined): string {
   if (amount === null || amount === undefined || !Number.isFinite(amount)) return "—";
   return `${currency ? `${currency} ` : ""}${count(Math.round(amount))}`;

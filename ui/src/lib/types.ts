@@ -1,5 +1,7 @@
 // The types the UI works with, all generated from Rust (../bindings.ts).
 export type {
+  Made,
+  Taken,
   HistoryEntry,
   Wiped,
   LockPolicy,

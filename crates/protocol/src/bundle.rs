@@ -8,7 +8,10 @@
 //! is read; its number lets each side refuse one it has taken before (a replay).
 //!
 //! Layout: `DESKBUNDLE1\n`, the header's length (u32, big-endian), the header (JSON), the
-//! 12-byte nonce, the 16-byte tag, then the deflated JSON body encrypted. ([`read_file`] is the
+//! 12-byte nonce, the 16-byte tag, then the deflated JSON body encrypted. A device's bundle
+//! then ends with an Ed25519 signature of all that under a key only the device holds (its
+//! public half given to the server by an online sync), so not even a reader of the server's
+//! store, who could compute the sealing key, can make a bundle in the device's name. ([`read_file`] is the
 //! protocol's one file access: both ends read bundles the same way.)
 
 use crate::v1::{AuditEvent, Change, Policy, RecordRef};
@@ -165,6 +168,64 @@ pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, BundleError> {
         )));
     }
     Ok(bytes)
+}
+
+/// The length of the Ed25519 signature a device's bundle ends with.
+pub const SIGNATURE: usize = 64;
+
+/// A new Ed25519 key pair for signing a device's bundles: (private, public), raw 32 bytes each.
+pub fn signing_key() -> Result<([u8; 32], [u8; 32]), BundleError> {
+    let bad = |e: openssl::error::ErrorStack| BundleError::Malformed(e.to_string());
+    let key = openssl::pkey::PKey::generate_ed25519().map_err(bad)?;
+    let private = key.raw_private_key().map_err(bad)?;
+    let public = key.raw_public_key().map_err(bad)?;
+    let (Ok(private), Ok(public)) = (private.try_into(), public.try_into()) else {
+        return Err(BundleError::Malformed("an Ed25519 key is 32 bytes".into()));
+    };
+    Ok((private, public))
+}
+
+/// The public half of a device's signing key.
+pub fn public_of(private: &[u8; 32]) -> Result<[u8; 32], BundleError> {
+    let bad = |e: openssl::error::ErrorStack| BundleError::Malformed(e.to_string());
+    let key = openssl::pkey::PKey::private_key_from_raw_bytes(private, openssl::pkey::Id::ED25519)
+        .map_err(bad)?;
+    key.raw_public_key()
+        .map_err(bad)?
+        .try_into()
+        .map_err(|_| BundleError::Malformed("an Ed25519 key is 32 bytes".into()))
+}
+
+/// `bytes` followed by their Ed25519 signature under the device's private key.
+pub fn sign(private: &[u8; 32], bytes: Vec<u8>) -> Result<Vec<u8>, BundleError> {
+    let bad = |e: openssl::error::ErrorStack| BundleError::Malformed(e.to_string());
+    let key = openssl::pkey::PKey::private_key_from_raw_bytes(private, openssl::pkey::Id::ED25519)
+        .map_err(bad)?;
+    let mut signer = openssl::sign::Signer::new_without_digest(&key).map_err(bad)?;
+    let sig = signer.sign_oneshot_to_vec(&bytes).map_err(bad)?;
+    let mut out = bytes;
+    out.extend_from_slice(&sig);
+    Ok(out)
+}
+
+/// The signed bytes of a device's bundle, if its last [`SIGNATURE`] bytes are their signature
+/// under `public`; else the bundle is not the device's.
+pub fn verify<'a>(public: &[u8; 32], bytes: &'a [u8]) -> Result<&'a [u8], BundleError> {
+    let at = bytes
+        .len()
+        .checked_sub(SIGNATURE)
+        .ok_or_else(|| BundleError::Malformed("the file is cut short".into()))?;
+    let (signed, sig) = bytes.split_at(at);
+    let key = openssl::pkey::PKey::public_key_from_raw_bytes(public, openssl::pkey::Id::ED25519)
+        .map_err(|_| BundleError::NotAuthentic)?;
+    let ok = openssl::sign::Verifier::new_without_digest(&key)
+        .and_then(|mut v| v.verify_oneshot(sig, signed))
+        .unwrap_or(false);
+    if ok {
+        Ok(signed)
+    } else {
+        Err(BundleError::NotAuthentic)
+    }
 }
 
 /// The bundle key of a device, from its token's hash (hex SHA-256).
@@ -352,5 +413,21 @@ mod tests {
             open::<ToServer>(&k, &t).unwrap_err(),
             BundleError::NotAuthentic
         );
+    }
+
+    #[test]
+    fn a_signed_bundle_verifies_under_its_devices_key_only() {
+        let (private, public) = signing_key().unwrap();
+        let (_, other) = signing_key().unwrap();
+        let signed = sign(&private, b"a sealed bundle".to_vec()).unwrap();
+        assert_eq!(verify(&public, &signed).unwrap(), b"a sealed bundle");
+        assert_eq!(
+            verify(&other, &signed).unwrap_err(),
+            BundleError::NotAuthentic
+        );
+        let mut t = signed.clone();
+        t[3] ^= 1;
+        assert_eq!(verify(&public, &t).unwrap_err(), BundleError::NotAuthentic);
+        assert!(verify(&public, &signed[..10]).is_err());
     }
 }

@@ -115,6 +115,13 @@ pub struct AuditAnswer {
     pub acked: i64,
 }
 
+/// `POST /v1/device-key`: the public half (hex, 32 bytes) of the key this device signs its
+/// hand-carried bundles with; sent by a sync round until the server has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKeyRequest {
+    pub public_key: String,
+}
+
 /// `GET /v1/policy`: what the server asks of its devices. `lease_days`: how many days a device
 /// may go without reaching the server before the app locks its replica (none: no lease).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

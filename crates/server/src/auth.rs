@@ -749,6 +749,37 @@ pub fn unlock_code(store: &mut dyn Tables, device: &str, days: u32) -> Result<St
     })
 }
 
+/// Keeps the public key (hex) `device` signs its hand-carried bundles with. Audited when it
+/// changes.
+pub fn set_device_key(
+    store: &mut dyn Tables,
+    s: &Session,
+    public_key: &str,
+) -> Result<(), HubError> {
+    let ok = public_key.len() == 64 && public_key.bytes().all(|b| b.is_ascii_hexdigit());
+    if !ok {
+        return Err(bad("a device's bundle key is 32 bytes in hex".into()));
+    }
+    let key = public_key.to_ascii_lowercase();
+    store.write_with(|sql| {
+        let n = sql.exec(
+            "UPDATE srv_device SET sign_key = $2 WHERE id = $1 \
+             AND (sign_key IS NULL OR sign_key != $2)",
+            &[s.device.as_str().into(), key.as_str().into()],
+        )?;
+        if n > 0 {
+            audit(
+                sql,
+                Some(&s.who.user),
+                Some(&s.device),
+                "bundle-key",
+                "the key its hand-carried bundles are signed with",
+            )?;
+        }
+        Ok(())
+    })
+}
+
 /// Checks a bearer token.
 pub fn authenticate(store: &dyn Tables, token: &str) -> Result<Session, HubError> {
     let row = store.read_with(|sql| {

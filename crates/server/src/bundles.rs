@@ -1,7 +1,8 @@
 //! Sync by hand-carried file, on the server (`desk-server import FILE`, `desk-server export
 //! --device ID`): a device's bundle goes through the same checks as an online push — the
 //! device must be registered, not revoked and signed in (its token's hash is the bundle's key),
-//! its changes are validated and merged by [`Hub::push`] under its user's role, its audit
+//! its bundle must bear its signature (the key an online sync gave), its changes are validated
+//! and merged by [`Hub::push`] under its user's role, its audit
 //! events by [`auth::device_audit`] — and the answer is what an online pull would send that
 //! user after the cursor the device's last bundle carried. Each side numbers its bundles; one
 //! taken before is refused whole (a replay), as is one changed, cut short or for another
@@ -39,73 +40,92 @@ struct Holder {
     cursor: i64,
     rescope: bool,
     wanted: Vec<String>,
+    /// The public key its bundles are signed with, once an online sync gave it.
+    sign_key: Option<[u8; 32]>,
+}
+
+/// A device's row as stored.
+struct Row {
+    user: String,
+    token: Option<String>,
+    revoked: bool,
+    bundle_in: i64,
+    bundle_out: i64,
+    cursor: i64,
+    rescope: bool,
+    role: String,
+    disabled: bool,
+    wanted: Option<String>,
+    sign_key: Option<String>,
+}
+
+fn from_hex32(text: &str) -> Option<[u8; 32]> {
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    bytes.and_then(|b| b.try_into().ok())
 }
 
 fn holder(hub: &Hub, device: &str) -> Result<Holder, HubError> {
     let row = hub.store().read_with(|sql| {
         sql.row(
             "SELECT d.\"user\", d.token, d.revoked, d.bundle_in, d.bundle_out, d.bundle_cursor, \
-             d.rescope, u.role, u.disabled, d.bundle_wanted FROM srv_device d \
+             d.rescope, u.role, u.disabled, d.bundle_wanted, d.sign_key FROM srv_device d \
              JOIN srv_user u ON u.name = d.\"user\" WHERE d.id = $1",
             &[device.into()],
         )?
         .map(|r| {
-            Ok::<_, HubError>((
-                r.text(0)?,
-                r.opt_text(1)?,
-                r.flag(2)?,
-                r.int(3)?,
-                r.int(4)?,
-                r.int(5)?,
-                r.flag(6)?,
-                r.text(7)?,
-                r.flag(8)?,
-                r.opt_text(9)?,
-            ))
+            Ok::<_, HubError>(Row {
+                user: r.text(0)?,
+                token: r.opt_text(1)?,
+                revoked: r.flag(2)?,
+                bundle_in: r.int(3)?,
+                bundle_out: r.int(4)?,
+                cursor: r.int(5)?,
+                rescope: r.flag(6)?,
+                role: r.text(7)?,
+                disabled: r.flag(8)?,
+                wanted: r.opt_text(9)?,
+                sign_key: r.opt_text(10)?,
+            })
         })
         .transpose()
     })?;
-    let Some((
-        user,
-        token,
-        revoked,
-        bundle_in,
-        bundle_out,
-        cursor,
-        rescope,
-        role,
-        disabled,
-        wanted,
-    )) = row
-    else {
+    let Some(row) = row else {
         return Err(HubError::NotFound(format!(
             "no device '{device}' has signed in to this server"
         )));
     };
-    if revoked || disabled {
+    if row.revoked || row.disabled {
         return Err(HubError::Denied(
             desk_protocol::v1::Denied::Revoked,
             format!("device {device} is revoked: its bundles are refused"),
         ));
     }
-    let Some(token) = token else {
+    let Some(token) = row.token else {
         return Err(HubError::Invalid(format!(
             "device {device} is signed out: it must sign in again before bundles can be sealed for it"
         )));
     };
     Ok(Holder {
         who: Principal {
-            user,
-            role: Role::parse(&role).map_err(HubError::Invalid)?,
+            user: row.user,
+            role: Role::parse(&row.role).map_err(HubError::Invalid)?,
         },
         key: bundle::key(&token),
-        bundle_in,
-        bundle_out,
-        cursor,
-        rescope,
-        wanted: wanted
+        bundle_in: row.bundle_in,
+        bundle_out: row.bundle_out,
+        cursor: row.cursor,
+        rescope: row.rescope,
+        wanted: row
+            .wanted
             .and_then(|w| serde_json::from_str(&w).ok())
             .unwrap_or_default(),
+        sign_key: row.sign_key.as_deref().and_then(from_hex32),
     })
 }
 
@@ -125,7 +145,13 @@ pub fn import(hub: &mut Hub, bytes: &[u8]) -> Result<Imported, HubError> {
     }
     let device = header.device.clone();
     let h = holder(hub, &device)?;
-    let (header, body): (Header, ToServer) = bundle::open(&h.key, bytes).map_err(refused)?;
+    let Some(sign_key) = h.sign_key else {
+        return Err(HubError::Invalid(format!(
+            "device {device} has not given this server the key its bundles are signed with: it must sync online once (after signing in) before its bundles are taken"
+        )));
+    };
+    let signed = bundle::verify(&sign_key, bytes).map_err(refused)?;
+    let (header, body): (Header, ToServer) = bundle::open(&h.key, signed).map_err(refused)?;
     if header.number <= h.bundle_in {
         return Err(HubError::Invalid(format!(
             "bundle {} of device {device} was imported already (the last taken was {}): nothing was applied",

@@ -44,9 +44,9 @@ use axum::{Json, Router};
 use conn::Peer;
 use desk_core::{Change, Key};
 use desk_protocol::v1::{
-    AuditAnswer, AuditRequest, AuthorsAnswer, AuthorsRequest, Checksum, ErrorBody, ErrorDetail,
-    LoginAnswer, LoginRequest, Policy, PullPage, PushAnswer, PushRequest, SCHEMA_HEADER,
-    SNAPSHOT_HEADER,
+    AuditAnswer, AuditRequest, AuthorsAnswer, AuthorsRequest, Checksum, DeviceKeyRequest,
+    ErrorBody, ErrorDetail, LoginAnswer, LoginRequest, Policy, PullPage, PushAnswer, PushRequest,
+    SCHEMA_HEADER, SNAPSHOT_HEADER,
 };
 use desk_protocol::wire;
 use http_body_util::BodyExt;
@@ -560,6 +560,20 @@ async fn authors(
     .await
 }
 
+/// A device gives the public half of its bundle-signing key.
+async fn device_key(
+    State(sh): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let Json(()) = json_call(sh, headers, body, 4096, |hub, s, req: DeviceKeyRequest| {
+        auth::set_device_key(hub.store_mut(), &s, &req.public_key)?;
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// A small JSON request of a signed-in device: the token checked before the body is read (at
 /// most `max` bytes), then `f` given the hub, the session and the request, off the async
 /// threads.
@@ -873,6 +887,7 @@ fn app(hub: Shared) -> Router {
         .route("/v1/audit", post(audit_events))
         .route("/v1/authors", post(authors))
         .route("/v1/policy", get(policy))
+        .route("/v1/device-key", post(device_key))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/health", get(health))

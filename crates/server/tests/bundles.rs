@@ -5,7 +5,7 @@
 
 use desk_core::{Entity, Fields, Key, Replica};
 use desk_keys::{sync_token, InMemory};
-use desk_server::{auth, bundles, Hub, Role};
+use desk_server::{auth, bundles, Hub, Role, Session};
 
 const PASSWORD: &str = "long enough password";
 
@@ -28,6 +28,20 @@ impl Laptop {
         let keys = InMemory::default();
         let login = auth::login(hub.store_mut(), user, PASSWORD, r.device_id()).expect("login");
         sync_token::store(&mut r, &keys, &login.token).expect("token");
+        // What its first online round does: give the server its bundle-signing key.
+        let public = desk_sync::bundle::key_to_send(&mut r)
+            .expect("key")
+            .expect("not sent yet");
+        let me = Session {
+            device: r.device_id().to_string(),
+            who: desk_server::Principal {
+                user: user.into(),
+                role: login.role,
+            },
+            rescope: false,
+        };
+        auth::set_device_key(hub.store_mut(), &me, &public).expect("key kept");
+        desk_sync::bundle::key_sent(&mut r, &public).expect("noted");
         Laptop { _dir: dir, r, keys }
     }
     fn carry_out(&mut self) -> Vec<u8> {
@@ -177,4 +191,38 @@ fn a_lost_bundle_loses_nothing_and_scope_and_revocation_hold_as_online() {
         .to_string();
     assert!(refused.contains("revoked"), "{refused}");
     assert!(bundles::export(&mut hub, kh.r.device_id(), 0, [1; 12]).is_err());
+}
+
+#[test]
+fn a_bundle_needs_its_devices_signature_not_only_the_sealing_key() {
+    let (_d, mut hub) = hub();
+    let mut a = Laptop::new(&mut hub, "ana");
+    a.r.create(
+        Entity::Contact,
+        &fields(serde_json::json!({"name": "Forged Entry"})),
+    )
+    .expect("contact");
+    let real = a.carry_out();
+    // Someone who read the server's store knows the token's hash, so the sealing key: they can
+    // seal a bundle, but not sign it as the device (here: signed with another key).
+    let (other, _) = desk_protocol::bundle::signing_key().expect("key");
+    let sealed = &real[..real.len() - desk_protocol::bundle::SIGNATURE];
+    let forged = desk_protocol::bundle::sign(&other, sealed.to_vec()).expect("sign");
+    let err = bundles::import(&mut hub, &forged).unwrap_err().to_string();
+    assert!(err.contains("changed after it was made"), "{err}");
+    assert!(
+        hub.history().expect("history").is_empty(),
+        "nothing applied"
+    );
+    bundles::import(&mut hub, &real).expect("the device's own");
+    // A laptop that never gave its key (never synced online) can make no bundle.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut fresh = Replica::init(&dir.path().join("r.db"), &Key::Raw([2; 32])).expect("replica");
+    let keys = InMemory::default();
+    let login = auth::login(hub.store_mut(), "bob", PASSWORD, fresh.device_id()).expect("login");
+    sync_token::store(&mut fresh, &keys, &login.token).expect("token");
+    let err = desk_sync::bundle::export(&mut fresh, &keys, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sync online once"), "{err}");
 }

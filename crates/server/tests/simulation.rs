@@ -474,6 +474,20 @@ impl Courier {
             desk_server::auth::login(hub.store_mut(), user, pw, r.device_id()).expect("login");
         let keys = desk_keys::InMemory::default();
         desk_keys::sync_token::store(r, &keys, &login.token).expect("token");
+        // Its one online moment: the server learns the key its bundles are signed with.
+        let public = desk_sync::bundle::key_to_send(r)
+            .expect("key")
+            .expect("unsent");
+        let me = desk_server::Session {
+            device: r.device_id().to_string(),
+            who: Principal {
+                user: user.into(),
+                role: Role::Secretariat,
+            },
+            rescope: false,
+        };
+        desk_server::auth::set_device_key(hub.store_mut(), &me, &public).expect("key");
+        desk_sync::bundle::key_sent(r, &public).expect("noted");
         Courier {
             keys,
             device: r.device_id().to_string(),

@@ -11,6 +11,47 @@ use serde::Serialize;
 
 const OUT: &str = "bundle.out";
 const IN: &str = "bundle.in";
+/// The private half of the key this device signs its bundles with (hex; inside the encrypted
+/// replica, never synced), and the public half the server has.
+const SIGN: &str = "bundle.sign_key";
+const SENT: &str = "bundle.key_sent";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// This device's bundle-signing key: (private, public hex), made the first time.
+fn signing(r: &mut Replica) -> Result<([u8; 32], String), SyncError> {
+    let held = r.setting(SIGN)?.and_then(|h| {
+        let bytes: Option<Vec<u8>> = (0..h.len())
+            .step_by(2)
+            .map(|i| h.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
+            .collect();
+        bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
+    });
+    let private = match held {
+        Some(k) => k,
+        None => {
+            let (private, _) = bundle::signing_key().map_err(invalid)?;
+            r.set_setting(SIGN, Some(&hex(&private)))?;
+            private
+        }
+    };
+    let public = bundle::public_of(&private).map_err(invalid)?;
+    Ok((private, hex(&public)))
+}
+
+/// The public key the server should hold for this device's bundles, if it does not yet (a sync
+/// round sends it); [`key_sent`] notes that it does.
+pub fn key_to_send(r: &mut Replica) -> Result<Option<String>, SyncError> {
+    let (_, public) = signing(r)?;
+    Ok((r.setting(SENT)?.as_deref() != Some(public.as_str())).then_some(public))
+}
+
+/// The server holds this device's public bundle key `public`.
+pub fn key_sent(r: &mut Replica, public: &str) -> Result<(), SyncError> {
+    Ok(r.set_setting(SENT, Some(public))?)
+}
 
 /// What a bundle for the server holds.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -91,7 +132,14 @@ pub fn export(
     };
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|e| SyncError::Invalid(format!("no randomness: {e}")))?;
-    let bytes = bundle::seal(&key, &header, &body, nonce).map_err(invalid)?;
+    if r.setting(SENT)?.is_none() {
+        return Err(SyncError::Invalid(
+            "the server does not yet have the key this computer signs its bundles with: sync online once (after signing in) before carrying bundles".into(),
+        ));
+    }
+    let (private, _) = signing(r)?;
+    let sealed = bundle::seal(&key, &header, &body, nonce).map_err(invalid)?;
+    let bytes = bundle::sign(&private, sealed).map_err(invalid)?;
     r.set_setting(OUT, Some(&number.to_string()))?;
     Ok((
         bytes,

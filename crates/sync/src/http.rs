@@ -297,6 +297,20 @@ impl Transport for Http {
         Ok(Some(self.answer(r)?))
     }
 
+    fn device_key(&mut self, public_key: &str) -> Result<Option<()>, SyncError> {
+        let body = serde_json::to_vec(&desk_protocol::v1::DeviceKeyRequest {
+            public_key: public_key.to_string(),
+        })
+        .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        let r = self
+            .request(self.client.post(format!("{}/v1/device-key", self.base)))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        self.body(r).map(|_| Some(()))
+    }
+
     fn authors(&mut self, devices: &[String]) -> Result<Option<Vec<(String, String)>>, SyncError> {
         let body = AuthorsRequest {
             devices: devices.to_vec(),

@@ -152,6 +152,12 @@ pub trait Transport {
     fn policy(&mut self) -> Result<Option<desk_protocol::v1::Policy>, SyncError> {
         Ok(None)
     }
+    /// Gives the server the public key this device signs its hand-carried bundles with.
+    /// `None`: this transport cannot (it is sent by the next one that can).
+    fn device_key(&mut self, public_key: &str) -> Result<Option<()>, SyncError> {
+        let _ = public_key;
+        Ok(None)
+    }
     /// The users of `devices`, as the server knows them. `None`: this transport cannot say.
     fn authors(&mut self, devices: &[String]) -> Result<Option<Vec<(String, String)>>, SyncError> {
         let _ = devices;
@@ -459,6 +465,11 @@ fn sync_once(
     files(a, t, &mut report)?;
     audit(a, t, &mut report)?;
     authors(a, t)?;
+    if let Some(public) = get(a, bundle::key_to_send)? {
+        if t.device_key(&public)?.is_some() {
+            get(a, |r| bundle::key_sent(r, &public))?;
+        }
+    }
     if let Some(p) = t.policy()? {
         get(a, |r| lease::set_policy(r, p.lease_days))?;
     }

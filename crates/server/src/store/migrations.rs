@@ -92,14 +92,15 @@ CREATE TABLE IF NOT EXISTS srv_upload_chunk (sha256 TEXT NOT NULL, \"user\" TEXT
 
 /// Version 2: when a revoked device confirmed its wipe; the device's own number of an audit
 /// record it sent (so a record sent twice is kept once); the numbers of the last bundles taken
-/// from and made for a device, and the pull cursor and the files wanted its last bundle carried
-/// (sync by hand-carried file).
+/// from and made for a device, the pull cursor and the files wanted its last bundle carried, and
+/// the public key its bundles are signed with (sync by hand-carried file).
 const V2: &str = "\
 ALTER TABLE srv_device ADD COLUMN wiped BIGINT;
 ALTER TABLE srv_device ADD COLUMN bundle_in BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE srv_device ADD COLUMN bundle_out BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE srv_device ADD COLUMN bundle_cursor BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE srv_device ADD COLUMN bundle_wanted TEXT;
+ALTER TABLE srv_device ADD COLUMN sign_key TEXT;
 ALTER TABLE srv_audit ADD COLUMN origin_seq BIGINT;
 CREATE UNIQUE INDEX IF NOT EXISTS srv_audit_origin ON srv_audit (device, origin_seq) \
   WHERE origin_seq IS NOT NULL;

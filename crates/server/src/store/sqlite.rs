@@ -290,7 +290,8 @@ mod tests {
                  ALTER TABLE srv_device DROP COLUMN bundle_in; \
                  ALTER TABLE srv_device DROP COLUMN bundle_out; \
                  ALTER TABLE srv_device DROP COLUMN bundle_cursor; \
-                 ALTER TABLE srv_device DROP COLUMN bundle_wanted;",
+                 ALTER TABLE srv_device DROP COLUMN bundle_wanted; \
+                 ALTER TABLE srv_device DROP COLUMN sign_key;",
             )
         })
         .expect("drop");

@@ -185,6 +185,23 @@ pub fn signing_key() -> Result<([u8; 32], [u8; 32]), BundleError> {
     Ok((private, public))
 }
 
+/// A key written as 64 hex digits (as stored and sent), read back.
+pub fn key_from_hex(text: &str) -> Option<[u8; 32]> {
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    bytes.and_then(|b| b.try_into().ok())
+}
+
+/// A key as 64 lowercase hex digits.
+pub fn key_to_hex(key: &[u8; 32]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The public half of a device's signing key.
 pub fn public_of(private: &[u8; 32]) -> Result<[u8; 32], BundleError> {
     let bad = |e: openssl::error::ErrorStack| BundleError::Malformed(e.to_string());

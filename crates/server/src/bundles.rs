@@ -59,17 +59,6 @@ struct Row {
     sign_key: Option<String>,
 }
 
-fn from_hex32(text: &str) -> Option<[u8; 32]> {
-    let bytes: Option<Vec<u8>> = (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    bytes.and_then(|b| b.try_into().ok())
-}
-
 fn holder(hub: &Hub, device: &str) -> Result<Holder, HubError> {
     let row = hub.store().read_with(|sql| {
         sql.row(
@@ -125,7 +114,7 @@ fn holder(hub: &Hub, device: &str) -> Result<Holder, HubError> {
             .wanted
             .and_then(|w| serde_json::from_str(&w).ok())
             .unwrap_or_default(),
-        sign_key: row.sign_key.as_deref().and_then(from_hex32),
+        sign_key: row.sign_key.as_deref().and_then(bundle::key_from_hex),
     })
 }
 

@@ -16,29 +16,19 @@ const IN: &str = "bundle.in";
 const SIGN: &str = "bundle.sign_key";
 const SENT: &str = "bundle.key_sent";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// This device's bundle-signing key: (private, public hex), made the first time.
 fn signing(r: &mut Replica) -> Result<([u8; 32], String), SyncError> {
-    let held = r.setting(SIGN)?.and_then(|h| {
-        let bytes: Option<Vec<u8>> = (0..h.len())
-            .step_by(2)
-            .map(|i| h.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
-            .collect();
-        bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
-    });
+    let held = r.setting(SIGN)?.as_deref().and_then(bundle::key_from_hex);
     let private = match held {
         Some(k) => k,
         None => {
             let (private, _) = bundle::signing_key().map_err(invalid)?;
-            r.set_setting(SIGN, Some(&hex(&private)))?;
+            r.set_setting(SIGN, Some(&bundle::key_to_hex(&private)))?;
             private
         }
     };
     let public = bundle::public_of(&private).map_err(invalid)?;
-    Ok((private, hex(&public)))
+    Ok((private, bundle::key_to_hex(&public)))
 }
 
 /// The public key the server should hold for this device's bundles, if it does not yet (a sync

@@ -213,7 +213,7 @@ fn opening_an_older_replica_indexes_the_newly_searched_records() {
                  DROP INDEX document_agenda_item; ALTER TABLE document DROP COLUMN agenda_item; \
                  DROP INDEX document_meeting; \
                  ALTER TABLE meeting DROP COLUMN start_time; ALTER TABLE meeting DROP COLUMN end_time; \
-                 DROP TABLE audit_outbox; \
+                 DROP TABLE audit_outbox; ALTER TABLE device DROP COLUMN user; \
                  PRAGMA user_version = 5;",
             )
             .expect("back to version 5");

@@ -28,8 +28,8 @@ pub struct AppState {
     /// (a test gives its own).
     clock: Arc<dyn Fn() -> u64 + Send + Sync>,
     /// When the offline lease of the open replica ends, if it has one (checked before every
-    /// record command; set when the replica opens and after each sync round).
-    pub lease_end: Mutex<Option<u64>>,
+    /// record command; noted when the replica opens and after each sync round or bundle).
+    lease_end: Mutex<Option<u64>>,
 }
 
 impl AppState {
@@ -53,6 +53,20 @@ impl AppState {
     pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> AppState {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// When the open replica's offline lease ends, as last noted.
+    pub fn lease_end(&self) -> Option<u64> {
+        *self.lease_end.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes when the open replica's offline lease ends (none: no replica open, or no lease).
+    pub fn note_lease(&self) {
+        let end = self
+            .replica()
+            .as_ref()
+            .and_then(|r| desk_sync::lease::deadline(r).ok().flatten());
+        *self.lease_end.lock().unwrap_or_else(|p| p.into_inner()) = end;
     }
 
     /// Now, on the app's clock (ms since 1970).

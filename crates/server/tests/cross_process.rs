@@ -1216,6 +1216,15 @@ fn bundles_carried_by_hand_sync_two_laptops_through_a_stopped_server() {
             .output()
             .expect("desk-server")
     };
+    let admin_ok = |args: &[&str]| {
+        let out = admin(args);
+        assert!(
+            out.status.success(),
+            "desk-server {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     // While it serves, the store takes no bundle (it would be a second writer).
     a.ok(&["contact", "add", "--name", "Vongsa Phommachanh"]);
     a.ok(&["sync", "--export", &file("a1.bundle")]);
@@ -1224,28 +1233,17 @@ fn bundles_carried_by_hand_sync_two_laptops_through_a_stopped_server() {
     server.kill();
 
     // No network from here: the back office takes Alice's bundle and answers Bob's.
-    let out = admin(&["import", &file("a1.bundle")]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 changes"));
+    assert!(admin_ok(&["import", &file("a1.bundle")]).contains("1 changes"));
     let again = admin(&["import", &file("a1.bundle")]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("imported already"));
-    let out = admin(&[
+    admin_ok(&[
         "export",
         "--device",
         &b.device(),
         "--out",
         &file("b1.bundle"),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let taken = b.ok(&["sync", "--import", &file("b1.bundle")]);
     assert!(taken.contains("received 1 changes (1 new here)"), "{taken}");
     assert!(b.ok(&["contact", "list"]).contains("Vongsa Phommachanh"));
@@ -1253,18 +1251,13 @@ fn bundles_carried_by_hand_sync_two_laptops_through_a_stopped_server() {
     let wrong = a.run(&["sync", "--import", &file("b1.bundle")]);
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not this one"));
-    let out = admin(&[
+    admin_ok(&[
         "export",
         "--device",
         &a.device(),
         "--out",
         &file("a-answer.bundle"),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut bytes = std::fs::read(file("a-answer.bundle")).expect("read");
     let n = bytes.len() - 3;
     bytes[n] ^= 1;
@@ -1275,7 +1268,7 @@ fn bundles_carried_by_hand_sync_two_laptops_through_a_stopped_server() {
     // The good one empties Alice's outbox: the server holds her change.
     let taken = a.ok(&["sync", "--import", &file("a-answer.bundle")]);
     assert!(taken.contains("0 of yours still to send"), "{taken}");
-    let audit = String::from_utf8_lossy(&admin(&["audit"]).stdout).into_owned();
+    let audit = admin_ok(&["audit"]);
     assert!(
         audit.contains("imported bundle 1") && audit.contains("exported bundle 1"),
         "{audit}"

@@ -106,7 +106,7 @@ fn with<T>(
 /// The offline lease ran out while the app was open: the replica closes (as the app lock
 /// closes it) and the UI starts again at the lease screen.
 fn lease_check(state: &AppState) -> Result<(), CommandError> {
-    let end = *state.lease_end.lock().unwrap_or_else(|p| p.into_inner());
+    let end = state.lease_end();
     if end.is_some_and(|end| state.now() >= end) {
         let still = {
             let guard = state.replica();
@@ -264,9 +264,8 @@ fn opened<R: tauri::Runtime>(
     replica: Replica,
 ) -> Result<Summary, CommandError> {
     let summary = replica.summary()?;
-    *state.lease_end.lock().unwrap_or_else(|p| p.into_inner()) =
-        desk_sync::lease::deadline(&replica)?;
     *state.replica() = Some(replica);
+    state.note_lease();
     // Signed in earlier: keep in step with the server in the background.
     sync::start_sync(app);
     Ok(summary)

@@ -68,7 +68,7 @@ pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandErro
 
 /// A round reached the server: the offline lease starts again from now (the app's clock).
 fn renewed(state: &AppState) {
-    let end = {
+    {
         let mut guard = state.replica();
         let Some(r) = guard.as_mut() else {
             return;
@@ -76,9 +76,8 @@ fn renewed(state: &AppState) {
         if desk_sync::lease::contacted(r, state.now()).is_err() {
             return;
         }
-        desk_sync::lease::deadline(r).ok().flatten()
-    };
-    *state.lease_end.lock().unwrap_or_else(|p| p.into_inner()) = end;
+    }
+    state.note_lease();
 }
 
 /// Stops the background loop (signing out, locking): it ends after the call it is in, and a
@@ -362,11 +361,6 @@ pub fn bundle_import(
             }
         })?;
     drop(guard);
-    *state.lease_end.lock().unwrap_or_else(|p| p.into_inner()) = {
-        let guard = state.replica();
-        guard
-            .as_ref()
-            .and_then(|r| desk_sync::lease::deadline(r).ok().flatten())
-    };
+    state.note_lease();
     Ok(taken)
 }

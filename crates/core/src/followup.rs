@@ -36,18 +36,18 @@ pub fn due_state(action: &Record, as_of: NaiveDate) -> DueState {
 
 /// [`due_state`] from the two fields it reads.
 pub fn state_of(status: Option<&str>, due_date: Option<&str>, as_of: NaiveDate) -> DueState {
+    state_at(status, due_date.and_then(parse_date), as_of)
+}
+
+/// [`state_of`] with the due date read.
+fn state_at(status: Option<&str>, due: Option<NaiveDate>, as_of: NaiveDate) -> DueState {
     if status.is_some_and(|s| CLOSED_STATUSES.contains(&s)) {
         return DueState::Done;
     }
-    let Some(due) = due_date.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
-        return DueState::Open;
-    };
-    if due < as_of {
-        DueState::Overdue
-    } else if (due - as_of).num_days() <= DUE_SOON_DAYS {
-        DueState::DueSoon
-    } else {
-        DueState::Open
+    match due {
+        Some(due) if due < as_of => DueState::Overdue,
+        Some(due) if (due - as_of).num_days() <= DUE_SOON_DAYS => DueState::DueSoon,
+        _ => DueState::Open,
     }
 }
 
@@ -272,8 +272,9 @@ impl crate::Replica {
     }
 
     /// Rows `offset..offset + limit` of [`Replica::followup`]'s list, and how many it holds in
-    /// all. Only the rows of the page are read whole: a framework's thousands of action items
-    /// are counted, ordered and cut in one pass.
+    /// all. The framework's action items are put in order once ([`Order`]: ids and the few
+    /// fields the filters read) and kept while the replica is unchanged, so a filter changed
+    /// in the app is counted and cut in memory; only the rows of the page are read whole.
     pub fn followup_page(
         &self,
         q: &FollowupQuery,
@@ -282,27 +283,23 @@ impl crate::Replica {
     ) -> crate::Result<FollowupPage> {
         let d = crate::Entity::Action.desc();
         let as_of = day(d, "as_of", &q.as_of)?;
-        let mut conds = vec![
-            "m.framework = ?1".to_string(),
-            "m._deleted = 0".to_string(),
-            "t._deleted = 0".to_string(),
-        ];
-        let mut args: Vec<rusqlite::types::Value> =
-            vec![rusqlite::types::Value::Text(q.framework.clone())];
-        let mut arg = |conds: &mut Vec<String>, sql: &str, v: String| {
-            args.push(rusqlite::types::Value::Text(v));
-            conds.push(sql.replace('?', &format!("?{}", args.len())));
-        };
         if let Some(before) = &q.before {
             day(d, "before", before)?;
-            arg(&mut conds, "m.start_date < ?", before.clone());
         }
-        if let Some(c) = &q.owner_country {
-            let code = crate::schema::country(c).ok_or_else(|| {
-                crate::Error::invalid(d.name, "owner_country", format!("unknown country '{c}'"))
-            })?;
-            arg(&mut conds, "+t.owner_country = ?", code.code.to_string());
-        }
+        let country = match &q.owner_country {
+            Some(c) => Some(
+                crate::schema::country(c)
+                    .ok_or_else(|| {
+                        crate::Error::invalid(
+                            d.name,
+                            "owner_country",
+                            format!("unknown country '{c}'"),
+                        )
+                    })?
+                    .code,
+            ),
+            None => None,
+        };
         if let Some(st) = &q.status {
             if !crate::schema::ACTION_STATUSES.contains(&st.as_str()) {
                 return Err(crate::Error::invalid(
@@ -314,85 +311,129 @@ impl crate::Replica {
                     ),
                 ));
             }
-            arg(&mut conds, "+t.status = ?", st.clone());
         }
-        // A first cut in SQL (the exact state is decided by `due_state` below). The unary `+`
-        // keeps SQLite from reading the action items through their own indexes (by due date
-        // or status, across every framework): the meetings of the framework, then their
-        // items by meeting, is the short way.
-        let closed = CLOSED_STATUSES
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let not_closed = format!("(t.status IS NULL OR +t.status NOT IN ({closed}))");
-        let today = as_of.format("%Y-%m-%d").to_string();
-        let soon = (as_of + chrono::Duration::days(DUE_SOON_DAYS))
-            .format("%Y-%m-%d")
-            .to_string();
-        match q.due {
-            DueFilter::Any => {}
-            DueFilter::Done => conds.push(format!("+t.status IN ({closed})")),
-            DueFilter::Pending => conds.push(not_closed),
-            DueFilter::Overdue => {
-                conds.push(not_closed);
-                arg(&mut conds, "+t.due_date < ?", today);
+        let order = self.followup_order(&q.framework, q.before.as_deref())?;
+        let mut total = 0usize;
+        let mut page: Vec<&str> = Vec::new();
+        for item in order.iter() {
+            if country.is_some_and(|c| item.owner_country.as_deref() != Some(c))
+                || q.status
+                    .as_ref()
+                    .is_some_and(|s| item.status.as_ref() != Some(s))
+                || !q.due.admits(item.state(as_of))
+            {
+                continue;
             }
-            DueFilter::DueSoon => {
-                conds.push(not_closed);
-                arg(&mut conds, "+t.due_date >= ?", today);
-                arg(&mut conds, "+t.due_date <= ?", soon);
-            }
-            DueFilter::Open => {
-                conds.push(not_closed);
-                arg(&mut conds, "(t.due_date IS NULL OR +t.due_date > ?)", soon);
+            total += 1;
+            if total > offset && page.len() < limit {
+                page.push(&item.id);
             }
         }
-        let sql = format!(
-            "SELECT t.id, t.title, t.owner, t.owner_country, t.owner_contact, t.due_date, \
-             t.status, t.evidence, m.id, m.short_title, m.title, m.start_date, \
-             d.id, d.number, d.text, rm.id, rm.short_title, rm.title, rm.start_date, c.name \
-             FROM meeting m JOIN action_item t ON t.meeting = m.id \
-             LEFT JOIN decision d ON d.id = t.decision AND d._deleted = 0 \
-             LEFT JOIN meeting rm ON rm.id = t.reported_at AND rm._deleted = 0 \
-             LEFT JOIN contact c ON c.id = t.owner_contact AND c._deleted = 0 \
-             WHERE {} \
-             ORDER BY t.due_date IS NULL, t.due_date, m.start_date, \
-             COALESCE(m.short_title, m.title, ''), COALESCE(t.title, ''), t.id",
-            conds.join(" AND ")
-        );
+        Ok(FollowupPage {
+            rows: self.followup_rows(&page, as_of)?,
+            total: total as u64,
+        })
+    }
+
+    /// The tracker's order of a framework's live action items (of meetings before `before`),
+    /// from what was kept when nothing was written since: by this connection (its count of
+    /// changes) or by any other, another process included (SQLite's data version). Never kept
+    /// from inside a transaction, whose writes may yet be rolled back.
+    fn followup_order(
+        &self,
+        framework: &str,
+        before: Option<&str>,
+    ) -> crate::Result<std::sync::Arc<Vec<OrderItem>>> {
         let conn = self.reader();
+        let version: i64 = conn.pragma_query_value(None, "data_version", |r| r.get(0))?;
+        let stamp = (version, conn.total_changes());
+        let kept = conn.is_autocommit();
+        let mut cache = self
+            .followup_order
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(o) = cache.as_ref() {
+            if kept && o.stamp == stamp && o.framework == framework && o.before.as_deref() == before
+            {
+                return Ok(o.items.clone());
+            }
+        }
+        let mut sql = String::from(
+            "SELECT t.id, t.status, t.due_date, t.owner_country \
+             FROM meeting m JOIN action_item t ON t.meeting = m.id \
+             WHERE m.framework = ?1 AND m._deleted = 0 AND t._deleted = 0",
+        );
+        if before.is_some() {
+            sql.push_str(" AND m.start_date < ?2");
+        }
+        sql.push_str(
+            " ORDER BY t.due_date IS NULL, t.due_date, m.start_date, \
+             COALESCE(m.short_title, m.title, ''), COALESCE(t.title, ''), t.id",
+        );
         let mut stmt = conn.prepare_cached(&sql)?;
+        let read = |r: &rusqlite::Row<'_>| {
+            let due_date: Option<String> = r.get(2)?;
+            Ok(OrderItem {
+                id: r.get(0)?,
+                status: r.get(1)?,
+                due: due_date.as_deref().and_then(parse_date),
+                owner_country: r.get(3)?,
+            })
+        };
+        let items = match before {
+            Some(b) => stmt.query_map(rusqlite::params![framework, b], read)?,
+            None => stmt.query_map([framework], read)?,
+        }
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+        let items = std::sync::Arc::new(items);
+        if kept {
+            *cache = Some(Order {
+                stamp,
+                framework: framework.to_string(),
+                before: before.map(str::to_string),
+                items: items.clone(),
+            });
+        }
+        Ok(items)
+    }
+
+    /// The tracker's rows of the action items `ids`, in that order.
+    fn followup_rows(&self, ids: &[&str], as_of: NaiveDate) -> crate::Result<Vec<FollowupRow>> {
+        let conn = self.reader();
         let meeting_ref =
             |id: String, short: Option<String>, title: Option<String>, date| MeetingRef {
                 id,
                 label: short.or(title).unwrap_or_default(),
                 date,
             };
-        let mut found = stmt.query(rusqlite::params_from_iter(args))?;
-        let mut total = 0usize;
-        let mut rows: Vec<RawRow> = Vec::new();
-        while let Some(r) = found.next()? {
-            // Where it stands first: rows the filter leaves out, or outside the page, are
-            // counted (or not) without being read further.
-            let status: Option<String> = r.get(6)?;
-            let due_date: Option<String> = r.get(5)?;
-            let due = state_of(status.as_deref(), due_date.as_deref(), as_of);
-            if !q.due.admits(due) {
-                continue;
-            }
-            total += 1;
-            if total <= offset || rows.len() >= limit {
-                continue;
-            }
-            let owner: Option<String> = r.get(2)?;
-            let owner_country: Option<String> = r.get(3)?;
-            let decision_id: Option<String> = r.get(12)?;
-            let decision_number: Option<String> = r.get(13)?;
-            let reported_id: Option<String> = r.get(15)?;
-            rows.push(RawRow {
-                row: FollowupRow {
-                    id: r.get(0)?,
+        let mut found: std::collections::HashMap<String, RawRow> =
+            std::collections::HashMap::with_capacity(ids.len());
+        // In chunks, each one statement (cached for the usual page sizes).
+        for chunk in ids.chunks(FETCH_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT t.id, t.title, t.owner, t.owner_country, t.owner_contact, t.due_date, \
+                 t.status, t.evidence, m.id, m.short_title, m.title, m.start_date, \
+                 d.id, d.number, d.text, rm.id, rm.short_title, rm.title, rm.start_date, c.name \
+                 FROM action_item t JOIN meeting m ON m.id = t.meeting \
+                 LEFT JOIN decision d ON d.id = t.decision AND d._deleted = 0 \
+                 LEFT JOIN meeting rm ON rm.id = t.reported_at AND rm._deleted = 0 \
+                 LEFT JOIN contact c ON c.id = t.owner_contact AND c._deleted = 0 \
+                 WHERE t.id IN ({marks})"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
+            while let Some(r) = rows.next()? {
+                let status: Option<String> = r.get(6)?;
+                let due_date: Option<String> = r.get(5)?;
+                let owner: Option<String> = r.get(2)?;
+                let owner_country: Option<String> = r.get(3)?;
+                let decision_id: Option<String> = r.get(12)?;
+                let decision_number: Option<String> = r.get(13)?;
+                let reported_id: Option<String> = r.get(15)?;
+                let id: String = r.get(0)?;
+                let row = FollowupRow {
+                    id: id.clone(),
                     title: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                     meeting: meeting_ref(r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?),
                     decision: match &decision_id {
@@ -408,7 +449,7 @@ impl crate::Replica {
                     owner_country,
                     owner_contact: r.get(4)?,
                     owner_contact_name: r.get(19)?,
-                    due,
+                    due: state_of(status.as_deref(), due_date.as_deref(), as_of),
                     due_date,
                     status: status.unwrap_or_default(),
                     evidence: r.get(7)?,
@@ -416,25 +457,34 @@ impl crate::Replica {
                         Some(id) => Some(meeting_ref(id, r.get(16)?, r.get(17)?, r.get(18)?)),
                         None => None,
                     },
-                },
-                decision_number,
-                decision_id,
-            });
+                };
+                found.insert(
+                    id,
+                    RawRow {
+                        row,
+                        decision_number,
+                        decision_id,
+                    },
+                );
+            }
         }
-        drop(found);
         // Decisions with no typed number are numbered by their order: once per meeting, for
-        // the rows of the page only.
+        // the rows asked for only.
         let mut numbers: std::collections::HashMap<
             String,
             std::collections::HashMap<String, String>,
         > = std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for RawRow {
-            mut row,
-            decision_number,
-            decision_id,
-        } in rows
-        {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            // Listed a moment ago from the same unchanged replica: always found.
+            let Some(RawRow {
+                mut row,
+                decision_number,
+                decision_id,
+            }) = found.remove(*id)
+            else {
+                continue;
+            };
             if let (None, Some(did)) = (decision_number, decision_id) {
                 if !numbers.contains_key(&row.meeting.id) {
                     let n = crate::replica::numbers_under(
@@ -453,11 +503,36 @@ impl crate::Replica {
             }
             out.push(row);
         }
-        Ok(FollowupPage {
-            rows: out,
-            total: total as u64,
-        })
+        Ok(out)
     }
+}
+
+/// How many rows [`Replica::followup_rows`] reads with one statement.
+const FETCH_CHUNK: usize = 100;
+
+/// One action item in the tracker's order: what the filters read.
+pub(crate) struct OrderItem {
+    id: String,
+    status: Option<String>,
+    /// The due date, when it is one.
+    due: Option<NaiveDate>,
+    owner_country: Option<String>,
+}
+
+impl OrderItem {
+    /// [`state_of`] from the date read once.
+    fn state(&self, as_of: NaiveDate) -> DueState {
+        state_at(self.status.as_deref(), self.due, as_of)
+    }
+}
+
+/// A framework's action items in the tracker's order, and the state of the replica they were
+/// read from: SQLite's data version and this connection's count of changes.
+pub(crate) struct Order {
+    stamp: (i64, u64),
+    framework: String,
+    before: Option<String>,
+    items: std::sync::Arc<Vec<OrderItem>>,
 }
 
 #[cfg(test)]

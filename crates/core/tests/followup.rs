@@ -354,3 +354,74 @@ fn a_frameworks_meetings_latest_first_for_reported_at() {
         .expect("none")
         .is_empty());
 }
+
+#[test]
+fn the_tracker_follows_every_write_whoever_makes_it() {
+    // The tracker keeps a framework's order between pages while the replica is unchanged; a
+    // write here, an undo, or a write by another handle on the file (the `desk` CLI beside the
+    // app) must show on the next page asked for.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("replica.db");
+    let mut app = Replica::init(&path, &key()).expect("init");
+    let w = world(&mut app);
+    let shown = |r: &Replica, due| -> Vec<String> {
+        let page = r.followup_page(&q(due), 0, 100).expect("page");
+        assert_eq!(page.total as usize, page.rows.len());
+        page.rows.into_iter().map(|x| x.title).collect()
+    };
+    let all = shown(&app, DueFilter::Any);
+    assert_eq!(all.len(), w.acmecs.len());
+    let added = app
+        .create(
+            Entity::Action,
+            &fields(json!({"meeting": w.wg, "title": "Added here", "due_date": "2026-04-30"})),
+        )
+        .expect("action")
+        .id;
+    assert!(shown(&app, DueFilter::Any).contains(&"Added here".to_string()));
+    assert!(shown(&app, DueFilter::Overdue).contains(&"Added here".to_string()));
+    app.update(
+        Entity::Action,
+        &added,
+        &fields(json!({"status": "completed"})),
+    )
+    .expect("complete");
+    assert!(!shown(&app, DueFilter::Overdue).contains(&"Added here".to_string()));
+    assert!(shown(&app, DueFilter::Done).contains(&"Added here".to_string()));
+    app.undo().expect("undo");
+    assert!(shown(&app, DueFilter::Overdue).contains(&"Added here".to_string()));
+
+    let mut cli = Replica::open(&path, &key()).expect("open beside");
+    cli.create(
+        Entity::Action,
+        &fields(json!({"meeting": w.som, "title": "Added by the CLI", "owner_country": "KH"})),
+    )
+    .expect("action by the CLI");
+    let mut country = q(DueFilter::Any);
+    country.owner_country = Some("KH".into());
+    let page = app.followup_page(&country, 0, 10).expect("page");
+    assert_eq!(
+        page.rows
+            .iter()
+            .map(|x| x.title.as_str())
+            .collect::<Vec<_>>(),
+        ["Added by the CLI"]
+    );
+    cli.delete(Entity::Action, &added)
+        .expect("delete by the CLI");
+    assert!(!shown(&app, DueFilter::Any).contains(&"Added here".to_string()));
+    // A meeting moved to another framework takes its action items with it.
+    cli.update(
+        Entity::Meeting,
+        &w.wg,
+        &fields(json!({"framework": "Mekong-U.S. Partnership"})),
+    )
+    .expect("refile the meeting");
+    let left = shown(&app, DueFilter::Any);
+    assert!(
+        left.iter()
+            .all(|t| !["Open later", "Undated", "Done already"].contains(&t.as_str())),
+        "{left:?}"
+    );
+    assert_eq!(left, titles(&app, &q(DueFilter::Any)));
+}

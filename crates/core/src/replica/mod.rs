@@ -77,6 +77,9 @@ pub struct Replica {
     /// (whose WAL hook holds the only way to wake the thread) closes before the thread is
     /// joined.
     checkpointer: Option<Checkpointer>,
+    /// The follow-up tracker's order of one framework's action items, kept while the replica
+    /// is unchanged (see [`crate::followup`]).
+    pub(crate) followup_order: std::sync::Mutex<Option<crate::followup::Order>>,
 }
 
 /// Mutable state of one write transaction.

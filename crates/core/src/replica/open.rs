@@ -120,6 +120,7 @@ impl Replica {
             next_tx: 1,
             search_index: true,
             cache_mib: RESTING_CACHE_MIB,
+            followup_order: std::sync::Mutex::new(None),
             checkpointer: None,
         };
         r.migrate(found, upto)?;

@@ -43,8 +43,10 @@ pub(super) fn open_keyed(path: &Path, key: &Key, flags: OpenFlags) -> Result<Con
 /// SQLite's page cache (decrypted pages) per replica connection between writes, in MiB.
 /// Reading a window of a list or searching touches a few hundred pages, and the OS keeps the
 /// file itself cached, so a bigger cache only grows the desktop app: after scrolling through
-/// 100,000 contacts it held the whole 64 MB the cache then had (`scripts/bench-app`).
-pub const RESTING_CACHE_MIB: u32 = 16;
+/// 100,000 contacts it held the whole 64 MB the cache then had, and later the whole 16 MB
+/// (`scripts/bench-app`). 8 MB holds what one view reads (the 600-delegate meeting's page,
+/// a framework's tracker, a search) several times over.
+pub const RESTING_CACHE_MIB: u32 = 8;
 /// The page cache during a batch: a sync page, a server merge, a demo load, an upgrade.
 /// A write transaction keeps every page it changed until it commits; one that outgrows the
 /// cache spills half-written pages to the WAL.

@@ -3,6 +3,7 @@
 port, and a Selenium session that launches the real `secretariat-desk` binary."""
 
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -80,11 +81,15 @@ class Driver:
             env["DESK_PASSPHRASE"] = passphrase
         # E2E_APP_LOG=FILE: the driver's and the app's (and WebKit's) output, appended there.
         log = open(os.environ["E2E_APP_LOG"], "ab") if os.environ.get("E2E_APP_LOG") else subprocess.DEVNULL
+        # In a process group of its own, stopped whole: a wrapper such as faketime runs the
+        # driver as its child, and stopping the wrapper alone left the driver (and WebKit's)
+        # running after the tests.
         self.proc = subprocess.Popen(
             [*wrap, os.environ.get("TAURI_DRIVER", "tauri-driver"), "--port", str(port), "--native-port", str(free_port())],
             env=env,
             stdout=log,
             stderr=log,
+            start_new_session=True,
         )
         if log is not subprocess.DEVNULL:
             log.close()  # the driver holds its own copy
@@ -107,7 +112,10 @@ class Driver:
         return d
 
     def stop(self):
-        self.proc.terminate()
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         self.proc.wait(timeout=20)
 
 

@@ -293,6 +293,9 @@ def test_a_meeting_with_an_agenda_item_and_a_participant_from_the_forms(driver):
     driver.find_element(By.CSS_SELECTOR, ".crumb button").click()
     # Delegates below the window skip layout (content-visibility), so innerText leaves them out.
     wait(driver).until(lambda d: "Bùi Thanh Sơn" in d.execute_script("return document.querySelector('.delegations')?.textContent ?? ''"))
+    # The proceedings are asked for on their own, beside the record and its delegations: the
+    # agenda may be shown a moment later.
+    wait(driver).until(lambda d: "Mekong water data sharing" in texts(d, ".agenda .item-head .text"))
     page = text_of(driver, "main")
     assert "Mekong water data sharing" in page and "Participants" in page
 

@@ -95,9 +95,108 @@ impl AppState {
         self.sync.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn replica(&self) -> MutexGuard<'_, Option<Replica>> {
+    /// The open replica, held for one command. A command that logged a change (an edit, an
+    /// undo, a restore…) wakes the background sync when it lets go, so the change goes to the
+    /// server at once rather than after the loop's wait for news. Bookkeeping (the lease's
+    /// renewal after a round) does not: the loop would wake itself.
+    pub fn replica(&self) -> ReplicaGuard<'_> {
         // A panic while holding the lock leaves the replica as SQLite left it (transactions
         // roll back), so the guard is still safe to use.
-        self.replica.lock().unwrap_or_else(|p| p.into_inner())
+        let guard = self.replica.lock().unwrap_or_else(|p| p.into_inner());
+        let logged = guard.as_ref().map(Replica::local_seq);
+        ReplicaGuard {
+            guard: Some(guard),
+            logged,
+            sync: &self.sync,
+            empty: None,
+        }
+    }
+}
+
+/// See [`AppState::replica`].
+pub struct ReplicaGuard<'a> {
+    guard: Option<MutexGuard<'a, Option<Replica>>>,
+    /// The last change this device had logged when the command took the replica.
+    logged: Option<i64>,
+    sync: &'a Mutex<SyncLoop>,
+    empty: Option<Replica>,
+}
+
+impl std::ops::Deref for ReplicaGuard<'_> {
+    type Target = Option<Replica>;
+    fn deref(&self) -> &Option<Replica> {
+        // The guard is there until dropped; `empty` is never seen.
+        self.guard.as_deref().unwrap_or(&self.empty)
+    }
+}
+
+impl std::ops::DerefMut for ReplicaGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Option<Replica> {
+        match self.guard.as_deref_mut() {
+            Some(g) => g,
+            None => &mut self.empty,
+        }
+    }
+}
+
+impl Drop for ReplicaGuard<'_> {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        let wrote = match (guard.as_ref(), self.logged) {
+            (Some(r), Some(before)) => r.local_seq() != before,
+            // Opened here: nothing of the user's written yet.
+            _ => false,
+        };
+        // The replica first, then the loop's lock (never both held).
+        drop(guard);
+        if wrote {
+            let l = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(w) = &l.wake {
+                let _ = w.send(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_that_logs_a_change_wakes_the_sync_and_bookkeeping_does_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = AppState::new(dir.path().to_path_buf(), None);
+        let r = Replica::init(&dir.path().join("r.db"), &desk_core::Key::Raw([3u8; 32]))
+            .expect("replica");
+        *state.replica() = Some(r);
+        let (tx, woken) = mpsc::channel();
+        state.sync_loop().wake = Some(tx);
+        let mut guard = state.replica();
+        let r = guard.as_mut().expect("open");
+        // The lease's renewal after a round, a read: no change to send.
+        r.set_setting("sync.test", Some("1")).expect("setting");
+        r.count(desk_core::Entity::Contact).expect("count");
+        drop(guard);
+        assert!(woken.try_recv().is_err(), "bookkeeping woke the loop");
+        let mut f = desk_core::Fields::new();
+        f.insert("name".into(), serde_json::json!("Chanthavong Saysana"));
+        let id = state
+            .replica()
+            .as_mut()
+            .expect("open")
+            .create(desk_core::Entity::Contact, &f)
+            .expect("create")
+            .id;
+        assert!(woken.try_recv().is_ok(), "an edit wakes the loop");
+        state
+            .replica()
+            .as_mut()
+            .expect("open")
+            .delete(desk_core::Entity::Contact, &id)
+            .expect("delete");
+        assert!(woken.try_recv().is_ok(), "so does a delete");
+        assert!(woken.try_recv().is_err(), "once per command");
     }
 }

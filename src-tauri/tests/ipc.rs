@@ -456,6 +456,28 @@ fn the_app_signs_in_to_a_real_sync_server_and_syncs() {
         page.changes
     );
 
+    // An edit made while online goes at once: the background loop, waiting for news on a
+    // long-poll of 25 s, is woken by the write. The other device waits (itself on a long-poll)
+    // for at most 20 s — before the app's own wait could have ended.
+    shell
+        .call(
+            "create",
+            json!({"entityName": "contact", "fields": {"name": "Bounthavy Sisouk"}}),
+        )
+        .expect("second contact");
+    let mut cursor = page.cursor;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = String::new();
+    while !seen.contains("Bounthavy Sisouk") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "the edit did not reach the server: {seen}");
+        let page = other
+            .pull_wait(cursor, 100, left.as_secs().max(1) as u32)
+            .expect("pull");
+        cursor = page.cursor;
+        seen.push_str(&serde_json::to_string(&page.changes).expect("json"));
+    }
+
     let st = shell.call("sync_logout", json!({})).expect("logout");
     assert_eq!(st["signed_in"], false);
 }

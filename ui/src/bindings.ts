@@ -230,7 +230,8 @@ async syncLogin(server: string, user: string, password: string) : Promise<Result
 }
 },
 /**
- * One full round now (push, then pull), reported like the background loop's; also wakes it.
+ * One full round now (push, then pull), reported like the background loop's; starts the
+ * loop if none runs (one that does has nothing new to do: this round did it).
  */
 async syncNow() : Promise<Result<SyncEvent, CommandError>> {
     try {

@@ -10,8 +10,8 @@ use crate::{sync_shared, SyncError, SyncProgress, SyncReport, Transport, BATCH};
 use desk_core::Replica;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the loop is doing, for the UI.
@@ -95,19 +95,52 @@ fn fatal(e: &SyncError) -> bool {
     classify(e).fatal
 }
 
-/// Runs until `stop` is set (checked between steps) or the server refuses this device. `wake`
-/// starts a round at once (after a local edit, or "Sync now"); a closed channel is the same as
-/// `stop`. `long_poll` is the wait for news between rounds (0: none, a round per wake-up).
+/// How the loop is woken: a local edit or "Sync now" sends on a [`Wake::handle`]; the loop's
+/// own long-poll, running apart, says through it that news came (or the wait failed).
+pub struct Wake {
+    tx: Sender<()>,
+    rx: Receiver<()>,
+}
+
+impl Wake {
+    pub fn new() -> Wake {
+        let (tx, rx) = mpsc::channel();
+        Wake { tx, rx }
+    }
+    /// A sender that starts a round at once (several before the round starts make one round).
+    pub fn handle(&self) -> Sender<()> {
+        self.tx.clone()
+    }
+}
+
+impl Default for Wake {
+    fn default() -> Wake {
+        Wake::new()
+    }
+}
+
+/// The answer of a long-poll running apart, once it has come.
+type Waiting = Arc<Mutex<Option<Result<crate::PullReply, SyncError>>>>;
+
+/// Runs until `stop` is set (checked between steps; wake the loop after setting it) or the
+/// server refuses this device. A
+/// wake-up starts a round at once — after a local edit or "Sync now", also while the loop is
+/// waiting for news, when the transport can wait apart ([`Transport::detached_wait`]; at most
+/// one such wait at a time, so a device holds one of the server's long-polls). `long_poll` is
+/// the wait for news between rounds (0: none, a round per wake-up).
 pub fn follow(
     replica: &Mutex<Option<Replica>>,
     t: &mut dyn Transport,
     stop: &AtomicBool,
-    wake: &Receiver<()>,
+    wake: &Wake,
     backoff: &mut Backoff,
     long_poll: u32,
     on: &mut dyn FnMut(SyncEvent),
 ) {
+    let mut waiting: Option<Waiting> = None;
     while !stop.load(Ordering::SeqCst) {
+        // Wake-ups that came before this round are served by it.
+        while wake.rx.try_recv().is_ok() {}
         let mut last = (0, 0);
         on(SyncEvent::Syncing {
             pushed: 0,
@@ -123,11 +156,12 @@ pub fn follow(
                 pulled: last.1,
             });
         });
-        let wait = match round {
+        let mut wait = match round {
             Ok(report) => {
                 backoff.reset();
                 on(idle(&report));
-                if long_poll == 0 {
+                if long_poll == 0 || waiting.is_some() {
+                    // No waiting for news, or a wait that started before this round still runs.
                     None
                 } else {
                     // Wait for news without holding the replica; apply it in the next round.
@@ -137,13 +171,26 @@ pub fn follow(
                         .as_ref()
                         .and_then(|r| r.pull_cursor().ok())
                         .unwrap_or(0);
-                    match t.pull_wait(cursor, 1, long_poll) {
-                        Ok(_) => continue,
-                        Err(e) if !fatal(&e) => Some((backoff.fail(), e.to_string())),
-                        Err(e) => {
-                            stopped(&e, on);
-                            return;
+                    match t.detached_wait(cursor, long_poll) {
+                        Some(job) => {
+                            let slot: Waiting = Arc::default();
+                            let (answer, woken) = (slot.clone(), wake.handle());
+                            std::thread::spawn(move || {
+                                let r = job();
+                                *answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                                let _ = woken.send(());
+                            });
+                            waiting = Some(slot);
+                            None
                         }
+                        None => match t.pull_wait(cursor, 1, long_poll) {
+                            Ok(_) => continue,
+                            Err(e) if !fatal(&e) => Some((backoff.fail(), e.to_string())),
+                            Err(e) => {
+                                stopped(&e, on);
+                                return;
+                            }
+                        },
                     }
                 }
             }
@@ -155,22 +202,45 @@ pub fn follow(
                 Some((backoff.fail(), e.to_string()))
             }
         };
-        let timeout = match wait {
-            Some((d, message)) => {
-                on(SyncEvent::Offline {
-                    message,
-                    retry_in_secs: d.as_secs().max(1),
-                });
-                d
+        loop {
+            let timeout = match wait.take() {
+                Some((d, message)) => {
+                    on(SyncEvent::Offline {
+                        message,
+                        retry_in_secs: d.as_secs().max(1),
+                    });
+                    d
+                }
+                None => Duration::from_secs(3600),
+            };
+            if stop.load(Ordering::SeqCst) {
+                return;
             }
-            None => Duration::from_secs(3600),
-        };
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        match wake.recv_timeout(timeout) {
-            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+            match wake.rx.recv_timeout(timeout) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let answered = waiting
+                .as_ref()
+                .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).take());
+            match answered {
+                // A local wake-up or the timeout (a wait may still run): a round.
+                None => {}
+                // News: a round applies it.
+                Some(Ok(_)) => waiting = None,
+                Some(Err(e)) if fatal(&e) => {
+                    stopped(&e, on);
+                    return;
+                }
+                // The wait failed the way a network does: back off before the next round (a
+                // wake-up still cuts it short).
+                Some(Err(e)) => {
+                    waiting = None;
+                    wait = Some((backoff.fail(), e.to_string()));
+                    continue;
+                }
+            }
+            break;
         }
     }
 }

@@ -226,6 +226,22 @@ impl Http {
 }
 
 impl Transport for Http {
+    fn detached_wait(&self, after: i64, wait_secs: u32) -> Option<crate::DetachedWait> {
+        // The same client (its connections are shared and thread-safe), counting on its own.
+        let mut apart = Http {
+            base: self.base.clone(),
+            token: self.token.clone(),
+            client: self.client.clone(),
+            binary: self.binary,
+            bytes_sent: 0,
+            bytes_received: 0,
+            pushes_sent: 0,
+            max_body: self.max_body,
+            max_inflated: self.max_inflated,
+        };
+        Some(Box::new(move || apart.get_page(after, 1, wait_secs, 0)))
+    }
+
     fn blob_status(&mut self, sha: &str) -> Result<desk_core::BlobStatus, SyncError> {
         let r = self
             .request(

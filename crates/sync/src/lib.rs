@@ -105,6 +105,9 @@ pub fn checksum(
     })
 }
 
+/// A long-poll to run on another thread (see [`Transport::detached_wait`]).
+pub type DetachedWait = Box<dyn FnOnce() -> Result<PullReply, SyncError> + Send>;
+
 /// How a client reaches the server.
 pub trait Transport {
     fn push(&mut self, device: &str, batch: &[Change]) -> Result<PushReply, SyncError>;
@@ -119,6 +122,13 @@ pub trait Transport {
     ) -> Result<PullReply, SyncError> {
         let _ = wait_secs;
         self.pull(after, limit)
+    }
+    /// A long-poll ([`Transport::pull_wait`] for one change after `after`) that runs apart from
+    /// this transport — its own thread and connection — so a loop waiting for news can act on
+    /// a local edit meanwhile. `None` when this transport cannot (the loop then waits inline).
+    fn detached_wait(&self, after: i64, wait_secs: u32) -> Option<DetachedWait> {
+        let _ = (after, wait_secs);
+        None
     }
     /// [`Transport::pull`] during an initial sync: `snapshot` is what the server answered
     /// to the first pull (0 when not in one). Transports that cannot pass it fall back to

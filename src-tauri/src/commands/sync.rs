@@ -86,13 +86,17 @@ pub fn stop_sync(state: &AppState) {
     let mut l = state.sync_loop();
     l.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     l.stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    l.wake = None;
+    // Woken, it sees `stop` at once instead of after its wait.
+    if let Some(w) = l.wake.take() {
+        let _ = w.send(());
+    }
     l.last = None;
     l.running = false;
 }
 
-/// Starts the background loop if this replica is signed in and none runs; wakes it if one
-/// does. It reports through `sync` events ({state: syncing|idle|offline|stopped, …}).
+/// Starts the background loop if this replica is signed in and none runs. It reports through
+/// `sync` events ({state: syncing|idle|offline|stopped, …}); a command that writes wakes it
+/// (`AppState::replica`).
 pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     let state = app.state::<AppState>();
     let Ok(Some(acct)) = current(&state) else {
@@ -100,15 +104,12 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     };
     let mut l = state.sync_loop();
     if l.running {
-        if let Some(w) = &l.wake {
-            let _ = w.send(());
-        }
         return;
     }
-    let (tx, rx) = std::sync::mpsc::channel();
+    let wake = desk_sync::background::Wake::new();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     l.running = true;
-    l.wake = Some(tx);
+    l.wake = Some(wake.handle());
     l.stop = stop.clone();
     drop(l);
     let app = app.clone();
@@ -133,7 +134,7 @@ pub fn start_sync<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
                 state.replica_lock(),
                 &mut t,
                 &stop,
-                &rx,
+                &wake,
                 &mut desk_sync::background::Backoff::default(),
                 desk_sync::background::LONG_POLL_SECS,
                 &mut |e| {
@@ -216,7 +217,8 @@ pub async fn sync_login<R: tauri::Runtime>(
     .map_err(joined)?
 }
 
-/// One full round now (push, then pull), reported like the background loop's; also wakes it.
+/// One full round now (push, then pull), reported like the background loop's; starts the
+/// loop if none runs (one that does has nothing new to do: this round did it).
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_now<R: tauri::Runtime>(

@@ -89,6 +89,19 @@ impl Replica {
         Ok(out)
     }
 
+    /// Rows this connection has written since it opened (free to ask: no query). Two readings
+    /// that differ mean something was written between them.
+    pub fn writes(&self) -> u64 {
+        self.conn.total_changes()
+    }
+
+    /// The sequence number of the last change this device logged (0 before any): it moves
+    /// with every local edit, undo and restore, and only with them — not with pulled changes
+    /// or the replica's own bookkeeping. Free to ask (kept in memory).
+    pub fn local_seq(&self) -> i64 {
+        self.next_dev_seq - 1
+    }
+
     /// How many changes wait in the outbox (cheap; for progress).
     pub fn outbox_len(&self) -> Result<usize> {
         let acked = self.acknowledged()?;

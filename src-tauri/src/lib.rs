@@ -123,6 +123,15 @@ pub fn build<R: tauri::Runtime>(
             if let Some(w) = app.get_webview_window("main") {
                 window::restore(&w, &app.state::<AppState>().data_dir);
             }
+            // Left alone, the replica gives back what SQLite keeps for speed.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || {
+                let mut rest = state::Rest::default();
+                loop {
+                    std::thread::sleep(state::REST_CHECK);
+                    handle.state::<AppState>().rest_if_idle(&mut rest);
+                }
+            });
             // The desktop's sleep, session lock and screen saver lock the app (when a PIN is
             // set): the replica closes and the UI starts again at the lock screen.
             let handle = app.handle().clone();

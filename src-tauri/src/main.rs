@@ -18,14 +18,21 @@ fn main() {
 /// office laptops' fallback) Mesa does it in software: for this document-like UI that cost
 /// ~150 MB in the web process and slower frames (`scripts/bench-app`, README "Benchmarks").
 /// So the app draws without accelerated compositing unless `DESK_GPU=1`; a
-/// `WEBKIT_DISABLE_COMPOSITING_MODE` the user set is left as it is. Set first thing, before
-/// GTK, WebKit or any thread starts; WebKit's processes inherit it.
+/// `WEBKIT_DISABLE_COMPOSITING_MODE` the user set is left as it is. Nothing is then handed
+/// between processes as GPU buffers, so WebKit is also told not to prepare for it
+/// (`WEBKIT_DISABLE_DMABUF_RENDERER`: ~4 MB less, app and web process together). Only with
+/// compositing off: with it on, WebKitGTK 2.44+ has no way left to show a composited page
+/// without DMA-BUF or its shared-memory stand-in. Set first thing, before GTK, WebKit or any
+/// thread starts; WebKit's processes inherit it.
 fn draw_without_gpu_compositing() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
         && std::env::var_os("DESK_GPU").is_none()
     {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {
+            std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+        }
     }
 }
 

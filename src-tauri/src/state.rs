@@ -3,8 +3,9 @@
 use desk_core::Replica;
 use desk_sync::background::SyncEvent;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The background sync loop, when one runs.
 #[derive(Default)]
@@ -30,6 +31,47 @@ pub struct AppState {
     /// When the offline lease of the open replica ends, if it has one (checked before every
     /// record command; noted when the replica opens and after each sync round or bundle).
     lease_end: Mutex<Option<u64>>,
+    /// Commands that have taken the replica (see [`AppState::rest_if_idle`]).
+    uses: AtomicU64,
+}
+
+/// How long the replica is left alone — no command takes it, the sync writes nothing to it —
+/// before it gives back the memory SQLite keeps for speed ([`Replica::rest`]) and the C
+/// allocator hands it to the OS: ~9 MB of the app's after a long list has been scrolled,
+/// read again from the file on the next view.
+pub const REST_AFTER: Duration = Duration::from_secs(20);
+/// How often the shell looks (see `lib.rs`).
+pub const REST_CHECK: Duration = Duration::from_secs(5);
+
+/// When the open replica rests: once per quiet spell of [`REST_AFTER`].
+#[derive(Debug, Default)]
+pub struct Rest {
+    seen: Option<(u64, u64)>,
+    since: Option<Instant>,
+    rested: bool,
+}
+
+impl Rest {
+    /// `stamp`: commands that took the replica and rows written to it so far. True when the
+    /// replica should rest now: the stamp has not moved for [`REST_AFTER`] and it has not
+    /// rested since it last moved.
+    pub fn tick(&mut self, stamp: (u64, u64), now: Instant) -> bool {
+        match self.since {
+            Some(since) if self.seen == Some(stamp) => {
+                if self.rested || now.saturating_duration_since(since) < REST_AFTER {
+                    return false;
+                }
+                self.rested = true;
+                true
+            }
+            _ => {
+                self.seen = Some(stamp);
+                self.since = Some(now);
+                self.rested = false;
+                false
+            }
+        }
+    }
 }
 
 impl AppState {
@@ -46,6 +88,7 @@ impl AppState {
                     .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             }),
             lease_end: Mutex::new(None),
+            uses: AtomicU64::new(0),
         }
     }
 
@@ -95,6 +138,27 @@ impl AppState {
         self.sync.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Lets the open replica give back its caches when it has been left alone for
+    /// [`REST_AFTER`] (called every [`REST_CHECK`]; a replica in use is not waited for).
+    pub fn rest_if_idle(&self, rest: &mut Rest) {
+        let Ok(guard) = self.replica.try_lock() else {
+            return;
+        };
+        let Some(r) = guard.as_ref() else {
+            return;
+        };
+        if rest.tick(
+            (self.uses.load(Ordering::Relaxed), r.writes()),
+            Instant::now(),
+        ) {
+            // Nothing is lost if it cannot: the caches stay.
+            let _ = r.rest();
+            drop(guard);
+            // What SQLite freed lies among other allocations: glibc keeps it until asked.
+            desk_trim::give_back_free_memory();
+        }
+    }
+
     /// The open replica, held for one command. A command that logged a change (an edit, an
     /// undo, a restore…) wakes the background sync when it lets go, so the change goes to the
     /// server at once rather than after the loop's wait for news. Bookkeeping (the lease's
@@ -103,6 +167,7 @@ impl AppState {
         // A panic while holding the lock leaves the replica as SQLite left it (transactions
         // roll back), so the guard is still safe to use.
         let guard = self.replica.lock().unwrap_or_else(|p| p.into_inner());
+        self.uses.fetch_add(1, Ordering::Relaxed);
         let logged = guard.as_ref().map(Replica::local_seq);
         ReplicaGuard {
             guard: Some(guard),
@@ -198,5 +263,21 @@ mod tests {
             .expect("delete");
         assert!(woken.try_recv().is_ok(), "so does a delete");
         assert!(woken.try_recv().is_err(), "once per command");
+    }
+
+    #[test]
+    fn the_replica_rests_once_per_quiet_spell() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut rest = Rest::default();
+        assert!(!rest.tick((1, 10), at(0)), "first look: the spell starts");
+        assert!(!rest.tick((1, 10), at(19)));
+        assert!(rest.tick((1, 10), at(20)), "left alone for REST_AFTER");
+        assert!(!rest.tick((1, 10), at(60)), "once per spell");
+        // A command, then a sync round writing, each start a new spell.
+        assert!(!rest.tick((2, 10), at(61)));
+        assert!(!rest.tick((2, 12), at(75)));
+        assert!(!rest.tick((2, 12), at(94)));
+        assert!(rest.tick((2, 12), at(95)));
     }
 }

@@ -16,9 +16,11 @@ sets <html data-painted="view:key">; the first such mark after start also sets
   derives the key (PBKDF2, as SQLCipher does).
 - memory: proportional set size (PSS, /proc/PID/smaps_rollup) of the app and every process
   under it (WebKit's web and network processes), after the contact list is opened, scrolled
-  and taken to its last row. With BENCH_SMAPS_DIR set, each process's /proc/PID/smaps is
-  saved there at that moment (what is heap, what is a library). --starts 0, --rounds 0 or
-  --opens 0 skip a measure.
+  and taken to its last row: in an app started for it (the issue's protocol), 2 s after the
+  scroll and again at rest (32 s after: the replica gives back SQLite's cache when left alone
+  for 20 s); and in the session of the other measures, after the palette and the meetings.
+  With BENCH_SMAPS_DIR set, each process's /proc/PID/smaps is saved there at each moment
+  (what is heap, what is a library). --starts 0, --rounds 0 or --opens 0 skip a measure.
 - palette: keydown (a capture listener, before the app sees the key) to the palette's painted
   mark for the new query, one key at a time, queries in six scripts.
 - meeting: a click on the 600-delegate meeting in the palette (pointer-down, capture) to its
@@ -248,7 +250,15 @@ def meeting(d, runs):
     return out
 
 
-def memory(d, binary):
+# The shell lets the replica give back SQLite's cache after REST_AFTER (20 s) without a command
+# or a write, looking every REST_CHECK (5 s): src-tauri/src/state.rs.
+AT_REST_AFTER_S = 32
+
+
+def memory(d, binary, label, at_rest=False):
+    """The issue's measure: the contact list opened, scrolled through and taken to its last row,
+    then the PSS of the app's process tree; with `at_rest`, again once the app has been left
+    alone long enough for the replica to rest (there is no event to wait for: a fixed wait)."""
     d.find_element(By.XPATH, "//nav[contains(@class,'side')]//button[normalize-space()='Contacts']").click()
     wait(d).until(lambda d: d.execute_script("return document.documentElement.dataset.painted") == "list:contact")
     total = int(re.sub(r"[^0-9]", "", d.find_element(By.CSS_SELECTOR, ".list .head .count").text.split(" ")[0]))
@@ -263,11 +273,19 @@ def memory(d, binary):
     d.execute_async_script("const done = arguments[arguments.length - 1];"
                            "requestAnimationFrame(() => requestAnimationFrame(() => done(true)))")
     time.sleep(2)
+    out = {"after_scroll": pss_tree(binary, f"{label}, 2 s after scrolling {total:,} contacts to the end")}
+    if at_rest:
+        time.sleep(AT_REST_AFTER_S - 2)
+        out["at_rest"] = pss_tree(binary, f"{label}, at rest ({AT_REST_AFTER_S} s after the scroll)")
+    return out, total
+
+
+def pss_tree(binary, what):
     (app,) = app_pids(binary)
     parts = {p: pss_kib(p) for p in tree(app)}
     mib = sum(parts.values()) / 1024
     detail = ", ".join(f"{name(p)} {k / 1024:.0f}" for p, k in sorted(parts.items(), key=lambda x: -x[1]) if k)
-    print(f"memory: {mib:.0f} MiB PSS after scrolling {total:,} contacts to the end ({detail})", flush=True)
+    print(f"memory: {mib:.0f} MiB PSS — {what} ({detail})", flush=True)
     if os.environ.get("BENCH_SMAPS_DIR"):
         out = Path(os.environ["BENCH_SMAPS_DIR"])
         out.mkdir(parents=True, exist_ok=True)
@@ -276,7 +294,7 @@ def memory(d, binary):
                 (out / f"{name(p)}-{p}.smaps").write_text(Path(f"/proc/{p}/smaps").read_text())
             except OSError:
                 pass
-    return mib, total
+    return round(mib)
 
 
 def view_painted_since(d, n, view):
@@ -422,6 +440,16 @@ def main():
     try:
         starts = cold_start(binary, a.data, a.starts, None)
         pass_starts = cold_start(binary, a.pass_data, a.starts, PASSPHRASE) if a.pass_data else []
+        mem, total, mem_session = {}, 0, None
+        if a.memory:
+            # The issue's protocol, in an app of its own: started, the contact list opened and
+            # scrolled to its end.
+            d = tauri.session()
+            try:
+                interactive(d)
+                mem, total = memory(d, binary, "fresh start", at_rest=True)
+            finally:
+                d.quit()
         d = tauri.session()
         try:
             interactive(d)
@@ -429,9 +457,11 @@ def main():
             d.execute_script(PROBE)
             keys = palette(d, a.rounds)
             opens = meeting(d, a.opens)
-            # Memory as before the meeting-day measures (after the palette, the meetings and
-            # the 100k scroll); those then open the big meeting again.
-            mib, total = memory(d, binary) if a.memory else (0, 0)
+            # The same after a working session (the palette in six scripts, the 600-delegate
+            # meeting opened again and again): the fonts of five scripts and what the meeting
+            # page keeps come on top.
+            if a.memory and (a.rounds or a.opens):
+                mem_session = memory(d, binary, "after the palette and meetings")[0]["after_scroll"]
             if a.captures or a.packs:
                 meeting(d, 1)
             captures = capture(d, a.captures)
@@ -458,7 +488,9 @@ def main():
         "tracker_open_ms": summary(tracker_opens),
         "tracker_filter_ms": summary(tracker_filters),
         "tracker_near_2000": near_2000,
-        "memory_pss_mib": round(mib),
+        "memory_pss_mib": mem.get("after_scroll"),
+        "memory_at_rest_pss_mib": mem.get("at_rest"),
+        "memory_after_session_pss_mib": mem_session,
         "contacts": total,
     }
     print(json.dumps(result, indent=2))

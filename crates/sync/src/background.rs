@@ -123,11 +123,11 @@ impl Default for Wake {
 type Waiting = Arc<Mutex<Option<Result<crate::PullReply, SyncError>>>>;
 
 /// Runs until `stop` is set (checked between steps; wake the loop after setting it) or the
-/// server refuses this device. A
-/// wake-up starts a round at once — after a local edit or "Sync now", also while the loop is
-/// waiting for news, when the transport can wait apart ([`Transport::detached_wait`]; at most
-/// one such wait at a time, so a device holds one of the server's long-polls). `long_poll` is
-/// the wait for news between rounds (0: none, a round per wake-up).
+/// server refuses this device. A wake-up starts a round at once — after a local edit or "Sync
+/// now", also while the loop is waiting for news, when the transport can wait apart
+/// ([`Transport::detached_wait`]; at most one such wait at a time, so a device holds one of the
+/// server's long-polls). `long_poll` is the wait for news between rounds (0: none, a round per
+/// wake-up).
 pub fn follow(
     replica: &Mutex<Option<Replica>>,
     t: &mut dyn Transport,
@@ -160,6 +160,20 @@ pub fn follow(
             Ok(report) => {
                 backoff.reset();
                 on(idle(&report));
+                // A wait that answered while the round ran is done with: its news came with the
+                // round (its wake-up may have been taken as the round began), so wait anew.
+                let answered = waiting
+                    .as_ref()
+                    .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).take());
+                if let Some(r) = answered {
+                    waiting = None;
+                    if let Err(e) = r {
+                        if fatal(&e) {
+                            stopped(&e, on);
+                            return;
+                        }
+                    }
+                }
                 if long_poll == 0 || waiting.is_some() {
                     // No waiting for news, or a wait that started before this round still runs.
                     None

@@ -122,6 +122,13 @@ impl Default for Wake {
 /// The answer of a long-poll running apart, once it has come.
 type Waiting = Arc<Mutex<Option<Result<crate::PullReply, SyncError>>>>;
 
+/// The running long-poll's answer, taken, if it has come.
+fn answer_of(waiting: &Option<Waiting>) -> Option<Result<crate::PullReply, SyncError>> {
+    waiting
+        .as_ref()
+        .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).take())
+}
+
 /// Runs until `stop` is set (checked between steps; wake the loop after setting it) or the
 /// server refuses this device. A wake-up starts a round at once — after a local edit or "Sync
 /// now", also while the loop is waiting for news, when the transport can wait apart
@@ -162,9 +169,7 @@ pub fn follow(
                 on(idle(&report));
                 // A wait that answered while the round ran is done with: its news came with the
                 // round (its wake-up may have been taken as the round began), so wait anew.
-                let answered = waiting
-                    .as_ref()
-                    .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).take());
+                let answered = answer_of(&waiting);
                 if let Some(r) = answered {
                     waiting = None;
                     if let Err(e) = r {
@@ -234,9 +239,7 @@ pub fn follow(
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-            let answered = waiting
-                .as_ref()
-                .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).take());
+            let answered = answer_of(&waiting);
             match answered {
                 // A local wake-up or the timeout (a wait may still run): a round.
                 None => {}

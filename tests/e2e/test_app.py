@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchFrameException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -26,7 +26,9 @@ AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def wait(driver, seconds=20):
-    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
+    # A script cut short by the page reloading (locking reloads it, by design) is asked again,
+    # as a stale element is.
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchFrameException))
 
 
 def centre(driver, element):

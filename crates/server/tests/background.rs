@@ -130,11 +130,11 @@ fn a_revoked_device_stops_the_loop_and_is_wiped() {
 }
 
 /// A transport whose long-polls run apart and answer only when the test says: what each
-/// answers is sent on `answers`; `started` counts the waits begun.
+/// answers is sent on `answers`; each wait begun is told on `began`.
 struct Waits<'a> {
     inner: Direct<'a>,
     answers: std::sync::Arc<Mutex<mpsc::Receiver<Result<PullReply, SyncError>>>>,
-    started: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    began: mpsc::Sender<()>,
 }
 
 impl Transport for Waits<'_> {
@@ -145,7 +145,7 @@ impl Transport for Waits<'_> {
         self.inner.pull(after, limit)
     }
     fn detached_wait(&self, _after: i64, _wait_secs: u32) -> Option<desk_sync::DetachedWait> {
-        self.started.fetch_add(1, Ordering::SeqCst);
+        let _ = self.began.send(());
         let answers = self.answers.clone();
         Some(Box::new(move || {
             let next = answers.lock().expect("answers").recv();
@@ -172,17 +172,43 @@ fn an_edit_goes_to_the_server_while_the_loop_waits_for_news() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut hub, replica, _store) = setup(&dir);
     let (answer, answers) = mpsc::channel();
-    let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (began, waits) = mpsc::channel();
     let mut t = Waits {
         inner: Direct::admin(&mut hub),
         answers: std::sync::Arc::new(Mutex::new(answers)),
-        started: started.clone(),
+        began,
     };
     let stop = AtomicBool::new(false);
     let wake = Wake::new();
-    let (event, events) = mpsc::channel();
     let waker = wake.handle();
+    let (event, events) = mpsc::channel();
+    let wait_begun = || {
+        waits
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a wait begun")
+    };
+    let edit = |name: &str| {
+        let mut f = Fields::new();
+        f.insert("name".into(), json!(name));
+        replica
+            .lock()
+            .expect("lock")
+            .as_mut()
+            .expect("replica")
+            .create(Entity::Contact, &f)
+            .expect("create");
+        waker.send(()).expect("wake");
+    };
+    // Should an assertion below fail, the loop is stopped, so the scope can end.
+    struct StopOnDrop<'a>(&'a AtomicBool, mpsc::Sender<()>);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+            let _ = self.1.send(());
+        }
+    }
     std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop, wake.handle());
         s.spawn(|| {
             let wake = wake;
             follow(
@@ -190,7 +216,7 @@ fn an_edit_goes_to_the_server_while_the_loop_waits_for_news() {
                 &mut t,
                 &stop,
                 &wake,
-                // A failed wait backs off a minute: the test stops the loop within it.
+                // A failed wait backs off a minute: the next wake-up cuts it short.
                 &mut Backoff::new(Duration::from_secs(60), Duration::from_secs(60)),
                 25,
                 &mut |e| {
@@ -199,31 +225,9 @@ fn an_edit_goes_to_the_server_while_the_loop_waits_for_news() {
             )
         });
         assert_eq!(idle_pushed(&events), 1, "the first round sends the contact");
-        // Two edits, each waking the loop, while its wait for news has not answered.
-        for name in ["Bounmy Phommachanh", "Nguyễn Thị Lan"] {
-            let mut f = Fields::new();
-            f.insert("name".into(), json!(name));
-            replica
-                .lock()
-                .expect("lock")
-                .as_mut()
-                .expect("replica")
-                .create(Entity::Contact, &f)
-                .expect("create");
-            waker.send(()).expect("wake");
-            assert_eq!(idle_pushed(&events), 1, "{name} sent at once");
-        }
-        assert_eq!(
-            started.load(Ordering::SeqCst),
-            1,
-            "one wait for news at a time"
-        );
-        // News: the wait answers, a round runs and a new wait begins.
-        answer
-            .send(Ok(PullReply::default()))
-            .expect("answer the wait");
-        assert_eq!(idle_pushed(&events), 0);
-        // A wait that fails the way a network does: offline, with the retry time.
+        // The loop waits for news; the wait fails the way a network does: offline, with the
+        // retry time (the answer is given once the wait has begun, so no round overtakes it).
+        wait_begun();
         answer
             .send(Err(SyncError::Network("connection reset".into())))
             .expect("fail the wait");
@@ -231,10 +235,21 @@ fn an_edit_goes_to_the_server_while_the_loop_waits_for_news() {
             SyncEvent::Offline { message, .. } => assert!(message.contains("reset"), "{message}"),
             other => panic!("expected offline, got {other:?}"),
         }
-        stop.store(true, Ordering::SeqCst);
-        waker.send(()).expect("wake to stop");
+        // An edit cuts the back-off short and is sent; the loop waits for news again, and a
+        // second edit is sent at once while that wait has not answered.
+        edit("Bounmy Phommachanh");
+        assert_eq!(idle_pushed(&events), 1, "sent at once");
+        wait_begun();
+        edit("Nguyễn Thị Lan");
+        assert_eq!(idle_pushed(&events), 1, "sent at once");
+        assert!(waits.try_recv().is_err(), "one wait for news at a time");
+        // News: the wait answers, a round runs, and a new wait begins.
+        answer
+            .send(Ok(PullReply::default()))
+            .expect("answer the wait");
+        assert_eq!(idle_pushed(&events), 0);
+        wait_begun();
     });
-    assert_eq!(started.load(Ordering::SeqCst), 2);
     assert_eq!(
         hub.history().expect("history").len(),
         3,
